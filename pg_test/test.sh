@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# README command 2: runs every test and exits non-zero on any failure.
+#   1. plain Rust unit tests of the pure policy logic (cargo test, no database);
+#   2. build and install the extension into the system PostgreSQL 15;
+#   3. pg_regress suites (tests/regress) against a throwaway cluster with the library
+#      preloaded next to pg_stat_statements, run through psql as real roles;
+#   4. shell tests (tests/shell) for what a single psql session cannot show: servers started
+#      without the library, connection options, concurrent sessions.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+TEST_ROOT=${NSPG_TEST_ROOT:-/tmp/nspg_guard_test}
+export TEST_PORT=${NSPG_TEST_PORT:-55441}
+export TEST_DIR=$TEST_ROOT/main
+PG_REGRESS=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/test/regress/pg_regress
+passed=0
+failed=0
+failures=()
+record() { # record NAME STATUS
+    if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+}
+
+ensure_toolchain
+
+say "unit tests (pure Rust)"
+unit_log=$(mktemp)
+set +e
+(cd "$REPO_ROOT" && cargo test --lib --quiet 2>&1) | tee "$unit_log" | tail -n 3
+unit_status=${PIPESTATUS[0]}
+set -e
+unit_passed=$(grep -Eo '[0-9]+ passed' "$unit_log" | awk '{s += $1} END {print s + 0}')
+passed=$((passed + unit_passed))
+[ "$unit_status" -eq 0 ] || record "cargo test" 1
+
+build_and_install
+
+say "pg_regress against a cluster with shared_preload_libraries='pg_stat_statements,nspg_guard'"
+start_cluster "$TEST_DIR" "$TEST_PORT" 'pg_stat_statements,nspg_guard'
+mkdir -p "$TEST_DIR/regress" && chown postgres "$TEST_DIR/regress"
+set +e
+(cd "$REPO_ROOT/tests/regress" && as_postgres "$PG_REGRESS" --bindir="$PG_BIN" --host="$TEST_DIR" --port="$TEST_PORT" \
+    --user=postgres --dbname=nspg_regress --inputdir=. --outputdir="$TEST_DIR/regress" \
+    --schedule=schedule) | tee "$TEST_DIR/regress.out"
+set -e
+regress_ok=$(grep -cE '^(ok|test) .* ok( |$)|^ok ' "$TEST_DIR/regress.out" || true)
+regress_failed=$(grep -cE 'FAILED|failed \(ignored\)' "$TEST_DIR/regress.out" || true)
+passed=$((passed + regress_ok))
+if [ "$regress_failed" -gt 0 ] || ! grep -q "All [0-9]* tests passed" "$TEST_DIR/regress.out"; then
+    failed=$((failed + (regress_failed > 0 ? regress_failed : 1)))
+    failures+=("pg_regress (diffs below)")
+    cat "$TEST_DIR/regress/regression.diffs" 2>/dev/null | head -n 300 || true
+fi
+
+say "shell tests"
+for t in "$REPO_ROOT"/tests/shell/*.sh; do
+    [ -e "$t" ] || continue
+    name=$(basename "$t" .sh)
+    set +e
+    bash "$t" >"$TEST_ROOT/$name.log" 2>&1
+    status=$?
+    set -e
+    if [ $status -eq 0 ]; then echo "ok - $name"; else echo "not ok - $name"; tail -n 40 "$TEST_ROOT/$name.log"; fi
+    record "$name" $status
+done
+
+stop_cluster "$TEST_DIR"
+say "summary"
+((${#failures[@]})) && printf 'failed: %s\n' "${failures[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

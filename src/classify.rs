@@ -1,0 +1,157 @@
+//! Classification of utility statements (everything that is not SELECT/INSERT/UPDATE/DELETE/
+//! MERGE) into the classes the guards reason about. Pure: it looks only at the parse-tree node
+//! tag and a few facts the caller reads off the node, never at the catalogs.
+//!
+//! The table here is the one documented in README.md ("Statement classes"); keep them in step.
+
+use pgrx::pg_sys::NodeTag;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// CREATE/ALTER/DROP of any object, COMMENT, SECURITY LABEL, rules, triggers, policies.
+    Schema,
+    /// GRANT/REVOKE on objects, ALTER DEFAULT PRIVILEGES, ownership, REASSIGN/DROP OWNED.
+    Privilege,
+    /// CREATE/ALTER/DROP ROLE, role membership, per-role settings.
+    Role,
+    /// VACUUM, ANALYZE, REINDEX, CLUSTER, REFRESH MATERIALIZED VIEW, CHECKPOINT.
+    Maintenance,
+    /// Transaction control, SET/SHOW, PREPARE/EXECUTE, cursors, LISTEN/NOTIFY, EXPLAIN, DO, CALL.
+    Session,
+    /// ALTER SYSTEM, LOAD, COPY to/from a server file or program, CREATE EXTENSION.
+    Risky,
+    /// COPY to/from the client.
+    Data,
+    /// TRUNCATE.
+    Destructive,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Schema => "schema",
+            Class::Privilege => "privilege",
+            Class::Role => "role",
+            Class::Maintenance => "maintenance",
+            Class::Session => "session",
+            Class::Risky => "risky",
+            Class::Data => "data",
+            Class::Destructive => "destructive",
+        }
+    }
+}
+
+/// Where a COPY reads or writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyEndpoint {
+    Client,
+    ServerFile,
+    Program,
+}
+
+/// What the caller reads off the node beyond its tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Facts {
+    /// For COPY: its endpoint.
+    pub copy: Option<CopyEndpoint>,
+    /// For ALTER … RENAME: the object renamed is a role.
+    pub renames_role: bool,
+}
+
+/// Classifies one utility statement. Unknown tags are `Schema`: default deny (NS-PG-007 §1)
+/// means a statement we have not seen before needs a migration role until it is classified.
+pub fn classify(tag: NodeTag, facts: Facts) -> Class {
+    use NodeTag::*;
+    match tag {
+        T_GrantStmt | T_AlterDefaultPrivilegesStmt | T_AlterOwnerStmt | T_ReassignOwnedStmt
+        | T_DropOwnedStmt => Class::Privilege,
+
+        T_CreateRoleStmt | T_AlterRoleStmt | T_AlterRoleSetStmt | T_DropRoleStmt
+        | T_GrantRoleStmt => Class::Role,
+        T_RenameStmt if facts.renames_role => Class::Role,
+
+        T_VacuumStmt | T_ReindexStmt | T_ClusterStmt | T_RefreshMatViewStmt
+        | T_CheckPointStmt => Class::Maintenance,
+
+        T_TransactionStmt | T_VariableSetStmt | T_VariableShowStmt | T_PrepareStmt
+        | T_ExecuteStmt | T_DeallocateStmt | T_ListenStmt | T_UnlistenStmt | T_NotifyStmt
+        | T_DiscardStmt | T_ExplainStmt | T_DeclareCursorStmt | T_ClosePortalStmt
+        | T_FetchStmt | T_ConstraintsSetStmt | T_LockStmt | T_DoStmt | T_CallStmt => {
+            Class::Session
+        }
+
+        T_AlterSystemStmt | T_LoadStmt | T_CreateExtensionStmt => Class::Risky,
+        T_CopyStmt => match facts.copy {
+            Some(CopyEndpoint::Client) => Class::Data,
+            _ => Class::Risky,
+        },
+
+        T_TruncateStmt => Class::Destructive,
+
+        _ => Class::Schema,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use NodeTag::*;
+
+    fn class(tag: NodeTag) -> Class {
+        classify(tag, Facts::default())
+    }
+
+    #[test]
+    fn schema_changes() {
+        for tag in [
+            T_CreateStmt, T_AlterTableStmt, T_DropStmt, T_IndexStmt, T_ViewStmt,
+            T_CreateFunctionStmt, T_CommentStmt, T_SecLabelStmt, T_RuleStmt, T_CreateTrigStmt,
+            T_CreatePolicyStmt, T_AlterPolicyStmt, T_CreateSchemaStmt, T_CreateTableAsStmt,
+            T_RenameStmt, T_AlterObjectSchemaStmt, T_CreateSeqStmt, T_DefineStmt,
+            T_CreateEventTrigStmt, T_AlterExtensionStmt, T_CreatedbStmt, T_DropdbStmt,
+            T_AlterDatabaseSetStmt, T_CreateForeignTableStmt, T_CreateUserMappingStmt,
+        ] {
+            assert_eq!(class(tag), Class::Schema, "{tag:?}");
+        }
+    }
+
+    #[test]
+    fn privileges_and_roles() {
+        for tag in [T_GrantStmt, T_AlterDefaultPrivilegesStmt, T_ReassignOwnedStmt, T_AlterOwnerStmt, T_DropOwnedStmt] {
+            assert_eq!(class(tag), Class::Privilege, "{tag:?}");
+        }
+        for tag in [T_CreateRoleStmt, T_AlterRoleStmt, T_AlterRoleSetStmt, T_DropRoleStmt, T_GrantRoleStmt] {
+            assert_eq!(class(tag), Class::Role, "{tag:?}");
+        }
+        let renames_role = Facts { renames_role: true, ..Facts::default() };
+        assert_eq!(classify(T_RenameStmt, renames_role), Class::Role);
+    }
+
+    #[test]
+    fn maintenance_session_and_risky() {
+        for tag in [T_VacuumStmt, T_ReindexStmt, T_ClusterStmt, T_RefreshMatViewStmt, T_CheckPointStmt] {
+            assert_eq!(class(tag), Class::Maintenance, "{tag:?}");
+        }
+        for tag in [T_TransactionStmt, T_VariableSetStmt, T_VariableShowStmt, T_PrepareStmt, T_ExplainStmt, T_DoStmt, T_CallStmt, T_ListenStmt, T_DiscardStmt] {
+            assert_eq!(class(tag), Class::Session, "{tag:?}");
+        }
+        for tag in [T_AlterSystemStmt, T_LoadStmt, T_CreateExtensionStmt] {
+            assert_eq!(class(tag), Class::Risky, "{tag:?}");
+        }
+        assert_eq!(class(T_TruncateStmt), Class::Destructive);
+    }
+
+    #[test]
+    fn copy_depends_on_its_endpoint() {
+        let copy = |e| classify(T_CopyStmt, Facts { copy: Some(e), ..Facts::default() });
+        assert_eq!(copy(CopyEndpoint::Client), Class::Data);
+        assert_eq!(copy(CopyEndpoint::ServerFile), Class::Risky);
+        assert_eq!(copy(CopyEndpoint::Program), Class::Risky);
+    }
+
+    #[test]
+    fn unknown_statements_default_to_schema() {
+        assert_eq!(class(T_CreateAmStmt), Class::Schema);
+        assert_eq!(class(T_AlterTSConfigurationStmt), Class::Schema);
+    }
+}

@@ -1,0 +1,57 @@
+//! FFI glue: installs nspg_guard's hooks and chains to whatever was installed before, so
+//! pg_stat_statements, auto_explain and friends keep working whichever loads first. Each hook
+//! only decides whether a guard applies and hands the work to the guard's module.
+
+use crate::utility;
+use pgrx::pg_guard;
+use pgrx::pg_sys;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
+static HOOKS_ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// True when the library was preloaded and its hooks are in place in this process.
+pub fn active() -> bool {
+    HOOKS_ACTIVE.load(Ordering::Relaxed)
+}
+
+/// Installs the hooks. Only meaningful while shared_preload_libraries is being processed:
+/// a library loaded later (by CREATE EXTENSION or LOAD) would guard one backend at most.
+pub unsafe fn install() {
+    if !pg_sys::process_shared_preload_libraries_in_progress {
+        return;
+    }
+    PREV_PROCESS_UTILITY = pg_sys::ProcessUtility_hook;
+    pg_sys::ProcessUtility_hook = Some(process_utility);
+    HOOKS_ACTIVE.store(true, Ordering::Relaxed);
+}
+
+/// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs
+/// them was judged), pg_upgrade's binary-upgrade mode, and parallel workers (their leader was).
+unsafe fn exempt() -> bool {
+    pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0
+}
+
+#[pg_guard]
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C-unwind" fn process_utility(
+    pstmt: *mut pg_sys::PlannedStmt,
+    query_string: *const std::ffi::c_char,
+    read_only_tree: bool,
+    context: pg_sys::ProcessUtilityContext::Type,
+    params: pg_sys::ParamListInfo,
+    query_env: *mut pg_sys::QueryEnvironment,
+    dest: *mut pg_sys::DestReceiver,
+    qc: *mut pg_sys::QueryCompletion,
+) {
+    // Sub-commands (CREATE SCHEMA's elements, a table's index) belong to a statement judged already.
+    if context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt() {
+        utility::check((*pstmt).utilityStmt);
+    }
+    match PREV_PROCESS_UTILITY {
+        Some(prev) => pg_sys::ffi::pg_guard_ffi_boundary(|| {
+            prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc)
+        }),
+        None => pg_sys::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+    }
+}

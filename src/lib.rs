@@ -1,0 +1,75 @@
+//! nspg_guard: the NS-PG-007 security posture enforced inside PostgreSQL.
+//!
+//! Functional core, thin shell: `classify`, `roles`, `ddl_guard` and `verdict` are pure Rust
+//! taking plain data; `hooks`, `utility`, `standing`, `settings` and `report` are the glue that
+//! reads PostgreSQL's state into that data and raises the decisions.
+
+use pgrx::prelude::*;
+
+mod classify;
+mod ddl_guard;
+mod hooks;
+mod report;
+mod roles;
+mod settings;
+mod standing;
+mod utility;
+mod verdict;
+
+::pgrx::pg_module_magic!();
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::define();
+    standing::register_invalidation();
+    unsafe { hooks::install() };
+}
+
+/// Whether the guards' hooks are installed in this session (the library was preloaded).
+#[pg_extern]
+fn hooks_active() -> bool {
+    hooks::active()
+}
+
+/// The extension's version, whether its hooks are active, and every guard's setting.
+#[pg_extern]
+fn status() -> TableIterator<'static, (name!(setting, String), name!(value, String))> {
+    let rows = vec![
+        ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("hooks_active".to_string(), hooks::active().to_string()),
+        ("ddl_guard".to_string(), settings::DDL_GUARD.get().as_str().to_string()),
+        ("migration_roles".to_string(), settings::text_of(&settings::MIGRATION_ROLES)),
+        ("admin_roles".to_string(), settings::text_of(&settings::ADMIN_ROLES)),
+        ("allow_temp_objects".to_string(), settings::ALLOW_TEMP_OBJECTS.get().to_string()),
+    ];
+    TableIterator::new(rows)
+}
+
+extension_sql!(
+    r#"
+DO $preload_check$
+BEGIN
+    IF NOT nspg_guard.hooks_active() THEN
+        RAISE WARNING 'nspg_guard is installed but its guards are inactive: the library is not in shared_preload_libraries'
+            USING HINT = 'Add nspg_guard to shared_preload_libraries in postgresql.conf (ALTER SYSTEM SET shared_preload_libraries = ''nspg_guard'') and restart the server.';
+    END IF;
+END
+$preload_check$;
+"#,
+    name = "preload_check",
+    requires = [hooks_active],
+);
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {}
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["shared_preload_libraries = 'nspg_guard'"]
+    }
+}

@@ -1,0 +1,82 @@
+//! The current role's standing (superuser / admin / migration), looked up in the catalogs once
+//! and cached for the session. The cache is dropped when pg_authid or pg_auth_members change
+//! (syscache invalidation, which also covers other sessions' GRANT/REVOKE) or when a role-set
+//! setting changes, so a repeated statement costs no catalog access.
+
+use crate::ddl_guard::Standing;
+use crate::settings::{self, RoleSet};
+use pgrx::pg_sys;
+use std::cell::{Cell, RefCell};
+
+/// Few roles are active in one session (login role, a SET ROLE or two): a short list beats a map.
+const MAX_CACHED_ROLES: usize = 8;
+
+thread_local! {
+    static CACHE: RefCell<Vec<(pg_sys::Oid, Standing)>> = const { RefCell::new(Vec::new()) };
+    static CACHE_GENERATION: Cell<u64> = const { Cell::new(0) };
+    static CATALOG_CHANGES: Cell<u64> = const { Cell::new(0) };
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_role_catalog_change(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
+    CATALOG_CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
+}
+
+/// Registers the invalidation callbacks; called once from `_PG_init`.
+pub fn register_invalidation() {
+    unsafe {
+        for cache in [pg_sys::SysCacheIdentifier::AUTHOID, pg_sys::SysCacheIdentifier::AUTHMEMROLEMEM] {
+            pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_role_catalog_change), pg_sys::Datum::from(0));
+        }
+    }
+}
+
+fn current_generation() -> u64 {
+    CATALOG_CHANGES.with(Cell::get).wrapping_add(settings::role_sets_generation().wrapping_mul(1 << 32))
+}
+
+/// The standing of `role`, from the cache when it is fresh.
+pub fn of(role: pg_sys::Oid) -> Standing {
+    let generation = current_generation();
+    if CACHE_GENERATION.with(Cell::get) != generation {
+        CACHE.with(|c| c.borrow_mut().clear());
+        CACHE_GENERATION.with(|g| g.set(generation));
+    }
+    if let Some(found) = CACHE.with(|c| c.borrow().iter().find(|(oid, _)| *oid == role).map(|(_, s)| *s)) {
+        return found;
+    }
+    let standing = unsafe { look_up(role) };
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() >= MAX_CACHED_ROLES {
+            cache.remove(0);
+        }
+        cache.push((role, standing));
+    });
+    standing
+}
+
+/// Scans pg_authid for roles in the admin and migration sets and asks PostgreSQL whether
+/// `role` has their privileges (membership with INHERIT, the same test GRANTs use).
+unsafe fn look_up(role: pg_sys::Oid) -> Standing {
+    let mut standing = Standing { superuser: pg_sys::superuser_arg(role), ..Standing::default() };
+    let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
+    let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+    loop {
+        let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+        if tuple.is_null() {
+            break;
+        }
+        let authid = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple);
+        let name = std::ffi::CStr::from_ptr(authid.rolname.data.as_ptr()).to_string_lossy();
+        let admin = !standing.admin && settings::role_set_matches(RoleSet::Admin, &name);
+        let migration = !standing.migration && settings::role_set_matches(RoleSet::Migration, &name);
+        if (admin || migration) && pg_sys::has_privs_of_role(role, authid.oid) {
+            standing.admin |= admin;
+            standing.migration |= migration;
+        }
+    }
+    pg_sys::table_endscan(scan);
+    pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+    standing
+}

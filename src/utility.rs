@@ -1,0 +1,149 @@
+//! Reads a utility statement's parse tree into the plain facts the pure rules take, and applies
+//! the DDL guard. Catalog access happens only on the refusal path (role standing is cached,
+//! temp-object checks run only for a statement that would otherwise be refused).
+
+use crate::classify::{self, CopyEndpoint, Facts};
+use crate::ddl_guard::{self, RoleSets};
+use crate::settings;
+use crate::verdict::Enforcement;
+use crate::{report, standing};
+use pgrx::pg_sys::{self, NodeTag};
+use pgrx::{is_a, PgList};
+use std::ffi::CStr;
+
+/// Checks one utility statement against the DDL guard.
+///
+/// # Safety
+/// `node` is a valid utility parse tree.
+pub unsafe fn check(node: *mut pg_sys::Node) {
+    let mode = settings::DDL_GUARD.get();
+    let enforcement = Enforcement::from(mode);
+    if enforcement == Enforcement::Ignore {
+        return;
+    }
+    let (tag, node) = effective_statement(node);
+    let class = classify::classify(tag, facts_of(tag, node));
+    let needed = ddl_guard::authority_needed(class, tag == NodeTag::T_CreateExtensionStmt);
+    if needed == ddl_guard::Authority::Anyone {
+        return;
+    }
+    let role = pg_sys::GetUserId();
+    let allow_temp = settings::ALLOW_TEMP_OBJECTS.get();
+    if !ddl_guard::is_refused(needed, standing::of(role), false, allow_temp) {
+        return;
+    }
+    if allow_temp && is_temp_object(tag, node) {
+        return;
+    }
+    let command = command_tag(node);
+    let role_name = role_name(role);
+    let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
+    let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
+    let sets = RoleSets { migration_roles: &migration_roles, admin_roles: &admin_roles };
+    report::raise(ddl_guard::refusal(&command, &role_name, class, needed, &sets), enforcement);
+}
+
+/// `EXPLAIN ANALYZE CREATE TABLE … AS` creates the table without passing through
+/// ProcessUtility again, so it is judged as the statement it runs.
+unsafe fn effective_statement(node: *mut pg_sys::Node) -> (NodeTag, *mut pg_sys::Node) {
+    if is_a(node, NodeTag::T_ExplainStmt) {
+        let explain = node as *mut pg_sys::ExplainStmt;
+        let query = (*explain).query;
+        // After parse analysis EXPLAIN's statement is a Query; a utility one carries its node.
+        let inner = if is_a(query, NodeTag::T_Query) { (*(query as *mut pg_sys::Query)).utilityStmt } else { query };
+        if !inner.is_null() && explain_analyzes(explain) {
+            return ((*inner).type_, inner);
+        }
+    }
+    ((*node).type_, node)
+}
+
+unsafe fn explain_analyzes(explain: *mut pg_sys::ExplainStmt) -> bool {
+    PgList::<pg_sys::DefElem>::from_pg((*explain).options)
+        .iter_ptr()
+        .any(|def| CStr::from_ptr((*def).defname).to_bytes() == b"analyze" && pg_sys::defGetBoolean(def))
+}
+
+unsafe fn facts_of(tag: NodeTag, node: *mut pg_sys::Node) -> Facts {
+    match tag {
+        NodeTag::T_CopyStmt => {
+            let copy = node as *mut pg_sys::CopyStmt;
+            let endpoint = if (*copy).is_program {
+                CopyEndpoint::Program
+            } else if (*copy).filename.is_null() {
+                CopyEndpoint::Client
+            } else {
+                CopyEndpoint::ServerFile
+            };
+            Facts { copy: Some(endpoint), ..Facts::default() }
+        }
+        NodeTag::T_RenameStmt => Facts {
+            renames_role: (*(node as *mut pg_sys::RenameStmt)).renameType == pg_sys::ObjectType::OBJECT_ROLE,
+            ..Facts::default()
+        },
+        _ => Facts::default(),
+    }
+}
+
+/// Does the statement create or change only temporary (session-private) objects?
+unsafe fn is_temp_object(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
+    match tag {
+        NodeTag::T_CreateStmt => declares_temp((*(node as *mut pg_sys::CreateStmt)).relation),
+        NodeTag::T_ViewStmt => declares_temp((*(node as *mut pg_sys::ViewStmt)).view),
+        NodeTag::T_CreateSeqStmt => declares_temp((*(node as *mut pg_sys::CreateSeqStmt)).sequence),
+        NodeTag::T_CreateTableAsStmt => {
+            let into = (*(node as *mut pg_sys::CreateTableAsStmt)).into;
+            !into.is_null() && declares_temp((*into).rel)
+        }
+        NodeTag::T_IndexStmt => names_temp_relation((*(node as *mut pg_sys::IndexStmt)).relation),
+        NodeTag::T_AlterTableStmt => names_temp_relation((*(node as *mut pg_sys::AlterTableStmt)).relation),
+        NodeTag::T_DropStmt => drops_only_temp_relations(node as *mut pg_sys::DropStmt),
+        _ => false,
+    }
+}
+
+unsafe fn in_temp_schema(rv: *mut pg_sys::RangeVar) -> bool {
+    !(*rv).schemaname.is_null() && CStr::from_ptr((*rv).schemaname).to_bytes().starts_with(b"pg_temp")
+}
+
+unsafe fn declares_temp(rv: *mut pg_sys::RangeVar) -> bool {
+    !rv.is_null() && ((*rv).relpersistence as u8 == pg_sys::RELPERSISTENCE_TEMP || in_temp_schema(rv))
+}
+
+unsafe fn names_temp_relation(rv: *mut pg_sys::RangeVar) -> bool {
+    if rv.is_null() {
+        return false;
+    }
+    let relid = pg_sys::RangeVarGetRelidExtended(
+        rv,
+        pg_sys::NoLock as _,
+        pg_sys::RVROption::RVR_MISSING_OK,
+        None,
+        std::ptr::null_mut(),
+    );
+    relid != pg_sys::InvalidOid && pg_sys::get_rel_persistence(relid) as u8 == pg_sys::RELPERSISTENCE_TEMP
+}
+
+unsafe fn drops_only_temp_relations(drop: *mut pg_sys::DropStmt) -> bool {
+    use pg_sys::ObjectType::*;
+    let relation_kinds = [OBJECT_TABLE, OBJECT_VIEW, OBJECT_SEQUENCE, OBJECT_INDEX, OBJECT_MATVIEW];
+    if !relation_kinds.contains(&(*drop).removeType) {
+        return false;
+    }
+    let objects = PgList::<pg_sys::List>::from_pg((*drop).objects);
+    !objects.is_empty()
+        && objects.iter_ptr().all(|names| names_temp_relation(pg_sys::makeRangeVarFromNameList(names)))
+}
+
+unsafe fn command_tag(node: *mut pg_sys::Node) -> String {
+    CStr::from_ptr(pg_sys::GetCommandTagName(pg_sys::CreateCommandTag(node))).to_string_lossy().into_owned()
+}
+
+unsafe fn role_name(role: pg_sys::Oid) -> String {
+    let name = pg_sys::GetUserNameFromId(role, true);
+    if name.is_null() {
+        format!("oid {}", role.to_u32())
+    } else {
+        CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
+}

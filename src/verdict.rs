@@ -1,0 +1,57 @@
+//! What every guard returns: allow, or a refusal that the guard's mode turns into an ERROR,
+//! a WARNING, or nothing. Pure data; `report.rs` raises it.
+
+use pgrx::pg_sys::errcodes::PgSqlErrorCode;
+use pgrx::PostgresGucEnum;
+
+/// The mode of one guard (`nspg_guard.ddl_guard`, `nspg_guard.destructive_guard`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PostgresGucEnum)]
+pub enum GuardMode {
+    #[name = c"off"]
+    Off,
+    #[name = c"warn"]
+    Warn,
+    #[name = c"enforce"]
+    Enforce,
+}
+
+impl GuardMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardMode::Off => "off",
+            GuardMode::Warn => "warn",
+            GuardMode::Enforce => "enforce",
+        }
+    }
+}
+
+/// A refusal, worded for the person who ran the statement: what was refused and why
+/// (message, detail) and the way out (hint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub sqlstate: PgSqlErrorCode,
+    pub message: String,
+    pub detail: String,
+    pub hint: String,
+}
+
+/// What happens to a refused statement under a guard's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforcement {
+    /// Raise an ERROR: the statement does not run.
+    Refuse,
+    /// Raise a WARNING with the same text: the statement runs.
+    Warn,
+    /// Say nothing: the guard is off.
+    Ignore,
+}
+
+impl From<GuardMode> for Enforcement {
+    fn from(mode: GuardMode) -> Self {
+        match mode {
+            GuardMode::Enforce => Enforcement::Refuse,
+            GuardMode::Warn => Enforcement::Warn,
+            GuardMode::Off => Enforcement::Ignore,
+        }
+    }
+}
