@@ -2,12 +2,14 @@
 //! pg_stat_statements, auto_explain and friends keep working whichever loads first. Each hook
 //! only decides whether a guard applies and hands the work to the guard's module.
 
-use crate::utility;
+use crate::{executor, utility};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
+static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
+static mut PREV_EXECUTOR_FINISH: pg_sys::ExecutorFinish_hook_type = None;
 static HOOKS_ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// True when the library was preloaded and its hooks are in place in this process.
@@ -23,13 +25,21 @@ pub unsafe fn install() {
     }
     PREV_PROCESS_UTILITY = pg_sys::ProcessUtility_hook;
     pg_sys::ProcessUtility_hook = Some(process_utility);
+    PREV_EXECUTOR_START = pg_sys::ExecutorStart_hook;
+    pg_sys::ExecutorStart_hook = Some(executor_start);
+    PREV_EXECUTOR_FINISH = pg_sys::ExecutorFinish_hook;
+    pg_sys::ExecutorFinish_hook = Some(executor_finish);
     HOOKS_ACTIVE.store(true, Ordering::Relaxed);
 }
 
 /// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs
-/// them was judged), pg_upgrade's binary-upgrade mode, and parallel workers (their leader was).
+/// them was judged), pg_upgrade's binary-upgrade mode, parallel workers (their leader was),
+/// and logical replication apply (it replays changes the publisher already judged).
 unsafe fn exempt() -> bool {
-    pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0
+    pg_sys::creating_extension
+        || pg_sys::IsBinaryUpgrade
+        || pg_sys::ParallelWorkerNumber >= 0
+        || pg_sys::IsLogicalWorker()
 }
 
 #[pg_guard]
@@ -53,5 +63,27 @@ unsafe extern "C-unwind" fn process_utility(
             prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc)
         }),
         None => pg_sys::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    if !exempt() {
+        executor::check_start(query_desc, eflags);
+    }
+    match PREV_EXECUTOR_START {
+        Some(prev) => pg_sys::ffi::pg_guard_ffi_boundary(|| prev(query_desc, eflags)),
+        None => pg_sys::standard_ExecutorStart(query_desc, eflags),
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) {
+    match PREV_EXECUTOR_FINISH {
+        Some(prev) => pg_sys::ffi::pg_guard_ffi_boundary(|| prev(query_desc)),
+        None => pg_sys::standard_ExecutorFinish(query_desc),
+    }
+    if !exempt() {
+        executor::check_finish(query_desc);
     }
 }

@@ -1,14 +1,18 @@
 //! nspg_guard: the NS-PG-007 security posture enforced inside PostgreSQL.
 //!
-//! Functional core, thin shell: `classify`, `roles`, `ddl_guard` and `verdict` are pure Rust
-//! taking plain data; `hooks`, `utility`, `standing`, `settings` and `report` are the glue that
-//! reads PostgreSQL's state into that data and raises the decisions.
+//! Functional core, thin shell: `classify`, `roles`, `ddl_guard`, `destructive` and `verdict`
+//! are pure Rust taking plain data; `hooks`, `utility`, `executor`, `standing`, `overrides`,
+//! `settings` and `report` are the glue that reads PostgreSQL's state into that data and
+//! raises the decisions.
 
 use pgrx::prelude::*;
 
 mod classify;
 mod ddl_guard;
+mod destructive;
+mod executor;
 mod hooks;
+mod overrides;
 mod report;
 mod roles;
 mod settings;
@@ -41,12 +45,17 @@ fn status() -> TableIterator<'static, (name!(setting, String), name!(value, Stri
         ("migration_roles".to_string(), settings::text_of(&settings::MIGRATION_ROLES)),
         ("admin_roles".to_string(), settings::text_of(&settings::ADMIN_ROLES)),
         ("allow_temp_objects".to_string(), settings::ALLOW_TEMP_OBJECTS.get().to_string()),
+        ("destructive_guard".to_string(), settings::DESTRUCTIVE_GUARD.get().as_str().to_string()),
+        ("max_rows_per_statement".to_string(), settings::MAX_ROWS_PER_STATEMENT.get().to_string()),
     ];
     TableIterator::new(rows)
 }
 
 extension_sql!(
     r#"
+-- Every role may call the functions; each checks its caller's standing itself.
+GRANT USAGE ON SCHEMA nspg_guard TO PUBLIC;
+
 DO $preload_check$
 BEGIN
     IF NOT nspg_guard.hooks_active() THEN

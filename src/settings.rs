@@ -17,6 +17,8 @@ pub static MIGRATION_ROLES: GucSetting<Option<CString>> =
 pub static ADMIN_ROLES: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"ns_admin, ns_breakglass_admin"));
 pub static ALLOW_TEMP_OBJECTS: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static DESTRUCTIVE_GUARD: GucSetting<GuardMode> = GucSetting::<GuardMode>::new(GuardMode::Enforce);
+pub static MAX_ROWS_PER_STATEMENT: GucSetting<i32> = GucSetting::<i32>::new(0);
 
 thread_local! {
     static MIGRATION: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
@@ -133,6 +135,24 @@ pub fn define() {
         c"Let every role create and change temporary objects.",
         c"Temporary tables, views and sequences live and die with the session, so they are not schema changes.",
         &ALLOW_TEMP_OBJECTS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"nspg_guard.destructive_guard",
+        c"Destructive-statement guard: off, warn or enforce.",
+        c"UPDATE/DELETE/MERGE must restrict rows with a WHERE on the target's columns; TRUNCATE only from migration or admin roles; DROP of tables, schemas and databases warns.",
+        &DESTRUCTIVE_GUARD,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"nspg_guard.max_rows_per_statement",
+        c"Most rows one UPDATE, DELETE or MERGE may change (0: no limit).",
+        c"A statement that changes more is rolled back with an error. Set it per role or database with ALTER ROLE/DATABASE … SET.",
+        &MAX_ROWS_PER_STATEMENT,
+        0,
+        i32::MAX,
         GucContext::Suset,
         GucFlags::default(),
     );

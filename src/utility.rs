@@ -1,30 +1,41 @@
 //! Reads a utility statement's parse tree into the plain facts the pure rules take, and applies
-//! the DDL guard. Catalog access happens only on the refusal path (role standing is cached,
+//! the DDL guard and the utility side of the destructive guard (TRUNCATE, DROP). Catalog access happens only on the refusal path (role standing is cached,
 //! temp-object checks run only for a statement that would otherwise be refused).
 
-use crate::classify::{self, CopyEndpoint, Facts};
-use crate::ddl_guard::{self, RoleSets};
+use crate::classify::{self, Class, CopyEndpoint, Facts};
+use crate::ddl_guard::{self, Authority, RoleSets};
+use crate::destructive;
 use crate::settings;
 use crate::verdict::Enforcement;
 use crate::{report, standing};
 use pgrx::pg_sys::{self, NodeTag};
+use pgrx::prelude::*;
 use pgrx::{is_a, PgList};
 use std::ffi::CStr;
 
-/// Checks one utility statement against the DDL guard.
+/// Checks one utility statement against the DDL guard, then the destructive guard.
 ///
 /// # Safety
 /// `node` is a valid utility parse tree.
 pub unsafe fn check(node: *mut pg_sys::Node) {
-    let mode = settings::DDL_GUARD.get();
-    let enforcement = Enforcement::from(mode);
+    let (tag, node) = effective_statement(node);
+    let class = classify::classify(tag, facts_of(tag, node));
+    check_ddl(tag, node, class);
+    match tag {
+        NodeTag::T_TruncateStmt => check_truncate(node as *mut pg_sys::TruncateStmt),
+        NodeTag::T_DropStmt => warn_drop(node as *mut pg_sys::DropStmt),
+        NodeTag::T_DropdbStmt => warn_dropdb(node as *mut pg_sys::DropdbStmt),
+        _ => {}
+    }
+}
+
+unsafe fn check_ddl(tag: NodeTag, node: *mut pg_sys::Node, class: Class) {
+    let enforcement = Enforcement::from(settings::DDL_GUARD.get());
     if enforcement == Enforcement::Ignore {
         return;
     }
-    let (tag, node) = effective_statement(node);
-    let class = classify::classify(tag, facts_of(tag, node));
     let needed = ddl_guard::authority_needed(class, tag == NodeTag::T_CreateExtensionStmt);
-    if needed == ddl_guard::Authority::Anyone {
+    if needed == Authority::Anyone {
         return;
     }
     let role = pg_sys::GetUserId();
@@ -35,12 +46,70 @@ pub unsafe fn check(node: *mut pg_sys::Node) {
     if allow_temp && is_temp_object(tag, node) {
         return;
     }
-    let command = command_tag(node);
-    let role_name = role_name(role);
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
     let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
     let sets = RoleSets { migration_roles: &migration_roles, admin_roles: &admin_roles };
-    report::raise(ddl_guard::refusal(&command, &role_name, class, needed, &sets), enforcement);
+    report::raise(ddl_guard::refusal(&command_tag(node), &role_name(role), class, needed, &sets), enforcement);
+}
+
+/// TRUNCATE empties tables at once: migration and admin roles only (temp tables excepted).
+unsafe fn check_truncate(stmt: *mut pg_sys::TruncateStmt) {
+    let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
+    let role = pg_sys::GetUserId();
+    if enforcement == Enforcement::Ignore || standing::of(role).has(Authority::Migration) {
+        return;
+    }
+    let relations = PgList::<pg_sys::RangeVar>::from_pg((*stmt).relations);
+    if settings::ALLOW_TEMP_OBJECTS.get() && relations.iter_ptr().all(|rv| names_temp_relation(rv)) {
+        return;
+    }
+    let names: Vec<String> = relations.iter_ptr().map(|rv| format!("\"{}\"", range_var_name(rv))).collect();
+    let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
+    report::raise(destructive::truncate_refusal(&role_name(role), &names.join(", "), &migration_roles), enforcement);
+}
+
+/// An allowed DROP of a table or schema, or any DROP … CASCADE, says what goes.
+unsafe fn warn_drop(stmt: *mut pg_sys::DropStmt) {
+    use pg_sys::ObjectType::*;
+    let cascade = (*stmt).behavior == pg_sys::DropBehavior::DROP_CASCADE;
+    let heavy = [OBJECT_TABLE, OBJECT_SCHEMA, OBJECT_MATVIEW, OBJECT_FOREIGN_TABLE].contains(&(*stmt).removeType);
+    if !(heavy || cascade)
+        || settings::DESTRUCTIVE_GUARD.get() == crate::verdict::GuardMode::Off
+        || drops_only_temp_relations(stmt)
+    {
+        return;
+    }
+    let objects: Vec<String> = PgList::<pg_sys::Node>::from_pg((*stmt).objects)
+        .iter_ptr()
+        .filter_map(|object| object_name(object))
+        .collect();
+    warning!("{}", destructive::drop_warning(&command_tag(stmt as *mut pg_sys::Node), &objects, cascade));
+}
+
+unsafe fn warn_dropdb(stmt: *mut pg_sys::DropdbStmt) {
+    if settings::DESTRUCTIVE_GUARD.get() != crate::verdict::GuardMode::Off {
+        let name = CStr::from_ptr((*stmt).dbname).to_string_lossy().into_owned();
+        warning!("{}", destructive::drop_warning("DROP DATABASE", &[format!("database \"{name}\"")], false));
+    }
+}
+
+/// A DROP target as written: a qualified name (relations, types…) or a plain name (schemas…).
+unsafe fn object_name(object: *mut pg_sys::Node) -> Option<String> {
+    match (*object).type_ {
+        NodeTag::T_List => Some(CStr::from_ptr(pg_sys::NameListToString(object as *mut pg_sys::List))),
+        NodeTag::T_String => Some(CStr::from_ptr((*(object as *mut pg_sys::String)).sval)),
+        _ => None,
+    }
+    .map(|name| format!("\"{}\"", name.to_string_lossy()))
+}
+
+unsafe fn range_var_name(rv: *mut pg_sys::RangeVar) -> String {
+    let part = |p: *mut std::ffi::c_char| CStr::from_ptr(p).to_string_lossy().into_owned();
+    if (*rv).schemaname.is_null() {
+        part((*rv).relname)
+    } else {
+        format!("{}.{}", part((*rv).schemaname), part((*rv).relname))
+    }
 }
 
 /// `EXPLAIN ANALYZE CREATE TABLE … AS` creates the table without passing through

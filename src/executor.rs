@@ -1,0 +1,263 @@
+//! Executor glue for the destructive-statement guard: reads a planned statement's
+//! ModifyTable nodes into `destructive::PlanNode`s for the WHERE rule (ExecutorStart), and
+//! checks the row count against the blast-radius limit (ExecutorFinish).
+//!
+//! Checking at execution rather than at parse analysis is what makes cached plans (PREPARE,
+//! PL/pgSQL, SQL functions) obey the guard's current mode. A SELECT without a data-modifying
+//! CTE leaves after two field reads; DML with a WHERE costs a walk of a few plan nodes and no
+//! catalog access.
+
+use crate::destructive::{self, PlanNode, Ref};
+use crate::verdict::Enforcement;
+use crate::{overrides, report, settings};
+use pgrx::pg_sys::{self, CmdType, NodeTag};
+use pgrx::PgList;
+use std::ffi::{c_void, CStr};
+
+/// ExecutorStart: the WHERE rule for every UPDATE/DELETE/MERGE the statement contains.
+///
+/// # Safety
+/// `query_desc` is the executor's valid QueryDesc.
+pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    let stmt = (*query_desc).plannedstmt;
+    if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
+        return;
+    }
+    let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
+    if enforcement == Enforcement::Ignore
+        || eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0
+        || overrides::active()
+    {
+        return;
+    }
+    // Data-modifying CTEs are planned as subplans of the statement.
+    for root in std::iter::once((*stmt).planTree).chain(plans((*stmt).subplans)) {
+        for_each_modify_table(root, &mut |mt| {
+            if is_destructive(mt) && !destructive::restricts_target(&simplify((*mt).plan.lefttree), &targets_of(mt)) {
+                let refusal = destructive::unbounded_refusal(command_of(mt), &target_name(stmt, mt));
+                report::raise(refusal, enforcement);
+            }
+        });
+    }
+}
+
+/// ExecutorFinish (after the statement ran, so its row count is known): the row limit. An
+/// ERROR here aborts the statement's (sub)transaction, so nothing it changed persists.
+///
+/// # Safety
+/// `query_desc` is the executor's valid QueryDesc, after ExecutorRun.
+pub unsafe fn check_finish(query_desc: *mut pg_sys::QueryDesc) {
+    let limit = settings::MAX_ROWS_PER_STATEMENT.get();
+    if limit <= 0 {
+        return;
+    }
+    let operation = (*query_desc).operation;
+    if !matches!(operation, CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE) {
+        return;
+    }
+    let rows = (*(*query_desc).estate).es_processed;
+    let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
+    if rows <= limit as u64 || enforcement == Enforcement::Ignore || overrides::active() {
+        return;
+    }
+    let stmt = (*query_desc).plannedstmt;
+    let mut relation = String::new();
+    for_each_modify_table((*stmt).planTree, &mut |mt| relation = target_name(stmt, mt));
+    let refusal = destructive::row_limit_refusal(command_name(operation), &relation, rows, limit);
+    report::raise(refusal, enforcement);
+}
+
+unsafe fn for_each_modify_table(plan: *mut pg_sys::Plan, f: &mut dyn FnMut(*mut pg_sys::ModifyTable)) {
+    if plan.is_null() {
+        return;
+    }
+    if (*plan).type_ == NodeTag::T_ModifyTable {
+        f(plan as *mut pg_sys::ModifyTable);
+    }
+    for child in children_of(plan) {
+        for_each_modify_table(child, f);
+    }
+}
+
+/// UPDATE and DELETE always; MERGE when a WHEN MATCHED action updates or deletes.
+unsafe fn is_destructive(mt: *mut pg_sys::ModifyTable) -> bool {
+    match (*mt).operation {
+        CmdType::CMD_UPDATE | CmdType::CMD_DELETE => true,
+        CmdType::CMD_MERGE => PgList::<pg_sys::List>::from_pg((*mt).mergeActionLists).iter_ptr().any(|actions| {
+            PgList::<pg_sys::MergeAction>::from_pg(actions).iter_ptr().any(|a| {
+                (*a).matched && matches!((*a).commandType, CmdType::CMD_UPDATE | CmdType::CMD_DELETE)
+            })
+        }),
+        _ => false,
+    }
+}
+
+unsafe fn targets_of(mt: *mut pg_sys::ModifyTable) -> Vec<u32> {
+    let mut targets: Vec<u32> =
+        PgList::<i32>::from_pg((*mt).resultRelations).iter_int().map(|rti| rti as u32).collect();
+    if (*mt).rootRelation > 0 {
+        targets.push((*mt).rootRelation);
+    }
+    targets
+}
+
+fn command_name(operation: CmdType::Type) -> &'static str {
+    match operation {
+        CmdType::CMD_UPDATE => "UPDATE",
+        CmdType::CMD_DELETE => "DELETE",
+        CmdType::CMD_MERGE => "MERGE",
+        _ => "statement",
+    }
+}
+
+unsafe fn command_of(mt: *mut pg_sys::ModifyTable) -> &'static str {
+    command_name((*mt).operation)
+}
+
+/// `schema.table` of the statement's nominal target, for messages (refusal path only).
+unsafe fn target_name(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTable) -> String {
+    let rti = if (*mt).rootRelation > 0 { (*mt).rootRelation } else { (*mt).nominalRelation };
+    let rte = pg_sys::list_nth((*stmt).rtable, rti as i32 - 1) as *mut pg_sys::RangeTblEntry;
+    let relid = (*rte).relid;
+    let text = |p: *mut std::ffi::c_char| if p.is_null() { "?".to_string() } else { CStr::from_ptr(p).to_string_lossy().into_owned() };
+    format!(
+        "{}.{}",
+        text(pg_sys::get_namespace_name_or_temp(pg_sys::get_rel_namespace(relid))),
+        text(pg_sys::get_rel_name(relid))
+    )
+}
+
+unsafe fn plans(list: *mut pg_sys::List) -> impl Iterator<Item = *mut pg_sys::Plan> {
+    PgList::<pg_sys::Plan>::from_pg(list).iter_ptr().collect::<Vec<_>>().into_iter()
+}
+
+unsafe fn children_of(plan: *mut pg_sys::Plan) -> Vec<*mut pg_sys::Plan> {
+    let mut children: Vec<*mut pg_sys::Plan> =
+        [(*plan).lefttree, (*plan).righttree].into_iter().filter(|p| !p.is_null()).collect();
+    match (*plan).type_ {
+        NodeTag::T_Append => children.extend(plans((*(plan as *mut pg_sys::Append)).appendplans)),
+        NodeTag::T_MergeAppend => children.extend(plans((*(plan as *mut pg_sys::MergeAppend)).mergeplans)),
+        NodeTag::T_BitmapAnd => children.extend(plans((*(plan as *mut pg_sys::BitmapAnd)).bitmapplans)),
+        NodeTag::T_BitmapOr => children.extend(plans((*(plan as *mut pg_sys::BitmapOr)).bitmapplans)),
+        NodeTag::T_SubqueryScan => children.push((*(plan as *mut pg_sys::SubqueryScan)).subplan),
+        _ => {}
+    }
+    children
+}
+
+fn is_scan(tag: NodeTag) -> bool {
+    use NodeTag::*;
+    matches!(
+        tag,
+        T_SeqScan | T_SampleScan | T_IndexScan | T_IndexOnlyScan | T_BitmapIndexScan | T_BitmapHeapScan
+            | T_TidScan | T_TidRangeScan | T_SubqueryScan | T_FunctionScan | T_ValuesScan | T_TableFuncScan
+            | T_CteScan | T_NamedTuplestoreScan | T_WorkTableScan | T_ForeignScan | T_CustomScan
+    )
+}
+
+/// Reads one plan subtree into the WHERE rule's plain form.
+unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
+    if plan.is_null() {
+        return PlanNode::default();
+    }
+    let tag = (*plan).type_;
+    let scans = is_scan(tag).then(|| (*(plan as *mut pg_sys::Scan)).scanrelid);
+    let scope = scans.unwrap_or(0);
+    let targetlist = PgList::<pg_sys::TargetEntry>::from_pg((*plan).targetlist)
+        .iter_ptr()
+        .map(|te| refs_in((*te).expr as *mut pg_sys::Node, scope))
+        .collect();
+    let mut conditions = refs_in((*plan).qual as *mut pg_sys::Node, scope);
+    for extra in extra_conditions(plan) {
+        conditions.extend(refs_in(extra, scope));
+    }
+    let params_set = if tag == NodeTag::T_NestLoop {
+        PgList::<pg_sys::NestLoopParam>::from_pg((*(plan as *mut pg_sys::NestLoop)).nestParams)
+            .iter_ptr()
+            .map(|p| ((*p).paramno, refs_in((*p).paramval as *mut pg_sys::Node, scope)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    PlanNode {
+        scans,
+        appends: matches!(tag, NodeTag::T_Append | NodeTag::T_MergeAppend),
+        targetlist,
+        conditions,
+        params_set,
+        children: children_of(plan).into_iter().map(|c| simplify(c)).collect(),
+    }
+}
+
+/// The node-specific conditions beyond `plan.qual`: index and join conditions, gating quals.
+unsafe fn extra_conditions(plan: *mut pg_sys::Plan) -> Vec<*mut pg_sys::Node> {
+    let list = |l: *mut pg_sys::List| l as *mut pg_sys::Node;
+    match (*plan).type_ {
+        NodeTag::T_IndexScan => vec![list((*(plan as *mut pg_sys::IndexScan)).indexqualorig)],
+        NodeTag::T_IndexOnlyScan => vec![list((*(plan as *mut pg_sys::IndexOnlyScan)).indexqual)],
+        NodeTag::T_BitmapIndexScan => vec![list((*(plan as *mut pg_sys::BitmapIndexScan)).indexqualorig)],
+        NodeTag::T_BitmapHeapScan => vec![list((*(plan as *mut pg_sys::BitmapHeapScan)).bitmapqualorig)],
+        NodeTag::T_TidScan => vec![list((*(plan as *mut pg_sys::TidScan)).tidquals)],
+        NodeTag::T_TidRangeScan => vec![list((*(plan as *mut pg_sys::TidRangeScan)).tidrangequals)],
+        NodeTag::T_ForeignScan => vec![list((*(plan as *mut pg_sys::ForeignScan)).fdw_recheck_quals)],
+        NodeTag::T_Result => vec![(*(plan as *mut pg_sys::Result)).resconstantqual],
+        NodeTag::T_NestLoop => vec![list((*(plan as *mut pg_sys::Join)).joinqual)],
+        NodeTag::T_MergeJoin => vec![
+            list((*(plan as *mut pg_sys::Join)).joinqual),
+            list((*(plan as *mut pg_sys::MergeJoin)).mergeclauses),
+        ],
+        NodeTag::T_HashJoin => vec![
+            list((*(plan as *mut pg_sys::Join)).joinqual),
+            list((*(plan as *mut pg_sys::HashJoin)).hashclauses),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+struct Collector {
+    refs: Vec<Ref>,
+    /// The range-table entry that INDEX_VAR references stand for (the scan's own relation).
+    scope: u32,
+}
+
+/// Every column and executor-parameter reference in an expression (or a List of them).
+unsafe fn refs_in(expr: *mut pg_sys::Node, scope: u32) -> Vec<Ref> {
+    let mut collector = Collector { refs: Vec::new(), scope };
+    if !expr.is_null() {
+        collect(expr, &mut collector as *mut Collector as *mut c_void);
+    }
+    collector.refs
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    let collector = &mut *(context as *mut Collector);
+    match (*node).type_ {
+        NodeTag::T_Var => {
+            let var = &*(node as *mut pg_sys::Var);
+            let attno = var.varattno.max(0) as usize;
+            collector.refs.push(match var.varno {
+                pg_sys::OUTER_VAR => Ref::Outer(attno),
+                pg_sys::INNER_VAR => Ref::Inner(attno),
+                pg_sys::INDEX_VAR => Ref::Column(collector.scope),
+                rti => Ref::Column(rti as u32),
+            });
+            false
+        }
+        NodeTag::T_Param => {
+            let param = &*(node as *mut pg_sys::Param);
+            if param.paramkind == pg_sys::ParamKind::PARAM_EXEC {
+                collector.refs.push(Ref::Param(param.paramid));
+            }
+            false
+        }
+        NodeTag::T_CurrentOfExpr => {
+            collector.refs.push(Ref::Column((*(node as *mut pg_sys::CurrentOfExpr)).cvarno));
+            false
+        }
+        _ => pg_sys::expression_tree_walker(node, Some(collect), context),
+    }
+}

@@ -1,0 +1,62 @@
+//! The deliberate override: `SELECT nspg_guard.allow_destructive('reason')` lets the current
+//! transaction run statements the destructive guard would refuse (unbounded UPDATE/DELETE/MERGE,
+//! more rows than the limit). Only migration and admin roles may call it; it ends with the
+//! transaction, because it remembers the transaction it was granted in.
+
+use crate::ddl_guard::Authority;
+use crate::destructive;
+use crate::standing;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+use pgrx::PgLogLevel;
+use std::cell::Cell;
+
+thread_local! {
+    /// The local transaction id the override was granted in (0: none).
+    static GRANTED_IN: Cell<pg_sys::LocalTransactionId> = const { Cell::new(0) };
+}
+
+unsafe fn current_transaction() -> pg_sys::LocalTransactionId {
+    (*pg_sys::MyProc).lxid
+}
+
+/// Is an override in force for the current transaction?
+pub fn active() -> bool {
+    let granted = GRANTED_IN.with(Cell::get);
+    granted != 0 && granted == unsafe { current_transaction() }
+}
+
+fn refuse(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
+    ErrorReport::new(code, message, "allow_destructive").set_hint(hint).report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
+/// Lets the current transaction run destructive statements. The reason is mandatory and
+/// recorded in the server log with the role that gave it.
+#[pg_extern(volatile, parallel_unsafe)]
+fn allow_destructive(reason: Option<&str>) -> String {
+    let reason = match destructive::validate_reason(reason.unwrap_or("")) {
+        Ok(reason) => reason.to_string(),
+        Err(e) => refuse(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("nspg_guard: allow_destructive needs a reason: {e}"),
+            "Say why, for example: SELECT nspg_guard.allow_destructive('purge orders of test tenant, ticket OPS-123');",
+        ),
+    };
+    let role = unsafe { pg_sys::GetUserId() };
+    let role_name = unsafe { std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(role, false)) }.to_string_lossy().into_owned();
+    if !standing::of(role).has(Authority::Migration) {
+        refuse(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("nspg_guard: allow_destructive denied for role \"{role_name}\""),
+            "Only members of a migration role (nspg_guard.migration_roles) or an admin role (nspg_guard.admin_roles) may allow destructive statements.",
+        );
+    }
+    if unsafe { !pg_sys::IsTransactionBlock() } {
+        warning!("nspg_guard: allow_destructive outside a transaction block ends with this statement; use BEGIN first");
+    }
+    GRANTED_IN.with(|g| g.set(unsafe { current_transaction() }));
+    log!("nspg_guard: destructive statements allowed for role \"{role_name}\" until the end of this transaction; reason: {reason}");
+    "destructive statements allowed until the end of this transaction".to_string()
+}
