@@ -45,6 +45,8 @@ build_and_install() {
 }
 
 # RUST_BACKTRACE would make pgrx append Rust backtraces to the DETAIL of errors that pass through the hooks.
+pg_config_sharedir() { "$PG_CONFIG" --sharedir; }
+
 as_postgres() { env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$@"; }
 
 # start_cluster DIR PORT PRELOAD — a fresh throwaway cluster in DIR (removed first), listening

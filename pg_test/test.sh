@@ -32,6 +32,8 @@ passed=$((passed + unit_passed))
 [ "$unit_status" -eq 0 ] || record "cargo test" 1
 
 build_and_install
+# The fixture extension used to show that extension scripts are exempt.
+install -m 644 "$REPO_ROOT"/tests/fixtures/nspg_guard_fixture* "$(pg_config_sharedir)/extension/"
 
 say "pg_regress against a cluster with shared_preload_libraries='pg_stat_statements,nspg_guard'"
 start_cluster "$TEST_DIR" "$TEST_PORT" 'pg_stat_statements,nspg_guard'

@@ -129,8 +129,8 @@ pub fn truncate_refusal(role: &str, relations: &str, migration_roles: &str) -> R
 /// The WARNING for a DROP that an allowed role runs: what goes.
 pub fn drop_warning(command: &str, objects: &[String], cascade: bool) -> String {
     let named = if objects.is_empty() { "the named objects".to_string() } else { objects.join(", ") };
-    let cascading = if cascade { ", and with CASCADE every object that depends on them" } else { "" };
-    format!("nspg_guard: {command} removes {named}{cascading}")
+    let cascading = if cascade { ", and with CASCADE every object that depended on them" } else { "" };
+    format!("nspg_guard: {command} removed {named}{cascading}")
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -277,6 +277,6 @@ mod tests {
         let r = row_limit_refusal("UPDATE", "public.orders", 120, 100);
         assert!(r.message.contains("would change 120 rows") && r.message.contains("limit of 100"));
         assert_eq!(drop_warning("DROP TABLE", &["a.b".into()], true),
-                   "nspg_guard: DROP TABLE removes a.b, and with CASCADE every object that depends on them");
+                   "nspg_guard: DROP TABLE removed a.b, and with CASCADE every object that depended on them");
     }
 }

@@ -55,14 +55,16 @@ unsafe extern "C-unwind" fn process_utility(
     qc: *mut pg_sys::QueryCompletion,
 ) {
     // Sub-commands (CREATE SCHEMA's elements, a table's index) belong to a statement judged already.
-    if context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt() {
-        utility::check((*pstmt).utilityStmt);
-    }
+    let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
+    let after_success = if judged { utility::check((*pstmt).utilityStmt) } else { None };
     match PREV_PROCESS_UTILITY {
         Some(prev) => pg_sys::ffi::pg_guard_ffi_boundary(|| {
             prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc)
         }),
         None => pg_sys::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+    }
+    if let Some(warning) = after_success {
+        pgrx::warning!("{warning}");
     }
 }
 

@@ -9,23 +9,26 @@ use crate::settings;
 use crate::verdict::Enforcement;
 use crate::{report, standing};
 use pgrx::pg_sys::{self, NodeTag};
-use pgrx::prelude::*;
 use pgrx::{is_a, PgList};
 use std::ffi::CStr;
 
-/// Checks one utility statement against the DDL guard, then the destructive guard.
+/// Checks one utility statement against the DDL guard, then the destructive guard. Returns
+/// the warning to give once the statement has succeeded (what a DROP removed).
 ///
 /// # Safety
 /// `node` is a valid utility parse tree.
-pub unsafe fn check(node: *mut pg_sys::Node) {
+pub unsafe fn check(node: *mut pg_sys::Node) -> Option<String> {
     let (tag, node) = effective_statement(node);
     let class = classify::classify(tag, facts_of(tag, node));
     check_ddl(tag, node, class);
     match tag {
-        NodeTag::T_TruncateStmt => check_truncate(node as *mut pg_sys::TruncateStmt),
-        NodeTag::T_DropStmt => warn_drop(node as *mut pg_sys::DropStmt),
-        NodeTag::T_DropdbStmt => warn_dropdb(node as *mut pg_sys::DropdbStmt),
-        _ => {}
+        NodeTag::T_TruncateStmt => {
+            check_truncate(node as *mut pg_sys::TruncateStmt);
+            None
+        }
+        NodeTag::T_DropStmt => drop_warning(node as *mut pg_sys::DropStmt),
+        NodeTag::T_DropdbStmt => dropdb_warning(node as *mut pg_sys::DropdbStmt),
+        _ => None,
     }
 }
 
@@ -69,7 +72,7 @@ unsafe fn check_truncate(stmt: *mut pg_sys::TruncateStmt) {
 }
 
 /// An allowed DROP of a table or schema, or any DROP … CASCADE, says what goes.
-unsafe fn warn_drop(stmt: *mut pg_sys::DropStmt) {
+unsafe fn drop_warning(stmt: *mut pg_sys::DropStmt) -> Option<String> {
     use pg_sys::ObjectType::*;
     let cascade = (*stmt).behavior == pg_sys::DropBehavior::DROP_CASCADE;
     let heavy = [OBJECT_TABLE, OBJECT_SCHEMA, OBJECT_MATVIEW, OBJECT_FOREIGN_TABLE].contains(&(*stmt).removeType);
@@ -77,20 +80,20 @@ unsafe fn warn_drop(stmt: *mut pg_sys::DropStmt) {
         || settings::DESTRUCTIVE_GUARD.get() == crate::verdict::GuardMode::Off
         || drops_only_temp_relations(stmt)
     {
-        return;
+        return None;
     }
     let objects: Vec<String> = PgList::<pg_sys::Node>::from_pg((*stmt).objects)
         .iter_ptr()
         .filter_map(|object| object_name(object))
         .collect();
-    warning!("{}", destructive::drop_warning(&command_tag(stmt as *mut pg_sys::Node), &objects, cascade));
+    Some(destructive::drop_warning(&command_tag(stmt as *mut pg_sys::Node), &objects, cascade))
 }
 
-unsafe fn warn_dropdb(stmt: *mut pg_sys::DropdbStmt) {
-    if settings::DESTRUCTIVE_GUARD.get() != crate::verdict::GuardMode::Off {
+unsafe fn dropdb_warning(stmt: *mut pg_sys::DropdbStmt) -> Option<String> {
+    (settings::DESTRUCTIVE_GUARD.get() != crate::verdict::GuardMode::Off).then(|| {
         let name = CStr::from_ptr((*stmt).dbname).to_string_lossy().into_owned();
-        warning!("{}", destructive::drop_warning("DROP DATABASE", &[format!("database \"{name}\"")], false));
-    }
+        destructive::drop_warning("DROP DATABASE", &[format!("database \"{name}\"")], false)
+    })
 }
 
 /// A DROP target as written: a qualified name (relations, types…) or a plain name (schemas…).
