@@ -87,6 +87,8 @@ pub fn refusal(command: &str, role: &str, class: Class, needed: Authority, sets:
         message: format!("nspg_guard: {command} denied for role \"{role}\""),
         detail,
         hint,
+        command: command.to_string(),
+        object: None,
     }
 }
 

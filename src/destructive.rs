@@ -103,6 +103,8 @@ pub fn unbounded_refusal(command: &str, relation: &str) -> Refusal {
             "The {clause} is missing or references no column of \"{relation}\" (such as true or 1=1), so the statement would change every row."
         ),
         hint: format!("Add a condition on the table's columns. {OVERRIDE_HINT}"),
+        command: command.to_string(),
+        object: Some(relation.to_string()),
     }
 }
 
@@ -112,6 +114,8 @@ pub fn row_limit_refusal(command: &str, relation: &str, rows: u64, limit: i32) -
         message: format!("nspg_guard: {command} on \"{relation}\" would change {rows} rows, more than the limit of {limit}"),
         detail: format!("nspg_guard.max_rows_per_statement = {limit}; the statement was rolled back and changed nothing."),
         hint: format!("Change fewer rows per statement (in batches). {OVERRIDE_HINT}"),
+        command: command.to_string(),
+        object: Some(relation.to_string()),
     }
 }
 
@@ -123,6 +127,8 @@ pub fn truncate_refusal(role: &str, relations: &str, migration_roles: &str) -> R
         hint: format!(
             "Use DELETE with a WHERE clause, or run it as a member of a migration role ({migration_roles}) or an admin role."
         ),
+        command: "TRUNCATE".to_string(),
+        object: Some(relations.to_string()),
     }
 }
 

@@ -9,7 +9,8 @@
 
 use crate::destructive::{self, PlanNode, Ref};
 use crate::verdict::Enforcement;
-use crate::{overrides, report, settings};
+use crate::audit::AuditClass;
+use crate::{audit_log, overrides, protect, report, settings};
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
 use std::ffi::{c_void, CStr};
@@ -20,25 +21,29 @@ use std::ffi::{c_void, CStr};
 /// `query_desc` is the executor's valid QueryDesc.
 pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     let stmt = (*query_desc).plannedstmt;
-    if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
-        return;
-    }
-    let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
-    if enforcement == Enforcement::Ignore
+    if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE
         || eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0
-        || overrides::active()
     {
         return;
     }
+    let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
+    let judge_where = enforcement != Enforcement::Ignore && !overrides::active();
     // Data-modifying CTEs are planned as subplans of the statement.
     for root in std::iter::once((*stmt).planTree).chain(plans((*stmt).subplans)) {
         for_each_modify_table(root, &mut |mt| {
-            if is_destructive(mt) && !destructive::restricts_target(&simplify((*mt).plan.lefttree), &targets_of(mt)) {
+            for rti in targets_of(mt) {
+                protect::check_write(relid_of(stmt, rti), command_of(mt));
+            }
+            if judge_where && is_unbounded(mt) {
                 let refusal = destructive::unbounded_refusal(command_of(mt), &target_name(stmt, mt));
                 report::raise(refusal, enforcement);
             }
         });
     }
+}
+
+unsafe fn is_unbounded(mt: *mut pg_sys::ModifyTable) -> bool {
+    is_destructive(mt) && !destructive::restricts_target(&simplify((*mt).plan.lefttree), &targets_of(mt))
 }
 
 /// ExecutorFinish (after the statement ran, so its row count is known): the row limit. An
@@ -47,17 +52,19 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc, after ExecutorRun.
 pub unsafe fn check_finish(query_desc: *mut pg_sys::QueryDesc) {
-    let limit = settings::MAX_ROWS_PER_STATEMENT.get();
-    if limit <= 0 {
-        return;
-    }
     let operation = (*query_desc).operation;
     if !matches!(operation, CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE) {
         return;
     }
+    let limit = settings::MAX_ROWS_PER_STATEMENT.get();
     let rows = (*(*query_desc).estate).es_processed;
+    let over_limit = limit > 0 && rows > limit as u64;
+    if overrides::active() {
+        record_overridden(query_desc, over_limit);
+        return;
+    }
     let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
-    if rows <= limit as u64 || enforcement == Enforcement::Ignore || overrides::active() {
+    if !over_limit || enforcement == Enforcement::Ignore {
         return;
     }
     let stmt = (*query_desc).plannedstmt;
@@ -65,6 +72,39 @@ pub unsafe fn check_finish(query_desc: *mut pg_sys::QueryDesc) {
     for_each_modify_table((*stmt).planTree, &mut |mt| relation = target_name(stmt, mt));
     let refusal = destructive::row_limit_refusal(command_name(operation), &relation, rows, limit);
     report::raise(refusal, enforcement);
+}
+
+/// A statement the guard let through only because of `allow_destructive()` leaves a
+/// `destructive` audit row, in its own transaction: it exists exactly if the change commits.
+unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, over_limit: bool) {
+    let stmt = (*query_desc).plannedstmt;
+    let mut unbounded = None;
+    for_each_modify_table((*stmt).planTree, &mut |mt| {
+        if is_unbounded(mt) {
+            unbounded = Some(target_name(stmt, mt));
+        }
+    });
+    if !(over_limit || unbounded.is_some()) || !audit_log::audited(AuditClass::Destructive) {
+        return;
+    }
+    let mut event = audit_log::event(AuditClass::Destructive, "committed");
+    event.command_tag = Some(command_name((*query_desc).operation).to_string());
+    event.object_type = Some("table".into());
+    event.object_identity = unbounded;
+    event.rows = Some((*(*query_desc).estate).es_processed as i64);
+    event.statement = text_of(query_desc);
+    event.reason = overrides::reason();
+    event.details = Some(serde_json::json!({ "unbounded": event.object_identity.is_some(), "over_row_limit": over_limit }));
+    audit_log::record_committed(event);
+}
+
+unsafe fn text_of(query_desc: *mut pg_sys::QueryDesc) -> Option<String> {
+    let text = (*query_desc).sourceText;
+    (!text.is_null()).then(|| CStr::from_ptr(text).to_string_lossy().into_owned())
+}
+
+unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {
+    (*(pg_sys::list_nth((*stmt).rtable, rti as i32 - 1) as *mut pg_sys::RangeTblEntry)).relid
 }
 
 unsafe fn for_each_modify_table(plan: *mut pg_sys::Plan, f: &mut dyn FnMut(*mut pg_sys::ModifyTable)) {
@@ -117,8 +157,7 @@ unsafe fn command_of(mt: *mut pg_sys::ModifyTable) -> &'static str {
 /// `schema.table` of the statement's nominal target, for messages (refusal path only).
 unsafe fn target_name(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTable) -> String {
     let rti = if (*mt).rootRelation > 0 { (*mt).rootRelation } else { (*mt).nominalRelation };
-    let rte = pg_sys::list_nth((*stmt).rtable, rti as i32 - 1) as *mut pg_sys::RangeTblEntry;
-    let relid = (*rte).relid;
+    let relid = relid_of(stmt, rti);
     let text = |p: *mut std::ffi::c_char| if p.is_null() { "?".to_string() } else { CStr::from_ptr(p).to_string_lossy().into_owned() };
     format!(
         "{}.{}",

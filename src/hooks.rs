@@ -29,6 +29,8 @@ pub unsafe fn install() {
     pg_sys::ExecutorStart_hook = Some(executor_start);
     PREV_EXECUTOR_FINISH = pg_sys::ExecutorFinish_hook;
     pg_sys::ExecutorFinish_hook = Some(executor_finish);
+    crate::auth::install();
+    crate::audit_queue::init();
     HOOKS_ACTIVE.store(true, Ordering::Relaxed);
 }
 
@@ -56,16 +58,30 @@ unsafe extern "C-unwind" fn process_utility(
 ) {
     // Sub-commands (CREATE SCHEMA's elements, a table's index) belong to a statement judged already.
     let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
-    let after_success = if judged { utility::check((*pstmt).utilityStmt) } else { None };
+    let after_success = judged.then(|| utility::check((*pstmt).utilityStmt, &statement_text(query_string, pstmt)));
     match PREV_PROCESS_UTILITY {
         Some(prev) => pg_sys::ffi::pg_guard_ffi_boundary(|| {
             prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc)
         }),
         None => pg_sys::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
     }
-    if let Some(warning) = after_success {
-        pgrx::warning!("{warning}");
+    if let Some(after) = after_success {
+        utility::after_success(after);
     }
+}
+
+/// The text of this one statement within a possibly multi-statement query string.
+unsafe fn statement_text(query_string: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> String {
+    if query_string.is_null() {
+        return String::new();
+    }
+    let all = std::ffi::CStr::from_ptr(query_string).to_string_lossy();
+    let start = (*pstmt).stmt_location.max(0) as usize;
+    let end = match (*pstmt).stmt_len {
+        len if len > 0 => start + len as usize,
+        _ => all.len(),
+    };
+    all.get(start..end.min(all.len())).unwrap_or(&all).trim().to_string()
 }
 
 #[pg_guard]

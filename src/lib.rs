@@ -7,12 +7,20 @@
 
 use pgrx::prelude::*;
 
+mod audit;
+mod audit_api;
+mod audit_log;
+mod audit_queue;
+mod auth;
 mod classify;
 mod ddl_guard;
 mod destructive;
 mod executor;
 mod hooks;
+mod objects;
 mod overrides;
+mod protect;
+mod redact;
 mod report;
 mod roles;
 mod settings;
@@ -26,6 +34,7 @@ mod verdict;
 pub extern "C-unwind" fn _PG_init() {
     settings::define();
     standing::register_invalidation();
+    protect::register_invalidation();
     unsafe { hooks::install() };
 }
 

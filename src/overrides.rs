@@ -1,7 +1,8 @@
 //! The deliberate override: `SELECT nspg_guard.allow_destructive('reason')` lets the current
 //! transaction run statements the destructive guard would refuse (unbounded UPDATE/DELETE/MERGE,
 //! more rows than the limit). Only migration and admin roles may call it; it ends with the
-//! transaction, because it remembers the transaction it was granted in.
+//! transaction, because it remembers the transaction it was granted in. Each grant is an
+//! `override` audit event.
 
 use crate::ddl_guard::Authority;
 use crate::destructive;
@@ -10,11 +11,19 @@ use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::PgLogLevel;
-use std::cell::Cell;
+use crate::audit::AuditClass;
+use crate::audit_log;
+use std::cell::{Cell, RefCell};
 
 thread_local! {
-    /// The local transaction id the override was granted in (0: none).
+    /// The local transaction id the override was granted in (0: none), and its reason.
     static GRANTED_IN: Cell<pg_sys::LocalTransactionId> = const { Cell::new(0) };
+    static REASON: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The reason given for the override in force, if any.
+pub fn reason() -> Option<String> {
+    if active() { REASON.with(|r| r.borrow().clone()) } else { None }
 }
 
 unsafe fn current_transaction() -> pg_sys::LocalTransactionId {
@@ -57,6 +66,13 @@ fn allow_destructive(reason: Option<&str>) -> String {
         warning!("nspg_guard: allow_destructive outside a transaction block ends with this statement; use BEGIN first");
     }
     GRANTED_IN.with(|g| g.set(unsafe { current_transaction() }));
-    log!("nspg_guard: destructive statements allowed for role \"{role_name}\" until the end of this transaction; reason: {reason}");
+    REASON.with(|r| *r.borrow_mut() = Some(reason.clone()));
+    // Recorded whether or not the transaction commits: the grant itself is the evidence.
+    let mut event = audit_log::event(AuditClass::Override, "granted");
+    event.command_tag = Some("ALLOW DESTRUCTIVE".into());
+    event.object_type = Some("role".into());
+    event.object_identity = Some(role_name);
+    event.reason = Some(reason);
+    audit_log::record_async(event);
     "destructive statements allowed until the end of this transaction".to_string()
 }

@@ -1,7 +1,11 @@
-//! Raises a guard's refusal as PostgreSQL sees fit for the guard's mode.
+//! Raises a guard's refusal as the guard's mode says, and records it in the audit trail
+//! (class `denied`) first: the statement's transaction is about to abort, so the event takes
+//! the asynchronous route.
 
+use crate::audit::AuditClass;
+use crate::audit_log;
 use crate::verdict::{Enforcement, Refusal};
-use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::pg_sys::{self, panic::ErrorReport};
 use pgrx::PgLogLevel;
 
 /// ERROR (does not return), WARNING, or nothing, per `enforcement`.
@@ -11,8 +15,46 @@ pub fn raise(refusal: Refusal, enforcement: Enforcement) {
         Enforcement::Warn => PgLogLevel::WARNING,
         Enforcement::Ignore => return,
     };
+    if audit_log::audited(AuditClass::Denied) {
+        audit(&refusal, enforcement);
+    }
     ErrorReport::new(refusal.sqlstate, refusal.message, "nspg_guard")
         .set_detail(refusal.detail)
         .set_hint(refusal.hint)
         .report(level);
+}
+
+fn audit(refusal: &Refusal, enforcement: Enforcement) {
+    let outcome = if enforcement == Enforcement::Refuse { "denied" } else { "warned" };
+    let mut event = audit_log::event(AuditClass::Denied, outcome);
+    event.command_tag = Some(refusal.command.clone());
+    event.object_identity = refusal.object.clone();
+    event.sqlstate = Some(sqlstate_text(refusal.sqlstate as i32));
+    event.reason = Some(refusal.message.clone());
+    event.statement = unsafe { audit_log_statement() };
+    event.details = Some(serde_json::json!({ "detail": refusal.detail, "hint": refusal.hint }));
+    audit_log::record_async(event);
+}
+
+/// The client's statement text (the top-level one, for nested statements).
+unsafe fn audit_log_statement() -> Option<String> {
+    let text = pg_sys::debug_query_string;
+    (!text.is_null()).then(|| std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned())
+}
+
+/// An encoded SQLSTATE (PostgreSQL's MAKE_SQLSTATE, six bits per character) as its five characters.
+pub fn sqlstate_text(code: i32) -> String {
+    (0..5).map(|i| (((code >> (6 * i)) & 0x3F) as u8 + b'0') as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgrx::pg_sys::errcodes::PgSqlErrorCode;
+
+    #[test]
+    fn sqlstates_decode() {
+        assert_eq!(sqlstate_text(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32), "42501");
+        assert_eq!(sqlstate_text(PgSqlErrorCode::ERRCODE_INVALID_PASSWORD as i32), "28P01");
+    }
 }

@@ -3,6 +3,7 @@
 //! guards. Role lists are validated when set and parsed once, in their assign hook, so the
 //! per-statement path never parses or allocates.
 
+use crate::audit::{AuditClasses, Destinations};
 use crate::roles::RolePatterns;
 use crate::verdict::GuardMode;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
@@ -19,12 +20,28 @@ pub static ADMIN_ROLES: GucSetting<Option<CString>> =
 pub static ALLOW_TEMP_OBJECTS: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static DESTRUCTIVE_GUARD: GucSetting<GuardMode> = GucSetting::<GuardMode>::new(GuardMode::Enforce);
 pub static MAX_ROWS_PER_STATEMENT: GucSetting<i32> = GucSetting::<i32>::new(0);
+pub static AUDIT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"all, -access"));
+pub static AUDIT_DESTINATION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"table"));
+pub static AUDIT_STATEMENT_MAX_BYTES: GucSetting<i32> = GucSetting::<i32>::new(4096);
+/// Minutes (the GUC has a time unit, so '365d' works).
+pub static AUDIT_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(365 * 24 * 60);
+pub static AUDIT_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 thread_local! {
     static MIGRATION: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
     static ADMIN: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
     /// Bumped whenever a role set changes; cached role decisions older than this are stale.
     static ROLE_SETS_GENERATION: Cell<u64> = const { Cell::new(0) };
+    static AUDIT_CLASSES: Cell<AuditClasses> = const { Cell::new(AuditClasses::NONE) };
+    static AUDIT_DESTINATIONS: Cell<Destinations> = const { Cell::new(Destinations { table: true, log: false }) };
+}
+
+pub fn audit_classes() -> AuditClasses {
+    AUDIT_CLASSES.with(Cell::get)
+}
+
+pub fn audit_destinations() -> Destinations {
+    AUDIT_DESTINATIONS.with(Cell::get)
 }
 
 /// Which role set a name is tested against.
@@ -54,30 +71,66 @@ pub fn text_of(setting: &GucSetting<Option<CString>>) -> String {
 const ROLE_LIST_HINT: &CStr =
     c"Give a comma-separated list of role names in which * matches any characters, for example 'ns_migrate_*, ns_owner_*'.";
 
+unsafe fn guc_text<'a>(value: *const c_char) -> &'a str {
+    if value.is_null() {
+        ""
+    } else {
+        CStr::from_ptr(value).to_str().unwrap_or("\u{0}")
+    }
+}
+
+/// Rejects a value with a DETAIL and a HINT (the GUC machinery raises 22023 with them).
+unsafe fn reject(detail: String, hint: &CStr) -> bool {
+    let detail = CString::new(detail).unwrap_or_default();
+    pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(detail.as_ptr());
+    pg_sys::GUC_check_errhint_string = pg_sys::pstrdup(hint.as_ptr());
+    false
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_audit_classes(newval: *mut *mut c_char, _extra: *mut *mut c_void, _source: pg_sys::GucSource::Type) -> bool {
+    match AuditClasses::parse(guc_text(*newval)) {
+        Ok(_) => true,
+        Err(e) => reject(
+            format!("Invalid audit class list: {e}."),
+            c"Use a comma-separated list of: all, none, schema, privilege, role, destructive, denied, login, config, override, access; prefix a class with - to remove it, e.g. 'all, -access'.",
+        ),
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_audit_classes(newval: *const c_char, _extra: *mut c_void) {
+    AUDIT_CLASSES.with(|c| c.set(AuditClasses::parse(guc_text(newval)).unwrap_or_default()));
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_audit_destination(newval: *mut *mut c_char, _extra: *mut *mut c_void, _source: pg_sys::GucSource::Type) -> bool {
+    match Destinations::parse(guc_text(*newval)) {
+        Ok(_) => true,
+        Err(e) => reject(format!("Invalid audit destination: {e}."), c"Use 'table', 'log' or 'table,log'."),
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_audit_destination(newval: *const c_char, _extra: *mut c_void) {
+    AUDIT_DESTINATIONS.with(|c| c.set(Destinations::parse(guc_text(newval)).unwrap_or_default()));
+}
+
 #[pg_guard]
 unsafe extern "C-unwind" fn check_role_list(
     newval: *mut *mut c_char,
     _extra: *mut *mut c_void,
     _source: pg_sys::GucSource::Type,
 ) -> bool {
-    let text = if newval.is_null() || (*newval).is_null() {
-        ""
-    } else {
-        CStr::from_ptr(*newval).to_str().unwrap_or("\u{0}")
-    };
+    let text = if newval.is_null() { "" } else { guc_text(*newval) };
     match RolePatterns::parse(text) {
         Ok(_) => true,
-        Err(e) => {
-            let detail = CString::new(format!("Invalid role list: {e}.")).unwrap_or_default();
-            pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(detail.as_ptr());
-            pg_sys::GUC_check_errhint_string = pg_sys::pstrdup(ROLE_LIST_HINT.as_ptr());
-            false
-        }
+        Err(e) => reject(format!("Invalid role list: {e}."), ROLE_LIST_HINT),
     }
 }
 
 unsafe fn assign_into(cell: &'static std::thread::LocalKey<RefCell<RolePatterns>>, newval: *const c_char) {
-    let text = if newval.is_null() { "" } else { CStr::from_ptr(newval).to_str().unwrap_or("") };
+    let text = guc_text(newval);
     // The check hook accepted this value, so parsing cannot fail here; an assign hook must not
     // raise, so fall back to the empty set rather than erroring.
     let parsed = RolePatterns::parse(text).unwrap_or_default();
@@ -156,5 +209,64 @@ pub fn define() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    define_audit();
     unsafe { pg_sys::MarkGUCPrefixReserved(c"nspg_guard".as_ptr()) };
+}
+
+/// The audit settings. `audit` and `audit_destination` are PGC_SIGHUP on purpose: no session,
+/// not even a superuser's, can switch its own auditing off with SET; they change only through
+/// the configuration file or ALTER SYSTEM (itself audited) and a reload.
+fn define_audit() {
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"nspg_guard.audit",
+            c"Audit classes recorded (pgaudit-style list; -class removes).",
+            c"schema, privilege, role, destructive, denied, login, config, override, access; all; none.",
+            &AUDIT,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_audit_classes),
+            Some(assign_audit_classes),
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
+            c"nspg_guard.audit_destination",
+            c"Where audit events go: table, log, or table,log.",
+            c"log writes one JSON object per event on one server-log line tagged NSPG_AUDIT.",
+            &AUDIT_DESTINATION,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_audit_destination),
+            Some(assign_audit_destination),
+            None,
+        );
+    }
+    GucRegistry::define_int_guc(
+        c"nspg_guard.audit_statement_max_bytes",
+        c"Longest statement text stored in an audit row (longer text is cut).",
+        c"Keeps the audit trail from becoming a denial-of-service vector (NS-PG-007 §7.2).",
+        &AUDIT_STATEMENT_MAX_BYTES,
+        64,
+        1 << 20,
+        GucContext::Suset,
+        GucFlags::UNIT_BYTE,
+    );
+    GucRegistry::define_int_guc(
+        c"nspg_guard.audit_retention",
+        c"How long audit rows are kept before nspg_guard.audit_purge() may remove them.",
+        c"Rows younger than this cannot be removed at all.",
+        &AUDIT_RETENTION,
+        24 * 60,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_MIN,
+    );
+    GucRegistry::define_string_guc(
+        c"nspg_guard.audit_database",
+        c"Database whose nspg_guard.audit_log receives logins and refusals from every database.",
+        c"The background writer connects to it; create the extension there.",
+        &AUDIT_DATABASE,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
 }

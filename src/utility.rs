@@ -4,7 +4,9 @@
 
 use crate::classify::{self, Class, CopyEndpoint, Facts};
 use crate::ddl_guard::{self, Authority, RoleSets};
+use crate::audit::{self, AuditClass, AuditEvent};
 use crate::destructive;
+use crate::{audit_log, objects, protect};
 use crate::settings;
 use crate::verdict::Enforcement;
 use crate::{report, standing};
@@ -12,16 +14,23 @@ use pgrx::pg_sys::{self, NodeTag};
 use pgrx::{is_a, PgList};
 use std::ffi::CStr;
 
-/// Checks one utility statement against the DDL guard, then the destructive guard. Returns
-/// the warning to give once the statement has succeeded (what a DROP removed).
+/// What to do once the statement has succeeded: the DROP warning, the audit row.
+pub struct AfterSuccess {
+    warning: Option<String>,
+    event: Option<AuditEvent>,
+}
+
+/// Checks one utility statement against the audit trail's own protection, the DDL guard and
+/// the destructive guard (each raises if it refuses), and prepares what follows success.
 ///
 /// # Safety
-/// `node` is a valid utility parse tree.
-pub unsafe fn check(node: *mut pg_sys::Node) -> Option<String> {
+/// `node` is a valid utility parse tree; `statement` its text.
+pub unsafe fn check(node: *mut pg_sys::Node, statement: &str) -> AfterSuccess {
     let (tag, node) = effective_statement(node);
+    protect::check_utility(tag, node);
     let class = classify::classify(tag, facts_of(tag, node));
-    check_ddl(tag, node, class);
-    match tag {
+    let temp_allowed = check_ddl(tag, node, class);
+    let warning = match tag {
         NodeTag::T_TruncateStmt => {
             check_truncate(node as *mut pg_sys::TruncateStmt);
             None
@@ -29,30 +38,75 @@ pub unsafe fn check(node: *mut pg_sys::Node) -> Option<String> {
         NodeTag::T_DropStmt => drop_warning(node as *mut pg_sys::DropStmt),
         NodeTag::T_DropdbStmt => dropdb_warning(node as *mut pg_sys::DropdbStmt),
         _ => None,
+    };
+    let event = audit_class(tag, node, class, warning.is_some())
+        .filter(|&c| audit_log::audited(c) && !temp_allowed)
+        .map(|c| {
+            let mut event = audit_log::event(c, "committed");
+            let (object_type, object) = objects::describe(node);
+            event.command_tag = Some(command_tag(node));
+            event.object_type = object_type.map(str::to_string);
+            event.object_identity = object;
+            event.statement = Some(statement.to_string());
+            event
+        });
+    AfterSuccess { warning, event }
+}
+
+/// After the statement succeeded: warn about what a DROP removed, write the audit row (in the
+/// statement's transaction).
+pub fn after_success(after: AfterSuccess) {
+    if let Some(warning) = after.warning {
+        pgrx::warning!("{warning}");
+    }
+    if let Some(event) = after.event {
+        audit_log::record_committed(event);
     }
 }
 
-unsafe fn check_ddl(tag: NodeTag, node: *mut pg_sys::Node, class: Class) {
+/// The audit class of a statement that succeeds, if it is one the trail records.
+unsafe fn audit_class(tag: NodeTag, node: *mut pg_sys::Node, class: Class, removes_much: bool) -> Option<AuditClass> {
+    match class {
+        _ if removes_much => Some(AuditClass::Destructive),
+        Class::Schema => Some(AuditClass::Schema),
+        Class::Privilege => Some(AuditClass::Privilege),
+        Class::Role => Some(AuditClass::Role),
+        Class::Destructive => Some(AuditClass::Destructive),
+        Class::Risky if tag == NodeTag::T_CreateExtensionStmt => Some(AuditClass::Schema),
+        Class::Risky if tag == NodeTag::T_AlterSystemStmt => Some(AuditClass::Config),
+        Class::Session if tag == NodeTag::T_VariableSetStmt => {
+            let name = (*(node as *mut pg_sys::VariableSetStmt)).name;
+            (!name.is_null() && audit::is_audit_relevant_setting(&CStr::from_ptr(name).to_string_lossy()))
+                .then_some(AuditClass::Config)
+        }
+        _ => None,
+    }
+}
+
+/// The DDL guard. Returns true when the statement passed only because it touches temporary
+/// objects (not audited: they vanish with the session).
+unsafe fn check_ddl(tag: NodeTag, node: *mut pg_sys::Node, class: Class) -> bool {
     let enforcement = Enforcement::from(settings::DDL_GUARD.get());
     if enforcement == Enforcement::Ignore {
-        return;
+        return false;
     }
     let needed = ddl_guard::authority_needed(class, tag == NodeTag::T_CreateExtensionStmt);
     if needed == Authority::Anyone {
-        return;
+        return false;
     }
     let role = pg_sys::GetUserId();
     let allow_temp = settings::ALLOW_TEMP_OBJECTS.get();
     if !ddl_guard::is_refused(needed, standing::of(role), false, allow_temp) {
-        return;
+        return false;
     }
     if allow_temp && is_temp_object(tag, node) {
-        return;
+        return true;
     }
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
     let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
     let sets = RoleSets { migration_roles: &migration_roles, admin_roles: &admin_roles };
     report::raise(ddl_guard::refusal(&command_tag(node), &role_name(role), class, needed, &sets), enforcement);
+    false
 }
 
 /// TRUNCATE empties tables at once: migration and admin roles only (temp tables excepted).
@@ -66,7 +120,11 @@ unsafe fn check_truncate(stmt: *mut pg_sys::TruncateStmt) {
     if settings::ALLOW_TEMP_OBJECTS.get() && relations.iter_ptr().all(|rv| names_temp_relation(rv)) {
         return;
     }
-    let names: Vec<String> = relations.iter_ptr().map(|rv| format!("\"{}\"", range_var_name(rv))).collect();
+    let names: Vec<String> = relations
+        .iter_ptr()
+        .filter_map(|rv| objects::name_of(rv as *mut pg_sys::Node))
+        .map(|name| format!("\"{name}\""))
+        .collect();
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
     report::raise(destructive::truncate_refusal(&role_name(role), &names.join(", "), &migration_roles), enforcement);
 }
@@ -84,7 +142,8 @@ unsafe fn drop_warning(stmt: *mut pg_sys::DropStmt) -> Option<String> {
     }
     let objects: Vec<String> = PgList::<pg_sys::Node>::from_pg((*stmt).objects)
         .iter_ptr()
-        .filter_map(|object| object_name(object))
+        .filter_map(|object| objects::name_of(object))
+        .map(|name| format!("\"{name}\""))
         .collect();
     Some(destructive::drop_warning(&command_tag(stmt as *mut pg_sys::Node), &objects, cascade))
 }
@@ -94,25 +153,6 @@ unsafe fn dropdb_warning(stmt: *mut pg_sys::DropdbStmt) -> Option<String> {
         let name = CStr::from_ptr((*stmt).dbname).to_string_lossy().into_owned();
         destructive::drop_warning("DROP DATABASE", &[format!("database \"{name}\"")], false)
     })
-}
-
-/// A DROP target as written: a qualified name (relations, types…) or a plain name (schemas…).
-unsafe fn object_name(object: *mut pg_sys::Node) -> Option<String> {
-    match (*object).type_ {
-        NodeTag::T_List => Some(CStr::from_ptr(pg_sys::NameListToString(object as *mut pg_sys::List))),
-        NodeTag::T_String => Some(CStr::from_ptr((*(object as *mut pg_sys::String)).sval)),
-        _ => None,
-    }
-    .map(|name| format!("\"{}\"", name.to_string_lossy()))
-}
-
-unsafe fn range_var_name(rv: *mut pg_sys::RangeVar) -> String {
-    let part = |p: *mut std::ffi::c_char| CStr::from_ptr(p).to_string_lossy().into_owned();
-    if (*rv).schemaname.is_null() {
-        part((*rv).relname)
-    } else {
-        format!("{}.{}", part((*rv).schemaname), part((*rv).relname))
-    }
 }
 
 /// `EXPLAIN ANALYZE CREATE TABLE … AS` creates the table without passing through

@@ -26,13 +26,17 @@ impl GuardMode {
 }
 
 /// A refusal, worded for the person who ran the statement: what was refused and why
-/// (message, detail) and the way out (hint).
+/// (message, detail) and the way out (hint); plus what the audit row names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub sqlstate: PgSqlErrorCode,
     pub message: String,
     pub detail: String,
     pub hint: String,
+    /// The command refused, as a command tag (`ALTER TABLE`, `DELETE`).
+    pub command: String,
+    /// What it would have touched, when known (`orders.scratch`).
+    pub object: Option<String>,
 }
 
 /// What happens to a refused statement under a guard's mode.

@@ -1,0 +1,176 @@
+-- The audit trail (NS-PG-007 §7): one row per audit event. Rows are written by nspg_guard
+-- only (in the acting transaction, or by its background writer), sealed into a hash chain
+-- within seconds, and can be neither changed nor removed through SQL while the library is
+-- loaded, except old rows through nspg_guard.audit_purge().
+CREATE TABLE nspg_guard.audit_log (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_time       timestamptz NOT NULL,
+    class            text NOT NULL,
+    outcome          text NOT NULL,
+    command_tag      text,
+    object_type      text,
+    object_identity  text,
+    statement        text,
+    rows             bigint,
+    sqlstate         text,
+    reason           text,
+    "session_user"   text,
+    "current_user"   text,
+    client_addr      inet,
+    client_port      integer,
+    application_name text,
+    database         text,
+    backend_pid      integer NOT NULL,
+    session_id       text,
+    xid              bigint,
+    details          jsonb,
+    -- the hash chain, filled in when the writer seals the row
+    seal_seq         bigint UNIQUE,
+    prev_hash        bytea,
+    row_hash         bytea
+);
+COMMENT ON TABLE nspg_guard.audit_log IS
+    'nspg_guard audit trail: who did what, when, from where (append-only, hash-chained)';
+-- the questions of §7.1: what happened when, who did it, what was touched
+CREATE INDEX audit_log_time ON nspg_guard.audit_log (event_time);
+CREATE INDEX audit_log_principal ON nspg_guard.audit_log ("session_user", event_time);
+CREATE INDEX audit_log_object ON nspg_guard.audit_log (object_identity, event_time);
+CREATE INDEX audit_log_class ON nspg_guard.audit_log (class, event_time);
+CREATE INDEX audit_log_unsealed ON nspg_guard.audit_log (id) WHERE seal_seq IS NULL;
+REVOKE ALL ON nspg_guard.audit_log FROM PUBLIC;
+
+-- What a row's hash covers: every column but the hashes, in a form that does not depend on
+-- session settings (time as epoch seconds, not in the session's TimeZone/DateStyle).
+CREATE FUNCTION nspg_guard._row_content(r nspg_guard.audit_log) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_array(r.id, extract(epoch FROM r.event_time), r.class, r.outcome, r.command_tag,
+        r.object_type, r.object_identity, r.statement, r.rows, r.sqlstate, r.reason, r."session_user",
+        r."current_user", host(r.client_addr), r.client_port, r.application_name, r.database,
+        r.backend_pid, r.session_id, r.xid, r.details, r.seal_seq)::text
+$$;
+
+CREATE FUNCTION nspg_guard._row_hash(prev bytea, r nspg_guard.audit_log) RETURNS bytea
+LANGUAGE sql IMMUTABLE AS $$ SELECT sha256(prev || convert_to(nspg_guard._row_content(r), 'UTF8')) $$;
+
+-- Seals committed rows in id order, continuing the chain. One sealer at a time.
+CREATE FUNCTION nspg_guard._seal_pending() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    r nspg_guard.audit_log;
+    prev bytea;
+    seq bigint;
+    n bigint := 0;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('nspg_guard.audit_seal'));
+    SELECT seal_seq, row_hash INTO seq, prev FROM nspg_guard.audit_log
+     WHERE seal_seq IS NOT NULL ORDER BY seal_seq DESC LIMIT 1;
+    seq := coalesce(seq, 0);
+    prev := coalesce(prev, '\x'::bytea);
+    FOR r IN SELECT * FROM nspg_guard.audit_log WHERE seal_seq IS NULL ORDER BY id FOR UPDATE LOOP
+        seq := seq + 1;
+        r.seal_seq := seq;
+        UPDATE nspg_guard.audit_log
+           SET seal_seq = seq, prev_hash = prev, row_hash = nspg_guard._row_hash(prev, r)
+         WHERE id = r.id
+        RETURNING row_hash INTO prev;
+        n := n + 1;
+    END LOOP;
+    IF n > 0 THEN
+        -- the head of the chain goes to the server log too, so that a rewritten chain shows
+        RAISE LOG 'NSPG_AUDIT_SEAL seal_seq=% row_hash=%', seq, encode(prev, 'hex');
+    END IF;
+    RETURN n;
+END $$;
+
+-- Removes sealed rows older than the retention; always keeps the newest sealed row so the
+-- chain goes on. Returns what the purge row must record for audit_verify() to accept the cut.
+CREATE FUNCTION nspg_guard._purge_older_than(retention interval) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    last_seq bigint;
+    last_hash bytea;
+    purged bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('nspg_guard.audit_seal'));
+    SELECT max(seal_seq) INTO last_seq FROM nspg_guard.audit_log
+     WHERE event_time < now() - retention AND seal_seq IS NOT NULL
+       AND seal_seq < (SELECT max(seal_seq) FROM nspg_guard.audit_log);
+    IF last_seq IS NULL THEN
+        RETURN jsonb_build_object('purged', 0);
+    END IF;
+    SELECT row_hash INTO last_hash FROM nspg_guard.audit_log WHERE seal_seq = last_seq;
+    DELETE FROM nspg_guard.audit_log WHERE seal_seq <= last_seq;
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN jsonb_build_object('purged', purged, 'last_purged_seal_seq', last_seq,
+                              'last_purged_hash', encode(last_hash, 'hex'));
+END $$;
+
+-- Walks the chain; the first row where it breaks, or ok.
+CREATE FUNCTION nspg_guard.audit_verify()
+RETURNS TABLE (ok boolean, rows_checked bigint, first_broken_id bigint, problem text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    r nspg_guard.audit_log;
+    prev bytea;
+    expected bigint;
+    n bigint := 0;
+BEGIN
+    FOR r IN SELECT * FROM nspg_guard.audit_log WHERE seal_seq IS NOT NULL ORDER BY seal_seq LOOP
+        IF expected IS NULL AND r.seal_seq = 1 THEN
+            IF r.prev_hash <> '\x'::bytea THEN
+                RETURN QUERY SELECT false, n, r.id, 'the first row does not start the chain';
+                RETURN;
+            END IF;
+        ELSIF expected IS NULL THEN
+            IF NOT EXISTS (SELECT FROM nspg_guard.audit_log p
+                            WHERE p.command_tag = 'AUDIT PURGE'
+                              AND (p.details->>'last_purged_seal_seq')::bigint = r.seal_seq - 1
+                              AND p.details->>'last_purged_hash' = encode(r.prev_hash, 'hex')) THEN
+                RETURN QUERY SELECT false, n, r.id, 'rows before this one are missing and no audit_purge() accounts for them';
+                RETURN;
+            END IF;
+        ELSIF r.seal_seq <> expected THEN
+            RETURN QUERY SELECT false, n, r.id, format('rows %s to %s of the chain are missing', expected, r.seal_seq - 1);
+            RETURN;
+        ELSIF r.prev_hash IS DISTINCT FROM prev THEN
+            RETURN QUERY SELECT false, n, r.id, 'the link to the previous row does not match';
+            RETURN;
+        END IF;
+        IF r.row_hash IS DISTINCT FROM nspg_guard._row_hash(r.prev_hash, r) THEN
+            RETURN QUERY SELECT false, n, r.id, 'the row was changed after it was sealed';
+            RETURN;
+        END IF;
+        prev := r.row_hash;
+        expected := r.seal_seq + 1;
+        n := n + 1;
+    END LOOP;
+    RETURN QUERY SELECT true, n, NULL::bigint, NULL::text;
+END $$;
+
+-- What the writer records at each server start: what is loaded, and enough of pg_control to
+-- tell whether the server ran in between without nspg_guard (WAL written since our last stop).
+CREATE FUNCTION nspg_guard._server_start_details() RETURNS jsonb LANGUAGE sql AS $$
+    WITH last_stop AS (
+        SELECT id, (details->>'wal_lsn')::pg_lsn AS lsn FROM nspg_guard.audit_log
+         WHERE class = 'config' AND outcome = 'stopped' ORDER BY id DESC LIMIT 1
+    ), last_start AS (
+        SELECT max(id) AS id FROM nspg_guard.audit_log WHERE class = 'config' AND outcome = 'started'
+    )
+    SELECT jsonb_build_object(
+        'shared_preload_libraries', current_setting('shared_preload_libraries'),
+        'audit', current_setting('nspg_guard.audit'),
+        'audit_destination', current_setting('nspg_guard.audit_destination'),
+        'ddl_guard', current_setting('nspg_guard.ddl_guard'),
+        'destructive_guard', current_setting('nspg_guard.destructive_guard'),
+        'checkpoint_lsn', c.checkpoint_lsn::text,
+        'checkpoint_time', c.checkpoint_time,
+        'previous_stop_recorded', s.id IS NOT NULL AND s.id > coalesce(l.id, 0),
+        'wal_since_recorded_stop', c.checkpoint_lsn - s.lsn,
+        -- a clean restart leaves only our stop row's commit and the shutdown checkpoint
+        'ran_without_nspg_guard_suspected', s.id IS NULL OR s.id < coalesce(l.id, 0) OR c.checkpoint_lsn - s.lsn > 8192)
+    FROM pg_control_checkpoint() c
+    LEFT JOIN last_stop s ON true
+    LEFT JOIN last_start l ON true
+$$;
+
+REVOKE ALL ON FUNCTION nspg_guard._seal_pending(), nspg_guard._purge_older_than(interval),
+    nspg_guard._server_start_details() FROM PUBLIC;
+REVOKE ALL ON FUNCTION nspg_guard.audit_verify() FROM PUBLIC;

@@ -1,0 +1,263 @@
+//! Audit events (NS-PG-007 §7): what one row of `nspg_guard.audit_log` says, which classes a
+//! site records (`nspg_guard.audit`, pgaudit-style with `-class` subtraction), and the one-line
+//! JSON form written to the server log. Pure data and parsing.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Tag that starts every audit line in the server log, for log shippers.
+pub const LOG_TAG: &str = "NSPG_AUDIT";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditClass {
+    Schema,
+    Privilege,
+    Role,
+    Destructive,
+    Denied,
+    Login,
+    Config,
+    Override,
+    Access,
+}
+
+impl AuditClass {
+    pub const ALL: [AuditClass; 9] = [
+        AuditClass::Schema,
+        AuditClass::Privilege,
+        AuditClass::Role,
+        AuditClass::Destructive,
+        AuditClass::Denied,
+        AuditClass::Login,
+        AuditClass::Config,
+        AuditClass::Override,
+        AuditClass::Access,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditClass::Schema => "schema",
+            AuditClass::Privilege => "privilege",
+            AuditClass::Role => "role",
+            AuditClass::Destructive => "destructive",
+            AuditClass::Denied => "denied",
+            AuditClass::Login => "login",
+            AuditClass::Config => "config",
+            AuditClass::Override => "override",
+            AuditClass::Access => "access",
+        }
+    }
+
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ClassListError {
+    #[error("unknown audit class \"{0}\"")]
+    Unknown(String),
+    #[error("entry {0} of the class list is empty")]
+    EmptyEntry(usize),
+}
+
+/// A set of audit classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuditClasses(u16);
+
+impl AuditClasses {
+    pub const NONE: AuditClasses = AuditClasses(0);
+
+    /// Parses `"all, -access"`, `"schema, role"`, `"none"`. Entries apply left to right; a
+    /// leading `-` removes a class (or `-all`).
+    pub fn parse(list: &str) -> Result<AuditClasses, ClassListError> {
+        let mut set = AuditClasses(0);
+        if list.trim().is_empty() {
+            return Ok(set);
+        }
+        for (i, entry) in list.split(',').enumerate() {
+            let entry = entry.trim().to_ascii_lowercase();
+            let (remove, name) = match entry.strip_prefix('-') {
+                Some(name) => (true, name.trim().to_string()),
+                None => (false, entry),
+            };
+            let bits = match name.as_str() {
+                "" => return Err(ClassListError::EmptyEntry(i + 1)),
+                "all" => AuditClass::ALL.iter().fold(0, |b, c| b | c.bit()),
+                "none" => 0,
+                _ => AuditClass::ALL
+                    .iter()
+                    .find(|c| c.as_str() == name)
+                    .map(|c| c.bit())
+                    .ok_or_else(|| ClassListError::Unknown(name.clone()))?,
+            };
+            set.0 = if remove { set.0 & !bits } else { set.0 | bits };
+        }
+        Ok(set)
+    }
+
+    pub fn contains(self, class: AuditClass) -> bool {
+        self.0 & class.bit() != 0
+    }
+}
+
+/// Where events go (`nspg_guard.audit_destination`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Destinations {
+    pub table: bool,
+    pub log: bool,
+}
+
+impl Destinations {
+    pub fn parse(list: &str) -> Result<Destinations, ClassListError> {
+        let mut d = Destinations::default();
+        for (i, entry) in list.split(',').enumerate() {
+            match entry.trim().to_ascii_lowercase().as_str() {
+                "table" => d.table = true,
+                "log" => d.log = true,
+                "" => return Err(ClassListError::EmptyEntry(i + 1)),
+                other => return Err(ClassListError::Unknown(other.to_string())),
+            }
+        }
+        Ok(d)
+    }
+}
+
+/// One audit event: a row of `nspg_guard.audit_log` without the columns the database fills
+/// (id, hashes). Also the payload queued to the background writer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AuditEvent {
+    /// ISO 8601 with time zone, when the event happened.
+    pub event_time: String,
+    pub class: String,
+    /// committed, denied, warned, failed, login_ok, login_failed, started, stopped, …
+    pub outcome: String,
+    pub command_tag: Option<String>,
+    pub object_type: Option<String>,
+    pub object_identity: Option<String>,
+    /// Redacted and cut to `nspg_guard.audit_statement_max_bytes`.
+    pub statement: Option<String>,
+    pub rows: Option<i64>,
+    pub sqlstate: Option<String>,
+    pub reason: Option<String>,
+    pub session_user: Option<String>,
+    pub current_user: Option<String>,
+    pub client_addr: Option<String>,
+    pub client_port: Option<i32>,
+    pub application_name: Option<String>,
+    pub database: Option<String>,
+    pub backend_pid: i32,
+    pub session_id: Option<String>,
+    pub xid: Option<i64>,
+    pub details: Option<serde_json::Value>,
+}
+
+impl AuditEvent {
+    /// The server-log form: the tag, then the event as one line of JSON.
+    pub fn log_line(&self) -> String {
+        format!("{LOG_TAG} {}", serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")))
+    }
+}
+
+/// PostgreSQL's own session id (`%c` in log_line_prefix): start time and pid in hex, so audit
+/// rows join with server-log lines.
+pub fn session_id(start_time_secs: i64, pid: i32) -> String {
+    format!("{start_time_secs:x}.{pid:x}")
+}
+
+/// Settings whose change is a `config` event: nspg_guard's own, logging, what gets loaded, and
+/// password hashing.
+pub fn is_audit_relevant_setting(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["nspg_guard.", "log_", "pgaudit.", "ssl"].iter().any(|prefix| name.starts_with(prefix))
+        || ["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries",
+            "password_encryption", "logging_collector", "row_security"]
+            .contains(&name.as_str())
+}
+
+/// PostgreSQL's TimestampTz (microseconds since 2000-01-01 00:00 UTC) as ISO 8601 in UTC.
+pub fn iso_timestamp(pg_micros: i64) -> String {
+    const PG_EPOCH_DAYS: i64 = 10_957; // 1970-01-01 → 2000-01-01
+    let secs = pg_micros.div_euclid(1_000_000);
+    let micros = pg_micros.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400) + PG_EPOCH_DAYS;
+    let sod = secs.rem_euclid(86_400);
+    // civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian calendar
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        sod / 3_600,
+        sod % 3_600 / 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relevant_settings() {
+        for name in ["nspg_guard.ddl_guard", "LOG_STATEMENT", "log_min_duration_statement", "pgaudit.log", "ssl_min_protocol_version", "shared_preload_libraries"] {
+            assert!(is_audit_relevant_setting(name), "{name}");
+        }
+        for name in ["work_mem", "search_path", "statement_timeout", "application_name"] {
+            assert!(!is_audit_relevant_setting(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn iso_timestamps() {
+        assert_eq!(iso_timestamp(0), "2000-01-01T00:00:00.000000Z");
+        assert_eq!(iso_timestamp(-1), "1999-12-31T23:59:59.999999Z");
+        // 2026-11-29 01:02:03.000004 UTC
+        assert_eq!(iso_timestamp(849_229_323_000_004), "2026-11-29T01:02:03.000004Z");
+        assert_eq!(iso_timestamp(131_328_000_000_000), "2004-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn class_lists() {
+        let all_but_access = AuditClasses::parse("all, -access").expect("valid");
+        assert!(all_but_access.contains(AuditClass::Schema) && all_but_access.contains(AuditClass::Login));
+        assert!(!all_but_access.contains(AuditClass::Access));
+        let some = AuditClasses::parse(" Schema ,role").expect("valid");
+        assert!(some.contains(AuditClass::Role) && !some.contains(AuditClass::Denied));
+        assert_eq!(AuditClasses::parse("none"), Ok(AuditClasses(0)));
+        assert_eq!(AuditClasses::parse(""), Ok(AuditClasses(0)));
+        assert!(!AuditClasses::parse("all,-all,login").expect("valid").contains(AuditClass::Schema));
+        assert_eq!(AuditClasses::parse("schema,bogus"), Err(ClassListError::Unknown("bogus".into())));
+        assert_eq!(AuditClasses::parse("schema,,role"), Err(ClassListError::EmptyEntry(2)));
+    }
+
+    #[test]
+    fn destinations() {
+        assert_eq!(Destinations::parse("table"), Ok(Destinations { table: true, log: false }));
+        assert_eq!(Destinations::parse("table, log"), Ok(Destinations { table: true, log: true }));
+        assert!(Destinations::parse("syslog").is_err());
+        assert!(Destinations::parse("").is_err());
+    }
+
+    #[test]
+    fn log_line_is_tagged_json() {
+        let e = AuditEvent { class: "denied".into(), outcome: "denied".into(), backend_pid: 42, ..Default::default() };
+        let line = e.log_line();
+        assert!(line.starts_with("NSPG_AUDIT {"));
+        let back: AuditEvent = serde_json::from_str(&line["NSPG_AUDIT ".len()..]).expect("json");
+        assert_eq!(back, e);
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn session_ids_match_postgres() {
+        assert_eq!(session_id(0x5f3a_0001, 0x1a2b), "5f3a0001.1a2b");
+    }
+}

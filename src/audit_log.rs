@@ -1,0 +1,262 @@
+//! Writing audit events. Two routes, chosen by what the event is:
+//! - **committed actions** (a schema, privilege or role change, a TRUNCATE or DROP, …) are
+//!   inserted in the acting transaction, so the row commits or rolls back with the action:
+//!   no row claims success for work that rolled back, and a crash loses no committed row;
+//! - **asynchronous events** (refusals, logins, overrides) must outlive an aborted transaction:
+//!   they are logged at once and queued for the background writer (`audit_queue`).
+//! On a read-only server or transaction, or where the extension is not installed, the table
+//! cannot take the row in-transaction, so the event goes to the server log (and the queue).
+
+use crate::audit::{self, AuditClass, AuditEvent};
+use crate::{audit_queue, redact, settings};
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, Spi};
+use pgrx::{pg_sys, PgOid};
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_char, CStr};
+use std::time::Duration;
+
+/// A queued event is cut to this much statement text so that it fits one queue slot.
+const QUEUED_STATEMENT_BYTES: usize = 1024;
+/// How long a backend waits for room in a full queue before falling back to the log only.
+const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+const INSERT_SQL: &str = r#"
+INSERT INTO nspg_guard.audit_log (event_time, class, outcome, command_tag, object_type, object_identity,
+    statement, rows, sqlstate, reason, "session_user", "current_user", client_addr, client_port,
+    application_name, database, backend_pid, session_id, xid, details)
+SELECT event_time, class, outcome, command_tag, object_type, object_identity, statement, rows, sqlstate,
+    reason, "session_user", "current_user", client_addr, client_port, application_name, database,
+    backend_pid, session_id, xid, details
+FROM jsonb_populate_record(NULL::nspg_guard.audit_log, $1)"#;
+
+thread_local! {
+    /// Set while nspg_guard itself writes the audit table (the tamper guard lets it through).
+    static INTERNAL: Cell<bool> = const { Cell::new(false) };
+    static INSERT_PLAN: RefCell<Option<OwnedPreparedStatement>> = const { RefCell::new(None) };
+}
+
+/// Is nspg_guard itself writing the audit table right now?
+pub fn internal() -> bool {
+    INTERNAL.with(Cell::get)
+}
+
+/// Runs `f` as the bootstrap superuser with the tamper guard's permission, restoring both.
+fn as_guard<R>(f: impl FnOnce() -> R) -> R {
+    let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID),
+            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        );
+    }
+    let was = INTERNAL.with(|i| i.replace(true));
+    let result = f();
+    INTERNAL.with(|i| i.set(was));
+    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
+    result
+}
+
+fn text(p: *const c_char) -> Option<String> {
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()).filter(|s| !s.is_empty())
+}
+
+fn role_name(role: pg_sys::Oid) -> Option<String> {
+    text(unsafe { pg_sys::GetUserNameFromId(role, true) })
+}
+
+/// An event about the current backend: who, from where, when. Catalog lookups are fine here:
+/// events are rare (the per-statement path only builds one when something is audited).
+pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
+    unsafe {
+        let port = pg_sys::libpq::be::MyProcPort;
+        let (client_addr, client_port) = if port.is_null() {
+            (None, None)
+        } else {
+            let addr = text((*port).remote_host).filter(|h| h != "[local]");
+            (addr, text((*port).remote_port).and_then(|p| p.parse().ok()))
+        };
+        let xid = pg_sys::GetTopTransactionIdIfAny();
+        AuditEvent {
+            event_time: audit::iso_timestamp(pg_sys::GetCurrentTimestamp()),
+            class: class.as_str().to_string(),
+            outcome: outcome.to_string(),
+            session_user: role_name(pg_sys::GetSessionUserId()),
+            current_user: role_name(pg_sys::GetUserId()),
+            client_addr,
+            client_port,
+            application_name: text(pg_sys::application_name),
+            database: text(pg_sys::get_database_name(pg_sys::MyDatabaseId)),
+            backend_pid: pg_sys::MyProcPid,
+            session_id: Some(audit::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid)),
+            xid: (xid.into_inner() != 0).then(|| i64::from(xid.into_inner())),
+            ..AuditEvent::default()
+        }
+    }
+}
+
+/// Redacts and cuts statement text for storage.
+pub fn statement_text(sql: &str, max_bytes: usize) -> String {
+    redact::truncate(&redact::redact(sql), max_bytes)
+}
+
+fn log_line(event: &AuditEvent) {
+    log!("{}", event.log_line());
+}
+
+/// Can the acting transaction take the row? Not on a standby or in a read-only transaction,
+/// and not where the extension (its table) is absent.
+fn table_writable() -> bool {
+    let read_write = unsafe { !pg_sys::RecoveryInProgress() && !pg_sys::XactReadOnly };
+    read_write && crate::protect::audit_log_oid().is_some()
+}
+
+/// Records a committed action, in the acting transaction.
+pub fn record_committed(mut event: AuditEvent) {
+    let destinations = settings::audit_destinations();
+    if let Some(sql) = event.statement.take() {
+        event.statement = Some(statement_text(&sql, settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize));
+    }
+    if destinations.log || (destinations.table && !table_writable()) {
+        log_line(&event);
+    }
+    if destinations.table && table_writable() {
+        insert(&event);
+    }
+}
+
+/// Records an event that must survive the acting transaction: logged now, queued for the writer.
+pub fn record_async(mut event: AuditEvent) {
+    if let Some(sql) = event.statement.take() {
+        let max = (settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize).min(QUEUED_STATEMENT_BYTES);
+        event.statement = Some(statement_text(&sql, max));
+    }
+    log_line(&event);
+    if settings::audit_destinations().table {
+        if let Ok(payload) = serde_json::to_vec(&event) {
+            audit_queue::push(&payload, QUEUE_WAIT);
+        }
+    }
+}
+
+/// Queues an event without logging it (the caller has put it in the log another way).
+pub fn queue_only(event: &AuditEvent) {
+    if let Ok(payload) = serde_json::to_vec(event) {
+        audit_queue::push(&payload, Duration::ZERO);
+    }
+}
+
+fn insert(event: &AuditEvent) {
+    let Ok(json) = serde_json::to_value(event) else { return };
+    as_guard(|| {
+        INSERT_PLAN.with(|plan| {
+            let mut plan = plan.borrow_mut();
+            Spi::connect_mut(|client| {
+                if plan.is_none() {
+                    let prepared = client.prepare_mut(INSERT_SQL, &[PgOid::from(pg_sys::JSONBOID)])?;
+                    *plan = Some(prepared.keep());
+                }
+                match plan.as_ref() {
+                    Some(p) => client.update(p, None, &[pgrx::JsonB(json).into()]).map(|_| ()),
+                    None => Ok(()),
+                }
+            })
+        })
+    })
+    .unwrap_or_else(|e| pgrx::error!("nspg_guard: could not write the audit row: {e}"));
+}
+
+/// The writer's side: inserts queued events; returns how many it wrote.
+pub fn insert_queued(batch: &[String]) -> u64 {
+    if crate::protect::audit_log_oid().is_none() {
+        return 0;
+    }
+    batch
+        .iter()
+        .filter_map(|payload| audit_queue::decode(payload))
+        .map(|event| insert(&event))
+        .count() as u64
+}
+
+/// Seals committed rows into the hash chain (the writer calls this every round); returns how
+/// many rows it sealed.
+pub fn seal() -> i64 {
+    if crate::protect::audit_log_oid().is_none() {
+        return 0;
+    }
+    as_guard(|| Spi::get_one::<i64>("SELECT nspg_guard._seal_pending()"))
+        .unwrap_or_else(|e| {
+            pgrx::warning!("nspg_guard: sealing the audit trail failed: {e}");
+            None
+        })
+        .unwrap_or(0)
+}
+
+/// The writer records each server start as a `config` event, with what is loaded and enough
+/// of pg_control to notice that the server ran in between without nspg_guard (see README).
+pub fn record_server_start() {
+    pgrx::bgworkers::BackgroundWorker::transaction(|| {
+        if crate::protect::audit_log_oid().is_none() {
+            return;
+        }
+        let details = Spi::get_one::<pgrx::JsonB>(
+            "SELECT nspg_guard._server_start_details()",
+        );
+        let mut e = event(AuditClass::Config, "started");
+        e.command_tag = Some("SERVER START".into());
+        e.details = details.ok().flatten().map(|j| j.0);
+        log_line(&e);
+        insert(&e);
+    });
+}
+
+/// Purges rows older than the retention, leaving a row that says so and lets
+/// `audit_verify()` accept the cut in the chain.
+pub fn purge() -> i64 {
+    let retention_minutes = settings::AUDIT_RETENTION.get();
+    let outcome = as_guard(|| {
+        Spi::get_one_with_args::<pgrx::JsonB>(
+            "SELECT nspg_guard._purge_older_than(make_interval(mins => $1))",
+            &[retention_minutes.into()],
+        )
+    })
+    .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit purge failed: {e}"))
+    .map(|j| j.0)
+    .unwrap_or_default();
+    let purged = outcome.get("purged").and_then(serde_json::Value::as_i64).unwrap_or(0);
+    let mut e = event(AuditClass::Config, "committed");
+    e.command_tag = Some("AUDIT PURGE".into());
+    e.rows = Some(purged);
+    let mut details = outcome;
+    if let Some(map) = details.as_object_mut() {
+        map.insert("retention_minutes".into(), retention_minutes.into());
+    }
+    e.details = Some(details);
+    // the purge row must exist whatever the audit settings say
+    if table_writable() {
+        insert(&e);
+    }
+    log_line(&e);
+    purged
+}
+
+/// The writer records a clean stop, with the WAL position, for the next start to compare.
+pub fn record_server_stop() {
+    pgrx::bgworkers::BackgroundWorker::transaction(|| {
+        if crate::protect::audit_log_oid().is_none() {
+            return;
+        }
+        let lsn = Spi::get_one::<String>("SELECT pg_current_wal_insert_lsn()::text").ok().flatten();
+        let mut e = event(AuditClass::Config, "stopped");
+        e.command_tag = Some("SERVER STOP".into());
+        e.details = Some(serde_json::json!({ "wal_lsn": lsn }));
+        log_line(&e);
+        insert(&e);
+    });
+}
+
+/// Is `class` being audited (`nspg_guard.audit`)?
+pub fn audited(class: AuditClass) -> bool {
+    settings::audit_classes().contains(class)
+}

@@ -1,0 +1,125 @@
+//! Login events (NS-PG-007 §7.2 "always log authentication successes/failures … connection
+//! source and principal"). No transaction or catalog is available while a client
+//! authenticates, so events are built from the connection's Port and queued.
+//!
+//! - A failure raises FATAL: wrong password and unknown roles after the authentication hook,
+//!   "no pg_hba.conf entry" before it. `emit_log_hook` sees every one of them; it records the
+//!   event and adds the tagged JSON to the FATAL's server-log entry (DETAIL), so the log has it
+//!   at the moment it happens.
+//! - A success is only certain once the session is set up (the role may still not exist under
+//!   `trust`), so the authentication hook keeps it pending and the first transaction commit of
+//!   the session, the end of backend start-up, records it.
+
+use crate::audit::{self, AuditClass, AuditEvent};
+use crate::{audit_log, settings};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
+use pgrx::prelude::*;
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr, CString};
+
+static mut PREV_CLIENT_AUTHENTICATION: pg_sys::libpq::ClientAuthentication_hook_type = None;
+static mut PREV_EMIT_LOG: pg_sys::emit_log_hook_type = None;
+
+thread_local! {
+    static PENDING_LOGIN: RefCell<Option<AuditEvent>> = const { RefCell::new(None) };
+}
+
+pub unsafe fn install() {
+    PREV_CLIENT_AUTHENTICATION = pg_sys::libpq::ClientAuthentication_hook;
+    pg_sys::libpq::ClientAuthentication_hook = Some(client_authentication);
+    PREV_EMIT_LOG = pg_sys::emit_log_hook;
+    pg_sys::emit_log_hook = Some(emit_log);
+    pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
+}
+
+fn text(p: *const c_char) -> Option<String> {
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()).filter(|s| !s.is_empty())
+}
+
+/// A login event from the connection's own data (no catalog access).
+unsafe fn login_event(outcome: &str) -> Option<AuditEvent> {
+    let port = pg_sys::libpq::be::MyProcPort;
+    if port.is_null() {
+        return None;
+    }
+    Some(AuditEvent {
+        event_time: audit::iso_timestamp(pg_sys::GetCurrentTimestamp()),
+        class: AuditClass::Login.as_str().to_string(),
+        outcome: outcome.to_string(),
+        command_tag: Some("LOGIN".to_string()),
+        object_type: Some("role".to_string()),
+        object_identity: text((*port).user_name),
+        session_user: text((*port).user_name),
+        client_addr: text((*port).remote_host).filter(|h| h != "[local]"),
+        client_port: text((*port).remote_port).and_then(|p| p.parse().ok()),
+        application_name: text((*port).application_name),
+        database: text((*port).database_name),
+        backend_pid: pg_sys::MyProcPid,
+        session_id: Some(audit::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid)),
+        details: Some(serde_json::json!({ "connection": if text((*port).remote_host).as_deref() == Some("[local]") { "local socket" } else { "tcp" } })),
+        ..AuditEvent::default()
+    })
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn client_authentication(port: *mut pg_sys::libpq::be::Port, status: i32) {
+    if let Some(prev) = PREV_CLIENT_AUTHENTICATION {
+        prev(port, status);
+    }
+    if status == pg_sys::STATUS_OK as i32 && audit_log::audited(AuditClass::Login) {
+        PENDING_LOGIN.with(|p| *p.borrow_mut() = login_event("login_ok"));
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
+    if event != pg_sys::XactEvent::XACT_EVENT_COMMIT {
+        return;
+    }
+    if let Some(login) = PENDING_LOGIN.with(|p| p.borrow_mut().take()) {
+        audit_log::record_async(login);
+    }
+}
+
+/// SQLSTATEs of failed logins: class 28 (invalid authorization: wrong password, no pg_hba
+/// entry, unknown role) and 3D000 (the database asked for does not exist).
+fn is_login_failure(code: i32) -> bool {
+    let class_28 = PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION as i32 & 0xFFF;
+    code & 0xFFF == class_28 || code == PgSqlErrorCode::ERRCODE_INVALID_CATALOG_NAME as i32
+}
+
+/// Runs for every message of every process: leave at once unless it is a FATAL of a backend
+/// still starting up (not yet in normal processing mode). Never raises.
+#[pg_guard]
+unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
+    if (*edata).elevel == pg_sys::FATAL as i32
+        && !pg_sys::MyProc.is_null()
+        && pg_sys::Mode != pg_sys::ProcessingMode::NormalProcessing
+        && is_login_failure((*edata).sqlerrcode)
+        && settings::audit_classes().contains(AuditClass::Login)
+    {
+        // authenticated but refused afterwards (unknown role under trust): not a login after all
+        PENDING_LOGIN.with(|p| p.borrow_mut().take());
+        record_failure(edata);
+    }
+    if let Some(prev) = PREV_EMIT_LOG {
+        prev(edata);
+    }
+}
+
+unsafe fn record_failure(edata: *mut pg_sys::ErrorData) {
+    let Some(mut event) = login_event("login_failed") else { return };
+    event.sqlstate = Some(crate::report::sqlstate_text((*edata).sqlerrcode));
+    event.reason = text((*edata).message);
+    // The FATAL's own log entry carries the event now; the queue takes it to the table.
+    if let Ok(line) = CString::new(event.log_line()) {
+        let joined = match text((*edata).detail_log) {
+            Some(existing) => CString::new(format!("{existing}\n{}", event.log_line())).unwrap_or(line),
+            None => line,
+        };
+        (*edata).detail_log = pg_sys::pstrdup(joined.as_ptr());
+    }
+    if settings::audit_destinations().table {
+        audit_log::queue_only(&event);
+    }
+}

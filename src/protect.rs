@@ -1,0 +1,159 @@
+//! The audit trail guards itself (NS-PG-007 §7.3, evidence "stored immutably where feasible"):
+//! while the library is loaded nobody, superusers included, can change or remove audit rows
+//! through SQL — no INSERT/UPDATE/DELETE/MERGE/COPY FROM into the table except nspg_guard's own,
+//! no TRUNCATE, ALTER, DROP or rename of it, and no DROP of its schema or of the extension
+//! (dropping the extension would drop the trail; uninstalling takes a restart without the
+//! library, which the next start with it records). Old rows leave only through
+//! `nspg_guard.audit_purge()`. Each refusal is itself audited (class `denied`).
+
+use crate::verdict::{Enforcement, Refusal};
+use crate::{audit_log, report};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, NodeTag};
+use pgrx::PgList;
+use std::cell::Cell;
+use std::ffi::CStr;
+
+const EXTENSION: &str = "nspg_guard";
+
+thread_local! {
+    /// (generation it was looked up at, the oid or InvalidOid); u64::MAX = never looked up.
+    static AUDIT_LOG: Cell<(u64, pg_sys::Oid)> = const { Cell::new((u64::MAX, pg_sys::Oid::INVALID)) };
+    static RELATION_CHANGES: Cell<u64> = const { Cell::new(0) };
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_relation_names_change(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
+    RELATION_CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
+}
+
+/// Registers the cache invalidation that keeps `audit_log_oid` fresh; from `_PG_init`.
+pub fn register_invalidation() {
+    unsafe {
+        for cache in [pg_sys::SysCacheIdentifier::RELNAMENSP, pg_sys::SysCacheIdentifier::NAMESPACEOID] {
+            pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_relation_names_change), pg_sys::Datum::from(0));
+        }
+    }
+}
+
+/// The oid of `nspg_guard.audit_log` in this database, if the extension is installed. Cached
+/// until a relation or schema is created, dropped or renamed.
+pub fn audit_log_oid() -> Option<pg_sys::Oid> {
+    let generation = RELATION_CHANGES.with(Cell::get);
+    let (seen, oid) = AUDIT_LOG.with(Cell::get);
+    let oid = if seen == generation {
+        oid
+    } else {
+        let oid = unsafe {
+            if !pg_sys::IsTransactionState() {
+                return None;
+            }
+            let schema = pg_sys::get_namespace_oid(c"nspg_guard".as_ptr(), true);
+            if schema == pg_sys::InvalidOid {
+                pg_sys::InvalidOid
+            } else {
+                pg_sys::get_relname_relid(c"audit_log".as_ptr(), schema)
+            }
+        };
+        AUDIT_LOG.with(|c| c.set((generation, oid)));
+        oid
+    };
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+fn refusal(command: &str, what: &str) -> Refusal {
+    Refusal {
+        sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        message: format!("nspg_guard: {command} on {what} refused: the audit trail is append-only"),
+        detail: "While nspg_guard is loaded, audit rows cannot be changed or removed through SQL, by anyone.".into(),
+        hint: "Rows older than nspg_guard.audit_retention are removed with SELECT nspg_guard.audit_purge(); to uninstall, remove nspg_guard from shared_preload_libraries and restart first.".into(),
+        command: command.to_string(),
+        object: Some(what.to_string()),
+    }
+}
+
+fn refuse(command: &str, what: &str) {
+    report::raise(refusal(command, what), Enforcement::Refuse);
+}
+
+/// Executor side: a statement writing `relid` (any ModifyTable target).
+pub fn check_write(relid: pg_sys::Oid, command: &str) {
+    if !audit_log::internal() && audit_log_oid() == Some(relid) {
+        refuse(command, "nspg_guard.audit_log");
+    }
+}
+
+unsafe fn names_audit_log(rv: *mut pg_sys::RangeVar) -> bool {
+    let Some(audit_log) = audit_log_oid() else { return false };
+    !rv.is_null()
+        && pg_sys::RangeVarGetRelidExtended(rv, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut())
+            == audit_log
+}
+
+unsafe fn is_ours(name: *const std::ffi::c_char) -> bool {
+    !name.is_null() && CStr::from_ptr(name).to_bytes() == EXTENSION.as_bytes()
+}
+
+/// Utility side: TRUNCATE, ALTER, DROP, rename or COPY FROM of the table; DROP or rename of
+/// its schema; DROP EXTENSION nspg_guard or removing members from it.
+///
+/// # Safety
+/// `node` is a valid utility parse tree.
+pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
+    if audit_log::internal() || pg_sys::creating_extension {
+        return;
+    }
+    use pg_sys::ObjectType::*;
+    match tag {
+        NodeTag::T_TruncateStmt => {
+            let relations = PgList::<pg_sys::RangeVar>::from_pg((*(node as *mut pg_sys::TruncateStmt)).relations);
+            if relations.iter_ptr().any(|rv| names_audit_log(rv)) {
+                refuse("TRUNCATE", "nspg_guard.audit_log");
+            }
+        }
+        NodeTag::T_AlterTableStmt if names_audit_log((*(node as *mut pg_sys::AlterTableStmt)).relation) => {
+            refuse("ALTER TABLE", "nspg_guard.audit_log")
+        }
+        NodeTag::T_CopyStmt => {
+            let copy = node as *mut pg_sys::CopyStmt;
+            if (*copy).is_from && names_audit_log((*copy).relation) {
+                refuse("COPY FROM", "nspg_guard.audit_log");
+            }
+        }
+        NodeTag::T_RenameStmt => {
+            let rename = node as *mut pg_sys::RenameStmt;
+            if names_audit_log((*rename).relation) {
+                refuse("ALTER TABLE RENAME", "nspg_guard.audit_log");
+            } else if (*rename).renameType == OBJECT_SCHEMA && is_ours((*rename).subname) {
+                refuse("ALTER SCHEMA RENAME", "schema nspg_guard");
+            }
+        }
+        NodeTag::T_AlterExtensionContentsStmt if is_ours((*(node as *mut pg_sys::AlterExtensionContentsStmt)).extname) => {
+            refuse("ALTER EXTENSION", "extension nspg_guard")
+        }
+        NodeTag::T_DropStmt => {
+            let drop = node as *mut pg_sys::DropStmt;
+            let objects = PgList::<pg_sys::Node>::from_pg((*drop).objects);
+            match (*drop).removeType {
+                OBJECT_TABLE => {
+                    if objects.iter_ptr().any(|names| names_audit_log(pg_sys::makeRangeVarFromNameList(names as *mut pg_sys::List))) {
+                        refuse("DROP TABLE", "nspg_guard.audit_log");
+                    }
+                }
+                kind @ (OBJECT_SCHEMA | OBJECT_EXTENSION) => {
+                    let ours = objects.iter_ptr().any(|n| is_a_string(n) && is_ours((*(n as *mut pg_sys::String)).sval));
+                    if ours && kind == OBJECT_SCHEMA {
+                        refuse("DROP SCHEMA", "schema nspg_guard");
+                    } else if ours {
+                        refuse("DROP EXTENSION", "extension nspg_guard");
+                    }
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+unsafe fn is_a_string(node: *mut pg_sys::Node) -> bool {
+    !node.is_null() && (*node).type_ == NodeTag::T_String
+}
