@@ -14,11 +14,34 @@ DB=nspg_regress
 B="$PG_BIN/psql -X -q -h $TEST_DIR -p $TEST_PORT -U postgres -d $DB -v ON_ERROR_STOP=1 -c"
 su_sql() { $B "$@"; }
 
+# $WORK/migration_roles VALUE — session B: ALTER SYSTEM SET nspg_guard.migration_roles (RESET for
+# VALUE "DEFAULT") and reload, then wait until a new session sees the new value: by then the
+# postmaster has re-read the file and signalled every backend, so session A applies the value
+# before its next statement.
+WORK=$(mktemp -d)
+export B
+cat >"$WORK/migration_roles" <<'HELPER'
+#!/bin/sh
+if [ "$1" = DEFAULT ]; then set_it="ALTER SYSTEM RESET nspg_guard.migration_roles"; want='ns_migrate_*, ns_owner_*'
+else set_it="ALTER SYSTEM SET nspg_guard.migration_roles = '$1'"; want=$1; fi
+$B "$set_it" && $B "SELECT pg_reload_conf()" >/dev/null || exit 1
+i=0
+while [ $i -lt 100 ]; do
+    [ "$($B "SHOW nspg_guard.migration_roles" -At)" = "$want" ] && exit 0
+    sleep 0.1
+    i=$((i + 1))
+done
+echo "migration_roles never became $want" >&2
+exit 1
+HELPER
+chmod +x "$WORK/migration_roles"
+
 cleanup() {
     su_sql "REVOKE ns_migrate_orders FROM ns_app_rw_orders" 2>/dev/null || true
     su_sql "ALTER SYSTEM RESET nspg_guard.migration_roles" || true
     su_sql "SELECT pg_reload_conf()" >/dev/null || true
     su_sql "SET client_min_messages = warning; DROP SCHEMA IF EXISTS othersess CASCADE" || true
+    rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -40,11 +63,11 @@ CREATE TABLE othersess.step2 (id int);
 \! $B "REVOKE ns_migrate_orders FROM ns_app_rw_orders"
 CREATE TABLE othersess.step3 (id int);
 \echo RESULT step3 refused=:ERROR
-\! $B "ALTER SYSTEM SET nspg_guard.migration_roles = 'ns_app_rw_*'" && $B "SELECT pg_reload_conf()" >/dev/null && sleep 1
+\! $WORK/migration_roles 'ns_app_rw_*'
 SHOW nspg_guard.migration_roles;
 CREATE TABLE othersess.step4 (id int);
 \echo RESULT step4 refused=:ERROR
-\! $B "ALTER SYSTEM RESET nspg_guard.migration_roles" && $B "SELECT pg_reload_conf()" >/dev/null && sleep 1
+\! $WORK/migration_roles DEFAULT
 SHOW nspg_guard.migration_roles;
 CREATE TABLE othersess.step5 (id int);
 \echo RESULT step5 refused=:ERROR

@@ -57,8 +57,9 @@ SET nspg_guard.ddl_guard = off;
 ALTER ROLE CURRENT_USER SET nspg_guard.ddl_guard = off;
 \echo :LAST_ERROR_SQLSTATE
 
--- A migration role that owns a database: the DDL guard lets it run ALTER DATABASE, and then
--- PostgreSQL refuses the setting.
+-- A migration role may change schema and privileges, so the DDL guard lets the next statements
+-- through, and PostgreSQL refuses the setting: ALTER DATABASE … SET on a database it owns, a
+-- SET clause on a function, and granting the right to set the parameter.
 \c - :superuser
 CREATE DATABASE nspg_settings_scratch OWNER ns_migrate_orders;
 \c - ns_migrate_orders
@@ -66,12 +67,30 @@ ALTER DATABASE nspg_settings_scratch SET nspg_guard.ddl_guard = off;
 \echo :LAST_ERROR_SQLSTATE
 ALTER DATABASE nspg_settings_scratch SET nspg_guard.migration_roles = '*';
 \echo :LAST_ERROR_SQLSTATE
+CREATE FUNCTION orders.guard_off() RETURNS text LANGUAGE sql
+    SET nspg_guard.ddl_guard = off AS $$ SELECT current_setting('nspg_guard.ddl_guard') $$;
+\echo :LAST_ERROR_SQLSTATE
+CREATE FUNCTION orders.guard_mode() RETURNS text LANGUAGE sql AS $$ SELECT current_setting('nspg_guard.ddl_guard') $$;
+ALTER FUNCTION orders.guard_mode() SET nspg_guard.ddl_guard = off;
+\echo :LAST_ERROR_SQLSTATE
+DROP FUNCTION orders.guard_mode();
+GRANT SET ON PARAMETER nspg_guard.ddl_guard TO ns_app_rw_orders;
+\echo :LAST_ERROR_SQLSTATE
 \c - :superuser
 DROP DATABASE nspg_settings_scratch;
+-- A superuser's function with such a SET clause does not lend it to a non-superuser caller.
+CREATE FUNCTION orders.su_guard_off() RETURNS text LANGUAGE sql
+    SET nspg_guard.ddl_guard = off AS $$ SELECT current_setting('nspg_guard.ddl_guard') $$;
+SET ROLE ns_app_rw_orders;
+SELECT orders.su_guard_off();
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DROP FUNCTION orders.su_guard_off();
 
--- None of the attempts left a setting behind, and a fresh login sees the defaults.
+-- None of the attempts left a setting or a grant behind, and a fresh login sees the defaults.
 SELECT count(*) AS stored_nspg_guard_settings
 FROM pg_db_role_setting, unnest(setconfig) AS s WHERE s LIKE 'nspg_guard.%';
+SELECT count(*) AS parameter_grants FROM pg_parameter_acl WHERE parname LIKE 'nspg_guard.%';
 \c - ns_app_rw_orders
 SELECT name, setting FROM pg_settings WHERE name LIKE 'nspg_guard.%' ORDER BY name;
 
