@@ -61,11 +61,16 @@ unsafe fn login_event(outcome: &str) -> Option<AuditEvent> {
     })
 }
 
-#[pg_guard]
+/// A plain old frame: an error raised further down the chain passes through untouched.
 unsafe extern "C-unwind" fn client_authentication(port: *mut pg_sys::libpq::be::Port, status: i32) {
     if let Some(prev) = PREV_CLIENT_AUTHENTICATION {
         prev(port, status);
     }
+    note_login(status);
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn note_login(status: i32) {
     if status == pg_sys::STATUS_OK as i32 && audit_log::audited(AuditClass::Login) {
         PENDING_LOGIN.with(|p| *p.borrow_mut() = login_event("login_ok"));
     }
@@ -90,8 +95,15 @@ fn is_login_failure(code: i32) -> bool {
 
 /// Runs for every message of every process: leave at once unless it is a FATAL of a backend
 /// still starting up (not yet in normal processing mode). Never raises.
-#[pg_guard]
 unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
+    note_failure(edata);
+    if let Some(prev) = PREV_EMIT_LOG {
+        prev(edata);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn note_failure(edata: *mut pg_sys::ErrorData) {
     if (*edata).elevel == pg_sys::FATAL as i32
         && !pg_sys::MyProc.is_null()
         && pg_sys::Mode != pg_sys::ProcessingMode::NormalProcessing
@@ -101,9 +113,6 @@ unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
         // authenticated but refused afterwards (unknown role under trust): not a login after all
         PENDING_LOGIN.with(|p| p.borrow_mut().take());
         record_failure(edata);
-    }
-    if let Some(prev) = PREV_EMIT_LOG {
-        prev(edata);
     }
 }
 

@@ -71,8 +71,9 @@ pub fn refusal(command: &str, role: &str, class: Class, needed: Authority, sets:
         ),
         Authority::Migration | Authority::Anyone => (
             format!(
-                "Statement class \"{}\": schema and privilege changes need a migration role (nspg_guard.migration_roles = '{}') or an admin role (nspg_guard.admin_roles = '{}').",
+                "Statement class \"{}\": {} need a migration role (nspg_guard.migration_roles = '{}') or an admin role (nspg_guard.admin_roles = '{}').",
                 class.as_str(),
+                if class == Class::Risky { "extensions create objects, so installing them and schema changes" } else { "schema and privilege changes" },
                 sets.migration_roles,
                 sets.admin_roles
             ),

@@ -1,16 +1,51 @@
 //! FFI glue: installs nspg_guard's hooks and chains to whatever was installed before, so
 //! pg_stat_statements, auto_explain and friends keep working whichever loads first. Each hook
 //! only decides whether a guard applies and hands the work to the guard's module.
+//!
+//! Errors raised by the rest of the chain must reach the client exactly as PostgreSQL raised
+//! them (CONTEXT, cursor position, constraint and table names). pgrx's guards would re-raise
+//! them with only message, detail and hint, so each hook entry point is a plain old frame
+//! (no `#[pg_guard]`, nothing to drop) that calls the chain through raw function pointers and
+//! runs nspg_guard's own work in separate `#[pg_guard]` functions.
 
 use crate::{executor, utility};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
 static mut PREV_EXECUTOR_FINISH: pg_sys::ExecutorFinish_hook_type = None;
 static HOOKS_ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// PostgreSQL's standard implementations, declared here without pgrx's error-converting
+/// wrapper (see the module comment).
+mod raw {
+    use pgrx::pg_sys::*;
+    extern "C-unwind" {
+        #[allow(clippy::too_many_arguments)]
+        pub fn standard_ProcessUtility(
+            pstmt: *mut PlannedStmt,
+            query_string: *const std::ffi::c_char,
+            read_only_tree: bool,
+            context: ProcessUtilityContext::Type,
+            params: ParamListInfo,
+            query_env: *mut QueryEnvironment,
+            dest: *mut DestReceiver,
+            qc: *mut QueryCompletion,
+        );
+        pub fn standard_ExecutorStart(query_desc: *mut QueryDesc, eflags: std::ffi::c_int);
+        pub fn standard_ExecutorFinish(query_desc: *mut QueryDesc);
+    }
+}
+
+thread_local! {
+    /// What each ProcessUtility call in progress does once its statement succeeds, by nesting
+    /// depth. A call whose statement fails never collects its entry; the next call at the same
+    /// depth (or the next top-level statement) discards it.
+    static PENDING: RefCell<Vec<Option<utility::AfterSuccess>>> = const { RefCell::new(Vec::new()) };
+}
 
 /// True when the library was preloaded and its hooks are in place in this process.
 pub fn active() -> bool {
@@ -44,7 +79,6 @@ unsafe fn exempt() -> bool {
         || pg_sys::IsLogicalWorker()
 }
 
-#[pg_guard]
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C-unwind" fn process_utility(
     pstmt: *mut pg_sys::PlannedStmt,
@@ -56,16 +90,43 @@ unsafe extern "C-unwind" fn process_utility(
     dest: *mut pg_sys::DestReceiver,
     qc: *mut pg_sys::QueryCompletion,
 ) {
-    // Sub-commands (CREATE SCHEMA's elements, a table's index) belong to a statement judged already.
-    let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
-    let after_success = judged.then(|| utility::check((*pstmt).utilityStmt, &statement_text(query_string, pstmt)));
+    let depth = before_utility(pstmt, query_string, context);
     match PREV_PROCESS_UTILITY {
-        Some(prev) => pg_sys::ffi::pg_guard_ffi_boundary(|| {
-            prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc)
-        }),
-        None => pg_sys::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+        Some(prev) => prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+        None => raw::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
     }
-    if let Some(after) = after_success {
+    after_utility(depth);
+}
+
+/// Judges the statement (raises if refused) and files what follows its success; returns the
+/// depth to collect it from.
+#[pg_guard]
+unsafe extern "C-unwind" fn before_utility(
+    pstmt: *mut pg_sys::PlannedStmt,
+    query_string: *const std::ffi::c_char,
+    context: pg_sys::ProcessUtilityContext::Type,
+) -> usize {
+    let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
+    let after = judged.then(|| utility::check((*pstmt).utilityStmt, &statement_text(query_string, pstmt)));
+    PENDING.with(|p| {
+        let mut pending = p.borrow_mut();
+        if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL {
+            pending.clear();
+        }
+        pending.push(after);
+        pending.len() - 1
+    })
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn after_utility(depth: usize) {
+    let after = PENDING.with(|p| {
+        let mut pending = p.borrow_mut();
+        let after = pending.get_mut(depth).and_then(Option::take);
+        pending.truncate(depth);
+        after
+    });
+    if let Some(after) = after {
         utility::after_success(after);
     }
 }
@@ -84,23 +145,31 @@ unsafe fn statement_text(query_string: *const std::ffi::c_char, pstmt: *mut pg_s
     all.get(start..end.min(all.len())).unwrap_or(&all).trim().to_string()
 }
 
-#[pg_guard]
 unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
-    if !exempt() {
-        executor::check_start(query_desc, eflags);
-    }
+    check_executor_start(query_desc, eflags);
     match PREV_EXECUTOR_START {
-        Some(prev) => pg_sys::ffi::pg_guard_ffi_boundary(|| prev(query_desc, eflags)),
-        None => pg_sys::standard_ExecutorStart(query_desc, eflags),
+        Some(prev) => prev(query_desc, eflags),
+        None => raw::standard_ExecutorStart(query_desc, eflags),
     }
 }
 
 #[pg_guard]
+unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    if !exempt() {
+        executor::check_start(query_desc, eflags);
+    }
+}
+
 unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) {
     match PREV_EXECUTOR_FINISH {
-        Some(prev) => pg_sys::ffi::pg_guard_ffi_boundary(|| prev(query_desc)),
-        None => pg_sys::standard_ExecutorFinish(query_desc),
+        Some(prev) => prev(query_desc),
+        None => raw::standard_ExecutorFinish(query_desc),
     }
+    check_executor_finish(query_desc);
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::QueryDesc) {
     if !exempt() {
         executor::check_finish(query_desc);
     }

@@ -69,7 +69,7 @@ DO $preload_check$
 BEGIN
     IF NOT nspg_guard.hooks_active() THEN
         RAISE WARNING 'nspg_guard is installed but its guards are inactive: the library is not in shared_preload_libraries'
-            USING HINT = 'Add nspg_guard to shared_preload_libraries in postgresql.conf (ALTER SYSTEM SET shared_preload_libraries = ''nspg_guard'') and restart the server.';
+            USING HINT = 'Add nspg_guard to shared_preload_libraries in postgresql.conf, keeping the libraries already listed, and restart the server.';
     END IF;
 END
 $preload_check$;

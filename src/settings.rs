@@ -261,6 +261,11 @@ fn define_audit() {
         GucContext::Sighup,
         GucFlags::UNIT_MIN,
     );
+    // A postmaster-level setting can only be defined while the server starts, i.e. when the
+    // library is preloaded; without preloading there is no writer to configure anyway.
+    if unsafe { !pg_sys::process_shared_preload_libraries_in_progress } {
+        return;
+    }
     GucRegistry::define_string_guc(
         c"nspg_guard.audit_database",
         c"Database whose nspg_guard.audit_log receives logins and refusals from every database.",

@@ -209,6 +209,8 @@ unsafe fn is_temp_object(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
         }
         NodeTag::T_IndexStmt => names_temp_relation((*(node as *mut pg_sys::IndexStmt)).relation),
         NodeTag::T_AlterTableStmt => names_temp_relation((*(node as *mut pg_sys::AlterTableStmt)).relation),
+        NodeTag::T_AlterSeqStmt => names_temp_relation((*(node as *mut pg_sys::AlterSeqStmt)).sequence),
+        NodeTag::T_RenameStmt => names_temp_relation((*(node as *mut pg_sys::RenameStmt)).relation),
         NodeTag::T_DropStmt => drops_only_temp_relations(node as *mut pg_sys::DropStmt),
         _ => false,
     }
@@ -226,13 +228,7 @@ unsafe fn names_temp_relation(rv: *mut pg_sys::RangeVar) -> bool {
     if rv.is_null() {
         return false;
     }
-    let relid = pg_sys::RangeVarGetRelidExtended(
-        rv,
-        pg_sys::NoLock as _,
-        pg_sys::RVROption::RVR_MISSING_OK,
-        None,
-        std::ptr::null_mut(),
-    );
+    let relid = relid_of(rv);
     relid != pg_sys::InvalidOid && pg_sys::get_rel_persistence(relid) as u8 == pg_sys::RELPERSISTENCE_TEMP
 }
 
@@ -242,9 +238,21 @@ unsafe fn drops_only_temp_relations(drop: *mut pg_sys::DropStmt) -> bool {
     if !relation_kinds.contains(&(*drop).removeType) {
         return false;
     }
+    // DROP … IF EXISTS of a relation that does not exist changes nothing: fine alongside temps.
     let objects = PgList::<pg_sys::List>::from_pg((*drop).objects);
     !objects.is_empty()
-        && objects.iter_ptr().all(|names| names_temp_relation(pg_sys::makeRangeVarFromNameList(names)))
+        && objects.iter_ptr().all(|names| {
+            let rv = pg_sys::makeRangeVarFromNameList(names);
+            names_temp_relation(rv) || ((*drop).missing_ok && !relation_exists(rv))
+        })
+}
+
+unsafe fn relation_exists(rv: *mut pg_sys::RangeVar) -> bool {
+    relid_of(rv) != pg_sys::InvalidOid
+}
+
+unsafe fn relid_of(rv: *mut pg_sys::RangeVar) -> pg_sys::Oid {
+    pg_sys::RangeVarGetRelidExtended(rv, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut())
 }
 
 unsafe fn command_tag(node: *mut pg_sys::Node) -> String {

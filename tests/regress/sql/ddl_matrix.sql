@@ -3,7 +3,9 @@
 -- One representative statement per class is run by every kind of role in every mode. The
 -- rule under test: schema and privilege changes (and CREATE EXTENSION, whose script creates
 -- objects) need a migration role, an admin role or a superuser; role management needs an admin
--- or a superuser; everything else is anyone's. In warn and off modes nothing is refused.
+-- or a superuser; everything else is anyone's as far as the DDL guard goes. In warn and off
+-- modes the DDL guard refuses nothing. TRUNCATE (class destructive) is not the DDL guard's: the
+-- destructive guard, left in enforce here, allows it to migration and admin roles only.
 --
 -- Each role is given the PostgreSQL privileges its statements need (CREATE on a scratch schema,
 -- a table of its own, CREATE on the database, pg_write_server_files), so that wherever the
@@ -109,6 +111,8 @@ ORDER BY array_position(ARRAY['enforce', 'warn', 'off'], x.mode), matrix_roles.o
 SELECT count(*) AS cells FROM matrix_result;
 SELECT mode, role, class, outcome AS observed, expected
 FROM (SELECT *, CASE
+          WHEN class = 'destructive'
+               AND role NOT IN ('ns_migrate_orders', 'ns_owner_orders', 'alice_admin', 'ns_dba') THEN 'DENIED'
           WHEN mode <> 'enforce' THEN 'allowed'
           WHEN class IN ('schema', 'privilege', 'create extension')
                AND role NOT IN ('ns_migrate_orders', 'ns_owner_orders', 'alice_admin', 'ns_dba') THEN 'DENIED'
