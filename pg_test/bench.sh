@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark of nspg_guard: what the guard costs the statements it watches.
 #
-#   bash pg_test/bench.sh [--quick] [--build]
+#   bash pg_test/bench.sh [--quick] [--build] [--no-pgbench]
 #
 #   --quick   fewer statements and short pgbench rounds (under 2 minutes instead of about 5½)
+#   --no-pgbench  only the instruction counts (the decisive part)
 #   --build   build and install the extension first (build_and_install from lib.sh); by default
 #             the library already installed in the system PostgreSQL 15 is measured
 #
@@ -67,12 +68,14 @@ thousands() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta' <<<"$1"; }
 parse_args() {
     QUICK=0
     BUILD=0
+    PGBENCH=1
     for arg in "$@"; do
         case $arg in
             --quick) QUICK=1 ;;
             --build) BUILD=1 ;;
+            --no-pgbench) PGBENCH=0 ;;
             -h | --help) sed -n '1d; /^#/!q; s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
-            *) die "unknown argument $arg (usage: bash pg_test/bench.sh [--quick] [--build])" ;;
+            *) die "unknown argument $arg (usage: bash pg_test/bench.sh [--quick] [--build] [--no-pgbench])" ;;
         esac
     done
     # BLOCKS: how many times each script's "-- @repeat" part is repeated.
@@ -381,8 +384,10 @@ write_report() {
     report "source: $(git -C "$REPO_ROOT" rev-parse --short HEAD) ($(git -C "$REPO_ROOT" rev-parse --abbrev-ref HEAD)); duration: instructions ${PART1_SECONDS}s, pgbench ${PART2_SECONDS}s"
     report ""
     report_instructions
-    report ""
-    report_pgbench
+    if ((PGBENCH)); then
+        report ""
+        report_pgbench
+    fi
     say "report (bench/out/report.txt)"
     cat "$REPORT"
 }
@@ -397,7 +402,7 @@ main() {
     instructions_part
     PART1_SECONDS=$((SECONDS - start))
     start=$SECONDS
-    pgbench_part
+    if ((PGBENCH)); then pgbench_part; fi
     PART2_SECONDS=$((SECONDS - start))
     write_report
 }

@@ -174,3 +174,11 @@ $$;
 REVOKE ALL ON FUNCTION nspg_guard._seal_pending(), nspg_guard._purge_older_than(interval),
     nspg_guard._server_start_details() FROM PUBLIC;
 REVOKE ALL ON FUNCTION nspg_guard.audit_verify() FROM PUBLIC;
+
+-- Tables whose reads and/or writes are audited (class access); see audit_relation().
+CREATE TABLE nspg_guard.audited_relations (
+    relid      oid PRIMARY KEY,
+    mode       text NOT NULL CHECK (mode IN ('read', 'write', 'all')),
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON nspg_guard.audited_relations FROM PUBLIC;

@@ -168,12 +168,13 @@ pub fn session_id(start_time_secs: i64, pid: i32) -> String {
 
 /// Settings whose change is a `config` event: nspg_guard's own, logging, what gets loaded, and
 /// password hashing.
-pub fn is_audit_relevant_setting(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    ["nspg_guard.", "log_", "pgaudit.", "ssl"].iter().any(|prefix| name.starts_with(prefix))
-        || ["shared_preload_libraries", "session_preload_libraries", "local_preload_libraries",
-            "password_encryption", "logging_collector", "row_security"]
-            .contains(&name.as_str())
+pub fn is_audit_relevant_setting(name: &[u8]) -> bool {
+    let starts = |prefix: &[u8]| name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix);
+    [&b"nspg_guard."[..], b"log_", b"pgaudit.", b"ssl"].iter().any(|p| starts(p))
+        || [&b"shared_preload_libraries"[..], b"session_preload_libraries", b"local_preload_libraries",
+            b"password_encryption", b"logging_collector", b"row_security"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 /// PostgreSQL's TimestampTz (microseconds since 2000-01-01 00:00 UTC) as ISO 8601 in UTC.
@@ -208,10 +209,10 @@ mod tests {
     #[test]
     fn relevant_settings() {
         for name in ["nspg_guard.ddl_guard", "LOG_STATEMENT", "log_min_duration_statement", "pgaudit.log", "ssl_min_protocol_version", "shared_preload_libraries"] {
-            assert!(is_audit_relevant_setting(name), "{name}");
+            assert!(is_audit_relevant_setting(name.as_bytes()), "{name}");
         }
         for name in ["work_mem", "search_path", "statement_timeout", "application_name"] {
-            assert!(!is_audit_relevant_setting(name), "{name}");
+            assert!(!is_audit_relevant_setting(name.as_bytes()), "{name}");
         }
     }
 

@@ -16,7 +16,7 @@ fn audit_stats() -> TableIterator<'static, (name!(queued, i64), name!(written, i
     TableIterator::once((s.queued as i64, s.written as i64, s.fallen_back as i64, s.pending as i64))
 }
 
-fn require_admin(what: &str) {
+pub fn require_admin(what: &str) {
     if !standing::of(unsafe { pg_sys::GetUserId() }).has(Authority::Admin) {
         ErrorReport::new(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("nspg_guard: {what} is for admins"), "nspg_guard")
             .set_hint("Run it as a superuser or a member of an admin role (nspg_guard.admin_roles).")

@@ -214,11 +214,11 @@ pub fn record_server_start() {
 /// Purges rows older than the retention, leaving a row that says so and lets
 /// `audit_verify()` accept the cut in the chain.
 pub fn purge() -> i64 {
-    let retention_minutes = settings::AUDIT_RETENTION.get();
+    let retention_seconds = settings::AUDIT_RETENTION.get();
     let outcome = as_guard(|| {
         Spi::get_one_with_args::<pgrx::JsonB>(
-            "SELECT nspg_guard._purge_older_than(make_interval(mins => $1))",
-            &[retention_minutes.into()],
+            "SELECT nspg_guard._purge_older_than(make_interval(secs => $1))",
+            &[f64::from(retention_seconds).into()],
         )
     })
     .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit purge failed: {e}"))
@@ -230,7 +230,7 @@ pub fn purge() -> i64 {
     e.rows = Some(purged);
     let mut details = outcome;
     if let Some(map) = details.as_object_mut() {
-        map.insert("retention_minutes".into(), retention_minutes.into());
+        map.insert("retention_seconds".into(), retention_seconds.into());
     }
     e.details = Some(details);
     // the purge row must exist whatever the audit settings say

@@ -10,7 +10,7 @@
 use crate::destructive::{self, PlanNode, Ref};
 use crate::verdict::Enforcement;
 use crate::audit::AuditClass;
-use crate::{audit_log, overrides, protect, report, settings};
+use crate::{access, audit_log, overrides, protect, report, settings};
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
 use std::ffi::{c_void, CStr};
@@ -20,10 +20,12 @@ use std::ffi::{c_void, CStr};
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc.
 pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
+        return;
+    }
+    access::note_start(query_desc);
     let stmt = (*query_desc).plannedstmt;
-    if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE
-        || eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0
-    {
+    if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
         return;
     }
     let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
@@ -52,6 +54,7 @@ unsafe fn is_unbounded(mt: *mut pg_sys::ModifyTable) -> bool {
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc, after ExecutorRun.
 pub unsafe fn check_finish(query_desc: *mut pg_sys::QueryDesc) {
+    access::note_finish(query_desc);
     let operation = (*query_desc).operation;
     if !matches!(operation, CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE) {
         return;
@@ -104,7 +107,9 @@ unsafe fn text_of(query_desc: *mut pg_sys::QueryDesc) -> Option<String> {
 }
 
 unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {
-    (*(pg_sys::list_nth((*stmt).rtable, rti as i32 - 1) as *mut pg_sys::RangeTblEntry)).relid
+    PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable)
+        .get_ptr(rti as usize - 1)
+        .map_or(pg_sys::InvalidOid, |rte| (*rte).relid)
 }
 
 unsafe fn for_each_modify_table(plan: *mut pg_sys::Plan, f: &mut dyn FnMut(*mut pg_sys::ModifyTable)) {

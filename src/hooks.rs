@@ -41,11 +41,14 @@ mod raw {
 }
 
 thread_local! {
-    /// What each ProcessUtility call in progress does once its statement succeeds, by nesting
-    /// depth. A call whose statement fails never collects its entry; the next call at the same
-    /// depth (or the next top-level statement) discards it.
-    static PENDING: RefCell<Vec<Option<utility::AfterSuccess>>> = const { RefCell::new(Vec::new()) };
+    /// What the ProcessUtility calls in progress do once their statements succeed, innermost
+    /// last. A call whose statement fails never collects its entry; the next call that collects
+    /// one below it (or the next top-level statement) discards it.
+    static PENDING: RefCell<Vec<utility::AfterSuccess>> = const { RefCell::new(Vec::new()) };
 }
+
+/// `before_utility`'s answer when nothing follows the statement's success.
+const NOTHING_PENDING: usize = usize::MAX;
 
 /// True when the library was preloaded and its hooks are in place in this process.
 pub fn active() -> bool {
@@ -73,10 +76,23 @@ pub unsafe fn install() {
 /// them was judged), pg_upgrade's binary-upgrade mode, parallel workers (their leader was),
 /// and logical replication apply (it replays changes the publisher already judged).
 unsafe fn exempt() -> bool {
-    pg_sys::creating_extension
-        || pg_sys::IsBinaryUpgrade
-        || pg_sys::ParallelWorkerNumber >= 0
-        || pg_sys::IsLogicalWorker()
+    pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0 || logical_worker()
+}
+
+thread_local! {
+    static LOGICAL_WORKER: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Whether this process applies logical replication; asked once, it cannot change.
+unsafe fn logical_worker() -> bool {
+    LOGICAL_WORKER.with(|cached| match cached.get() {
+        Some(known) => known,
+        None => {
+            let known = pg_sys::IsLogicalWorker();
+            cached.set(Some(known));
+            known
+        }
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -90,16 +106,18 @@ unsafe extern "C-unwind" fn process_utility(
     dest: *mut pg_sys::DestReceiver,
     qc: *mut pg_sys::QueryCompletion,
 ) {
-    let depth = before_utility(pstmt, query_string, context);
+    let pending = before_utility(pstmt, query_string, context);
     match PREV_PROCESS_UTILITY {
         Some(prev) => prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
         None => raw::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
     }
-    after_utility(depth);
+    if pending != NOTHING_PENDING {
+        after_utility(pending);
+    }
 }
 
-/// Judges the statement (raises if refused) and files what follows its success; returns the
-/// depth to collect it from.
+/// Judges the statement (raises if refused) and files what follows its success; returns where
+/// to collect it, or NOTHING_PENDING.
 #[pg_guard]
 unsafe extern "C-unwind" fn before_utility(
     pstmt: *mut pg_sys::PlannedStmt,
@@ -107,23 +125,28 @@ unsafe extern "C-unwind" fn before_utility(
     context: pg_sys::ProcessUtilityContext::Type,
 ) -> usize {
     let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
-    let after = judged.then(|| utility::check((*pstmt).utilityStmt, &statement_text(query_string, pstmt)));
+    let after = if judged { utility::check((*pstmt).utilityStmt, || statement_text(query_string, pstmt)) } else { None };
     PENDING.with(|p| {
         let mut pending = p.borrow_mut();
-        if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL {
+        if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL && !pending.is_empty() {
             pending.clear();
         }
-        pending.push(after);
-        pending.len() - 1
+        match after {
+            Some(after) => {
+                pending.push(after);
+                pending.len() - 1
+            }
+            None => NOTHING_PENDING,
+        }
     })
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn after_utility(depth: usize) {
+unsafe extern "C-unwind" fn after_utility(at: usize) {
     let after = PENDING.with(|p| {
         let mut pending = p.borrow_mut();
-        let after = pending.get_mut(depth).and_then(Option::take);
-        pending.truncate(depth);
+        let after = (at < pending.len()).then(|| pending.swap_remove(at));
+        pending.truncate(at);
         after
     });
     if let Some(after) = after {

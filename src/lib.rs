@@ -7,6 +7,7 @@
 
 use pgrx::prelude::*;
 
+mod access;
 mod audit;
 mod audit_api;
 mod audit_log;
@@ -35,6 +36,7 @@ pub extern "C-unwind" fn _PG_init() {
     settings::define();
     standing::register_invalidation();
     protect::register_invalidation();
+    access::register_invalidation();
     unsafe { hooks::install() };
 }
 

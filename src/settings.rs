@@ -23,8 +23,8 @@ pub static MAX_ROWS_PER_STATEMENT: GucSetting<i32> = GucSetting::<i32>::new(0);
 pub static AUDIT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"all, -access"));
 pub static AUDIT_DESTINATION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"table"));
 pub static AUDIT_STATEMENT_MAX_BYTES: GucSetting<i32> = GucSetting::<i32>::new(4096);
-/// Minutes (the GUC has a time unit, so '365d' works).
-pub static AUDIT_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(365 * 24 * 60);
+/// Seconds (the GUC has a time unit, so '365d' works).
+pub static AUDIT_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(365 * 24 * 60 * 60);
 pub static AUDIT_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 thread_local! {
@@ -256,10 +256,10 @@ fn define_audit() {
         c"How long audit rows are kept before nspg_guard.audit_purge() may remove them.",
         c"Rows younger than this cannot be removed at all.",
         &AUDIT_RETENTION,
-        24 * 60,
+        1,
         i32::MAX,
         GucContext::Sighup,
-        GucFlags::UNIT_MIN,
+        GucFlags::UNIT_S,
     );
     // A postmaster-level setting can only be defined while the server starts, i.e. when the
     // library is preloaded; without preloading there is no writer to configure anyway.

@@ -17,15 +17,18 @@ use std::ffi::CStr;
 /// What to do once the statement has succeeded: the DROP warning, the audit row.
 pub struct AfterSuccess {
     warning: Option<String>,
-    event: Option<AuditEvent>,
+    /// Boxed: most statements have none, and this travels through the hook's bookkeeping.
+    event: Option<Box<AuditEvent>>,
 }
 
 /// Checks one utility statement against the audit trail's own protection, the DDL guard and
-/// the destructive guard (each raises if it refuses), and prepares what follows success.
+/// the destructive guard (each raises if it refuses), and prepares what follows success, if
+/// anything does.
 ///
 /// # Safety
-/// `node` is a valid utility parse tree; `statement` its text.
-pub unsafe fn check(node: *mut pg_sys::Node, statement: &str) -> AfterSuccess {
+/// `node` is a valid utility parse tree; `statement` gives its text (only asked for when the
+/// statement is audited, to keep the per-statement path free of copies).
+pub unsafe fn check(node: *mut pg_sys::Node, statement: impl FnOnce() -> String) -> Option<AfterSuccess> {
     let (tag, node) = effective_statement(node);
     protect::check_utility(tag, node);
     let class = classify::classify(tag, facts_of(tag, node));
@@ -47,10 +50,10 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: &str) -> AfterSuccess {
             event.command_tag = Some(command_tag(node));
             event.object_type = object_type.map(str::to_string);
             event.object_identity = object;
-            event.statement = Some(statement.to_string());
-            event
+            event.statement = Some(statement());
+            Box::new(event)
         });
-    AfterSuccess { warning, event }
+    (warning.is_some() || event.is_some()).then_some(AfterSuccess { warning, event })
 }
 
 /// After the statement succeeded: warn about what a DROP removed, write the audit row (in the
@@ -60,7 +63,7 @@ pub fn after_success(after: AfterSuccess) {
         pgrx::warning!("{warning}");
     }
     if let Some(event) = after.event {
-        audit_log::record_committed(event);
+        audit_log::record_committed(*event);
     }
 }
 
@@ -76,7 +79,7 @@ unsafe fn audit_class(tag: NodeTag, node: *mut pg_sys::Node, class: Class, remov
         Class::Risky if tag == NodeTag::T_AlterSystemStmt => Some(AuditClass::Config),
         Class::Session if tag == NodeTag::T_VariableSetStmt => {
             let name = (*(node as *mut pg_sys::VariableSetStmt)).name;
-            (!name.is_null() && audit::is_audit_relevant_setting(&CStr::from_ptr(name).to_string_lossy()))
+            (!name.is_null() && audit::is_audit_relevant_setting(CStr::from_ptr(name).to_bytes()))
                 .then_some(AuditClass::Config)
         }
         _ => None,

@@ -1,0 +1,201 @@
+//! Per-relation access auditing (class `access`): `nspg_guard.audit_relation(tbl, 'read' |
+//! 'write' | 'all' | 'none')` makes reads and/or writes of that table audited, with the rows
+//! the statement touched.
+//!
+//! The list of audited relations is cached per session and reloaded only when
+//! `audit_relation()` changes it (it sends a relcache invalidation for its table), so a
+//! statement on an unaudited table costs one look at an empty or short list.
+
+use crate::audit::AuditClass;
+use crate::audit_log;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
+use pgrx::prelude::*;
+use pgrx::spi::Spi;
+use pgrx::PgLogLevel;
+use std::cell::{Cell, RefCell};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Read,
+    Write,
+    All,
+}
+
+impl Mode {
+    fn parse(text: &str) -> Option<Option<Mode>> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "read" => Some(Some(Mode::Read)),
+            "write" => Some(Some(Mode::Write)),
+            "all" => Some(Some(Mode::All)),
+            "none" => Some(None),
+            _ => None,
+        }
+    }
+
+    fn covers(self, write: bool) -> bool {
+        matches!((self, write), (Mode::All, _) | (Mode::Write, true) | (Mode::Read, false))
+    }
+}
+
+thread_local! {
+    static CHANGES: Cell<u64> = const { Cell::new(0) };
+    /// (generation loaded at, audited relations); None until first needed.
+    static CACHE: RefCell<Option<(u64, Vec<(pg_sys::Oid, Mode)>)>> = const { RefCell::new(None) };
+    static LOADING: Cell<bool> = const { Cell::new(false) };
+    /// Statements being audited (by QueryDesc address), until ExecutorFinish gives their rows.
+    static PENDING: RefCell<Vec<(usize, Pending)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An access event waiting for its statement's row count.
+struct Pending {
+    command: &'static str,
+    relations: String,
+    statement: Option<String>,
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_relcache_change(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
+    CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
+}
+
+/// Registers the invalidation callback; from `_PG_init`. Any relcache invalidation (they are
+/// not per-statement events) reloads the short list at the next audited-class check.
+pub fn register_invalidation() {
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_change), pg_sys::Datum::from(0)) };
+}
+
+/// The audited relations of this database, loaded on first need.
+fn audited() -> Vec<(pg_sys::Oid, Mode)> {
+    let generation = CHANGES.with(Cell::get);
+    if let Some(list) = CACHE.with(|c| c.borrow().as_ref().filter(|(g, _)| *g == generation).map(|(_, l)| l.clone())) {
+        return list;
+    }
+    if LOADING.with(Cell::get) || crate::protect::audit_log_oid().is_none() {
+        return Vec::new();
+    }
+    LOADING.with(|l| l.set(true));
+    let loaded = Spi::connect(|client| {
+        client
+            .select("SELECT relid, mode FROM nspg_guard.audited_relations", None, &[])?
+            .map(|row| Ok((row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?)))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    });
+    LOADING.with(|l| l.set(false));
+    let list: Vec<(pg_sys::Oid, Mode)> = loaded
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(oid, mode)| Some((oid?, Mode::parse(mode.as_deref()?)??)))
+        .collect();
+    CACHE.with(|c| *c.borrow_mut() = Some((generation, list.clone())));
+    list
+}
+
+/// ExecutorStart: notes a statement that reads or writes an audited relation.
+///
+/// # Safety
+/// `query_desc` is the executor's valid QueryDesc.
+pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
+    if !audit_log::audited(AuditClass::Access) || LOADING.with(Cell::get) || audit_log::internal() {
+        return;
+    }
+    let list = audited();
+    if list.is_empty() {
+        return;
+    }
+    let stmt = (*query_desc).plannedstmt;
+    let targets: Vec<i32> = pgrx::PgList::<i32>::from_pg((*stmt).resultRelations).iter_int().collect();
+    let mut touched = Vec::new();
+    for (index, rte) in pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable).iter_ptr().enumerate() {
+        if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
+            continue;
+        }
+        let write = targets.contains(&(index as i32 + 1));
+        if list.iter().any(|&(oid, mode)| oid == (*rte).relid && mode.covers(write)) {
+            let name = pg_sys::get_rel_name((*rte).relid);
+            if !name.is_null() {
+                touched.push(std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned());
+            }
+        }
+    }
+    if touched.is_empty() {
+        return;
+    }
+    touched.dedup();
+    let command = match (*query_desc).operation {
+        pg_sys::CmdType::CMD_INSERT => "INSERT",
+        pg_sys::CmdType::CMD_UPDATE => "UPDATE",
+        pg_sys::CmdType::CMD_DELETE => "DELETE",
+        pg_sys::CmdType::CMD_MERGE => "MERGE",
+        _ => "SELECT",
+    };
+    let text = (*query_desc).sourceText;
+    let statement = (!text.is_null()).then(|| std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned());
+    let pending = Pending { command, relations: touched.join(", "), statement };
+    PENDING.with(|p| p.borrow_mut().push((query_desc as usize, pending)));
+}
+
+/// ExecutorFinish: writes the access event of a noted statement, with its row count, in the
+/// statement's transaction.
+///
+/// # Safety
+/// `query_desc` is the executor's valid QueryDesc, after ExecutorRun.
+pub unsafe fn note_finish(query_desc: *mut pg_sys::QueryDesc) {
+    let found = PENDING.with(|p| {
+        let mut pending = p.borrow_mut();
+        let at = pending.iter().rposition(|(qd, _)| *qd == query_desc as usize)?;
+        // entries above it belong to statements that failed: drop them with it
+        let entry = pending.swap_remove(at);
+        pending.truncate(at);
+        Some(entry.1)
+    });
+    let Some(pending) = found else { return };
+    let mut event = audit_log::event(AuditClass::Access, "committed");
+    event.command_tag = Some(pending.command.to_string());
+    event.object_type = Some("table".into());
+    event.object_identity = Some(pending.relations);
+    event.rows = Some((*(*query_desc).estate).es_processed as i64);
+    event.statement = pending.statement;
+    audit_log::record_committed(event);
+}
+
+/// Makes reads and/or writes of `rel` audited ('read', 'write', 'all'), or stops ('none').
+#[pg_extern(volatile, requires = ["audit_schema"])]
+fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
+    let bad = |message: String, hint: &str| -> ! {
+        ErrorReport::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "audit_relation")
+            .set_hint(hint)
+            .report(PgLogLevel::ERROR);
+        unreachable!("an ERROR report does not return")
+    };
+    let Some(rel) = rel else { bad("nspg_guard: audit_relation needs a table".into(), "Pass a table name, e.g. audit_relation('public.orders', 'write').") };
+    let Some(parsed) = Mode::parse(mode.unwrap_or("")) else {
+        bad(format!("nspg_guard: unknown access mode \"{}\"", mode.unwrap_or("")), "Use 'read', 'write', 'all' or 'none'.")
+    };
+    crate::audit_api::require_admin("audit_relation()");
+    if !audit_log::audited(AuditClass::Access) {
+        pgrx::notice!("nspg_guard: the access class is not in nspg_guard.audit, so nothing is recorded until it is (e.g. ALTER SYSTEM SET nspg_guard.audit = 'all' and a reload)");
+    }
+    let mode_text = match parsed {
+        Some(Mode::Read) => "read",
+        Some(Mode::Write) => "write",
+        Some(Mode::All) => "all",
+        None => "none",
+    };
+    let sql = if parsed.is_some() {
+        "INSERT INTO nspg_guard.audited_relations (relid, mode) VALUES ($1, $2)
+         ON CONFLICT (relid) DO UPDATE SET mode = EXCLUDED.mode, changed_at = now()"
+    } else {
+        "DELETE FROM nspg_guard.audited_relations WHERE relid = $1 AND $2 IS NOT NULL"
+    };
+    Spi::run_with_args(sql, &[rel.into(), mode_text.into()])
+        .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit_relation failed: {e}"));
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(rel) };
+    let name = unsafe { std::ffi::CStr::from_ptr(pg_sys::get_rel_name(rel)) }.to_string_lossy().into_owned();
+    let mut event = audit_log::event(AuditClass::Config, "committed");
+    event.command_tag = Some("AUDIT RELATION".into());
+    event.object_type = Some("table".into());
+    event.object_identity = Some(name.clone());
+    event.details = Some(serde_json::json!({ "mode": mode_text }));
+    audit_log::record_committed(event);
+    format!("access to {name} audited: {mode_text}")
+}
