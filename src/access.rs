@@ -74,11 +74,14 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
         return Vec::new();
     }
     LOADING.with(|l| l.set(true));
-    let loaded = Spi::connect(|client| {
-        client
-            .select("SELECT relid, mode FROM nspg_guard.audited_relations", None, &[])?
-            .map(|row| Ok((row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?)))
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    // read as nspg_guard itself: the acting role has no access to the list
+    let loaded = audit_log::as_guard(|| {
+        Spi::connect(|client| {
+            client
+                .select("SELECT relid, mode FROM nspg_guard.audited_relations", None, &[])?
+                .map(|row| Ok((row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?)))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+        })
     });
     LOADING.with(|l| l.set(false));
     let list: Vec<(pg_sys::Oid, Mode)> = loaded
@@ -111,10 +114,7 @@ pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
         }
         let write = targets.contains(&(index as i32 + 1));
         if list.iter().any(|&(oid, mode)| oid == (*rte).relid && mode.covers(write)) {
-            let name = pg_sys::get_rel_name((*rte).relid);
-            if !name.is_null() {
-                touched.push(std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned());
-            }
+            touched.push(crate::objects::relation_name((*rte).relid));
         }
     }
     if touched.is_empty() {
@@ -158,9 +158,21 @@ pub unsafe fn note_finish(query_desc: *mut pg_sys::QueryDesc) {
     audit_log::record_committed(event);
 }
 
+extension_sql!(
+    r#"
+CREATE FUNCTION nspg_guard.audit_relation(rel regclass, mode text) RETURNS text
+LANGUAGE sql VOLATILE AS $$ SELECT nspg_guard._audit_relation(rel::oid, mode) $$;
+COMMENT ON FUNCTION nspg_guard.audit_relation(regclass, text) IS
+    'Audit reads and/or writes of a table: read, write, all; none stops';
+"#,
+    name = "audit_relation",
+    requires = [_audit_relation],
+);
+
 /// Makes reads and/or writes of `rel` audited ('read', 'write', 'all'), or stops ('none').
+/// Called through `nspg_guard.audit_relation(regclass, text)`.
 #[pg_extern(volatile, requires = ["audit_schema"])]
-fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
+fn _audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
     let bad = |message: String, hint: &str| -> ! {
         ErrorReport::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "audit_relation")
             .set_hint(hint)
@@ -187,10 +199,10 @@ fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
     } else {
         "DELETE FROM nspg_guard.audited_relations WHERE relid = $1 AND $2 IS NOT NULL"
     };
-    Spi::run_with_args(sql, &[rel.into(), mode_text.into()])
+    audit_log::as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
         .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit_relation failed: {e}"));
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(rel) };
-    let name = unsafe { std::ffi::CStr::from_ptr(pg_sys::get_rel_name(rel)) }.to_string_lossy().into_owned();
+    let name = unsafe { crate::objects::relation_name(rel) };
     let mut event = audit_log::event(AuditClass::Config, "committed");
     event.command_tag = Some("AUDIT RELATION".into());
     event.object_type = Some("table".into());

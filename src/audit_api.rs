@@ -38,3 +38,26 @@ fn audit_seal() -> i64 {
     require_admin("audit_seal()");
     audit_log::seal()
 }
+
+/// Waits until every event queued so far has been written by the background writer (or has
+/// fallen back to the log), at most `timeout_ms`; then seals. Returns how many are still
+/// outstanding (0 when done). For scripts and tests that read the trail right after acting.
+#[pg_extern(volatile, requires = ["audit_schema"])]
+fn audit_flush(timeout_ms: default!(i32, 10000)) -> i64 {
+    let target = audit_queue::stats().queued;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms.max(0) as u64);
+    loop {
+        let s = audit_queue::stats();
+        let outstanding = target.saturating_sub(s.written + s.fallen_back);
+        if outstanding == 0 || std::time::Instant::now() >= deadline {
+            if outstanding == 0 && standing::of(unsafe { pg_sys::GetUserId() }).has(Authority::Admin) {
+                audit_log::seal();
+            }
+            return outstanding as i64;
+        }
+        unsafe {
+            pg_sys::pg_usleep(10_000);
+            pg_sys::check_for_interrupts!();
+        }
+    }
+}

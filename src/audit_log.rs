@@ -42,7 +42,7 @@ pub fn internal() -> bool {
 }
 
 /// Runs `f` as the bootstrap superuser with the tamper guard's permission, restoring both.
-fn as_guard<R>(f: impl FnOnce() -> R) -> R {
+pub fn as_guard<R>(f: impl FnOnce() -> R) -> R {
     let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
     unsafe {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
@@ -133,7 +133,7 @@ pub fn record_async(mut event: AuditEvent) {
         event.statement = Some(statement_text(&sql, max));
     }
     log_line(&event);
-    if settings::audit_destinations().table {
+    if queue_writable() {
         if let Ok(payload) = serde_json::to_vec(&event) {
             audit_queue::push(&payload, QUEUE_WAIT);
         }
@@ -142,9 +142,17 @@ pub fn record_async(mut event: AuditEvent) {
 
 /// Queues an event without logging it (the caller has put it in the log another way).
 pub fn queue_only(event: &AuditEvent) {
-    if let Ok(payload) = serde_json::to_vec(event) {
-        audit_queue::push(&payload, Duration::ZERO);
+    if queue_writable() {
+        if let Ok(payload) = serde_json::to_vec(event) {
+            audit_queue::push(&payload, Duration::ZERO);
+        }
     }
+}
+
+/// The table is a destination and a writer can drain the queue: not on a standby, where no
+/// writer runs and the log is the destination.
+fn queue_writable() -> bool {
+    settings::audit_destinations().table && unsafe { !pg_sys::RecoveryInProgress() }
 }
 
 fn insert(event: &AuditEvent) {

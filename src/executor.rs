@@ -10,7 +10,7 @@
 use crate::destructive::{self, PlanNode, Ref};
 use crate::verdict::Enforcement;
 use crate::audit::AuditClass;
-use crate::{access, audit_log, overrides, protect, report, settings};
+use crate::{access, audit_log, objects, overrides, protect, report, settings};
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
 use std::ffi::{c_void, CStr};
@@ -151,6 +151,7 @@ fn command_name(operation: CmdType::Type) -> &'static str {
         CmdType::CMD_UPDATE => "UPDATE",
         CmdType::CMD_DELETE => "DELETE",
         CmdType::CMD_MERGE => "MERGE",
+        CmdType::CMD_INSERT => "INSERT",
         _ => "statement",
     }
 }
@@ -162,13 +163,7 @@ unsafe fn command_of(mt: *mut pg_sys::ModifyTable) -> &'static str {
 /// `schema.table` of the statement's nominal target, for messages (refusal path only).
 unsafe fn target_name(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTable) -> String {
     let rti = if (*mt).rootRelation > 0 { (*mt).rootRelation } else { (*mt).nominalRelation };
-    let relid = relid_of(stmt, rti);
-    let text = |p: *mut std::ffi::c_char| if p.is_null() { "?".to_string() } else { CStr::from_ptr(p).to_string_lossy().into_owned() };
-    format!(
-        "{}.{}",
-        text(pg_sys::get_namespace_name_or_temp(pg_sys::get_rel_namespace(relid))),
-        text(pg_sys::get_rel_name(relid))
-    )
+    objects::relation_name(relid_of(stmt, rti))
 }
 
 unsafe fn plans(list: *mut pg_sys::List) -> impl Iterator<Item = *mut pg_sys::Plan> {

@@ -117,3 +117,10 @@ pub unsafe fn describe(node: *mut pg_sys::Node) -> (Option<&'static str>, Option
     };
     (Some(kind), name)
 }
+
+/// `schema.table` of a relation, for messages and audit rows (a catalog lookup: refusal and
+/// audit paths only).
+pub unsafe fn relation_name(relid: pg_sys::Oid) -> String {
+    let part = |p: *mut c_char| text(p).unwrap_or_else(|| "?".to_string());
+    format!("{}.{}", part(pg_sys::get_namespace_name_or_temp(pg_sys::get_rel_namespace(relid))), part(pg_sys::get_rel_name(relid)))
+}
