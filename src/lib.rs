@@ -12,6 +12,10 @@ mod ddl_guard;
 mod destructive;
 mod executor;
 mod hooks;
+mod lint;
+mod lint_evidence;
+mod lint_expr;
+mod lint_hba;
 mod overrides;
 mod report;
 mod roles;
@@ -25,6 +29,7 @@ mod verdict;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::define();
+    settings::define_lint();
     standing::register_invalidation();
     unsafe { hooks::install() };
 }
