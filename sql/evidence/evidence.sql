@@ -16,7 +16,7 @@ BEGIN
     FROM nspg_guard.lint(NULL, true)
          WITH ORDINALITY f(rule, category, severity, object_type, object_identity, message, details,
                            remediation, key, suppressed, n);
-    IF pg_catalog.has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT') THEN
+    IF nspg_guard.lint_can_read('pg_catalog.pg_hba_file_rules') THEN
         SELECT jsonb_build_object(
                    'hostssl_only', coalesce(bool_and(l.type = 'hostssl'), true),
                    'non_tls_network_lines', count(*) FILTER (WHERE l.type <> 'hostssl'),
@@ -25,12 +25,12 @@ BEGIN
         FROM unnest(nspg_guard.hba_file_lines()) l
         WHERE l.error IS NULL AND l.auth_method <> 'reject' AND l.type LIKE 'host%';
     ELSE
-        hba := to_jsonb('not evaluated: reading pg_hba_file_rules needs superuser or SELECT granted on it'::text);
+        hba := to_jsonb('not evaluated: ' || nspg_guard.lint_read_requirement('pg_catalog.pg_hba_file_rules'));
     END IF;
-    IF pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT') THEN
+    IF nspg_guard.lint_can_read('pg_catalog.pg_authid') THEN
         SELECT to_jsonb(count(*)) INTO md5_roles FROM pg_catalog.pg_authid WHERE rolpassword LIKE 'md5%';
     ELSE
-        md5_roles := to_jsonb('not evaluated: reading pg_authid needs superuser'::text);
+        md5_roles := to_jsonb('not evaluated: ' || nspg_guard.lint_read_requirement('pg_catalog.pg_authid'));
     END IF;
     RETURN jsonb_build_object(
         'generated_at', now(),

@@ -149,8 +149,35 @@ LANGUAGE sql STABLE AS $$
     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_settings s WHERE s.name = n)
 $$;
 
--- The lines of the server's pg_hba.conf. Needs SELECT on pg_hba_file_rules (superusers,
--- or granted explicitly).
+-- Whether the caller may read one of the catalogs of lint_rules.reads. pg_hba_file_rules is a
+-- view over a function, and PostgreSQL checks EXECUTE on that function for the caller too.
+CREATE FUNCTION nspg_guard.lint_can_read(catalog text) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN pg_catalog.has_table_privilege(catalog, 'SELECT')
+   AND (catalog <> 'pg_catalog.pg_hba_file_rules'
+        OR pg_catalog.has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE'));
+
+-- What it takes to read such a catalog, for not-evaluated findings and evidence().
+CREATE FUNCTION nspg_guard.lint_read_requirement(catalog text) RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN format('reading %s needs %s', catalog,
+              CASE catalog WHEN 'pg_catalog.pg_hba_file_rules'
+                           THEN 'superuser, or SELECT on it and EXECUTE on pg_catalog.pg_hba_file_rules()'
+                           ELSE 'superuser' END);
+
+-- When a setting changed with ALTER SYSTEM (the settings rules' remediations) takes effect,
+-- by its pg_settings.context.
+CREATE FUNCTION nspg_guard.lint_setting_applies(context text) RETURNS text
+LANGUAGE sql IMMUTABLE
+RETURN CASE context
+           WHEN 'postmaster' THEN 'after a server restart'
+           WHEN 'sighup' THEN 'after SELECT pg_reload_conf()'
+           WHEN 'superuser-backend' THEN 'in new sessions, after SELECT pg_reload_conf()'
+           WHEN 'backend' THEN 'in new sessions, after SELECT pg_reload_conf()'
+           ELSE 'after SELECT pg_reload_conf(), in sessions that have not SET it'
+       END;
+
+-- The lines of the server's pg_hba.conf, for callers that pass lint_can_read.
 CREATE FUNCTION nspg_guard.hba_file_lines() RETURNS nspg_guard.hba_line[]
 LANGUAGE sql STABLE
 RETURN (SELECT coalesce(array_agg(ROW(h.line_number, h.type, h.database, h.user_name, h.address, h.netmask,

@@ -28,16 +28,14 @@ BEGIN
              ORDER BY category, rule
     LOOP
         IF r.reads = 'pg_catalog.pg_hba_file_rules' THEN
-            IF lines IS NULL AND NOT pg_catalog.has_table_privilege(r.reads, 'SELECT') THEN
-                RETURN NEXT nspg_guard.lint_not_evaluated(r.rule, r.category,
-                    format('reading %s needs superuser or SELECT granted on it', r.reads));
+            IF lines IS NULL AND NOT nspg_guard.lint_can_read(r.reads) THEN
+                RETURN NEXT nspg_guard.lint_not_evaluated(r.rule, r.category, nspg_guard.lint_read_requirement(r.reads));
                 CONTINUE;
             END IF;
             lines := coalesce(lines, nspg_guard.hba_file_lines());
             RETURN QUERY EXECUTE format('SELECT * FROM nspg_guard.%I($1)', 'lint_' || r.rule) USING lines;
-        ELSIF r.reads IS NOT NULL AND NOT pg_catalog.has_table_privilege(r.reads, 'SELECT') THEN
-            RETURN NEXT nspg_guard.lint_not_evaluated(r.rule, r.category,
-                format('reading %s needs superuser', r.reads));
+        ELSIF r.reads IS NOT NULL AND NOT nspg_guard.lint_can_read(r.reads) THEN
+            RETURN NEXT nspg_guard.lint_not_evaluated(r.rule, r.category, nspg_guard.lint_read_requirement(r.reads));
         ELSE
             RETURN QUERY EXECUTE format('SELECT * FROM nspg_guard.%I()', 'lint_' || r.rule);
         END IF;

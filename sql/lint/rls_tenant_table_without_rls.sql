@@ -5,8 +5,8 @@ CREATE FUNCTION nspg_guard.lint_rls_tenant_table_without_rls()
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'rls_tenant_table_without_rls', 'rls', 'error', 'table', r.identity,
-           format('Table %s has tenant column %s but row level security is disabled, so tenants are separated only by the application.',
-                  r.identity, a.columns),
+           format('Table %s has tenant column%s %s but row level security is disabled, so tenants are separated only by the application.',
+                  r.identity, CASE WHEN jsonb_array_length(a.names) > 1 THEN 's' ELSE '' END, a.columns),
            jsonb_build_object('tenant_columns', a.names),
            format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY;', r.identity),
            'rls_tenant_table_without_rls:' || r.identity

@@ -11,7 +11,7 @@ LANGUAGE sql STABLE AS $$
                             m.rolname, t.rolname, array_to_string(nspg_guard.lint_role_path(x.path), ' -> '))
            END,
            jsonb_build_object('app_role', coalesce(t.rolname, m.rolname),
-                              'path', to_jsonb(nspg_guard.lint_role_path(x.path))),
+                              'path', CASE WHEN x.path IS NOT NULL THEN to_jsonb(nspg_guard.lint_role_path(x.path)) END),
            CASE WHEN x.path IS NOT NULL THEN format('REVOKE %I FROM %I;', pg_catalog.pg_get_userbyid(x.path[2]), m.rolname) END,
            format('roles_migration_role_app_login:%s:%s', m.rolname, coalesce(t.rolname, m.rolname))
     FROM nspg_guard.lint_roles() m

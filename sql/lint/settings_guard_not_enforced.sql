@@ -15,8 +15,8 @@ LANGUAGE sql STABLE AS $$
            'setting', s.name,
            format('%s is %s, not enforce: %s.', s.name, s.setting,
                   CASE s.setting WHEN 'off' THEN 'the guard does nothing' ELSE 'the guard only warns' END),
-           jsonb_build_object('setting', s.setting, 'source', s.source),
-           format('ALTER SYSTEM SET %s = enforce; SELECT pg_reload_conf();', s.name),
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           format('ALTER SYSTEM SET %s = enforce;', s.name),
            'settings_guard_not_enforced:' || s.name
     FROM pg_catalog.pg_settings s
     WHERE s.name ~ '^nspg_guard\.[a-z_]+_guard$' AND s.vartype = 'enum' AND s.setting <> 'enforce'

@@ -7,8 +7,8 @@ LANGUAGE sql STABLE AS $$
     SELECT 'settings_log_line_prefix_incomplete', 'settings', 'warn', 'setting', s.name,
            format('log_line_prefix %L does not name the %s of each log line.', s.setting,
                   array_to_string(m.missing, ', ')),
-           jsonb_build_object('setting', s.setting, 'missing', to_jsonb(m.missing)),
-           format('ALTER SYSTEM SET log_line_prefix = %L; SELECT pg_reload_conf();', s.setting || m.suffix),
+           jsonb_build_object('setting', s.setting, 'missing', to_jsonb(m.missing), 'applies', nspg_guard.lint_setting_applies(s.context)),
+           format('ALTER SYSTEM SET log_line_prefix = %L;', s.setting || m.suffix),
            'settings_log_line_prefix_incomplete:' || s.name
     FROM pg_catalog.pg_settings s
     CROSS JOIN LATERAL (

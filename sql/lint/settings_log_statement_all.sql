@@ -6,8 +6,8 @@ RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'settings_log_statement_all', 'settings', 'warn', 'setting', s.name,
            'log_statement is all: every statement, with any password or secret in it, is written to the server log.',
-           jsonb_build_object('setting', s.setting, 'source', s.source),
-           'ALTER SYSTEM SET log_statement = ''ddl''; SELECT pg_reload_conf();',
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           'ALTER SYSTEM SET log_statement = ''ddl'';',
            'settings_log_statement_all:' || s.name
     FROM pg_catalog.pg_settings s
     WHERE s.name = 'log_statement' AND s.setting = 'all'

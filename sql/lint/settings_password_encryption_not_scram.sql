@@ -5,8 +5,8 @@ RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'settings_password_encryption_not_scram', 'settings', 'error', 'setting', s.name,
            format('password_encryption is %L: passwords set now are stored as MD5 hashes, not SCRAM.', s.setting),
-           jsonb_build_object('setting', s.setting, 'source', s.source),
-           'ALTER SYSTEM SET password_encryption = ''scram-sha-256''; SELECT pg_reload_conf();',
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           'ALTER SYSTEM SET password_encryption = ''scram-sha-256'';',
            'settings_password_encryption_not_scram:' || s.name
     FROM pg_catalog.pg_settings s
     WHERE s.name = 'password_encryption' AND s.setting <> 'scram-sha-256'

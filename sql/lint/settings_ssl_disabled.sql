@@ -5,8 +5,8 @@ RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'settings_ssl_disabled', 'settings', 'error', 'setting', s.name,
            'ssl is off: the server accepts no TLS connection, so every connection travels in cleartext.',
-           jsonb_build_object('setting', s.setting, 'source', s.source),
-           'ALTER SYSTEM SET ssl = on; SELECT pg_reload_conf();',
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           'ALTER SYSTEM SET ssl = on;',
            'settings_ssl_disabled:' || s.name
     FROM pg_catalog.pg_settings s
     WHERE s.name = 'ssl' AND s.setting <> 'on'

@@ -7,8 +7,8 @@ LANGUAGE sql STABLE AS $$
     UNION ALL
     SELECT 'settings_ssl_min_protocol_weak', 'settings', 'warn', 'setting', s.name,
            format('ssl_min_protocol_version is %L: clients may negotiate TLS versions older than 1.2.', s.setting),
-           jsonb_build_object('setting', s.setting, 'source', s.source),
-           'ALTER SYSTEM SET ssl_min_protocol_version = ''TLSv1.2''; SELECT pg_reload_conf();',
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           'ALTER SYSTEM SET ssl_min_protocol_version = ''TLSv1.2'';',
            'settings_ssl_min_protocol_weak:' || s.name
     FROM pg_catalog.pg_settings s
     WHERE s.name = 'ssl_min_protocol_version' AND s.setting IN ('', 'TLSv1', 'TLSv1.1')
