@@ -146,6 +146,7 @@ impl Catalog for Syscache {
 /// always_false, constant, depends), whether it reads the row at all, and which functions it
 /// calls per row that a sub-select would call once. `error` says why the text could not be read.
 #[pg_extern(stable, parallel_safe)]
+#[allow(clippy::type_complexity)] // pgrx takes the column names from the name!() in the signature
 fn policy_expr_analysis(
     expr: &str,
 ) -> TableIterator<

@@ -18,12 +18,7 @@ fn require_admin(action: &'static str) -> Result<(), LintError> {
     if standing::of(role).has(Authority::Admin) {
         return Ok(());
     }
-    let name = unsafe { pg_sys::GetUserNameFromId(role, true) };
-    let role = if name.is_null() {
-        format!("oid {}", role.to_u32())
-    } else {
-        unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
-    };
+    let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(role, false)) }.to_string_lossy().into_owned();
     Err(LintError::Denied { action, role })
 }
 

@@ -70,11 +70,11 @@ RETURN nspname NOT IN ('pg_catalog', 'information_schema', 'nspg_guard')
 -- User relations (tables, views, materialized views, foreign tables, sequences) outside
 -- extensions, with the fields the rules use. Inlined by the planner into each rule's query.
 CREATE FUNCTION nspg_guard.lint_relations()
-RETURNS TABLE (oid oid, identity text, nspname name, relname name, relkind "char", relowner oid,
+RETURNS TABLE (oid oid, identity text, nspname name, relkind "char", relowner oid,
                relrowsecurity boolean, relforcerowsecurity boolean, relispartition boolean,
                reloptions text[], relacl aclitem[])
 LANGUAGE sql STABLE AS $$
-    SELECT c.oid, format('%I.%I', n.nspname, c.relname), n.nspname, c.relname, c.relkind, c.relowner,
+    SELECT c.oid, format('%I.%I', n.nspname, c.relname), n.nspname, c.relkind, c.relowner,
            c.relrowsecurity, c.relforcerowsecurity, c.relispartition, c.reloptions, c.relacl
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

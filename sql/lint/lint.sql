@@ -3,7 +3,8 @@
 -- pg_hba.conf lines that are not (yet) the server's.
 
 -- Runs the rules of `categories` (NULL: all). `hba_lines` NULL means "read the server's
--- pg_hba.conf", which needs SELECT on pg_hba_file_rules; given lines need nothing.
+-- pg_hba.conf", which takes privileges (lint_can_read); given lines need none. A rule whose
+-- catalog the caller cannot read yields one not-evaluated finding instead of its findings.
 CREATE FUNCTION nspg_guard.lint_run(categories text[], hba_lines nspg_guard.hba_line[])
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE plpgsql STABLE AS $$
@@ -27,15 +28,13 @@ BEGIN
              WHERE categories IS NULL OR category = ANY (categories)
              ORDER BY category, rule
     LOOP
-        IF r.reads = 'pg_catalog.pg_hba_file_rules' THEN
-            IF lines IS NULL AND NOT nspg_guard.lint_can_read(r.reads) THEN
-                RETURN NEXT nspg_guard.lint_not_evaluated(r.rule, r.category, nspg_guard.lint_read_requirement(r.reads));
-                CONTINUE;
-            END IF;
+        -- given hba lines need no privilege; reading a catalog does
+        IF r.reads IS NOT NULL AND NOT (r.reads = 'pg_catalog.pg_hba_file_rules' AND lines IS NOT NULL)
+           AND NOT nspg_guard.lint_can_read(r.reads) THEN
+            RETURN NEXT nspg_guard.lint_not_evaluated(r.rule, r.category, nspg_guard.lint_read_requirement(r.reads));
+        ELSIF r.reads = 'pg_catalog.pg_hba_file_rules' THEN
             lines := coalesce(lines, nspg_guard.hba_file_lines());
             RETURN QUERY EXECUTE format('SELECT * FROM nspg_guard.%I($1)', 'lint_' || r.rule) USING lines;
-        ELSIF r.reads IS NOT NULL AND NOT nspg_guard.lint_can_read(r.reads) THEN
-            RETURN NEXT nspg_guard.lint_not_evaluated(r.rule, r.category, nspg_guard.lint_read_requirement(r.reads));
         ELSE
             RETURN QUERY EXECUTE format('SELECT * FROM nspg_guard.%I()', 'lint_' || r.rule);
         END IF;
