@@ -18,6 +18,10 @@ mod ddl_guard;
 mod destructive;
 mod executor;
 mod hooks;
+mod lint;
+mod lint_evidence;
+mod lint_expr;
+mod lint_hba;
 mod objects;
 mod overrides;
 mod protect;
@@ -34,6 +38,7 @@ mod verdict;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::define();
+    settings::define_lint();
     standing::register_invalidation();
     protect::register_invalidation();
     access::register_invalidation();

@@ -49,12 +49,16 @@ pub fn audit_destinations() -> Destinations {
 pub enum RoleSet {
     Migration,
     Admin,
+    App,
+    Owner,
 }
 
 pub fn role_set_matches(set: RoleSet, role_name: &str) -> bool {
     let cell = match set {
         RoleSet::Migration => &MIGRATION,
         RoleSet::Admin => &ADMIN,
+        RoleSet::App => &APP,
+        RoleSet::Owner => &OWNER,
     };
     cell.with(|patterns| patterns.borrow().matches(role_name))
 }
@@ -272,6 +276,67 @@ fn define_audit() {
         c"The background writer connects to it; create the extension there.",
         &AUDIT_DATABASE,
         GucContext::Postmaster,
+        GucFlags::default(),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Posture lint settings (NS-PG-007 §3.1, §6.1): the role kinds and tenant columns the lint rules
+// reason about. They change nothing at run time, so every role may read them, but only
+// superusers set them, like the role sets above.
+
+pub static APP_ROLES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"ns_app_*"));
+pub static OWNER_ROLES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"ns_owner_*"));
+pub static TENANT_COLUMNS: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"tenant_id, org_id, account_id"));
+
+thread_local! {
+    static APP: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
+    static OWNER: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_app_roles(newval: *const c_char, _extra: *mut c_void) {
+    assign_into(&APP, newval)
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_owner_roles(newval: *const c_char, _extra: *mut c_void) {
+    assign_into(&OWNER, newval)
+}
+
+/// Defines the lint settings; called from `_PG_init` after `define`.
+pub fn define_lint() {
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"nspg_guard.app_roles",
+            c"Application runtime roles (comma-separated, * wildcards).",
+            c"The lint expects these roles to own nothing, create nothing and hold no migration or owner role.",
+            &APP_ROLES,
+            GucContext::Suset,
+            GucFlags::default(),
+            Some(check_role_list),
+            Some(assign_app_roles),
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
+            c"nspg_guard.owner_roles",
+            c"Schema owner roles (comma-separated, * wildcards).",
+            c"The lint expects these roles to own a service's objects and never to log in.",
+            &OWNER_ROLES,
+            GucContext::Suset,
+            GucFlags::default(),
+            Some(check_role_list),
+            Some(assign_owner_roles),
+            None,
+        );
+    }
+    GucRegistry::define_string_guc(
+        c"nspg_guard.tenant_columns",
+        c"Column names that mark a multi-tenant table (comma-separated).",
+        c"The lint expects row level security on every table with one of these columns.",
+        &TENANT_COLUMNS,
+        GucContext::Suset,
         GucFlags::default(),
     );
 }

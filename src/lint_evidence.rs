@@ -1,0 +1,147 @@
+//! The writes of the lint and evidence functions: suppressions, snapshots, access reviews.
+//!
+//! A suppression hides a finding and a review approves a privilege inventory, so only admins
+//! (superusers and members of `nspg_guard.admin_roles`, the DDL guard's standing) make them.
+//! The tables grant nothing but SELECT: these functions check the caller, then write as the
+//! extension's owner.
+
+use crate::ddl_guard::Authority;
+use crate::lint::{required, LintError, DECISIONS};
+use crate::standing;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::ffi::CStr;
+
+/// Refuses callers that are neither superusers nor admins.
+fn require_admin(action: &'static str) -> Result<(), LintError> {
+    let role = unsafe { pg_sys::GetUserId() };
+    if standing::of(role).has(Authority::Admin) {
+        return Ok(());
+    }
+    let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(role, false)) }.to_string_lossy().into_owned();
+    Err(LintError::Denied { action, role })
+}
+
+/// Runs `write` with the privileges of the extension's owner, the only role that may write the
+/// evidence tables. The previous user is restored on return; on an error, transaction abort
+/// restores it (as for PostgreSQL's own SetUserIdAndSecContext callers).
+fn as_extension_owner<R>(write: impl FnOnce() -> Result<R, LintError>) -> Result<R, LintError> {
+    let owner = Spi::get_one::<pg_sys::Oid>(
+        "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'nspg_guard'",
+    )?
+    .ok_or(LintError::Internal("the nspg_guard extension has no row in pg_extension"))?;
+    let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+        pg_sys::SetUserIdAndSecContext(owner, saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+    }
+    let result = write();
+    unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
+    result
+}
+
+fn or_raise<T>(result: Result<T, LintError>) -> T {
+    result.unwrap_or_else(|e| e.raise())
+}
+
+/// Hides the finding with `key` (the `key` column of `nspg_guard.lint()`) from `lint()` until
+/// `until`, for `reason`. Suppressing a key again replaces its reason and end.
+#[pg_extern(volatile, parallel_unsafe)]
+fn lint_suppress(key: Option<&str>, reason: Option<&str>, until: Option<TimestampWithTimeZone>) {
+    or_raise((|| {
+        const F: &str = "lint_suppress";
+        let key = required(key, F, "key")?;
+        let reason = required(reason, F, "reason")?;
+        let until = until.ok_or(LintError::Null { function: F, argument: "until" })?;
+        require_admin(F)?;
+        let known = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT FROM nspg_guard.lint_rules WHERE starts_with($1, rule || ':'))",
+            &[key.into()],
+        )?;
+        if known != Some(true) {
+            return Err(LintError::UnknownKey(key.to_string()));
+        }
+        let by = unsafe { pg_sys::GetUserId() };
+        as_extension_owner(|| {
+            Spi::run_with_args(
+                "INSERT INTO nspg_guard.lint_suppressions (key, reason, until, suppressed_by)
+                 VALUES ($1, $2, $3, pg_catalog.pg_get_userbyid($4))
+                 ON CONFLICT (key) DO UPDATE
+                 SET reason = EXCLUDED.reason, until = EXCLUDED.until,
+                     suppressed_by = EXCLUDED.suppressed_by, suppressed_at = EXCLUDED.suppressed_at",
+                &[key.into(), reason.into(), until.into(), by.into()],
+            )?;
+            Ok(())
+        })
+    })())
+}
+
+/// Saves `nspg_guard.privilege_snapshot()` under `label` in `nspg_guard.snapshots`; returns its id.
+#[pg_extern(volatile, parallel_unsafe)]
+fn snapshot_save(label: Option<&str>) -> i64 {
+    or_raise((|| {
+        const F: &str = "snapshot_save";
+        let label = required(label, F, "label")?;
+        require_admin(F)?;
+        // taken as the caller, so the inventory is what the caller can see
+        let snapshot = Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard.privilege_snapshot()")?
+            .ok_or(LintError::Internal("privilege_snapshot() returned NULL"))?;
+        let by = unsafe { pg_sys::GetUserId() };
+        as_extension_owner(|| {
+            Spi::get_one_with_args::<i64>(
+                "INSERT INTO nspg_guard.snapshots (label, taken_by, snapshot)
+                 VALUES ($1, pg_catalog.pg_get_userbyid($2), $3) RETURNING id",
+                &[label.into(), by.into(), snapshot.into()],
+            )?
+            .ok_or(LintError::Internal("INSERT … RETURNING id returned no row"))
+        })
+    })())
+}
+
+/// Records an access review of snapshot `snapshot_id` (NS-PG-007 §10): who reviewed it, the
+/// decision (approved, approved_with_changes, rejected) and notes. Returns the review's id.
+#[pg_extern(volatile, parallel_unsafe)]
+fn access_review_record(
+    snapshot_id: Option<i64>,
+    reviewer: Option<&str>,
+    decision: Option<&str>,
+    notes: Option<&str>,
+) -> i64 {
+    or_raise((|| {
+        const F: &str = "access_review_record";
+        let snapshot_id = snapshot_id.ok_or(LintError::Null { function: F, argument: "snapshot_id" })?;
+        let reviewer = required(reviewer, F, "reviewer")?;
+        let decision = required(decision, F, "decision")?;
+        if !DECISIONS.contains(&decision) {
+            return Err(LintError::UnknownDecision(decision.to_string()));
+        }
+        require_admin(F)?;
+        let exists = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT FROM nspg_guard.snapshots WHERE id = $1)",
+            &[snapshot_id.into()],
+        )?;
+        if exists != Some(true) {
+            return Err(LintError::UnknownSnapshot(snapshot_id));
+        }
+        let by = unsafe { pg_sys::GetUserId() };
+        as_extension_owner(|| {
+            Spi::get_one_with_args::<i64>(
+                "INSERT INTO nspg_guard.access_review_records (snapshot_id, reviewer, decision, notes, recorded_by)
+                 VALUES ($1, $2, $3, $4, pg_catalog.pg_get_userbyid($5)) RETURNING id",
+                &[snapshot_id.into(), reviewer.into(), decision.into(), notes.into(), by.into()],
+            )?
+            .ok_or(LintError::Internal("INSERT … RETURNING id returned no row"))
+        })
+    })())
+}
+
+extension_sql_file!(
+    "../sql/evidence/snapshots.sql",
+    name = "evidence_snapshots",
+    requires = ["lint_framework"]
+);
+extension_sql_file!(
+    "../sql/evidence/evidence.sql",
+    name = "evidence_bundle",
+    requires = ["evidence_snapshots", "lint_entry"]
+);
