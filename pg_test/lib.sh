@@ -41,7 +41,15 @@ ensure_toolchain() {
 # Builds the extension and installs it into the system PostgreSQL.
 build_and_install() {
     say "build and install nspg_guard into PostgreSQL $PG_MAJOR"
-    (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG" 2>&1 | grep -Ev '^\s*$' | tail -n 3)
+    local log
+    log=$(mktemp)
+    if ! (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG") >"$log" 2>&1; then
+        grep -Ev '^\s*$' "$log" | tail -n 40
+        echo "build or install failed (full log: $log)" >&2
+        return 1
+    fi
+    grep -Ev '^\s*$' "$log" | tail -n 2
+    rm -f "$log"
 }
 
 # RUST_BACKTRACE would make pgrx append Rust backtraces to the DETAIL of errors that pass through the hooks.

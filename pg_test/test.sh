@@ -37,8 +37,10 @@ install -m 644 "$REPO_ROOT"/tests/fixtures/nspg_guard_fixture* "$(pg_config_shar
 
 say "pg_regress against a cluster with shared_preload_libraries='pg_stat_statements,nspg_guard'"
 start_cluster "$TEST_DIR" "$TEST_PORT" 'pg_stat_statements,nspg_guard'
-# The audit writer's database (nspg_guard.audit_database = postgres) needs the extension.
+# The audit writer's database (nspg_guard.audit_database = postgres) needs the extension; a
+# restart then starts the writer's counters with every event reaching the table.
 psql_at "$TEST_DIR" "$TEST_PORT" -q -d postgres -c 'CREATE EXTENSION nspg_guard'
+as_postgres "$PG_BIN/pg_ctl" -D "$TEST_DIR/data" -m fast -w restart -l "$TEST_DIR/server.log" >/dev/null
 mkdir -p "$TEST_DIR/regress" && chown postgres "$TEST_DIR/regress"
 set +e
 (cd "$REPO_ROOT/tests/regress" && as_postgres "$PG_REGRESS" --bindir="$PG_BIN" --host="$TEST_DIR" --port="$TEST_PORT" \

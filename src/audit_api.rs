@@ -7,6 +7,9 @@ use pgrx::prelude::*;
 use pgrx::PgLogLevel;
 
 extension_sql_file!("../sql/audit.sql", name = "audit_schema");
+// the lint rules (sql/lint/) that call functions of this module
+extension_sql_file!("../sql/lint/audit_classes_incomplete.sql", requires = ["lint_framework", audit_classes_active]);
+extension_sql_file!("../sql/lint/audit_events_fell_back.sql", requires = ["lint_framework", audit_stats]);
 
 /// Events queued for the background writer, written by it, and kept in the server log only
 /// (queue full, or no audit table in `nspg_guard.audit_database`); `pending` are still queued.
@@ -14,6 +17,16 @@ extension_sql_file!("../sql/audit.sql", name = "audit_schema");
 fn audit_stats() -> TableIterator<'static, (name!(queued, i64), name!(written, i64), name!(fallen_back, i64), name!(pending, i64))> {
     let s = audit_queue::stats();
     TableIterator::once((s.queued as i64, s.written as i64, s.fallen_back as i64, s.pending as i64))
+}
+
+/// The audit classes in force (nspg_guard.audit after `all` and `-class` are applied).
+#[pg_extern(stable)]
+fn audit_classes_active() -> Vec<String> {
+    crate::audit::AuditClass::ALL
+        .iter()
+        .filter(|c| crate::settings::audit_classes().contains(**c))
+        .map(|c| c.as_str().to_string())
+        .collect()
 }
 
 pub fn require_admin(what: &str) {

@@ -223,6 +223,10 @@ extension_sql_file!("../sql/lint/settings_log_line_prefix_incomplete.sql", requi
 extension_sql_file!("../sql/lint/settings_log_statement_all.sql", requires = ["lint_framework"]);
 extension_sql_file!("../sql/lint/settings_guard_not_enforced.sql", requires = ["lint_framework"]);
 extension_sql_file!("../sql/lint/audit_trail_not_installed.sql", requires = ["lint_framework"]);
+extension_sql_file!("../sql/lint/audit_destination_not_table.sql", requires = ["lint_framework"]);
+extension_sql_file!("../sql/lint/audit_retention_short.sql", requires = ["lint_framework"]);
+extension_sql_file!("../sql/lint/audit_chain_broken.sql", requires = ["lint_framework", "audit_schema"]);
+
 
 #[cfg(test)]
 mod tests {

@@ -143,5 +143,5 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/evidence/evidence.sql",
     name = "evidence_bundle",
-    requires = ["evidence_snapshots", "lint_entry"]
+    requires = ["evidence_snapshots", "lint_entry", "audit_schema"]
 );

@@ -10,7 +10,23 @@ DECLARE
     hba jsonb;
     md5_roles jsonb;
     findings jsonb;
+    audit jsonb;
 BEGIN
+    -- §11 audit log retention proof: what the trail holds and whether its chain verifies
+    IF pg_catalog.current_setting('nspg_guard.audit', true) IS NULL THEN
+        audit := jsonb_build_object('status', 'not available: the nspg_guard library is not loaded');
+    ELSIF NOT nspg_guard.lint_can_read('nspg_guard.audit_log') THEN
+        audit := jsonb_build_object('status', 'not evaluated: ' || nspg_guard.lint_read_requirement('nspg_guard.audit_log'));
+    ELSE
+        SELECT jsonb_build_object(
+                   'rows', count(*), 'oldest_event', min(l.event_time), 'newest_event', max(l.event_time),
+                   'unsealed_rows', count(*) FILTER (WHERE l.seal_seq IS NULL),
+                   'retention', pg_catalog.current_setting('nspg_guard.audit_retention'),
+                   'classes', pg_catalog.current_setting('nspg_guard.audit'),
+                   'destination', pg_catalog.current_setting('nspg_guard.audit_destination'),
+                   'verify', (SELECT to_jsonb(v) FROM nspg_guard.audit_verify() v))
+        INTO audit FROM nspg_guard.audit_log l;
+    END IF;
     -- lint() once, suppressed findings included, in lint()'s order
     SELECT coalesce(jsonb_agg(to_jsonb(f) - 'n' ORDER BY f.n), '[]') INTO findings
     FROM nspg_guard.lint(NULL, true)
@@ -41,10 +57,7 @@ BEGIN
         'last_access_review', coalesce(
             (SELECT to_jsonb(r) FROM nspg_guard.access_reviews r ORDER BY r.recorded_at DESC, r.id DESC LIMIT 1),
             jsonb_build_object('status', 'none recorded: see nspg_guard.access_review_record')),
-        'audit_retention', jsonb_build_object('status',
-            CASE WHEN pg_catalog.current_setting('nspg_guard.audit', true) IS NULL
-                 THEN 'not available: audit trail not installed'
-                 ELSE 'not available: this version of evidence() does not read the audit trail' END),
+        'audit_retention', audit,
         'break_glass', jsonb_build_object('status', 'not available: break-glass is not installed'),
         'encryption', jsonb_build_object(
             'in_transit', jsonb_build_object(

@@ -1,7 +1,5 @@
--- NS-PG-007 §7, §11: the audit trail must exist and keep its events as long as the policy
--- says. nspg_guard's audit trail defines its settings when it is installed; until then each
--- missing setting is a finding. Rules on the trail's destination and retention go in their
--- own files next to this one once the settings exist.
+-- NS-PG-007 §7, §11: the audit trail must exist. Its settings exist only where the library is
+-- loaded (preloaded, or loaded into this session); without them no statement is audited.
 CREATE FUNCTION nspg_guard.lint_audit_trail_not_installed()
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$

@@ -43,7 +43,7 @@ CREATE TABLE nspg_guard.lint_rules (
     category text NOT NULL CHECK (category = ANY (nspg_guard.lint_categories())),
     -- A catalog only some roles may read; the rule is reported as not evaluated for others.
     -- Rules that read pg_hba_file_rules take its lines as their argument.
-    reads text CHECK (reads IN ('pg_catalog.pg_authid', 'pg_catalog.pg_hba_file_rules')),
+    reads text CHECK (reads IN ('pg_catalog.pg_authid', 'pg_catalog.pg_hba_file_rules', 'nspg_guard.audit_log')),
     description text NOT NULL
 );
 
@@ -163,6 +163,7 @@ LANGUAGE sql IMMUTABLE
 RETURN format('reading %s needs %s', catalog,
               CASE catalog WHEN 'pg_catalog.pg_hba_file_rules'
                            THEN 'superuser, or SELECT on it and EXECUTE on pg_catalog.pg_hba_file_rules()'
+                           WHEN 'nspg_guard.audit_log' THEN 'superuser, or SELECT on it (GRANT it to your auditors)'
                            ELSE 'superuser' END);
 
 -- When a setting changed with ALTER SYSTEM (the settings rules' remediations) takes effect,

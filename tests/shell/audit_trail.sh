@@ -50,7 +50,9 @@ max_wal_senders = 4
 hot_standby = on
 CONF
 restart
+sql "SELECT 1" >/dev/null   # a login before the audit table exists: its event can reach only the log
 sql "CREATE EXTENSION nspg_guard" >/dev/null
+expect "lint: audit_events_fell_back while the table was missing" "$(sql "SELECT rule, details->>'fallen_back' FROM nspg_guard.lint('{audit}')")" "audit_events_fell_back|"
 sql "CREATE ROLE ns_app_rw_orders LOGIN PASSWORD 'app-pass'; CREATE ROLE ns_migrate_orders LOGIN;
      GRANT CREATE ON SCHEMA public TO ns_app_rw_orders, ns_migrate_orders" >/dev/null
 
@@ -114,6 +116,8 @@ sql "CREATE TABLE public.while_unguarded AS SELECT g FROM generate_series(1, 200
 restart nspg_guard
 out=$(sql "SELECT ok, first_broken_id, problem FROM nspg_guard.audit_verify()")
 expect_line "audit_verify() names the edited row" "$out" "f|$victim_id|the row was changed after it was sealed"
+expect_line "lint: audit_chain_broken names it too" "$(sql "SELECT severity, details->>'first_broken_id' FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_chain_broken'")" "error|$victim_id"
+expect_line "lint: no fallback since the restart" "$(sql "SELECT count(*) FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_events_fell_back'")" "0"
 sleep 1
 out=$(sql "SELECT details->>'ran_without_nspg_guard_suspected', details->>'previous_stop_recorded' FROM nspg_guard.audit_log
            WHERE class = 'config' AND outcome = 'started' ORDER BY id DESC LIMIT 2")
@@ -131,6 +135,7 @@ expect_line "rows younger than the retention stay" "$(sql "SELECT count(*) FROM 
 expect_line "the purge left its own row" "$(sql "SELECT rows FROM nspg_guard.audit_log WHERE command_tag = 'AUDIT PURGE'")" "$purged"
 sql "SELECT nspg_guard.audit_seal()" >/dev/null
 expect_line "the chain verifies from the cut (the edited row was past the retention)" "$(sql "SELECT ok FROM nspg_guard.audit_verify()")" "t"
+expect_line "lint: audit_chain_broken is gone" "$(sql "SELECT count(*) FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_chain_broken'")" "0"
 sql "ALTER SYSTEM RESET nspg_guard.audit_retention" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
 
 say "audit_destination = log"
