@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark of nspg_guard: what the guard costs the statements it watches.
+# Benchmark of nspg_guard: what the guard and its audit trail cost the statements they watch.
 #
-#   bash pg_test/bench.sh [--quick] [--build] [--no-pgbench]
+#   bash pg_test/bench.sh [--quick] [--build] [--no-pgbench] [--audit-only]
 #
-#   --quick   fewer statements and short pgbench rounds (under 2 minutes instead of about 5½)
+#   --quick       fewer statements, fewer and shorter rounds (about 2½ minutes instead of about 10)
 #   --no-pgbench  only the instruction counts (the decisive part)
-#   --build   build and install the extension first (build_and_install from lib.sh); by default
-#             the library already installed in the system PostgreSQL 15 is measured
+#   --audit-only  only the audit comparisons, parts 3 and 4 (about 4½ minutes; 1½ with --quick)
+#   --build       build and install the extension first (build_and_install from lib.sh); by default
+#                 the library already installed in the system PostgreSQL 15 is measured
 #
 # Performance is decided on CPU instructions and reported as ratios with/without the library;
-# wall-clock figures are context and always come as with/without pairs.
+# wall-clock figures are context and always come as alternating pairs (or quadruples).
 #
 # 1. CPU instructions (decisive). One template data directory: initdb, then bench/setup.sql in
 #    single-user mode (roles ns_app_rw_orders and ns_migrate_orders, table bench_orders; no
@@ -27,37 +28,100 @@
 #    Each measurement runs twice and the two costs must agree to 0.01 %. Each run is checked: no
 #    ERROR/WARNING in the server's output, every line read, one more row per INSERT and sum(v) one
 #    higher per UPDATE, and nspg_guard's code in the profile exactly when it was preloaded.
-# 2. pgbench (wall clock, context only). One cluster (port 55471), pgbench -i -s 10, then rounds of:
-#    restart without the library and run each workload, restart with it and run each workload.
-#    Workloads select-only and tpcb-like (its UPDATEs all have WHERE; BEGIN/END go through the
-#    utility hook), -c 4 -j 2 -M prepared, as ns_app_rw_orders, which owns nothing and holds only
-#    the table privileges pgbench needs. Each run follows a short unmeasured warm-up.
+#
+# Parts 2–4 share one cluster (port 55471, database bench, pgbench -i -s 10) with
+# nspg_guard.audit_database = 'bench' and CREATE EXTENSION nspg_guard in bench, so the audit
+# writer has its table. Every setting is a restart (pg_ctl restart -m fast) after ALTER SYSTEM of
+# shared_preload_libraries, nspg_guard.audit and pgaudit.*; each restart is checked: the settings
+# took, no ERROR/WARNING/FATAL/PANIC in the server log since the restart began and, with
+# nspg_guard, its audit writer is up and has recorded the start (a new SERVER START row).
+# ERROR/WARNING lines logged while the workloads run are collected and listed in the report.
+# pgbench runs -c 4 -j 2 -M prepared as ns_app_rw_orders, which owns nothing and holds only the
+# table privileges pgbench needs; each run follows a short unmeasured warm-up.
+# 2. pgbench (wall clock, context only): rounds of: restart without the library and run each
+#    workload, restart with it (extension created, default audit classes 'all, -access') and run
+#    each workload. Workloads select-only and tpcb-like (its UPDATEs all have WHERE; BEGIN/END go
+#    through the utility hook).
+# 3. COPY (wall clock): server-side COPY bench_copy_… FROM a CSV file of 1,000,000 rows (generated
+#    once) into a fresh table (CREATE TABLE, CHECKPOINT, then the timed COPY), as postgres, with the
+#    library (extension created, default classes) and without; three COPYs per restart, of which
+#    the fastest counts (other work on the machine only adds time), and the order alternates every
+#    round. Reported as throughput with / without = time without / time with.
+# 4. Audit trail vs pgaudit (wall clock): the tpcb-like run of part 2 under five settings, order
+#    rotated every round:
+#      nspg_guard   library preloaded, nspg_guard.audit = 'all' (access class on) and
+#                   nspg_guard.audit_relation('pgbench_accounts', 'write'): one row in
+#                   nspg_guard.audit_log per UPDATE of pgbench_accounts (one per transaction),
+#                   inserted in the acting transaction and sealed into the hash chain by the
+#                   writer; the pgbench log's transactions must equal the new 'access' rows
+#      nspg_guard-log  the same with nspg_guard.audit_destination = 'log': one NSPG_AUDIT line in
+#                   the server log per UPDATE of pgbench_accounts instead of the row — tells what
+#                   the table costs apart from the hooks
+#      pgaudit      pgaudit preloaded (no nspg_guard), CREATE EXTENSION pgaudit, pgaudit.log =
+#                   'write', pgaudit.log_relation = on: one "AUDIT: SESSION" server-log line per
+#                   write statement and relation — four per tpcb-like transaction (3 UPDATEs, 1
+#                   INSERT), as pgaudit session logging cannot be restricted to one table
+#      pgaudit-obj  pgaudit object logging, the closest pgaudit comes to ours: pgaudit.log = 'none',
+#                   pgaudit.role = bench_auditor holding UPDATE on pgbench_accounts: one
+#                   "AUDIT: OBJECT" line per UPDATE of pgbench_accounts, the same events as ours
+#      none         neither library (baseline)
+#    Every run's new access rows, NSPG_AUDIT access lines and pgaudit AUDIT lines are counted and
+#    must be what the setting promises (a side that did nothing would make the comparison
+#    worthless); after a nspg_guard run the script waits until the writer has sealed every row
+#    (how long it took, and the writer's CPU time during the run, are reported) and at the end
+#    audit_verify() must accept the chain. Builds that read nspg_guard.audited_relations with the
+#    caller's privileges fail the app role's statements once the access class is on: access_probe
+#    notices, grants the app role SELECT on that table and the report says so.
 #
 # The installed library is copied to /tmp/nspg_bench/lib first and preloaded by that path, so a
-# reinstall during the run cannot mix two builds in one comparison.
+# reinstall during the run cannot mix two builds in one comparison. The cluster of parts 2–4 puts
+# that directory first in dynamic_library_path, so the writer and the extension's functions, which
+# load "nspg_guard", find the same file instead of loading the installed one a second time.
 # Output: bench/out/report.txt (also printed at the end); the generated scripts, server output,
-# cachegrind profiles (read them with cg_annotate) and pgbench logs are kept under bench/out/.
+# cachegrind profiles (read them with cg_annotate), pgbench logs and the cluster's server log
+# (without the per-statement audit lines; the full log stays in /tmp/nspg_bench/pgb) are kept under bench/out/.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-BENCH_ROOT=/tmp/nspg_bench
+BENCH_ROOT=${NSPG_BENCH_ROOT:-/tmp/nspg_bench}
 TEMPLATE=$BENCH_ROOT/template
 RUN_DIR=$BENCH_ROOT/run
 VG_DIR=$BENCH_ROOT/valgrind
 LIB_DIR=$BENCH_ROOT/lib
 PGB_DIR=$BENCH_ROOT/pgb
-PGB_PORT=55471
+PGB_PORT=${NSPG_BENCH_PORT:-55471}
+PGB_DB=bench
 PGB_SCALE=10
+SERVER_LOG=$PGB_DIR/server.log
+COPY_FILE=$BENCH_ROOT/copy.csv
+COPY_ROWS=1000000
 OUT=$REPO_ROOT/bench/out
 REPORT=$OUT/report.txt
 APP_ROLE=ns_app_rw_orders
+AUDITOR_ROLE=bench_auditor
 ROWS=10000
 SCRIPTS=(dml utility)
 WORKLOADS=(select-only tpcb-like)
 SETTINGS=(without with)
+AUDIT_SETTINGS=(nspg_guard nspg_guard-log pgaudit pgaudit-obj none)
+AUDIT_RATIOS=(nspg_guard/pgaudit nspg_guard/pgaudit-obj nspg_guard-log/pgaudit-obj nspg_guard/none nspg_guard-log/none pgaudit/none pgaudit-obj/none)
 MAX_REPEAT_DIFF_PCT=0.01
 TARGET_RATIO=1.02
+TARGET_TPS_RATIO=0.98
+TARGET_COPY_RATIO=0.97
+TARGET_VS_PGAUDIT=1.0
+NSPG_AUDIT_DEFAULT='all, -access'
 declare -A TEMPLATE_SQL=([dml]=statements.sql [utility]=utility.sql)
-declare -A PRELOAD IR TPS
+declare -A PRELOAD IR TPS TXNS ACCESS_ROWS AUDIT_LINES SEAL_SECONDS WRITER_CPU NSPG_LINES COPY_MS COPY_DDL_ROWS
+# What each cluster setting sets besides shared_preload_libraries (unset: the default).
+declare -A NSPG_AUDIT=([nspg_guard]=all [nspg_guard-log]=all)
+declare -A NSPG_DESTINATION=([nspg_guard-log]=log)
+declare -A PGAUDIT_LOG=([pgaudit]=write [pgaudit-obj]=none)
+declare -A PGAUDIT_LOG_RELATION=([pgaudit]=on)
+declare -A PGAUDIT_ROLE=([pgaudit-obj]=$AUDITOR_ROLE)
+FINDINGS=()
+# Server-log lines of one audited statement: pgaudit's, and nspg_guard's with destination 'log'.
+PGAUDIT_LINE='AUDIT: (SESSION|OBJECT),'
+NSPG_ACCESS_LINE='NSPG_AUDIT \{"event_time":"[^"]*","class":"access"'
 
 die() { printf 'bench.sh: %s\n' "$*" >&2; exit 1; }
 report() { printf '%s\n' "$*" >>"$REPORT"; }
@@ -68,14 +132,15 @@ thousands() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta' <<<"$1"; }
 parse_args() {
     QUICK=0
     BUILD=0
-    PGBENCH=1
+    INSTRUCTIONS=1 PGBENCH=1 AUDIT=1
     for arg in "$@"; do
         case $arg in
             --quick) QUICK=1 ;;
             --build) BUILD=1 ;;
-            --no-pgbench) PGBENCH=0 ;;
+            --no-pgbench) ((INSTRUCTIONS)) || die "--no-pgbench and --audit-only exclude each other"; PGBENCH=0 AUDIT=0 ;;
+            --audit-only) ((AUDIT)) || die "--no-pgbench and --audit-only exclude each other"; INSTRUCTIONS=0 PGBENCH=0 ;;
             -h | --help) sed -n '1d; /^#/!q; s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
-            *) die "unknown argument $arg (usage: bash pg_test/bench.sh [--quick] [--build] [--no-pgbench])" ;;
+            *) die "unknown argument $arg (usage: bash pg_test/bench.sh [--quick] [--build] [--no-pgbench] [--audit-only])" ;;
         esac
     done
     # BLOCKS: how many times each script's "-- @repeat" part is repeated.
@@ -83,17 +148,28 @@ parse_args() {
         MODE=quick
         declare -gA BLOCKS=([dml]=400 [utility]=100)
         ROUNDS=2 ROUND_SECONDS=5 WARMUP_SECONDS=1
+        AUDIT_ROUNDS=2 AUDIT_SECONDS=5 COPY_ROUNDS=2 COPY_REPS=3
     else
         MODE=default
         declare -gA BLOCKS=([dml]=1600 [utility]=400)
         ROUNDS=3 ROUND_SECONDS=20 WARMUP_SECONDS=3
+        AUDIT_ROUNDS=3 AUDIT_SECONDS=12 COPY_ROUNDS=4 COPY_REPS=3
     fi
+    ((INSTRUCTIONS && !PGBENCH && !AUDIT)) && MODE+=", instructions only"
+    ((!INSTRUCTIONS)) && MODE+=", audit comparisons only"
+    return 0
 }
 
 prepare() {
     for tool in valgrind "$PG_BIN/postgres" "$PG_BIN/pgbench"; do
         command -v "$tool" >/dev/null || die "$tool is missing"
     done
+    if ((AUDIT)); then
+        [ -f "$("$PG_CONFIG" --pkglibdir)/pgaudit.so" ] || die "pgaudit is missing (apt-get install postgresql-$PG_MAJOR-pgaudit)"
+    fi
+    # Two runs at once would share the directories and the port.
+    exec 9>"$BENCH_ROOT.lock"
+    flock -n 9 || die "another bench.sh is running ($BENCH_ROOT.lock)"
     if ((BUILD)); then
         ensure_toolchain
         build_and_install
@@ -104,14 +180,27 @@ prepare() {
     chown postgres:postgres "$BENCH_ROOT" "$VG_DIR"
 }
 
-# Copies the installed library so that the whole run measures one build.
+# The extension's SQL scripts cannot be preloaded from a copy: CREATE EXTENSION reads the installed
+# ones, so the cluster is set up right after the snapshot and must find them unchanged.
+extension_files_sha() { cat "$(pg_config_sharedir)"/extension/nspg_guard[.-]* | sha256sum | cut -c1-16; }
+
+# Copies the installed library so that the whole run measures one build. A build being installed
+# at that moment could be caught half-written, so the copy must still equal the file a second later.
 snapshot_library() {
     INSTALLED_LIB=$("$PG_CONFIG" --pkglibdir)/nspg_guard.so
     [ -f "$INSTALLED_LIB" ] || die "$INSTALLED_LIB is not installed; run with --build"
-    cp "$INSTALLED_LIB" "$LIB_DIR/nspg_guard.so"
+    local try
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        cp "$INSTALLED_LIB" "$LIB_DIR/nspg_guard.so"
+        sleep 1
+        cmp -s "$INSTALLED_LIB" "$LIB_DIR/nspg_guard.so" && break
+        ((try < 10)) || die "$INSTALLED_LIB keeps changing (an install is running?)"
+    done
     LIB_SHA=$(sha256sum "$LIB_DIR/nspg_guard.so" | cut -c1-16)
+    EXT_SHA=$(extension_files_sha)
     LIB_MTIME=$(date -u -r "$INSTALLED_LIB" '+%Y-%m-%d %H:%M UTC')
-    PRELOAD=([without]='' [with]="$LIB_DIR/nspg_guard.so")
+    PRELOAD=([without]='' [with]="$LIB_DIR/nspg_guard.so" [nspg_guard]="$LIB_DIR/nspg_guard.so"
+        [nspg_guard-log]="$LIB_DIR/nspg_guard.so" [pgaudit]=pgaudit [pgaudit-obj]=pgaudit [none]='')
 }
 
 # ---------------------------------------------------------------- part 1: instructions
@@ -247,70 +336,296 @@ instructions_part() {
     done
 }
 
-# ---------------------------------------------------------------- part 2: pgbench
+# ---------------------------------------------------------------- the cluster of parts 2–4
 
-pgb_psql() { psql_at "$PGB_DIR" "$PGB_PORT" -q -d postgres "$@"; }
+pgb_psql() { psql_at "$PGB_DIR" "$PGB_PORT" -q -d "$PGB_DB" "$@"; }
+pgb_value() { pgb_psql -Atc "$1"; }
 
-# restart_with SETTING — restarts the pgbench cluster with or without the library, and checks it.
+log_size() { stat -c %s "$SERVER_LOG"; }
+# log_since OFFSET — what the server logged after byte OFFSET.
+log_since() { tail -c +$(($1 + 1)) "$SERVER_LOG"; }
+# A fast shutdown stops a running autovacuum worker with a FATAL; that one is part of a clean restart.
+log_problems_since() {
+    log_since "$1" | grep -E '(ERROR|WARNING|FATAL|PANIC):' |
+        grep -v 'FATAL:  terminating autovacuum process due to administrator command' || true
+}
+
+# collect_problems WHAT — ERROR/WARNING… lines logged since the last look, kept for the report.
+collect_problems() {
+    local problems
+    problems=$(log_problems_since "$LOG_MARK")
+    if [ -n "$problems" ]; then
+        printf '%s\n' "$problems" | sed "s/^/[$1] /" >>"$OUT/logs/server-problems.txt"
+    fi
+    LOG_MARK=$(log_size)
+}
+
+nspg_loaded() { [ "${PRELOAD[$1]}" = "$LIB_DIR/nspg_guard.so" ]; }
+pgaudit_loaded() { [ "${PRELOAD[$1]}" = pgaudit ]; }
+
+# alter_system NAME VALUE — ALTER SYSTEM SET, or RESET for an empty value: ALTER SYSTEM SET of a
+# list such as shared_preload_libraries to '' would write '""', a library with an empty name.
+alter_system() {
+    if [ -n "$2" ]; then echo "ALTER SYSTEM SET $1 = '$2';"; else echo "ALTER SYSTEM RESET $1;"; fi
+}
+
+# expect_setting NAME VALUE — dies unless SHOW NAME gives VALUE (a path comes back double-quoted).
+expect_setting() {
+    local got
+    got=$(pgb_value "SHOW $1" | tr -d '"')
+    [ "$got" = "$2" ] || die "cluster: $1 is '$got', expected '$2' (setting $SETTING)"
+}
+
+server_starts() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log WHERE command_tag = 'SERVER START'"; }
+
+# restart_with SETTING — restarts the cluster with SETTING (see SETTINGS, AUDIT_SETTINGS) and
+# checks that it restarted cleanly and as configured.
 restart_with() {
-    local setting=$1 preload=${PRELOAD[$1]}
-    if [ -n "$preload" ]; then
-        pgb_psql -c "ALTER SYSTEM SET shared_preload_libraries = '$preload'"
-    else # ALTER SYSTEM SET … = '' would write '""', a library with an empty name
-        pgb_psql -c "ALTER SYSTEM RESET shared_preload_libraries"
+    SETTING=$1
+    local preload=${PRELOAD[$1]} starts=0 mark i
+    collect_problems "runs before restart $1"
+    if ((EXTENSION)); then starts=$(server_starts); fi
+    {
+        alter_system shared_preload_libraries "$preload"
+        echo "ALTER SYSTEM SET nspg_guard.audit = '${NSPG_AUDIT[$1]:-$NSPG_AUDIT_DEFAULT}';"
+        echo "ALTER SYSTEM SET nspg_guard.audit_destination = '${NSPG_DESTINATION[$1]:-table}';"
+        echo "ALTER SYSTEM SET pgaudit.log = '${PGAUDIT_LOG[$1]:-none}';"
+        echo "ALTER SYSTEM SET pgaudit.log_relation = '${PGAUDIT_LOG_RELATION[$1]:-off}';"
+        echo "ALTER SYSTEM SET pgaudit.role = '${PGAUDIT_ROLE[$1]:-}';"
+    } | pgb_psql
+    mark=$(log_size)
+    as_postgres "$PG_BIN/pg_ctl" -D "$PGB_DIR/data" -l "$SERVER_LOG" -m fast -w restart >/dev/null ||
+        die "cluster: restart with '$1' failed (bench/out/logs/server.log)"
+    expect_setting shared_preload_libraries "$preload"
+    if nspg_loaded "$1"; then
+        expect_setting nspg_guard.ddl_guard enforce
+        expect_setting nspg_guard.audit "${NSPG_AUDIT[$1]:-$NSPG_AUDIT_DEFAULT}"
+        expect_setting nspg_guard.audit_destination "${NSPG_DESTINATION[$1]:-table}"
+        expect_setting nspg_guard.audit_database "$PGB_DB"
+        # the writer connects to the audit database and, where the extension is, records the start
+        for i in $(seq 50); do
+            if [ "$(pgb_value "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nspg_guard audit writer'")" = 1 ] &&
+                { ((!EXTENSION)) || (($(server_starts) > starts)); }; then
+                break
+            fi
+            ((i < 50)) || die "cluster: no audit writer, or no SERVER START row, 10 s after the restart with '$1'"
+            sleep 0.2
+        done
     fi
-    as_postgres "$PG_BIN/pg_ctl" -D "$PGB_DIR/data" -l "$PGB_DIR/server.log" -m fast -w restart >/dev/null
-    # A path comes back double-quoted, as ALTER SYSTEM wrote it.
-    [ "$(pgb_psql -Atc 'SHOW shared_preload_libraries' | tr -d '"')" = "$preload" ] ||
-        die "pgbench cluster: shared_preload_libraries is not '$preload' after the restart"
-    if [ "$setting" = with ]; then
-        [ "$(pgb_psql -Atc 'SHOW nspg_guard.ddl_guard')" = enforce ] || die "pgbench cluster: the DDL guard is not enforcing"
+    if pgaudit_loaded "$1"; then
+        expect_setting pgaudit.log "${PGAUDIT_LOG[$1]}"
+        expect_setting pgaudit.log_relation "${PGAUDIT_LOG_RELATION[$1]:-off}"
+        expect_setting pgaudit.role "${PGAUDIT_ROLE[$1]:-}"
     fi
+    if [ -n "$(log_problems_since "$mark")" ]; then
+        log_problems_since "$mark" | head -n 5 >&2
+        die "cluster: the restart with '$1' was not clean (bench/out/logs/server.log)"
+    fi
+    RESTARTS=$((RESTARTS + 1))
+    LOG_MARK=$(log_size)
 }
 
-pgbench_as_app() {
-    local workload=$1
-    shift
-    "$PG_BIN/pgbench" -n -b "$workload" -c 4 -j 2 -M prepared -h "$PGB_DIR" -p "$PGB_PORT" -U "$APP_ROLE" "$@" postgres
-}
-
-# run_pgbench WORKLOAD SETTING ROUND — one measured run; stores its TPS.
-run_pgbench() {
-    local workload=$1 setting=$2 round=$3 log=$OUT/pgbench/$1-$2-$3.log
-    pgbench_as_app "$workload" -T "$WARMUP_SECONDS" >/dev/null 2>&1 || die "pgbench warm-up failed ($workload)"
-    # What pgbench does before a run unless -n; the app role may not, so postgres does it.
-    pgb_psql -c 'VACUUM pgbench_branches' -c 'VACUUM pgbench_tellers' -c 'TRUNCATE pgbench_history'
-    pgbench_as_app "$workload" -T "$ROUND_SECONDS" >"$log" 2>&1 || die "pgbench failed (bench/out/pgbench/${log##*/})"
-    if grep -q '^number of failed transactions' "$log" && ! grep -q '^number of failed transactions: 0 ' "$log"; then
-        die "pgbench: failed transactions (bench/out/pgbench/${log##*/})"
-    fi
-    TPS[$workload/$setting/$round]=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
-    [ -n "${TPS[$workload/$setting/$round]}" ] || die "no TPS in bench/out/pgbench/${log##*/}"
-    printf '  round %s %-8s %-12s %10.1f TPS\n' "$round" "$setting" "$workload" "${TPS[$workload/$setting/$round]}"
-}
-
-pgbench_part() {
-    say "pgbench cluster (scale $PGB_SCALE, port $PGB_PORT)"
+# setup_cluster — the cluster of parts 2–4, with the extension created in the pgbench database.
+setup_cluster() {
+    say "cluster (pgbench scale $PGB_SCALE, database $PGB_DB, port $PGB_PORT)"
+    RESTARTS=0 EXTENSION=0
     start_cluster "$PGB_DIR" "$PGB_PORT" ''
-    "$PG_BIN/pgbench" -i -s "$PGB_SCALE" -q -h "$PGB_DIR" -p "$PGB_PORT" -U postgres postgres >"$OUT/pgbench/init.log" 2>&1 ||
+    # The audit settings in the file too: ALTER SYSTEM (PostgreSQL 15) refuses a setting whose
+    # library is not loaded unless the server knows it as a placeholder from the file.
+    cat >>"$PGB_DIR/data/postgresql.conf" <<CONF
+dynamic_library_path = '$LIB_DIR:\$libdir'
+nspg_guard.audit_database = '$PGB_DB'
+nspg_guard.audit = '$NSPG_AUDIT_DEFAULT'
+nspg_guard.audit_destination = 'table'
+pgaudit.log = 'none'
+pgaudit.log_relation = off
+pgaudit.role = ''
+CONF
+    as_postgres "$PG_BIN/pg_ctl" -D "$PGB_DIR/data" -l "$SERVER_LOG" -m fast -w restart >/dev/null
+    LOG_MARK=0
+    psql_at "$PGB_DIR" "$PGB_PORT" -q -d postgres -c "CREATE DATABASE $PGB_DB"
+    "$PG_BIN/pgbench" -i -s "$PGB_SCALE" -q -h "$PGB_DIR" -p "$PGB_PORT" -U postgres "$PGB_DB" >"$OUT/pgbench/init.log" 2>&1 ||
         die "pgbench -i failed (bench/out/pgbench/init.log)"
     pgb_psql <<SQL
 CREATE ROLE $APP_ROLE LOGIN;
 GRANT SELECT, UPDATE ON pgbench_accounts, pgbench_branches, pgbench_tellers TO $APP_ROLE;
 GRANT INSERT ON pgbench_history TO $APP_ROLE;
 SQL
+    restart_with with
+    pgb_psql -c 'CREATE EXTENSION nspg_guard'
+    [ "$(extension_files_sha)" = "$EXT_SHA" ] || die "the installed extension changed since the library was copied; run again"
+    EXTENSION=1
+    # restarts cleanly without the library and with it, and the writer finds its table
+    restart_with without
+    restart_with with
+}
+
+# ---------------------------------------------------------------- part 2: pgbench
+
+pgbench_as_app() {
+    local workload=$1
+    shift
+    "$PG_BIN/pgbench" -n -b "$workload" -c 4 -j 2 -M prepared -h "$PGB_DIR" -p "$PGB_PORT" -U "$APP_ROLE" "$@" "$PGB_DB"
+}
+
+# writer_ticks — CPU time (clock ticks) the audit writer has used so far; 0 without a writer.
+writer_ticks() {
+    local pid
+    pid=$(pgb_value "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nspg_guard audit writer'")
+    if [ -n "$pid" ] && [ -r "/proc/$pid/stat" ]; then
+        sed 's/^.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'
+    else
+        echo 0
+    fi
+}
+
+access_rows() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'access'"; }
+unsealed_rows() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log WHERE seal_seq IS NULL"; }
+
+# wait_sealed KEY — waits until the writer has sealed every audit row; stores how long it took.
+wait_sealed() {
+    local start=$SECONDS started_at
+    started_at=$(date +%s.%N)
+    while (($(unsealed_rows) > 0)); do
+        ((SECONDS - start < 300)) || die "$1: the writer left audit rows unsealed for 5 minutes"
+        sleep 0.1
+    done
+    SEAL_SECONDS[$1]=$(calc "$(date +%s.%N) - $started_at" 1)
+}
+
+# run_pgbench WORKLOAD SETTING ROUND SECONDS — one measured run; stores its TPS, transactions and
+# the audit records it left: new 'access' rows in nspg_guard.audit_log, new AUDIT lines in the log.
+run_pgbench() {
+    local workload=$1 setting=$2 round=$3 seconds=$4 key=$1/$2/$3 log=$OUT/pgbench/$1-$2-$3.log rows_before log_before ticks_before
+    pgbench_as_app "$workload" -T "$WARMUP_SECONDS" >/dev/null 2>&1 || die "pgbench warm-up failed ($workload)"
+    # What pgbench does before a run unless -n; the app role may not, so postgres does it.
+    pgb_psql -c 'VACUUM pgbench_branches' -c 'VACUUM pgbench_tellers' -c 'TRUNCATE pgbench_history'
+    rows_before=$(access_rows)
+    log_before=$(log_size)
+    ticks_before=$(writer_ticks)
+    pgbench_as_app "$workload" -T "$seconds" >"$log" 2>&1 || die "pgbench failed (bench/out/pgbench/${log##*/})"
+    WRITER_CPU[$key]=$(calc "($(writer_ticks) - $ticks_before) / $(getconf CLK_TCK)" 1)
+    ACCESS_ROWS[$key]=$(($(access_rows) - rows_before))
+    AUDIT_LINES[$key]=$(log_since "$log_before" | grep -cE "$PGAUDIT_LINE" || true)
+    NSPG_LINES[$key]=$(log_since "$log_before" | grep -cE "$NSPG_ACCESS_LINE" || true)
+    if grep -q '^number of failed transactions' "$log" && ! grep -q '^number of failed transactions: 0 ' "$log"; then
+        die "pgbench: failed transactions (bench/out/pgbench/${log##*/})"
+    fi
+    TPS[$key]=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
+    TXNS[$key]=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
+    [ -n "${TPS[$key]}" ] && [ -n "${TXNS[$key]}" ] || die "no TPS in bench/out/pgbench/${log##*/}"
+    if nspg_loaded "$setting"; then wait_sealed "$key"; fi
+    printf '  round %s %-11s %-12s %10.1f TPS' "$round" "$setting" "$workload" "${TPS[$key]}"
+    if [ "${ACCESS_ROWS[$key]}${NSPG_LINES[$key]}${AUDIT_LINES[$key]}" != 000 ]; then
+        printf '  (%s transactions: %s access rows, %s NSPG_AUDIT lines, %s AUDIT lines)' "${TXNS[$key]}" \
+            "${ACCESS_ROWS[$key]}" "${NSPG_LINES[$key]}" "${AUDIT_LINES[$key]}"
+    fi
+    printf '\n'
+}
+
+pgbench_part() {
     say "pgbench rounds ($ROUNDS × ${ROUND_SECONDS}s per workload and setting)"
-    LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+    PGB_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
     for round in $(seq "$ROUNDS"); do
         for setting in "${SETTINGS[@]}"; do
             restart_with "$setting"
             for workload in "${WORKLOADS[@]}"; do
-                run_pgbench "$workload" "$setting" "$round"
+                run_pgbench "$workload" "$setting" "$round" "$ROUND_SECONDS"
             done
         done
     done
-    LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
-    stop_cluster "$PGB_DIR"
+    PGB_LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+}
+
+# ---------------------------------------------------------------- part 3: COPY
+
+make_copy_file() {
+    awk -v n="$COPY_ROWS" 'BEGIN { for (i = 1; i <= n; i++) printf "%d,%d,row %d of the COPY benchmark\n", i, i % 1000, i }' >"$COPY_FILE"
+    chown postgres:postgres "$COPY_FILE"
+}
+
+schema_rows() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'schema' AND command_tag = 'CREATE TABLE'"; }
+
+# run_copy SETTING ROUND — COPY_REPS times: COPY of the file into a fresh table; stores the best
+# time in ms. One COPY takes well under a second, so a single one is at the mercy of whatever else
+# the machine does, and that only ever adds time.
+run_copy() {
+    local setting=$1 round=$2 rep table out ddl_before count times=()
+    ddl_before=$(schema_rows)
+    for rep in $(seq "$COPY_REPS"); do
+        table=bench_copy_${setting}_${round}_$rep
+        # a new table each time: DROP TABLE would draw the destructive guard's warning
+        pgb_psql -c "CREATE TABLE $table (id int, v int, note text)" -c CHECKPOINT
+        out=$(pgb_psql -c '\timing on' -c "COPY $table FROM '$COPY_FILE' (FORMAT csv)")
+        times+=("$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out")")
+        [ -n "${times[-1]}" ] || die "COPY ($setting, round $round): no time in psql's output: $out"
+        count=$(pgb_value "SELECT count(*) FROM $table")
+        [ "$count" = "$COPY_ROWS" ] || die "COPY ($setting, round $round): $count rows, expected $COPY_ROWS"
+    done
+    COPY_DDL_ROWS[$setting/$round]=$(($(schema_rows) - ddl_before))
+    COPY_MS[$setting/$round]=$(printf '%s\n' "${times[@]}" | sort -g | head -n 1)
+    printf '  round %s %-8s COPY %s rows: %s ms, best %s ms\n' "$round" "$setting" "$COPY_ROWS" "${times[*]}" "${COPY_MS[$setting/$round]}"
+}
+
+copy_part() {
+    say "COPY rounds ($COPY_ROUNDS × $COPY_REPS COPYs of $COPY_ROWS rows per setting, order alternating)"
+    make_copy_file
+    COPY_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+    local round order setting
+    for round in $(seq "$COPY_ROUNDS"); do
+        if ((round % 2)); then order=(without with); else order=(with without); fi
+        for setting in "${order[@]}"; do
+            restart_with "$setting"
+            run_copy "$setting" "$round"
+        done
+    done
+    COPY_LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+}
+
+# ---------------------------------------------------------------- part 4: audit trail vs pgaudit
+
+# access_probe — with the access class on, can the app role still run a query? (It needs to read
+# nspg_guard.audited_relations, which is not granted to it; see the report.) Grants that if not.
+access_probe() {
+    local out
+    if ! out=$("$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h "$PGB_DIR" -p "$PGB_PORT" -U "$APP_ROLE" -d "$PGB_DB" -Atq \
+        -c 'SELECT count(*) FROM pgbench_branches' -c 'UPDATE pgbench_accounts SET abalance = abalance WHERE aid = 1' 2>&1); then
+        FINDINGS+=("With the access class on and one relation audited, the first statement of every session of $APP_ROLE (a role without rights on nspg_guard.audited_relations) fails: \"$(grep -m1 ERROR <<<"$out" | sed 's/^psql:[^E]*//' || true)\". access::audited() reads the list with the caller's privileges; after the error LOADING stays set, so the session's later statements run but are never audited. Worked around here with GRANT USAGE ON SCHEMA nspg_guard, SELECT ON nspg_guard.audited_relations TO $APP_ROLE.")
+        pgb_psql -c "GRANT USAGE ON SCHEMA nspg_guard TO $APP_ROLE" -c "GRANT SELECT ON nspg_guard.audited_relations TO $APP_ROLE"
+    fi
+}
+
+setup_audit() {
+    say "audit settings: nspg_guard access auditing of pgbench_accounts, pgaudit"
+    restart_with nspg_guard
+    # audit_relation takes an oid: the table's name alone is not accepted
+    if ! pgb_psql -c "SELECT nspg_guard.audit_relation('pgbench_accounts', 'write')" >/dev/null 2>&1; then
+        FINDINGS+=("nspg_guard.audit_relation('pgbench_accounts', 'write') fails with \"invalid input syntax for type oid\": its parameter is oid, not regclass (its own hint suggests audit_relation('public.orders', 'write')); 'pgbench_accounts'::regclass works.")
+    fi
+    pgb_psql -c "SELECT nspg_guard.audit_relation('pgbench_accounts'::regclass, 'write')" >/dev/null
+    access_probe
+    pgb_psql -c "CREATE ROLE $AUDITOR_ROLE NOLOGIN" -c "GRANT UPDATE ON pgbench_accounts TO $AUDITOR_ROLE"
+    LOG_MARK=$(log_size) # the probes' errors are findings, not problems of the runs
+    restart_with pgaudit
+    pgb_psql -c 'CREATE EXTENSION pgaudit'
+}
+
+audit_part() {
+    setup_audit
+    say "audit rounds ($AUDIT_ROUNDS × ${AUDIT_SECONDS}s tpcb-like per setting, order rotated)"
+    AUDIT_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+    local round i n=${#AUDIT_SETTINGS[@]} setting
+    for round in $(seq "$AUDIT_ROUNDS"); do
+        for i in $(seq 0 $((n - 1))); do
+            setting=${AUDIT_SETTINGS[$(((i + round - 1) % n))]}
+            restart_with "$setting"
+            run_pgbench tpcb-like "$setting" "$round" "$AUDIT_SECONDS"
+        done
+    done
+    AUDIT_LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+    restart_with nspg_guard
+    VERIFY=$(pgb_value "SELECT ok || ' (' || rows_checked || ' rows checked' || coalesce(', first broken id ' || first_broken_id || ': ' || problem, '') || ')' FROM nspg_guard.audit_verify()")
+    say "audit_verify(): $VERIFY"
 }
 
 # ---------------------------------------------------------------- report
@@ -356,11 +671,12 @@ report_instructions() {
 }
 
 report_pgbench() {
-    local workload round without with sum_without sum_with ratios
+    local workload round without with sum_without sum_with mean
     report "2. pgbench TPS — wall clock, context only: scale $PGB_SCALE, -c 4 -j 2 -M prepared, $ROUNDS × ${ROUND_SECONDS}s, as $APP_ROLE"
+    report "   with = library preloaded, CREATE EXTENSION nspg_guard done, default audit classes ('$NSPG_AUDIT_DEFAULT'); without = not preloaded"
     report "$(printf '   %-12s %-6s %12s %12s %12s' workload round without with with/without)"
     for workload in "${WORKLOADS[@]}"; do
-        sum_without=0 sum_with=0 ratios=
+        sum_without=0 sum_with=0
         for round in $(seq "$ROUNDS"); do
             without=${TPS[$workload/without/$round]}
             with=${TPS[$workload/with/$round]}
@@ -368,42 +684,198 @@ report_pgbench() {
             sum_with=$(calc "$sum_with + $with" 3)
             report "$(printf '   %-12s %-6s %12.1f %12.1f %12s' "$workload" "$round" "$without" "$with" "$(calc "$with / $without" 3)")"
         done
-        report "$(printf '   %-12s %-6s %12.1f %12.1f %12s' "$workload" mean "$(calc "$sum_without / $ROUNDS" 1)" \
-            "$(calc "$sum_with / $ROUNDS" 1)" "$(calc "$sum_with / $sum_without" 3)")"
+        mean=$(calc "$sum_with / $sum_without" 3)
+        report "$(printf '   %-12s %-6s %12.1f %12.1f %12s   target ≥ %s: %s' "$workload" mean "$(calc "$sum_without / $ROUNDS" 1)" \
+            "$(calc "$sum_with / $ROUNDS" 1)" "$mean" "$TARGET_TPS_RATIO" "$(verdict "$mean >= $TARGET_TPS_RATIO")")"
     done
-    report "   (mean = ratio of mean TPS; 1-minute load average $LOAD_BEFORE before the rounds, $LOAD_AFTER after — other work on the machine shows up here, not in part 1)"
+    report "   (mean = ratio of mean TPS; 1-minute load average $PGB_LOAD_BEFORE before the rounds, $PGB_LOAD_AFTER after — other work on the machine shows up here, not in part 1)"
+}
+
+verdict() { [ "$(calc "$1" 0)" = 1 ] && echo met || echo MISSED; }
+
+report_copy() {
+    local round without with sum_without=0 sum_with=0 mean ddl=0
+    report "3. COPY of $(thousands "$COPY_ROWS") rows — wall clock: server-side COPY FROM a CSV file into a fresh table, as postgres, $COPY_ROUNDS rounds, order alternating"
+    report "   each figure the best of $COPY_REPS COPYs after one restart; with = library preloaded, extension created, default audit classes"
+    report "   throughput with/without = time without / time with"
+    report "$(printf '   %-6s %14s %14s %24s' round 'without (ms)' 'with (ms)' 'throughput with/without')"
+    for round in $(seq "$COPY_ROUNDS"); do
+        without=${COPY_MS[without/$round]}
+        with=${COPY_MS[with/$round]}
+        sum_without=$(calc "$sum_without + $without" 3)
+        sum_with=$(calc "$sum_with + $with" 3)
+        ddl=$((ddl + ${COPY_DDL_ROWS[with/$round]}))
+        report "$(printf '   %-6s %14.1f %14.1f %24s' "$round" "$without" "$with" "$(calc "$without / $with" 3)")"
+    done
+    mean=$(calc "$sum_without / $sum_with" 3)
+    report "$(printf '   %-6s %14.1f %14.1f %24s   target ≥ %s: %s' mean "$(calc "$sum_without / $COPY_ROUNDS" 1)" \
+        "$(calc "$sum_with / $COPY_ROUNDS" 1)" "$mean" "$TARGET_COPY_RATIO" "$(verdict "$mean >= $TARGET_COPY_RATIO")")"
+    report "   (mean = ratio of total times; the audit trail recorded $ddl of the $((COPY_ROUNDS * COPY_REPS)) CREATE TABLEs of the with-rounds (class schema); 1-minute load average $COPY_LOAD_BEFORE before, $COPY_LOAD_AFTER after)"
+}
+
+report_audit() {
+    local round setting key line ratio pair
+    local -A mean
+    report "4. Audit trail vs pgaudit — wall clock: pgbench tpcb-like as in part 2, $AUDIT_ROUNDS × ${AUDIT_SECONDS}s per setting, order rotated every round"
+    report "   nspg_guard      nspg_guard.audit = 'all', audit_relation(pgbench_accounts, 'write'): 1 audit_log row per transaction (its UPDATE of pgbench_accounts), in the transaction, hash-chained by the writer"
+    report "   nspg_guard-log  the same with nspg_guard.audit_destination = 'log': 1 NSPG_AUDIT server-log line per transaction instead of the row (to tell the table's cost from the hooks')"
+    report "   pgaudit         pgaudit.log = 'write', log_relation = on: 1 server-log line per write statement and relation, 4 per transaction (3 UPDATEs, 1 INSERT)"
+    report "   pgaudit-obj     pgaudit.log = 'none', pgaudit.role = $AUDITOR_ROLE (UPDATE on pgbench_accounts): 1 server-log line per UPDATE of pgbench_accounts — the same events as ours"
+    report "   none            neither library"
+    line=$(printf '   %-6s' 'TPS')
+    for setting in "${AUDIT_SETTINGS[@]}"; do line+=$(printf ' %14s' "$setting"); mean[$setting]=0; done
+    report "$line"
+    for round in $(seq "$AUDIT_ROUNDS"); do
+        line=$(printf '   %-6s' "$round")
+        for setting in "${AUDIT_SETTINGS[@]}"; do
+            mean[$setting]=$(calc "${mean[$setting]} + ${TPS[tpcb-like/$setting/$round]} / $AUDIT_ROUNDS" 3)
+            line+=$(printf ' %14.1f' "${TPS[tpcb-like/$setting/$round]}")
+        done
+        report "$line"
+    done
+    line=$(printf '   %-6s' mean)
+    for setting in "${AUDIT_SETTINGS[@]}"; do line+=$(printf ' %14.1f' "${mean[$setting]}"); done
+    report "$line"
+    line=$(printf '   %-6s' ratio)
+    for pair in "${AUDIT_RATIOS[@]}"; do line+=$(printf ' %*s' $((${#pair} > 9 ? ${#pair} : 9)) "$pair"); done
+    report "$line"
+    for round in $(seq "$AUDIT_ROUNDS") mean; do
+        line=$(printf '   %-6s' "$round")
+        for pair in "${AUDIT_RATIOS[@]}"; do
+            if [ "$round" = mean ]; then
+                ratio=$(calc "${mean[${pair%/*}]} / ${mean[${pair#*/}]}" 3)
+            else
+                ratio=$(calc "${TPS[tpcb-like/${pair%/*}/$round]} / ${TPS[tpcb-like/${pair#*/}/$round]}" 3)
+            fi
+            line+=$(printf ' %*s' $((${#pair} > 9 ? ${#pair} : 9)) "$ratio")
+        done
+        report "$line"
+    done
+    ratio=$(calc "${mean[nspg_guard]} / ${mean[pgaudit]}" 3)
+    report "   target nspg_guard/pgaudit ≥ $TARGET_VS_PGAUDIT: $ratio $(verdict "$ratio >= $TARGET_VS_PGAUDIT") (mean = ratio of mean TPS)"
+    report "   audit records of the measured runs — transactions: new access rows in nspg_guard.audit_log / new NSPG_AUDIT access lines / new pgaudit AUDIT lines:"
+    for round in $(seq "$AUDIT_ROUNDS"); do
+        line="     round $round:"
+        for setting in "${AUDIT_SETTINGS[@]}"; do
+            key=tpcb-like/$setting/$round
+            line+=" $setting $(thousands "${TXNS[$key]}"): $(thousands "${ACCESS_ROWS[$key]}")/$(thousands "${NSPG_LINES[$key]}")/$(thousands "${AUDIT_LINES[$key]}");"
+        done
+        report "${line%;}"
+    done
+    report "   per transaction: $(audit_per_txn)"
+    line="   nspg_guard's audit writer (writes queued events, seals rows into the chain) used"
+    for round in $(seq "$AUDIT_ROUNDS"); do line+=" ${WRITER_CPU[tpcb-like/nspg_guard/$round]}"; done
+    report "$line s of CPU in the ${AUDIT_SECONDS}-s nspg_guard runs ($(nproc) cores);"
+    line="   it had sealed every row"
+    for round in $(seq "$AUDIT_ROUNDS"); do line+=" ${SEAL_SECONDS[tpcb-like/nspg_guard/$round]}"; done
+    report "$line s after those runs ended; audit_verify() afterwards: $VERIFY"
+    report "   (1-minute load average $AUDIT_LOAD_BEFORE before the rounds, $AUDIT_LOAD_AFTER after)"
+}
+
+# audit_per_txn — audit records per transaction, summed over the rounds, with a verdict: each
+# setting must have written what it promises (rows, NSPG_AUDIT lines, AUDIT lines), the others nothing.
+audit_per_txn() {
+    local setting round key txns rows nspg lines expect out= ok=1
+    for setting in "${AUDIT_SETTINGS[@]}"; do
+        txns=0 rows=0 nspg=0 lines=0
+        for round in $(seq "$AUDIT_ROUNDS"); do
+            key=tpcb-like/$setting/$round
+            txns=$((txns + ${TXNS[$key]})) rows=$((rows + ${ACCESS_ROWS[$key]}))
+            nspg=$((nspg + ${NSPG_LINES[$key]})) lines=$((lines + ${AUDIT_LINES[$key]}))
+        done
+        case $setting in
+            nspg_guard) expect="$txns 0 0" ;;
+            nspg_guard-log) expect="0 $txns 0" ;;
+            pgaudit) expect="0 0 $((4 * txns))" ;;
+            pgaudit-obj) expect="0 0 $txns" ;;
+            none) expect="0 0 0" ;;
+        esac
+        [ "$rows $nspg $lines" = "$expect" ] || ok=0
+        out+="$setting $(calc "$rows / $txns" 3)/$(calc "$nspg / $txns" 3)/$(calc "$lines / $txns" 3); "
+    done
+    echo "${out%; } — $( ((ok)) && echo 'each setting wrote exactly what it should' || echo 'MISMATCH: some setting did not write what it should')"
+}
+
+report_findings() {
+    local problems=$OUT/logs/server-problems.txt n=0
+    [ -f "$problems" ] && n=$(wc -l <"$problems")
+    report "Cluster of parts 2–4: $RESTARTS restarts, each clean (settings took, no ERROR/WARNING/FATAL/PANIC, audit writer up and SERVER START recorded when preloaded)"
+    report "   ERROR/WARNING lines logged during the runs: $n$( ((n)) && echo " (bench/out/logs/server-problems.txt), first ones:")"
+    if ((n)); then
+        while IFS= read -r line; do report "     $line"; done < <(head -n 5 "$problems" | cut -c1-300)
+    fi
+    local finding
+    for finding in "${FINDINGS[@]}"; do report "   nspg_guard finding: $finding"; done
 }
 
 write_report() {
-    local installed_now
+    local installed_now durations=
     installed_now=$(sha256sum "$INSTALLED_LIB" 2>/dev/null | cut -c1-16)
     : >"$REPORT"
     report "nspg_guard benchmark ($MODE) — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
     report "library: $INSTALLED_LIB (installed $LIB_MTIME, sha256 $LIB_SHA…), measured as a copy"
     [ "$installed_now" = "$LIB_SHA" ] || report "  note: the installed library changed during the run; every figure is of the copy taken at the start"
-    report "source: $(git -C "$REPO_ROOT" rev-parse --short HEAD) ($(git -C "$REPO_ROOT" rev-parse --abbrev-ref HEAD)); duration: instructions ${PART1_SECONDS}s, pgbench ${PART2_SECONDS}s"
-    report ""
-    report_instructions
+    for part in cluster instructions pgbench copy audit; do
+        [ -n "${SECONDS_OF[$part]:-}" ] && durations+=" $part ${SECONDS_OF[$part]}s,"
+    done
+    report "source: $(git -C "$REPO_ROOT" rev-parse --short HEAD) ($(git -C "$REPO_ROOT" rev-parse --abbrev-ref HEAD)); duration:${durations%,} (total $SECONDS s)"
+    if ((INSTRUCTIONS)); then
+        report ""
+        report_instructions
+    fi
     if ((PGBENCH)); then
         report ""
         report_pgbench
+    fi
+    if ((AUDIT)); then
+        report ""
+        report_copy
+        report ""
+        report_audit
+    fi
+    if ((PGBENCH || AUDIT)); then
+        report ""
+        report_findings
     fi
     say "report (bench/out/report.txt)"
     cat "$REPORT"
 }
 
+# timed PART COMMAND… — runs a part and notes how long it took.
+declare -A SECONDS_OF
+timed() {
+    local start=$SECONDS
+    "${@:2}"
+    SECONDS_OF[$1]=$((SECONDS - start))
+}
+
+finish() {
+    if [ -f "$PGB_DIR/data/postmaster.pid" ]; then
+        stop_cluster "$PGB_DIR"
+        # without the per-statement audit lines, which run to hundreds of megabytes
+        grep -vE "$PGAUDIT_LINE|$NSPG_ACCESS_LINE" "$SERVER_LOG" >"$OUT/logs/server.log" 2>/dev/null || true
+    fi
+}
+
 main() {
     parse_args "$@"
-    trap 'stop_cluster "$PGB_DIR"' EXIT
+    trap finish EXIT
     trap 'exit 130' INT TERM
     prepare
     snapshot_library
-    local start=$SECONDS
-    instructions_part
-    PART1_SECONDS=$((SECONDS - start))
-    start=$SECONDS
-    if ((PGBENCH)); then pgbench_part; fi
-    PART2_SECONDS=$((SECONDS - start))
+    if ((PGBENCH || AUDIT)); then timed cluster setup_cluster; fi
+    if ((INSTRUCTIONS)); then timed instructions instructions_part; fi
+    if ((PGBENCH)); then timed pgbench pgbench_part; fi
+    # COPY before pgaudit's extension exists: its event triggers would fail the CREATE TABLEs
+    # of a server without pgaudit preloaded
+    if ((AUDIT)); then
+        timed copy copy_part
+        timed audit audit_part
+    fi
+    if ((PGBENCH || AUDIT)); then
+        collect_problems "last runs"
+        finish
+    fi
     write_report
 }
 
