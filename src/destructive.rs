@@ -119,16 +119,17 @@ pub fn row_limit_refusal(command: &str, relation: &str, rows: u64, limit: i32) -
     }
 }
 
-pub fn truncate_refusal(role: &str, relations: &str, migration_roles: &str) -> Refusal {
+pub fn truncate_refusal(role: &str, relations: &[String], migration_roles: &str) -> Refusal {
+    let quoted: Vec<String> = relations.iter().map(|r| format!("\"{r}\"")).collect();
     Refusal {
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-        message: format!("nspg_guard: TRUNCATE of {relations} denied for role \"{role}\""),
+        message: format!("nspg_guard: TRUNCATE of {} denied for role \"{role}\"", quoted.join(", ")),
         detail: "TRUNCATE removes every row at once; only migration and admin roles may run it.".to_string(),
         hint: format!(
             "Use DELETE with a WHERE clause, or run it as a member of a migration role ({migration_roles}) or an admin role."
         ),
         command: "TRUNCATE".to_string(),
-        object: Some(relations.to_string()),
+        object: Some(relations.join(", ")),
     }
 }
 

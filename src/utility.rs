@@ -123,13 +123,9 @@ unsafe fn check_truncate(stmt: *mut pg_sys::TruncateStmt) {
     if settings::ALLOW_TEMP_OBJECTS.get() && relations.iter_ptr().all(|rv| names_temp_relation(rv)) {
         return;
     }
-    let names: Vec<String> = relations
-        .iter_ptr()
-        .filter_map(|rv| objects::name_of(rv as *mut pg_sys::Node))
-        .map(|name| format!("\"{name}\""))
-        .collect();
+    let names: Vec<String> = relations.iter_ptr().filter_map(|rv| objects::name_of(rv as *mut pg_sys::Node)).collect();
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
-    report::raise(destructive::truncate_refusal(&role_name(role), &names.join(", "), &migration_roles), enforcement);
+    report::raise(destructive::truncate_refusal(&role_name(role), &names, &migration_roles), enforcement);
 }
 
 /// An allowed DROP of a table or schema, or any DROP … CASCADE, says what goes.
