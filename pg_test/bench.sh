@@ -480,7 +480,7 @@ writer_ticks() {
 }
 
 access_rows() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'access'"; }
-unsealed_rows() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log WHERE seal_seq IS NULL"; }
+unsealed_rows() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log l WHERE NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)"; }
 
 # wait_sealed KEY — waits until the writer has sealed every audit row; stores how long it took.
 wait_sealed() {

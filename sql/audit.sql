@@ -23,62 +23,76 @@ CREATE TABLE nspg_guard.audit_log (
     backend_pid      integer NOT NULL,
     session_id       text,
     xid              bigint,
-    details          jsonb,
-    -- the hash chain, filled in when the writer seals the row
-    seal_seq         bigint UNIQUE,
-    prev_hash        bytea,
-    row_hash         bytea
+    details          jsonb
 );
 COMMENT ON TABLE nspg_guard.audit_log IS
-    'nspg_guard audit trail: who did what, when, from where (append-only, hash-chained)';
+    'nspg_guard audit trail: who did what, when, from where (append-only, hash-chained in audit_chain)';
 -- the questions of §7.1: what happened when, who did it, what was touched
 CREATE INDEX audit_log_time ON nspg_guard.audit_log (event_time);
 CREATE INDEX audit_log_principal ON nspg_guard.audit_log ("session_user", event_time);
 CREATE INDEX audit_log_object ON nspg_guard.audit_log (object_identity, event_time);
-CREATE INDEX audit_log_class ON nspg_guard.audit_log (class, event_time);
-CREATE INDEX audit_log_unsealed ON nspg_guard.audit_log (id) WHERE seal_seq IS NULL;
 REVOKE ALL ON nspg_guard.audit_log FROM PUBLIC;
 
--- What a row's hash covers: every column but the hashes, in a form that does not depend on
--- session settings (time as epoch seconds, not in the session's TimeZone/DateStyle).
-CREATE FUNCTION nspg_guard._row_content(r nspg_guard.audit_log) RETURNS text
+-- The hash chain, one row per sealed audit row. Kept apart so that audit rows are written
+-- once and never updated: sealing inserts here instead of rewriting every index of the log.
+CREATE TABLE nspg_guard.audit_chain (
+    id        bigint PRIMARY KEY,          -- audit_log.id
+    seal_seq  bigint NOT NULL UNIQUE,      -- position in the chain
+    prev_hash bytea NOT NULL,
+    row_hash  bytea NOT NULL
+);
+REVOKE ALL ON nspg_guard.audit_chain FROM PUBLIC;
+
+-- What a row's hash covers: every column and its place in the chain, in a form that does not
+-- depend on session settings (time as epoch seconds, not in the session's TimeZone/DateStyle).
+CREATE FUNCTION nspg_guard._row_content(r nspg_guard.audit_log, seal_seq bigint) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_array(r.id, extract(epoch FROM r.event_time), r.class, r.outcome, r.command_tag,
         r.object_type, r.object_identity, r.statement, r.rows, r.sqlstate, r.reason, r."session_user",
         r."current_user", host(r.client_addr), r.client_port, r.application_name, r.database,
-        r.backend_pid, r.session_id, r.xid, r.details, r.seal_seq)::text
+        r.backend_pid, r.session_id, r.xid, r.details, seal_seq)::text
 $$;
 
-CREATE FUNCTION nspg_guard._row_hash(prev bytea, r nspg_guard.audit_log) RETURNS bytea
-LANGUAGE sql IMMUTABLE AS $$ SELECT sha256(prev || convert_to(nspg_guard._row_content(r), 'UTF8')) $$;
+CREATE FUNCTION nspg_guard._row_hash(prev bytea, r nspg_guard.audit_log, seal_seq bigint) RETURNS bytea
+LANGUAGE sql IMMUTABLE AS $$ SELECT sha256(prev || convert_to(nspg_guard._row_content(r, seal_seq), 'UTF8')) $$;
 
--- Seals committed rows in id order, continuing the chain. One sealer at a time.
-CREATE FUNCTION nspg_guard._seal_pending() RETURNS bigint LANGUAGE plpgsql AS $$
+-- Seals committed rows in id order, continuing the chain; one sealer at a time. Rows are looked
+-- for after the last sealed id, less a margin for transactions that committed late; `everything`
+-- looks at the whole table (the writer does that now and then).
+CREATE FUNCTION nspg_guard._seal_pending(everything boolean DEFAULT false) RETURNS bigint
+LANGUAGE plpgsql AS $$
 DECLARE
     r nspg_guard.audit_log;
     prev bytea;
     seq bigint;
-    n bigint := 0;
+    floor_id bigint;
+    ids bigint[] := '{}';
+    seqs bigint[] := '{}';
+    prevs bytea[] := '{}';
+    hashes bytea[] := '{}';
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('nspg_guard.audit_seal'));
-    SELECT seal_seq, row_hash INTO seq, prev FROM nspg_guard.audit_log
-     WHERE seal_seq IS NOT NULL ORDER BY seal_seq DESC LIMIT 1;
+    SELECT c.seal_seq, c.row_hash INTO seq, prev FROM nspg_guard.audit_chain c ORDER BY c.seal_seq DESC LIMIT 1;
     seq := coalesce(seq, 0);
     prev := coalesce(prev, '\x'::bytea);
-    FOR r IN SELECT * FROM nspg_guard.audit_log WHERE seal_seq IS NULL ORDER BY id FOR UPDATE LOOP
+    floor_id := CASE WHEN everything THEN 0
+                     ELSE greatest(0, coalesce((SELECT max(id) FROM nspg_guard.audit_chain), 0) - 100000) END;
+    FOR r IN SELECT l.* FROM nspg_guard.audit_log l
+              WHERE l.id > floor_id AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)
+              ORDER BY l.id LOOP
         seq := seq + 1;
-        r.seal_seq := seq;
-        UPDATE nspg_guard.audit_log
-           SET seal_seq = seq, prev_hash = prev, row_hash = nspg_guard._row_hash(prev, r)
-         WHERE id = r.id
-        RETURNING row_hash INTO prev;
-        n := n + 1;
+        ids := ids || r.id;
+        seqs := seqs || seq;
+        prevs := prevs || prev;
+        prev := nspg_guard._row_hash(prev, r, seq);
+        hashes := hashes || prev;
     END LOOP;
-    IF n > 0 THEN
+    INSERT INTO nspg_guard.audit_chain SELECT * FROM unnest(ids, seqs, prevs, hashes);
+    IF cardinality(ids) > 0 THEN
         -- the head of the chain goes to the server log too, so that a rewritten chain shows
         RAISE LOG 'NSPG_AUDIT_SEAL seal_seq=% row_hash=%', seq, encode(prev, 'hex');
     END IF;
-    RETURN n;
+    RETURN cardinality(ids);
 END $$;
 
 -- Removes sealed rows older than the retention; always keeps the newest sealed row so the
@@ -90,56 +104,64 @@ DECLARE
     purged bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('nspg_guard.audit_seal'));
-    SELECT max(seal_seq) INTO last_seq FROM nspg_guard.audit_log
-     WHERE event_time < now() - retention AND seal_seq IS NOT NULL
-       AND seal_seq < (SELECT max(seal_seq) FROM nspg_guard.audit_log);
+    SELECT max(c.seal_seq) INTO last_seq
+      FROM nspg_guard.audit_chain c JOIN nspg_guard.audit_log l USING (id)
+     WHERE l.event_time < now() - retention
+       AND c.seal_seq < (SELECT max(seal_seq) FROM nspg_guard.audit_chain);
     IF last_seq IS NULL THEN
         RETURN jsonb_build_object('purged', 0);
     END IF;
-    SELECT row_hash INTO last_hash FROM nspg_guard.audit_log WHERE seal_seq = last_seq;
-    DELETE FROM nspg_guard.audit_log WHERE seal_seq <= last_seq;
+    SELECT row_hash INTO last_hash FROM nspg_guard.audit_chain WHERE seal_seq = last_seq;
+    DELETE FROM nspg_guard.audit_log l USING nspg_guard.audit_chain c WHERE c.id = l.id AND c.seal_seq <= last_seq;
     GET DIAGNOSTICS purged = ROW_COUNT;
+    DELETE FROM nspg_guard.audit_chain WHERE seal_seq <= last_seq;
     RETURN jsonb_build_object('purged', purged, 'last_purged_seal_seq', last_seq,
                               'last_purged_hash', encode(last_hash, 'hex'));
 END $$;
 
--- Walks the chain; the first row where it breaks, or ok.
+-- Walks the chain; the first row where it breaks, or ok. Rows not sealed yet are not covered.
 CREATE FUNCTION nspg_guard.audit_verify()
 RETURNS TABLE (ok boolean, rows_checked bigint, first_broken_id bigint, problem text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    r nspg_guard.audit_log;
+    c record;
     prev bytea;
     expected bigint;
     n bigint := 0;
 BEGIN
-    FOR r IN SELECT * FROM nspg_guard.audit_log WHERE seal_seq IS NOT NULL ORDER BY seal_seq LOOP
-        IF expected IS NULL AND r.seal_seq = 1 THEN
-            IF r.prev_hash <> '\x'::bytea THEN
-                RETURN QUERY SELECT false, n, r.id, 'the first row does not start the chain';
+    FOR c IN SELECT ch.id, ch.seal_seq, ch.prev_hash, ch.row_hash, l AS row, l.id IS NOT NULL AS present
+               FROM nspg_guard.audit_chain ch LEFT JOIN nspg_guard.audit_log l ON l.id = ch.id
+              ORDER BY ch.seal_seq LOOP
+        IF expected IS NULL AND c.seal_seq = 1 THEN
+            IF c.prev_hash <> '\x'::bytea THEN
+                RETURN QUERY SELECT false, n, c.id, 'the first row does not start the chain';
                 RETURN;
             END IF;
         ELSIF expected IS NULL THEN
             IF NOT EXISTS (SELECT FROM nspg_guard.audit_log p
                             WHERE p.command_tag = 'AUDIT PURGE'
-                              AND (p.details->>'last_purged_seal_seq')::bigint = r.seal_seq - 1
-                              AND p.details->>'last_purged_hash' = encode(r.prev_hash, 'hex')) THEN
-                RETURN QUERY SELECT false, n, r.id, 'rows before this one are missing and no audit_purge() accounts for them';
+                              AND (p.details->>'last_purged_seal_seq')::bigint = c.seal_seq - 1
+                              AND p.details->>'last_purged_hash' = encode(c.prev_hash, 'hex')) THEN
+                RETURN QUERY SELECT false, n, c.id, 'rows before this one are missing and no audit_purge() accounts for them';
                 RETURN;
             END IF;
-        ELSIF r.seal_seq <> expected THEN
-            RETURN QUERY SELECT false, n, r.id, format('rows %s to %s of the chain are missing', expected, r.seal_seq - 1);
+        ELSIF c.seal_seq <> expected THEN
+            RETURN QUERY SELECT false, n, c.id, format('rows %s to %s of the chain are missing', expected, c.seal_seq - 1);
             RETURN;
-        ELSIF r.prev_hash IS DISTINCT FROM prev THEN
-            RETURN QUERY SELECT false, n, r.id, 'the link to the previous row does not match';
-            RETURN;
-        END IF;
-        IF r.row_hash IS DISTINCT FROM nspg_guard._row_hash(r.prev_hash, r) THEN
-            RETURN QUERY SELECT false, n, r.id, 'the row was changed after it was sealed';
+        ELSIF c.prev_hash IS DISTINCT FROM prev THEN
+            RETURN QUERY SELECT false, n, c.id, 'the link to the previous row does not match';
             RETURN;
         END IF;
-        prev := r.row_hash;
-        expected := r.seal_seq + 1;
+        IF NOT c.present THEN
+            RETURN QUERY SELECT false, n, c.id, 'the row was removed after it was sealed';
+            RETURN;
+        END IF;
+        IF c.row_hash IS DISTINCT FROM nspg_guard._row_hash(c.prev_hash, c.row, c.seal_seq) THEN
+            RETURN QUERY SELECT false, n, c.id, 'the row was changed after it was sealed';
+            RETURN;
+        END IF;
+        prev := c.row_hash;
+        expected := c.seal_seq + 1;
         n := n + 1;
     END LOOP;
     RETURN QUERY SELECT true, n, NULL::bigint, NULL::text;
@@ -171,7 +193,7 @@ CREATE FUNCTION nspg_guard._server_start_details() RETURNS jsonb LANGUAGE sql AS
     LEFT JOIN last_start l ON true
 $$;
 
-REVOKE ALL ON FUNCTION nspg_guard._seal_pending(), nspg_guard._purge_older_than(interval),
+REVOKE ALL ON FUNCTION nspg_guard._seal_pending(boolean), nspg_guard._purge_older_than(interval),
     nspg_guard._server_start_details() FROM PUBLIC;
 REVOKE ALL ON FUNCTION nspg_guard.audit_verify() FROM PUBLIC;
 

@@ -49,7 +49,7 @@ fn audit_purge() -> i64 {
 #[pg_extern(volatile, requires = ["audit_schema"])]
 fn audit_seal() -> i64 {
     require_admin("audit_seal()");
-    audit_log::seal()
+    audit_log::seal(true)
 }
 
 /// Waits until every event queued so far has been written by the background writer (or has
@@ -64,7 +64,7 @@ fn audit_flush(timeout_ms: default!(i32, 10000)) -> i64 {
         let outstanding = target.saturating_sub(s.written + s.fallen_back);
         if outstanding == 0 || std::time::Instant::now() >= deadline {
             if outstanding == 0 && standing::of(unsafe { pg_sys::GetUserId() }).has(Authority::Admin) {
-                audit_log::seal();
+                audit_log::seal(false);
             }
             return outstanding as i64;
         }

@@ -21,14 +21,20 @@ const QUEUED_STATEMENT_BYTES: usize = 1024;
 /// How long a backend waits for room in a full queue before falling back to the log only.
 const QUEUE_WAIT: Duration = Duration::from_secs(2);
 
+/// One typed parameter per column: no JSON round trip on the per-event path.
 const INSERT_SQL: &str = r#"
 INSERT INTO nspg_guard.audit_log (event_time, class, outcome, command_tag, object_type, object_identity,
     statement, rows, sqlstate, reason, "session_user", "current_user", client_addr, client_port,
     application_name, database, backend_pid, session_id, xid, details)
-SELECT event_time, class, outcome, command_tag, object_type, object_identity, statement, rows, sqlstate,
-    reason, "session_user", "current_user", client_addr, client_port, application_name, database,
-    backend_pid, session_id, xid, details
-FROM jsonb_populate_record(NULL::nspg_guard.audit_log, $1)"#;
+VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::inet, $14, $15, $16, $17, $18, $19, $20)"#;
+
+/// The parameter types of INSERT_SQL, in order.
+const INSERT_TYPES: [pg_sys::Oid; 20] = [
+    pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID,
+    pg_sys::TEXTOID, pg_sys::INT8OID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID,
+    pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::TEXTOID,
+    pg_sys::INT8OID, pg_sys::JSONBOID,
+];
 
 thread_local! {
     /// Set while nspg_guard itself writes the audit table (the tamper guard lets it through).
@@ -156,17 +162,39 @@ fn queue_writable() -> bool {
 }
 
 fn insert(event: &AuditEvent) {
-    let Ok(json) = serde_json::to_value(event) else { return };
+    let e = event.clone();
+    let args: [pgrx::datum::DatumWithOid; 20] = [
+        e.event_time.into(),
+        e.class.into(),
+        e.outcome.into(),
+        e.command_tag.into(),
+        e.object_type.into(),
+        e.object_identity.into(),
+        e.statement.into(),
+        e.rows.into(),
+        e.sqlstate.into(),
+        e.reason.into(),
+        e.session_user.into(),
+        e.current_user.into(),
+        e.client_addr.into(),
+        e.client_port.into(),
+        e.application_name.into(),
+        e.database.into(),
+        e.backend_pid.into(),
+        e.session_id.into(),
+        e.xid.into(),
+        e.details.map(pgrx::JsonB).into(),
+    ];
     as_guard(|| {
         INSERT_PLAN.with(|plan| {
             let mut plan = plan.borrow_mut();
             Spi::connect_mut(|client| {
                 if plan.is_none() {
-                    let prepared = client.prepare_mut(INSERT_SQL, &[PgOid::from(pg_sys::JSONBOID)])?;
-                    *plan = Some(prepared.keep());
+                    let types: Vec<PgOid> = INSERT_TYPES.iter().map(|&oid| PgOid::from(oid)).collect();
+                    *plan = Some(client.prepare_mut(INSERT_SQL, &types)?.keep());
                 }
                 match plan.as_ref() {
-                    Some(p) => client.update(p, None, &[pgrx::JsonB(json).into()]).map(|_| ()),
+                    Some(p) => client.update(p, None, &args).map(|_| ()),
                     None => Ok(()),
                 }
             })
@@ -187,13 +215,13 @@ pub fn insert_queued(batch: &[String]) -> u64 {
         .count() as u64
 }
 
-/// Seals committed rows into the hash chain (the writer calls this every round); returns how
-/// many rows it sealed.
-pub fn seal() -> i64 {
+/// Seals committed rows into the hash chain (the writer calls this every round; `everything`
+/// also finds rows that committed long after later ones); returns how many rows it sealed.
+pub fn seal(everything: bool) -> i64 {
     if crate::protect::audit_log_oid().is_none() {
         return 0;
     }
-    as_guard(|| Spi::get_one::<i64>("SELECT nspg_guard._seal_pending()"))
+    as_guard(|| Spi::get_one_with_args::<i64>("SELECT nspg_guard._seal_pending($1)", &[everything.into()]))
         .unwrap_or_else(|e| {
             pgrx::warning!("nspg_guard: sealing the audit trail failed: {e}");
             None

@@ -20,6 +20,8 @@ const SLOTS: usize = 512;
 pub const SLOT_BYTES: usize = 2040;
 /// Events the worker writes per transaction.
 const BATCH: usize = 256;
+/// Every this many rounds the writer seals looking at the whole table, not just the recent rows.
+const FULL_SEAL_ROUNDS: u64 = 600;
 
 #[derive(Copy, Clone)]
 struct Slot {
@@ -144,20 +146,22 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
     QUEUE.exclusive().worker_latch = unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) } as usize;
     crate::audit_log::record_server_start();
+    let mut round: u64 = 0;
     while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
-        drain_and_seal();
+        drain_and_seal(round % FULL_SEAL_ROUNDS == 0);
+        round += 1;
     }
-    drain_and_seal();
+    drain_and_seal(false);
     QUEUE.exclusive().worker_latch = 0;
     crate::audit_log::record_server_stop();
-    drain_and_seal();
+    drain_and_seal(true);
 }
 
 /// Writes queued events in batches, then seals whatever was committed since the last round.
-fn drain_and_seal() {
+fn drain_and_seal(everything: bool) {
     loop {
         let batch = pop_batch(BATCH);
         let n = batch.len() as u64;
@@ -169,7 +173,7 @@ fn drain_and_seal() {
         q.written += written;
         q.fallen_back += n - written;
     }
-    BackgroundWorker::transaction(crate::audit_log::seal);
+    BackgroundWorker::transaction(move || crate::audit_log::seal(everything));
 }
 
 /// Decodes a queued payload.

@@ -15,9 +15,18 @@ use std::ffi::CStr;
 
 const EXTENSION: &str = "nspg_guard";
 
+/// The trail's tables: the log and its hash chain.
+#[derive(Clone, Copy)]
+struct Trail {
+    log: pg_sys::Oid,
+    chain: pg_sys::Oid,
+}
+
+const NO_TRAIL: Trail = Trail { log: pg_sys::Oid::INVALID, chain: pg_sys::Oid::INVALID };
+
 thread_local! {
-    /// (generation it was looked up at, the oid or InvalidOid); u64::MAX = never looked up.
-    static AUDIT_LOG: Cell<(u64, pg_sys::Oid)> = const { Cell::new((u64::MAX, pg_sys::Oid::INVALID)) };
+    /// (generation it was looked up at, the tables); u64::MAX = never looked up.
+    static TRAIL: Cell<(u64, Trail)> = const { Cell::new((u64::MAX, NO_TRAIL)) };
     static RELATION_CHANGES: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -26,7 +35,7 @@ unsafe extern "C-unwind" fn on_relation_names_change(_arg: pg_sys::Datum, _cache
     RELATION_CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
 }
 
-/// Registers the cache invalidation that keeps `audit_log_oid` fresh; from `_PG_init`.
+/// Registers the cache invalidation that keeps the trail's oids fresh; from `_PG_init`.
 pub fn register_invalidation() {
     unsafe {
         for cache in [pg_sys::SysCacheIdentifier::RELNAMENSP, pg_sys::SysCacheIdentifier::NAMESPACEOID] {
@@ -35,29 +44,47 @@ pub fn register_invalidation() {
     }
 }
 
-/// The oid of `nspg_guard.audit_log` in this database, if the extension is installed. Cached
-/// until a relation or schema is created, dropped or renamed.
-pub fn audit_log_oid() -> Option<pg_sys::Oid> {
+/// The trail's tables in this database (InvalidOid where the extension is not installed).
+/// Cached until a relation or schema is created, dropped or renamed.
+fn trail() -> Trail {
     let generation = RELATION_CHANGES.with(Cell::get);
-    let (seen, oid) = AUDIT_LOG.with(Cell::get);
-    let oid = if seen == generation {
-        oid
-    } else {
-        let oid = unsafe {
-            if !pg_sys::IsTransactionState() {
-                return None;
+    let (seen, trail) = TRAIL.with(Cell::get);
+    if seen == generation {
+        return trail;
+    }
+    let trail = unsafe {
+        if !pg_sys::IsTransactionState() {
+            return NO_TRAIL;
+        }
+        let schema = pg_sys::get_namespace_oid(c"nspg_guard".as_ptr(), true);
+        if schema == pg_sys::InvalidOid {
+            NO_TRAIL
+        } else {
+            Trail {
+                log: pg_sys::get_relname_relid(c"audit_log".as_ptr(), schema),
+                chain: pg_sys::get_relname_relid(c"audit_chain".as_ptr(), schema),
             }
-            let schema = pg_sys::get_namespace_oid(c"nspg_guard".as_ptr(), true);
-            if schema == pg_sys::InvalidOid {
-                pg_sys::InvalidOid
-            } else {
-                pg_sys::get_relname_relid(c"audit_log".as_ptr(), schema)
-            }
-        };
-        AUDIT_LOG.with(|c| c.set((generation, oid)));
-        oid
+        }
     };
-    (oid != pg_sys::InvalidOid).then_some(oid)
+    TRAIL.with(|c| c.set((generation, trail)));
+    trail
+}
+
+/// The oid of `nspg_guard.audit_log` in this database, if the extension is installed.
+pub fn audit_log_oid() -> Option<pg_sys::Oid> {
+    let log = trail().log;
+    (log != pg_sys::InvalidOid).then_some(log)
+}
+
+/// The name of the trail table `relid` is, if it is one.
+fn trail_table(relid: pg_sys::Oid) -> Option<&'static str> {
+    let trail = trail();
+    match relid {
+        _ if relid == pg_sys::InvalidOid => None,
+        _ if relid == trail.log => Some("nspg_guard.audit_log"),
+        _ if relid == trail.chain => Some("nspg_guard.audit_chain"),
+        _ => None,
+    }
 }
 
 fn refusal(command: &str, what: &str) -> Refusal {
@@ -77,16 +104,20 @@ fn refuse(command: &str, what: &str) {
 
 /// Executor side: a statement writing `relid` (any ModifyTable target).
 pub fn check_write(relid: pg_sys::Oid, command: &str) {
-    if !audit_log::internal() && audit_log_oid() == Some(relid) {
-        refuse(command, "nspg_guard.audit_log");
+    if audit_log::internal() {
+        return;
+    }
+    if let Some(table) = trail_table(relid) {
+        refuse(command, table);
     }
 }
 
-unsafe fn names_audit_log(rv: *mut pg_sys::RangeVar) -> bool {
-    let Some(audit_log) = audit_log_oid() else { return false };
-    !rv.is_null()
-        && pg_sys::RangeVarGetRelidExtended(rv, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut())
-            == audit_log
+/// The trail table a RangeVar names, if it names one.
+unsafe fn names_trail(rv: *mut pg_sys::RangeVar) -> Option<&'static str> {
+    if rv.is_null() || audit_log_oid().is_none() {
+        return None;
+    }
+    trail_table(pg_sys::RangeVarGetRelidExtended(rv, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut()))
 }
 
 unsafe fn is_ours(name: *const std::ffi::c_char) -> bool {
@@ -106,23 +137,26 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
     match tag {
         NodeTag::T_TruncateStmt => {
             let relations = PgList::<pg_sys::RangeVar>::from_pg((*(node as *mut pg_sys::TruncateStmt)).relations);
-            if relations.iter_ptr().any(|rv| names_audit_log(rv)) {
-                refuse("TRUNCATE", "nspg_guard.audit_log");
+            let named = relations.iter_ptr().find_map(|rv| names_trail(rv));
+            if let Some(table) = named {
+                refuse("TRUNCATE", table);
             }
         }
-        NodeTag::T_AlterTableStmt if names_audit_log((*(node as *mut pg_sys::AlterTableStmt)).relation) => {
-            refuse("ALTER TABLE", "nspg_guard.audit_log")
+        NodeTag::T_AlterTableStmt => {
+            if let Some(table) = names_trail((*(node as *mut pg_sys::AlterTableStmt)).relation) {
+                refuse("ALTER TABLE", table)
+            }
         }
         NodeTag::T_CopyStmt => {
             let copy = node as *mut pg_sys::CopyStmt;
-            if (*copy).is_from && names_audit_log((*copy).relation) {
-                refuse("COPY FROM", "nspg_guard.audit_log");
+            if let Some(table) = names_trail((*copy).relation).filter(|_| (*copy).is_from) {
+                refuse("COPY FROM", table);
             }
         }
         NodeTag::T_RenameStmt => {
             let rename = node as *mut pg_sys::RenameStmt;
-            if names_audit_log((*rename).relation) {
-                refuse("ALTER TABLE RENAME", "nspg_guard.audit_log");
+            if let Some(table) = names_trail((*rename).relation) {
+                refuse("ALTER TABLE RENAME", table);
             } else if (*rename).renameType == OBJECT_SCHEMA && is_ours((*rename).subname) {
                 refuse("ALTER SCHEMA RENAME", "schema nspg_guard");
             }
@@ -135,8 +169,9 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
             let objects = PgList::<pg_sys::Node>::from_pg((*drop).objects);
             match (*drop).removeType {
                 OBJECT_TABLE => {
-                    if objects.iter_ptr().any(|names| names_audit_log(pg_sys::makeRangeVarFromNameList(names as *mut pg_sys::List))) {
-                        refuse("DROP TABLE", "nspg_guard.audit_log");
+                    let named = objects.iter_ptr().find_map(|names| names_trail(pg_sys::makeRangeVarFromNameList(names as *mut pg_sys::List)));
+                    if let Some(table) = named {
+                        refuse("DROP TABLE", table);
                     }
                 }
                 kind @ (OBJECT_SCHEMA | OBJECT_EXTENSION) => {

@@ -20,7 +20,7 @@ BEGIN
     ELSE
         SELECT jsonb_build_object(
                    'rows', count(*), 'oldest_event', min(l.event_time), 'newest_event', max(l.event_time),
-                   'unsealed_rows', count(*) FILTER (WHERE l.seal_seq IS NULL),
+                   'unsealed_rows', count(*) FILTER (WHERE NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)),
                    'retention', pg_catalog.current_setting('nspg_guard.audit_retention'),
                    'classes', pg_catalog.current_setting('nspg_guard.audit'),
                    'destination', pg_catalog.current_setting('nspg_guard.audit_destination'),
