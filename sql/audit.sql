@@ -43,56 +43,49 @@ CREATE TABLE nspg_guard.audit_chain (
 );
 REVOKE ALL ON nspg_guard.audit_chain FROM PUBLIC;
 
--- What a row's hash covers: every column and its place in the chain, in a form that does not
--- depend on session settings (time as epoch seconds, not in the session's TimeZone/DateStyle).
-CREATE FUNCTION nspg_guard._row_content(r nspg_guard.audit_log, seal_seq bigint) RETURNS text
+-- What a row's hash covers: every column, in a form that does not depend on session settings
+-- (time as epoch seconds, not in the session's TimeZone/DateStyle); the chain adds its place.
+CREATE FUNCTION nspg_guard._row_content(r nspg_guard.audit_log) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_array(r.id, extract(epoch FROM r.event_time), r.class, r.outcome, r.command_tag,
         r.object_type, r.object_identity, r.statement, r.rows, r.sqlstate, r.reason, r."session_user",
         r."current_user", host(r.client_addr), r.client_port, r.application_name, r.database,
-        r.backend_pid, r.session_id, r.xid, r.details, seal_seq)::text
+        r.backend_pid, r.session_id, r.xid, r.details)::text
 $$;
 
-CREATE FUNCTION nspg_guard._row_hash(prev bytea, r nspg_guard.audit_log, seal_seq bigint) RETURNS bytea
-LANGUAGE sql IMMUTABLE AS $$ SELECT sha256(prev || convert_to(nspg_guard._row_content(r, seal_seq), 'UTF8')) $$;
-
--- Seals committed rows in id order, continuing the chain; one sealer at a time. Rows are looked
--- for after the last sealed id, less a margin for transactions that committed late; `everything`
--- looks at the whole table (the writer does that now and then).
-CREATE FUNCTION nspg_guard._seal_pending(everything boolean DEFAULT false) RETURNS bigint
-LANGUAGE plpgsql AS $$
+-- Seals committed rows in id order, continuing the chain; one sealer at a time, at most `batch`
+-- rows a call. Rows are looked for after the last sealed id, less a margin for transactions
+-- that committed late; `everything` looks at the whole table (the writer does that now and then).
+CREATE FUNCTION nspg_guard._seal_pending(everything boolean DEFAULT false, batch integer DEFAULT 20000)
+RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-    r nspg_guard.audit_log;
+    rec record;
     prev bytea;
+    hash bytea;
     seq bigint;
     floor_id bigint;
-    ids bigint[] := '{}';
-    seqs bigint[] := '{}';
-    prevs bytea[] := '{}';
-    hashes bytea[] := '{}';
+    n bigint := 0;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('nspg_guard.audit_seal'));
     SELECT c.seal_seq, c.row_hash INTO seq, prev FROM nspg_guard.audit_chain c ORDER BY c.seal_seq DESC LIMIT 1;
     seq := coalesce(seq, 0);
     prev := coalesce(prev, '\x'::bytea);
     floor_id := CASE WHEN everything THEN 0
-                     ELSE greatest(0, coalesce((SELECT max(id) FROM nspg_guard.audit_chain), 0) - 100000) END;
-    FOR r IN SELECT l.* FROM nspg_guard.audit_log l
-              WHERE l.id > floor_id AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)
-              ORDER BY l.id LOOP
+                     ELSE greatest(0, coalesce((SELECT max(id) FROM nspg_guard.audit_chain), 0) - 1000) END;
+    FOR rec IN SELECT l.id, nspg_guard._row_content(l) AS content FROM nspg_guard.audit_log l
+                WHERE l.id > floor_id AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)
+                ORDER BY l.id LIMIT batch LOOP
         seq := seq + 1;
-        ids := ids || r.id;
-        seqs := seqs || seq;
-        prevs := prevs || prev;
-        prev := nspg_guard._row_hash(prev, r, seq);
-        hashes := hashes || prev;
+        hash := sha256(prev || convert_to(rec.content || '|' || seq, 'UTF8'));
+        INSERT INTO nspg_guard.audit_chain VALUES (rec.id, seq, prev, hash);
+        prev := hash;
+        n := n + 1;
     END LOOP;
-    INSERT INTO nspg_guard.audit_chain SELECT * FROM unnest(ids, seqs, prevs, hashes);
-    IF cardinality(ids) > 0 THEN
+    IF n > 0 THEN
         -- the head of the chain goes to the server log too, so that a rewritten chain shows
         RAISE LOG 'NSPG_AUDIT_SEAL seal_seq=% row_hash=%', seq, encode(prev, 'hex');
     END IF;
-    RETURN cardinality(ids);
+    RETURN n;
 END $$;
 
 -- Removes sealed rows older than the retention; always keeps the newest sealed row so the
@@ -129,7 +122,8 @@ DECLARE
     expected bigint;
     n bigint := 0;
 BEGIN
-    FOR c IN SELECT ch.id, ch.seal_seq, ch.prev_hash, ch.row_hash, l AS row, l.id IS NOT NULL AS present
+    FOR c IN SELECT ch.id, ch.seal_seq, ch.prev_hash, ch.row_hash, nspg_guard._row_content(l) AS content,
+                    l.id IS NOT NULL AS present
                FROM nspg_guard.audit_chain ch LEFT JOIN nspg_guard.audit_log l ON l.id = ch.id
               ORDER BY ch.seal_seq LOOP
         IF expected IS NULL AND c.seal_seq = 1 THEN
@@ -156,7 +150,7 @@ BEGIN
             RETURN QUERY SELECT false, n, c.id, 'the row was removed after it was sealed';
             RETURN;
         END IF;
-        IF c.row_hash IS DISTINCT FROM nspg_guard._row_hash(c.prev_hash, c.row, c.seal_seq) THEN
+        IF c.row_hash IS DISTINCT FROM sha256(c.prev_hash || convert_to(c.content || '|' || c.seal_seq, 'UTF8')) THEN
             RETURN QUERY SELECT false, n, c.id, 'the row was changed after it was sealed';
             RETURN;
         END IF;
@@ -193,7 +187,7 @@ CREATE FUNCTION nspg_guard._server_start_details() RETURNS jsonb LANGUAGE sql AS
     LEFT JOIN last_start l ON true
 $$;
 
-REVOKE ALL ON FUNCTION nspg_guard._seal_pending(boolean), nspg_guard._purge_older_than(interval),
+REVOKE ALL ON FUNCTION nspg_guard._seal_pending(boolean, integer), nspg_guard._purge_older_than(interval),
     nspg_guard._server_start_details() FROM PUBLIC;
 REVOKE ALL ON FUNCTION nspg_guard.audit_verify() FROM PUBLIC;
 

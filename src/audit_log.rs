@@ -218,15 +218,23 @@ pub fn insert_queued(batch: &[String]) -> u64 {
 /// Seals committed rows into the hash chain (the writer calls this every round; `everything`
 /// also finds rows that committed long after later ones); returns how many rows it sealed.
 pub fn seal(everything: bool) -> i64 {
+    const BATCH: i64 = 20_000; // _seal_pending's default batch
     if crate::protect::audit_log_oid().is_none() {
         return 0;
     }
-    as_guard(|| Spi::get_one_with_args::<i64>("SELECT nspg_guard._seal_pending($1)", &[everything.into()]))
-        .unwrap_or_else(|e| {
-            pgrx::warning!("nspg_guard: sealing the audit trail failed: {e}");
-            None
-        })
-        .unwrap_or(0)
+    let mut total = 0;
+    loop {
+        let sealed = as_guard(|| Spi::get_one_with_args::<i64>("SELECT nspg_guard._seal_pending($1)", &[everything.into()]))
+            .unwrap_or_else(|e| {
+                pgrx::warning!("nspg_guard: sealing the audit trail failed: {e}");
+                None
+            })
+            .unwrap_or(0);
+        total += sealed;
+        if sealed < BATCH {
+            return total;
+        }
+    }
 }
 
 /// The writer records each server start as a `config` event, with what is loaded and enough

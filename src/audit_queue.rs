@@ -20,8 +20,9 @@ const SLOTS: usize = 512;
 pub const SLOT_BYTES: usize = 2040;
 /// Events the worker writes per transaction.
 const BATCH: usize = 256;
-/// Every this many rounds the writer seals looking at the whole table, not just the recent rows.
-const FULL_SEAL_ROUNDS: u64 = 600;
+/// How often the writer seals looking at the whole table, not just at the rows after the last
+/// sealed one (a row whose transaction committed long after later rows is sealed then).
+const FULL_SEAL_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Copy, Clone)]
 struct Slot {
@@ -146,13 +147,17 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
     QUEUE.exclusive().worker_latch = unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) } as usize;
     crate::audit_log::record_server_start();
-    let mut round: u64 = 0;
+    let mut last_full_seal = std::time::Instant::now();
+    drain_and_seal(true);
     while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
-        drain_and_seal(round % FULL_SEAL_ROUNDS == 0);
-        round += 1;
+        let everything = last_full_seal.elapsed() >= FULL_SEAL_EVERY;
+        if everything {
+            last_full_seal = std::time::Instant::now();
+        }
+        drain_and_seal(everything);
     }
     drain_and_seal(false);
     QUEUE.exclusive().worker_latch = 0;

@@ -150,7 +150,7 @@ sql "ALTER SYSTEM RESET nspg_guard.audit_destination" >/dev/null; sql "SELECT pg
 
 say "hot standby: audit goes to the server log, without errors"
 rm -rf "$STANDBY" && mkdir -p "$STANDBY" && chown postgres "$STANDBY"
-as_postgres "$PG_BIN/pg_basebackup" -h "$DIR" -p "$PORT" -U postgres -D "$STANDBY/data" -R -X stream >/dev/null
+as_postgres "$PG_BIN/pg_basebackup" -h "$DIR" -p "$PORT" -U postgres -D "$STANDBY/data" -R -X stream -c fast >/dev/null
 sed -i -e "s/^port = .*/port = $STANDBY_PORT/" -e "s|^unix_socket_directories = .*|unix_socket_directories = '$STANDBY'|" "$STANDBY/data/postgresql.conf"
 as_postgres "$PG_BIN/pg_ctl" -D "$STANDBY/data" -l "$STANDBY/server.log" -w start >/dev/null
 ssql() { "$PG_BIN/psql" -X -h "$STANDBY" -p "$STANDBY_PORT" -U "${2:-postgres}" -d postgres -At -c "$1" 2>&1 || true; }
