@@ -41,9 +41,12 @@ start_cluster "$TEST_DIR" "$TEST_PORT" 'pg_stat_statements,nspg_guard'
 # restart then starts the writer's counters with every event reaching the table.
 psql_at "$TEST_DIR" "$TEST_PORT" -q -d postgres -c 'CREATE EXTENSION nspg_guard'
 as_postgres "$PG_BIN/pg_ctl" -D "$TEST_DIR/data" -m fast -w restart -l "$TEST_DIR/server.log" >/dev/null
-mkdir -p "$TEST_DIR/regress" && chown postgres "$TEST_DIR/regress"
+# pg_regress runs as postgres, who may not be able to read a checkout under /root: give it a copy.
+mkdir -p "$TEST_DIR/regress"
+rm -rf "$TEST_DIR/regress/in" && cp -r "$REPO_ROOT/tests/regress" "$TEST_DIR/regress/in"
+chown -R postgres "$TEST_DIR/regress"
 set +e
-(cd "$REPO_ROOT/tests/regress" && as_postgres "$PG_REGRESS" --bindir="$PG_BIN" --host="$TEST_DIR" --port="$TEST_PORT" \
+(cd "$TEST_DIR/regress/in" && as_postgres "$PG_REGRESS" --bindir="$PG_BIN" --host="$TEST_DIR" --port="$TEST_PORT" \
     --user=postgres --dbname=nspg_regress --inputdir=. --outputdir="$TEST_DIR/regress" \
     --schedule=schedule) | tee "$TEST_DIR/regress.out"
 set -e

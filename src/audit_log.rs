@@ -124,11 +124,12 @@ pub fn record_committed(mut event: AuditEvent) {
     if let Some(sql) = event.statement.take() {
         event.statement = Some(statement_text(&sql, settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize));
     }
-    if destinations.log || (destinations.table && !table_writable()) {
+    let to_table = destinations.table && table_writable();
+    if destinations.log || !to_table {
         log_line(&event);
     }
-    if destinations.table && table_writable() {
-        insert(&event);
+    if to_table {
+        insert(event);
     }
 }
 
@@ -161,8 +162,7 @@ fn queue_writable() -> bool {
     settings::audit_destinations().table && unsafe { !pg_sys::RecoveryInProgress() }
 }
 
-fn insert(event: &AuditEvent) {
-    let e = event.clone();
+fn insert(e: AuditEvent) {
     let args: [pgrx::datum::DatumWithOid; 20] = [
         e.event_time.into(),
         e.class.into(),
@@ -211,7 +211,7 @@ pub fn insert_queued(batch: &[String]) -> u64 {
     batch
         .iter()
         .filter_map(|payload| audit_queue::decode(payload))
-        .map(|event| insert(&event))
+        .map(insert)
         .count() as u64
 }
 
@@ -251,7 +251,7 @@ pub fn record_server_start() {
         e.command_tag = Some("SERVER START".into());
         e.details = details.ok().flatten().map(|j| j.0);
         log_line(&e);
-        insert(&e);
+        insert(e);
     });
 }
 
@@ -278,10 +278,10 @@ pub fn purge() -> i64 {
     }
     e.details = Some(details);
     // the purge row must exist whatever the audit settings say
-    if table_writable() {
-        insert(&e);
-    }
     log_line(&e);
+    if table_writable() {
+        insert(e);
+    }
     purged
 }
 
@@ -296,7 +296,7 @@ pub fn record_server_stop() {
         e.command_tag = Some("SERVER STOP".into());
         e.details = Some(serde_json::json!({ "wal_lsn": lsn }));
         log_line(&e);
-        insert(&e);
+        insert(e);
     });
 }
 
