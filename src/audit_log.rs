@@ -64,7 +64,8 @@ pub fn as_guard<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
-fn text(p: *const c_char) -> Option<String> {
+/// A C string as text; NULL and empty both mean "not known".
+pub fn text(p: *const c_char) -> Option<String> {
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()).filter(|s| !s.is_empty())
 }
 

@@ -11,11 +11,12 @@
 //!   the session, the end of backend start-up, records it.
 
 use crate::audit::{self, AuditClass, AuditEvent};
-use crate::{audit_log, settings};
+use crate::audit_log::{self, text};
+use crate::settings;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 use std::cell::RefCell;
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_void, CString};
 
 static mut PREV_CLIENT_AUTHENTICATION: pg_sys::libpq::ClientAuthentication_hook_type = None;
 static mut PREV_EMIT_LOG: pg_sys::emit_log_hook_type = None;
@@ -30,10 +31,6 @@ pub unsafe fn install() {
     PREV_EMIT_LOG = pg_sys::emit_log_hook;
     pg_sys::emit_log_hook = Some(emit_log);
     pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
-}
-
-fn text(p: *const c_char) -> Option<String> {
-    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()).filter(|s| !s.is_empty())
 }
 
 /// A login event from the connection's own data (no catalog access).

@@ -13,7 +13,8 @@ const MAX_CACHED_ROLES: usize = 8;
 
 thread_local! {
     static CACHE: RefCell<Vec<(pg_sys::Oid, Standing)>> = const { RefCell::new(Vec::new()) };
-    static CACHE_GENERATION: Cell<u64> = const { Cell::new(0) };
+    /// (catalog changes, role-set changes) the cache was filled at.
+    static CACHE_GENERATION: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
     static CATALOG_CHANGES: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -31,8 +32,8 @@ pub fn register_invalidation() {
     }
 }
 
-fn current_generation() -> u64 {
-    CATALOG_CHANGES.with(Cell::get).wrapping_add(settings::role_sets_generation().wrapping_mul(1 << 32))
+fn current_generation() -> (u64, u64) {
+    (CATALOG_CHANGES.with(Cell::get), settings::role_sets_generation())
 }
 
 /// The standing of `role`, from the cache when it is fresh.
