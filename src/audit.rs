@@ -20,10 +20,17 @@ pub enum AuditClass {
     Config,
     Override,
     Access,
+    /// LOAD, COPY to/from a server file or program (the risky commands admins may run).
+    Risky,
+    /// Admin-session enforcement (a session ended at its maximum duration) and the incident
+    /// levers (lockdown_role, unlock_role).
+    Admin,
+    /// Every step of a break-glass request, and each statement run while escalated.
+    Breakglass,
 }
 
 impl AuditClass {
-    pub const ALL: [AuditClass; 9] = [
+    pub const ALL: [AuditClass; 12] = [
         AuditClass::Schema,
         AuditClass::Privilege,
         AuditClass::Role,
@@ -33,6 +40,9 @@ impl AuditClass {
         AuditClass::Config,
         AuditClass::Override,
         AuditClass::Access,
+        AuditClass::Risky,
+        AuditClass::Admin,
+        AuditClass::Breakglass,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +56,9 @@ impl AuditClass {
             AuditClass::Config => "config",
             AuditClass::Override => "override",
             AuditClass::Access => "access",
+            AuditClass::Risky => "risky",
+            AuditClass::Admin => "admin",
+            AuditClass::Breakglass => "breakglass",
         }
     }
 

@@ -23,6 +23,9 @@ const BATCH: usize = 256;
 /// How often the writer seals looking at the whole table, not just at the rows after the last
 /// sealed one (a row whose transaction committed long after later rows is sealed then).
 const FULL_SEAL_EVERY: Duration = Duration::from_secs(60);
+/// How often the writer looks for expired break-glass grants even when none is known to be due
+/// (a grant approved while it was computing the next expiry is caught by this).
+const EXPIRY_LOOK_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Copy, Clone)]
 struct Slot {
@@ -148,7 +151,9 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     QUEUE.exclusive().worker_latch = unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) } as usize;
     crate::audit_log::record_server_start();
     let mut last_full_seal = std::time::Instant::now();
+    let mut last_expiry_look = std::time::Instant::now();
     drain_and_seal(true);
+    crate::breakglass_api::expire_due(true);
     while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
@@ -158,6 +163,13 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
             last_full_seal = std::time::Instant::now();
         }
         drain_and_seal(everything);
+        // session governance: idle admin sessions past their maximum, expired break-glass grants
+        crate::admin_session::end_idle_admin_sessions();
+        let look_anyway = last_expiry_look.elapsed() >= EXPIRY_LOOK_EVERY;
+        if look_anyway {
+            last_expiry_look = std::time::Instant::now();
+        }
+        crate::breakglass_api::expire_due(look_anyway);
     }
     drain_and_seal(false);
     QUEUE.exclusive().worker_latch = 0;

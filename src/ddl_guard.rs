@@ -23,6 +23,10 @@ pub struct Standing {
     pub superuser: bool,
     pub admin: bool,
     pub migration: bool,
+    /// Has the privileges of a break-glass approver role (`nspg_guard.breakglass_approvers`).
+    pub approver: bool,
+    /// Escalated: a non-superuser with the privileges of `nspg_guard.breakglass_role`.
+    pub breakglass: bool,
 }
 
 impl Standing {
@@ -97,10 +101,10 @@ pub fn refusal(command: &str, role: &str, class: Class, needed: Authority, sets:
 mod tests {
     use super::*;
 
-    const APP: Standing = Standing { superuser: false, admin: false, migration: false };
-    const MIGRATION: Standing = Standing { superuser: false, admin: false, migration: true };
-    const ADMIN: Standing = Standing { superuser: false, admin: true, migration: false };
-    const SUPERUSER: Standing = Standing { superuser: true, admin: false, migration: false };
+    const APP: Standing = Standing { superuser: false, admin: false, migration: false, approver: false, breakglass: false };
+    const MIGRATION: Standing = Standing { superuser: false, admin: false, migration: true, approver: false, breakglass: false };
+    const ADMIN: Standing = Standing { superuser: false, admin: true, migration: false, approver: false, breakglass: false };
+    const SUPERUSER: Standing = Standing { superuser: true, admin: false, migration: false, approver: false, breakglass: false };
 
     #[test]
     fn authority_by_class() {

@@ -12,7 +12,6 @@
 
 use crate::verdict::Refusal;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
-use thiserror::Error;
 
 /// What an expression in a plan node refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,28 +139,6 @@ pub fn drop_warning(command: &str, objects: &[String], cascade: bool) -> String 
     format!("nspg_guard: {command} removed {named}{cascading}")
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ReasonError {
-    #[error("the reason is empty")]
-    Empty,
-    #[error("the reason \"{0}\" is too short: say in at least {MIN_REASON_WORDS} words why")]
-    TooShort(String),
-}
-
-pub const MIN_REASON_WORDS: usize = 3;
-
-/// The override's reason is recorded as evidence, so it must say something.
-pub fn validate_reason(reason: &str) -> Result<&str, ReasonError> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(ReasonError::Empty);
-    }
-    if reason.split_whitespace().count() < MIN_REASON_WORDS {
-        return Err(ReasonError::TooShort(reason.to_string()));
-    }
-    Ok(reason)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,13 +242,6 @@ mod tests {
     fn a_plan_that_never_scans_the_target_changes_nothing() {
         // DELETE … WHERE false, or every partition pruned: a Result with no scan under it
         assert!(restricts_target(&gate(PlanNode::default(), vec![]), &[T]));
-    }
-
-    #[test]
-    fn reasons() {
-        assert_eq!(validate_reason("  "), Err(ReasonError::Empty));
-        assert!(matches!(validate_reason("cleanup"), Err(ReasonError::TooShort(_))));
-        assert_eq!(validate_reason(" purge test rows INC-42 "), Ok("purge test rows INC-42"));
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub unsafe fn install() {
     pg_sys::ExecutorFinish_hook = Some(executor_finish);
     crate::auth::install();
     crate::audit_queue::init();
+    crate::admin_session::install();
     HOOKS_ACTIVE.store(true, Ordering::Relaxed);
 }
 
@@ -179,6 +180,7 @@ unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, e
 #[pg_guard]
 unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if !exempt() {
+        crate::admin_session::before_statement(|| command_of(query_desc));
         executor::check_start(query_desc, eflags);
     }
 }
@@ -195,5 +197,19 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
 unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::QueryDesc) {
     if !exempt() {
         executor::check_finish(query_desc);
+        crate::admin_session::after_statement(false);
     }
+}
+
+unsafe fn command_of(query_desc: *mut pg_sys::QueryDesc) -> String {
+    use pg_sys::CmdType::*;
+    match (*query_desc).operation {
+        CMD_SELECT => "SELECT",
+        CMD_INSERT => "INSERT",
+        CMD_UPDATE => "UPDATE",
+        CMD_DELETE => "DELETE",
+        CMD_MERGE => "MERGE",
+        _ => "STATEMENT",
+    }
+    .to_string()
 }

@@ -8,16 +8,23 @@
 use pgrx::prelude::*;
 
 mod access;
+mod admin_limits;
+mod admin_registry;
+mod admin_session;
 mod audit;
 mod audit_api;
 mod audit_log;
 mod audit_queue;
 mod auth;
+mod breakglass;
+mod breakglass_api;
 mod classify;
 mod ddl_guard;
 mod destructive;
 mod executor;
 mod hooks;
+mod incident;
+mod incident_api;
 mod lint;
 mod lint_evidence;
 mod lint_expr;
@@ -27,6 +34,7 @@ mod overrides;
 mod protect;
 mod redact;
 mod report;
+mod risky;
 mod roles;
 mod settings;
 mod standing;
@@ -39,6 +47,7 @@ mod verdict;
 pub extern "C-unwind" fn _PG_init() {
     settings::define();
     settings::define_lint();
+    settings::define_admin();
     standing::register_invalidation();
     protect::register_invalidation();
     access::register_invalidation();
@@ -63,6 +72,7 @@ fn status() -> TableIterator<'static, (name!(setting, String), name!(value, Stri
         ("allow_temp_objects".to_string(), settings::ALLOW_TEMP_OBJECTS.get().to_string()),
         ("destructive_guard".to_string(), settings::DESTRUCTIVE_GUARD.get().as_str().to_string()),
         ("max_rows_per_statement".to_string(), settings::MAX_ROWS_PER_STATEMENT.get().to_string()),
+        ("risky_guard".to_string(), settings::RISKY_GUARD.get().as_str().to_string()),
     ];
     TableIterator::new(rows)
 }

@@ -5,7 +5,6 @@
 //! `override` audit event.
 
 use crate::ddl_guard::Authority;
-use crate::destructive;
 use crate::standing;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::pg_sys::panic::ErrorReport;
@@ -45,7 +44,7 @@ fn refuse(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
 /// recorded in the server log with the role that gave it.
 #[pg_extern(volatile, parallel_unsafe)]
 fn allow_destructive(reason: Option<&str>) -> String {
-    let reason = match destructive::validate_reason(reason.unwrap_or("")) {
+    let reason = match crate::verdict::validate_reason(reason.unwrap_or("")) {
         Ok(reason) => reason.to_string(),
         Err(e) => refuse(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,

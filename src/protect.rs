@@ -15,14 +15,18 @@ use std::ffi::CStr;
 
 const EXTENSION: &str = "nspg_guard";
 
-/// The trail's tables: the log and its hash chain.
+/// The trail's tables: the log and its hash chain, and the registries whose rows are evidence
+/// too (break-glass requests, lockdowns).
 #[derive(Clone, Copy)]
 struct Trail {
     log: pg_sys::Oid,
     chain: pg_sys::Oid,
+    breakglass: pg_sys::Oid,
+    lockdowns: pg_sys::Oid,
 }
 
-const NO_TRAIL: Trail = Trail { log: pg_sys::Oid::INVALID, chain: pg_sys::Oid::INVALID };
+const NO_TRAIL: Trail =
+    Trail { log: pg_sys::Oid::INVALID, chain: pg_sys::Oid::INVALID, breakglass: pg_sys::Oid::INVALID, lockdowns: pg_sys::Oid::INVALID };
 
 thread_local! {
     /// (generation it was looked up at, the tables); u64::MAX = never looked up.
@@ -63,6 +67,8 @@ fn trail() -> Trail {
             Trail {
                 log: pg_sys::get_relname_relid(c"audit_log".as_ptr(), schema),
                 chain: pg_sys::get_relname_relid(c"audit_chain".as_ptr(), schema),
+                breakglass: pg_sys::get_relname_relid(c"breakglass_requests".as_ptr(), schema),
+                lockdowns: pg_sys::get_relname_relid(c"role_lockdowns".as_ptr(), schema),
             }
         }
     };
@@ -83,16 +89,27 @@ fn trail_table(relid: pg_sys::Oid) -> Option<&'static str> {
         _ if relid == pg_sys::InvalidOid => None,
         _ if relid == trail.log => Some("nspg_guard.audit_log"),
         _ if relid == trail.chain => Some("nspg_guard.audit_chain"),
+        _ if relid == trail.breakglass => Some("nspg_guard.breakglass_requests"),
+        _ if relid == trail.lockdowns => Some("nspg_guard.role_lockdowns"),
         _ => None,
     }
 }
 
 fn refusal(command: &str, what: &str) -> Refusal {
+    let registry = what.ends_with("breakglass_requests") || what.ends_with("role_lockdowns");
     Refusal {
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-        message: format!("nspg_guard: {command} on {what} refused: the audit trail is append-only"),
-        detail: "While nspg_guard is loaded, audit rows cannot be changed or removed through SQL, by anyone.".into(),
-        hint: "Rows older than nspg_guard.audit_retention are removed with SELECT nspg_guard.audit_purge(); to uninstall, remove nspg_guard from shared_preload_libraries and restart first.".into(),
+        message: if registry {
+            format!("nspg_guard: {command} on {what} refused: the registry changes only through nspg_guard's functions")
+        } else {
+            format!("nspg_guard: {command} on {what} refused: the audit trail is append-only")
+        },
+        detail: "While nspg_guard is loaded, audit rows and registry rows cannot be changed or removed through SQL, by anyone.".into(),
+        hint: if registry {
+            "Use nspg_guard.breakglass_request/approve/deny/end/review() and nspg_guard.lockdown_role/unlock_role().".into()
+        } else {
+            "Rows older than nspg_guard.audit_retention are removed with SELECT nspg_guard.audit_purge(); to uninstall, remove nspg_guard from shared_preload_libraries and restart first.".into()
+        },
         command: command.to_string(),
         object: Some(what.to_string()),
     }

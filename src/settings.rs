@@ -51,6 +51,7 @@ pub enum RoleSet {
     Admin,
     App,
     Owner,
+    Approver,
 }
 
 pub fn role_set_matches(set: RoleSet, role_name: &str) -> bool {
@@ -59,6 +60,7 @@ pub fn role_set_matches(set: RoleSet, role_name: &str) -> bool {
         RoleSet::Admin => &ADMIN,
         RoleSet::App => &APP,
         RoleSet::Owner => &OWNER,
+        RoleSet::Approver => &APPROVER,
     };
     cell.with(|patterns| patterns.borrow().matches(role_name))
 }
@@ -97,7 +99,7 @@ unsafe extern "C-unwind" fn check_audit_classes(newval: *mut *mut c_char, _extra
         Ok(_) => true,
         Err(e) => reject(
             format!("Invalid audit class list: {e}."),
-            c"Use a comma-separated list of: all, none, schema, privilege, role, destructive, denied, login, config, override, access; prefix a class with - to remove it, e.g. 'all, -access'.",
+            c"Use a comma-separated list of: all, none, schema, privilege, role, destructive, denied, login, config, override, access, risky, admin, breakglass; prefix a class with - to remove it, e.g. 'all, -access'.",
         ),
     }
 }
@@ -225,7 +227,7 @@ fn define_audit() {
         GucRegistry::define_string_guc_with_hooks(
             c"nspg_guard.audit",
             c"Audit classes recorded (pgaudit-style list; -class removes).",
-            c"schema, privilege, role, destructive, denied, login, config, override, access; all; none.",
+            c"schema, privilege, role, destructive, denied, login, config, override, access, risky, admin, breakglass; all; none.",
             &AUDIT,
             GucContext::Sighup,
             GucFlags::default(),
@@ -338,5 +340,175 @@ pub fn define_lint() {
         &TENANT_COLUMNS,
         GucContext::Suset,
         GucFlags::default(),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin sessions, break-glass and risky capabilities (NS-PG-007 §2.2, §8.1, §8.3, §9, §10).
+// The admin limits and the break-glass settings are PGC_SIGHUP: an admin session (superusers
+// included) must not be able to lift its own limits or approve itself with SET; they change only
+// through the configuration file or ALTER SYSTEM (audited) and a reload.
+
+/// Milliseconds, like the PostgreSQL settings they cap.
+pub static ADMIN_STATEMENT_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(5 * 60 * 1000);
+pub static ADMIN_IDLE_IN_TRANSACTION_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(60 * 1000);
+pub static ADMIN_IDLE_SESSION_TIMEOUT: GucSetting<i32> = GucSetting::<i32>::new(15 * 60 * 1000);
+/// Seconds.
+pub static ADMIN_SESSION_MAX_DURATION: GucSetting<i32> = GucSetting::<i32>::new(8 * 60 * 60);
+pub static BREAKGLASS_MAX_DURATION: GucSetting<i32> = GucSetting::<i32>::new(60 * 60);
+pub static BREAKGLASS_APPROVERS: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"ns_breakglass_approver"));
+pub static BREAKGLASS_ROLE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"ns_breakglass_admin"));
+pub static BREAKGLASS_SELF_APPROVE: GucSetting<bool> = GucSetting::<bool>::new(false);
+pub static RISKY_GUARD: GucSetting<GuardMode> = GucSetting::<GuardMode>::new(GuardMode::Enforce);
+pub static EXTENSION_ALLOWLIST: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(
+    c"btree_gin, btree_gist, citext, cube, fuzzystrmatch, hstore, intarray, isn, lo, ltree, pg_stat_statements, pg_trgm, pgcrypto, plpgsql, seg, tablefunc, tcn, tsm_system_rows, tsm_system_time, unaccent, uuid-ossp",
+));
+/// Seconds.
+pub static CREDENTIAL_MAX_AGE: GucSetting<i32> = GucSetting::<i32>::new(90 * 24 * 60 * 60);
+
+thread_local! {
+    static APPROVER: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
+    static ALLOWLIST: RefCell<crate::risky::Allowlist> = RefCell::new(crate::risky::Allowlist::default());
+}
+
+pub fn extension_allowed(name: &str) -> bool {
+    ALLOWLIST.with(|a| a.borrow().contains(name))
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_approvers(newval: *const c_char, _extra: *mut c_void) {
+    assign_into(&APPROVER, newval)
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_breakglass_role(newval: *mut *mut c_char, _extra: *mut *mut c_void, _source: pg_sys::GucSource::Type) -> bool {
+    match crate::breakglass::validate_role_name(guc_text(*newval)) {
+        Ok(()) => true,
+        Err(e) => reject(format!("Invalid break-glass role: {e}."), c"Give the name of one role, for example 'ns_breakglass_admin'."),
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_breakglass_role(_newval: *const c_char, _extra: *mut c_void) {
+    // cached standings say who is escalated: they depend on this name
+    ROLE_SETS_GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_allowlist(newval: *mut *mut c_char, _extra: *mut *mut c_void, _source: pg_sys::GucSource::Type) -> bool {
+    match crate::risky::Allowlist::parse(guc_text(*newval)) {
+        Ok(_) => true,
+        Err(e) => reject(format!("Invalid extension allowlist: {e}."), c"Give a comma-separated list of extension names, for example 'pgcrypto, citext'; an empty string allows none."),
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn assign_allowlist(newval: *const c_char, _extra: *mut c_void) {
+    let parsed = crate::risky::Allowlist::parse(guc_text(newval)).unwrap_or_default();
+    ALLOWLIST.with(|a| *a.borrow_mut() = parsed);
+}
+
+fn define_admin_limit(name: &'static CStr, short: &'static CStr, setting: &'static GucSetting<i32>, unit: GucFlags) {
+    GucRegistry::define_int_guc(
+        name,
+        short,
+        c"Applies to sessions whose session or current role is an admin (nspg_guard.admin_roles) or a superuser; 0 lifts the cap.",
+        setting,
+        0,
+        i32::MAX,
+        GucContext::Sighup,
+        unit,
+    );
+}
+
+/// Defines the admin-session, break-glass and risky-capability settings; from `_PG_init`.
+pub fn define_admin() {
+    define_admin_limit(c"nspg_guard.admin_statement_timeout", c"Most statement_timeout an admin session may have.", &ADMIN_STATEMENT_TIMEOUT, GucFlags::UNIT_MS);
+    define_admin_limit(
+        c"nspg_guard.admin_idle_in_transaction_timeout",
+        c"Most idle_in_transaction_session_timeout an admin session may have.",
+        &ADMIN_IDLE_IN_TRANSACTION_TIMEOUT,
+        GucFlags::UNIT_MS,
+    );
+    define_admin_limit(c"nspg_guard.admin_idle_session_timeout", c"Most idle_session_timeout an admin session may have.", &ADMIN_IDLE_SESSION_TIMEOUT, GucFlags::UNIT_MS);
+    define_admin_limit(
+        c"nspg_guard.admin_session_max_duration",
+        c"Longest an admin session may last; older ones end at their next statement, or when idle.",
+        &ADMIN_SESSION_MAX_DURATION,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"nspg_guard.breakglass_max_duration",
+        c"Longest break-glass access one request may ask for.",
+        c"nspg_guard.breakglass_request() refuses longer durations.",
+        &BREAKGLASS_MAX_DURATION,
+        1,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"nspg_guard.breakglass_approvers",
+            c"Roles whose members may approve break-glass requests (comma-separated, * wildcards).",
+            c"Nobody approves their own request, unless nspg_guard.breakglass_self_approve is on.",
+            &BREAKGLASS_APPROVERS,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_role_list),
+            Some(assign_approvers),
+            None,
+        );
+        GucRegistry::define_string_guc_with_hooks(
+            c"nspg_guard.breakglass_role",
+            c"The role an approved break-glass request grants its requester until it expires.",
+            c"The DBA creates it with the privileges emergencies need; it should be in nspg_guard.admin_roles.",
+            &BREAKGLASS_ROLE,
+            GucContext::Sighup,
+            GucFlags::default(),
+            Some(check_breakglass_role),
+            Some(assign_breakglass_role),
+            None,
+        );
+    }
+    GucRegistry::define_bool_guc(
+        c"nspg_guard.breakglass_self_approve",
+        c"Incident switch: requesters may approve their own break-glass requests.",
+        c"Self-approved usages are flagged and need an incident reference.",
+        &BREAKGLASS_SELF_APPROVE,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"nspg_guard.risky_guard",
+        c"Risky-capability guard: off, warn or enforce.",
+        c"Non-admins may not run ALTER SYSTEM, LOAD, COPY to/from a server file or program, or CREATE EXTENSION of an extension outside nspg_guard.extension_allowlist.",
+        &RISKY_GUARD,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    unsafe {
+        GucRegistry::define_string_guc_with_hooks(
+            c"nspg_guard.extension_allowlist",
+            c"Extensions non-admin roles may create (comma-separated; * wildcards).",
+            c"Admins may create any extension; each use is audited.",
+            &EXTENSION_ALLOWLIST,
+            GucContext::Suset,
+            GucFlags::default(),
+            Some(check_allowlist),
+            Some(assign_allowlist),
+            None,
+        );
+    }
+    GucRegistry::define_int_guc(
+        c"nspg_guard.credential_max_age",
+        c"Age after which nspg_guard.credential_age() flags a password for rotation.",
+        c"NS-PG-007 §2.3 and §10: rotate credentials on schedule.",
+        &CREDENTIAL_MAX_AGE,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_S,
     );
 }

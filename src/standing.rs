@@ -32,7 +32,9 @@ pub fn register_invalidation() {
     }
 }
 
-fn current_generation() -> (u64, u64) {
+/// Changes whenever a cached standing may have become stale; callers caching decisions derived
+/// from standings key them by it.
+pub fn current_generation() -> (u64, u64) {
     (CATALOG_CHANGES.with(Cell::get), settings::role_sets_generation())
 }
 
@@ -57,10 +59,13 @@ pub fn of(role: pg_sys::Oid) -> Standing {
     standing
 }
 
-/// Scans pg_authid for roles in the admin and migration sets and asks PostgreSQL whether
-/// `role` has their privileges (membership with INHERIT, the same test GRANTs use).
+/// Scans pg_authid for roles in the admin, migration and approver sets and the break-glass role,
+/// and asks PostgreSQL whether `role` has their privileges (membership with INHERIT, the same
+/// test GRANTs use). A superuser has every role's privileges, so it counts as escalated only
+/// through a role that is not its own superuser power: never.
 unsafe fn look_up(role: pg_sys::Oid) -> Standing {
     let mut standing = Standing { superuser: pg_sys::superuser_arg(role), ..Standing::default() };
+    let breakglass_role = settings::text_of(&settings::BREAKGLASS_ROLE);
     let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
     let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
     loop {
@@ -72,9 +77,13 @@ unsafe fn look_up(role: pg_sys::Oid) -> Standing {
         let name = std::ffi::CStr::from_ptr(authid.rolname.data.as_ptr()).to_string_lossy();
         let admin = !standing.admin && settings::role_set_matches(RoleSet::Admin, &name);
         let migration = !standing.migration && settings::role_set_matches(RoleSet::Migration, &name);
-        if (admin || migration) && pg_sys::has_privs_of_role(role, authid.oid) {
+        let approver = !standing.approver && settings::role_set_matches(RoleSet::Approver, &name);
+        let breakglass = !standing.superuser && name == breakglass_role;
+        if (admin || migration || approver || breakglass) && pg_sys::has_privs_of_role(role, authid.oid) {
             standing.admin |= admin;
             standing.migration |= migration;
+            standing.approver |= approver;
+            standing.breakglass |= breakglass;
         }
     }
     pg_sys::table_endscan(scan);

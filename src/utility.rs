@@ -6,6 +6,8 @@ use crate::classify::{self, Class, CopyEndpoint, Facts};
 use crate::ddl_guard::{self, Authority, RoleSets};
 use crate::audit::{self, AuditClass, AuditEvent};
 use crate::destructive;
+use crate::risky::{self, RiskyCommand};
+use crate::admin_session;
 use crate::{audit_log, objects, protect};
 use crate::settings;
 use crate::verdict::Enforcement;
@@ -17,6 +19,10 @@ use std::ffi::CStr;
 /// What to do once the statement has succeeded: the DROP warning, the audit row.
 pub struct AfterSuccess {
     warning: Option<String>,
+    /// The statement may have changed the session's timeouts or roles (SET, RESET, DISCARD,
+    /// SET ROLE), or the session is escalated: recheck the admin limits after it. `Some(true)`
+    /// for SET LOCAL.
+    session_recheck: Option<bool>,
     /// Boxed: most statements have none, and this travels through the hook's bookkeeping.
     event: Option<Box<AuditEvent>>,
 }
@@ -30,9 +36,15 @@ pub struct AfterSuccess {
 /// statement is audited, to keep the per-statement path free of copies).
 pub unsafe fn check(node: *mut pg_sys::Node, statement: impl FnOnce() -> String) -> Option<AfterSuccess> {
     let (tag, node) = effective_statement(node);
+    admin_session::before_statement(|| command_tag(node));
     protect::check_utility(tag, node);
-    let class = classify::classify(tag, facts_of(tag, node));
+    admin_session::check_utility(tag, node);
+    let facts = facts_of(tag, node);
+    let class = classify::classify(tag, facts);
     let temp_allowed = check_ddl(tag, node, class);
+    if class == Class::Risky {
+        check_risky(tag, node, facts);
+    }
     let warning = match tag {
         NodeTag::T_TruncateStmt => {
             check_truncate(node as *mut pg_sys::TruncateStmt);
@@ -51,9 +63,30 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl FnOnce() -> String)
             event.object_type = object_type.map(str::to_string);
             event.object_identity = object;
             event.statement = Some(statement());
+            if sets_password(tag, node) {
+                event.details = Some(serde_json::json!({ "password_set": true }));
+            }
             Box::new(event)
         });
-    (warning.is_some() || event.is_some()).then_some(AfterSuccess { warning, event })
+    let session_recheck = match tag {
+        NodeTag::T_VariableSetStmt => Some((*(node as *mut pg_sys::VariableSetStmt)).is_local),
+        NodeTag::T_DiscardStmt => Some(false),
+        _ => admin_session::escalated().then_some(false),
+    };
+    (warning.is_some() || event.is_some() || session_recheck.is_some()).then_some(AfterSuccess { warning, session_recheck, event })
+}
+
+/// Does this CREATE/ALTER ROLE set a password (PASSWORD NULL clears it)? Recorded so that
+/// `credential_age()` can tell when each password was last set.
+unsafe fn sets_password(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
+    let options = match tag {
+        NodeTag::T_CreateRoleStmt => (*(node as *mut pg_sys::CreateRoleStmt)).options,
+        NodeTag::T_AlterRoleStmt => (*(node as *mut pg_sys::AlterRoleStmt)).options,
+        _ => return false,
+    };
+    PgList::<pg_sys::DefElem>::from_pg(options)
+        .iter_ptr()
+        .any(|def| CStr::from_ptr((*def).defname).to_bytes() == b"password" && !(*def).arg.is_null())
 }
 
 /// After the statement succeeded: warn about what a DROP removed, write the audit row (in the
@@ -64,6 +97,9 @@ pub fn after_success(after: AfterSuccess) {
     }
     if let Some(event) = after.event {
         audit_log::record_committed(*event);
+    }
+    if let Some(local) = after.session_recheck {
+        admin_session::after_statement(local);
     }
 }
 
@@ -77,6 +113,7 @@ unsafe fn audit_class(tag: NodeTag, node: *mut pg_sys::Node, class: Class, remov
         Class::Destructive => Some(AuditClass::Destructive),
         Class::Risky if tag == NodeTag::T_CreateExtensionStmt => Some(AuditClass::Schema),
         Class::Risky if tag == NodeTag::T_AlterSystemStmt => Some(AuditClass::Config),
+        Class::Risky => Some(AuditClass::Risky),
         Class::Session if tag == NodeTag::T_VariableSetStmt => {
             let name = (*(node as *mut pg_sys::VariableSetStmt)).name;
             (!name.is_null() && audit::is_audit_relevant_setting(CStr::from_ptr(name).to_bytes()))
@@ -110,6 +147,30 @@ unsafe fn check_ddl(tag: NodeTag, node: *mut pg_sys::Node, class: Class) -> bool
     let sets = RoleSets { migration_roles: &migration_roles, admin_roles: &admin_roles };
     report::raise(ddl_guard::refusal(&command_tag(node), &role_name(role), class, needed, &sets), enforcement);
     false
+}
+
+/// The risky-capability guard: non-admins may not run the `risky` class, except CREATE
+/// EXTENSION of an allowlisted extension.
+unsafe fn check_risky(tag: NodeTag, node: *mut pg_sys::Node, facts: Facts) {
+    let enforcement = Enforcement::from(settings::RISKY_GUARD.get());
+    let role = pg_sys::GetUserId();
+    if enforcement == Enforcement::Ignore || standing::of(role).has(Authority::Admin) {
+        return;
+    }
+    let extension = (tag == NodeTag::T_CreateExtensionStmt)
+        .then(|| CStr::from_ptr((*(node as *mut pg_sys::CreateExtensionStmt)).extname).to_string_lossy().into_owned());
+    let command = match (tag, facts.copy, extension.as_deref()) {
+        (NodeTag::T_AlterSystemStmt, _, _) => RiskyCommand::AlterSystem,
+        (NodeTag::T_LoadStmt, _, _) => RiskyCommand::Load,
+        (_, Some(CopyEndpoint::Program), _) => RiskyCommand::CopyProgram,
+        (_, Some(CopyEndpoint::ServerFile), _) => RiskyCommand::CopyServerFile,
+        (_, _, Some(name)) => RiskyCommand::CreateExtension(name),
+        _ => return,
+    };
+    if risky::needs_admin(command, settings::extension_allowed) {
+        let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
+        report::raise(risky::refusal(command, &command_tag(node), &role_name(role), &admin_roles), enforcement);
+    }
 }
 
 /// TRUNCATE empties tables at once: migration and admin roles only (temp tables excepted).

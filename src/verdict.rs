@@ -3,6 +3,7 @@
 
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use pgrx::PostgresGucEnum;
+use thiserror::Error;
 
 /// The mode of one guard (`nspg_guard.ddl_guard`, `nspg_guard.destructive_guard`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PostgresGucEnum)]
@@ -57,5 +58,40 @@ impl From<GuardMode> for Enforcement {
             GuardMode::Warn => Enforcement::Warn,
             GuardMode::Off => Enforcement::Ignore,
         }
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ReasonError {
+    #[error("the reason is empty")]
+    Empty,
+    #[error("the reason \"{0}\" is too short: say in at least {MIN_REASON_WORDS} words why")]
+    TooShort(String),
+}
+
+pub const MIN_REASON_WORDS: usize = 3;
+
+/// A reason is recorded as evidence (an override, a break-glass request, a lockdown, a review),
+/// so it must say something.
+pub fn validate_reason(reason: &str) -> Result<&str, ReasonError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ReasonError::Empty);
+    }
+    if reason.split_whitespace().count() < MIN_REASON_WORDS {
+        return Err(ReasonError::TooShort(reason.to_string()));
+    }
+    Ok(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons() {
+        assert_eq!(validate_reason("  "), Err(ReasonError::Empty));
+        assert!(matches!(validate_reason("cleanup"), Err(ReasonError::TooShort(_))));
+        assert_eq!(validate_reason(" purge test rows INC-42 "), Ok("purge test rows INC-42"));
     }
 }

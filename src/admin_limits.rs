@@ -1,0 +1,101 @@
+//! Admin session limits (NS-PG-007 §2.2 "admin access is time-bounded", §8.3 "apply safe
+//! timeouts to admin sessions too"). Pure: which timeout must be capped, whether a session has
+//! outlived its allowance, and how durations read in messages.
+
+/// A PostgreSQL timeout that admin sessions have capped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    Statement,
+    IdleInTransaction,
+    IdleSession,
+}
+
+impl Timeout {
+    pub const ALL: [Timeout; 3] = [Timeout::Statement, Timeout::IdleInTransaction, Timeout::IdleSession];
+
+    /// The PostgreSQL setting.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Timeout::Statement => "statement_timeout",
+            Timeout::IdleInTransaction => "idle_in_transaction_session_timeout",
+            Timeout::IdleSession => "idle_session_timeout",
+        }
+    }
+
+    /// The nspg_guard setting that caps it.
+    pub fn cap_setting(self) -> &'static str {
+        match self {
+            Timeout::Statement => "nspg_guard.admin_statement_timeout",
+            Timeout::IdleInTransaction => "nspg_guard.admin_idle_in_transaction_timeout",
+            Timeout::IdleSession => "nspg_guard.admin_idle_session_timeout",
+        }
+    }
+}
+
+/// The value a timeout must take when `current_ms` exceeds `cap_ms`. In both, 0 means "no
+/// limit": a session timeout of 0 exceeds every cap, a cap of 0 caps nothing.
+pub fn capped(current_ms: i32, cap_ms: i32) -> Option<i32> {
+    (cap_ms > 0 && (current_ms <= 0 || current_ms > cap_ms)).then_some(cap_ms)
+}
+
+/// Has a session that started at `started_us` outlived `max_s` at `now_us` (both PostgreSQL
+/// timestamps in microseconds)? A maximum of 0 means no limit.
+pub fn past_max_duration(started_us: i64, now_us: i64, max_s: i32) -> bool {
+    max_s > 0 && now_us.saturating_sub(started_us) > i64::from(max_s) * 1_000_000
+}
+
+/// Milliseconds as PostgreSQL shows a time setting: the largest unit that divides evenly.
+pub fn show_ms(ms: i64) -> String {
+    if ms <= 0 {
+        return "0 (no limit)".to_string();
+    }
+    const UNITS: [(i64, &str); 4] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "min"), (1_000, "s")];
+    UNITS
+        .iter()
+        .find(|(size, _)| ms % size == 0)
+        .map(|(size, unit)| format!("{}{unit}", ms / size))
+        .unwrap_or_else(|| format!("{ms}ms"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_above_the_cap_or_unlimited_are_capped() {
+        assert_eq!(capped(0, 300_000), Some(300_000));
+        assert_eq!(capped(-1, 300_000), Some(300_000));
+        assert_eq!(capped(600_000, 300_000), Some(300_000));
+        assert_eq!(capped(300_000, 300_000), None);
+        assert_eq!(capped(1_000, 300_000), None);
+        assert_eq!(capped(0, 0), None);
+        assert_eq!(capped(9_999_999, 0), None);
+    }
+
+    #[test]
+    fn maximum_duration() {
+        let hour = 3_600_000_000_i64;
+        assert!(!past_max_duration(0, 8 * hour, 8 * 3600));
+        assert!(past_max_duration(0, 8 * hour + 1, 8 * 3600));
+        assert!(!past_max_duration(0, 100 * hour, 0));
+        assert!(!past_max_duration(i64::MIN, i64::MAX, 0));
+        assert!(past_max_duration(i64::MIN, i64::MAX, 1));
+    }
+
+    #[test]
+    fn durations_read_like_settings() {
+        assert_eq!(show_ms(300_000), "5min");
+        assert_eq!(show_ms(60_000), "1min");
+        assert_eq!(show_ms(28_800_000), "8h");
+        assert_eq!(show_ms(90_000), "90s");
+        assert_eq!(show_ms(1_500), "1500ms");
+        assert_eq!(show_ms(172_800_000), "2d");
+        assert_eq!(show_ms(0), "0 (no limit)");
+    }
+
+    #[test]
+    fn settings_named() {
+        assert_eq!(Timeout::IdleSession.setting(), "idle_session_timeout");
+        assert_eq!(Timeout::Statement.cap_setting(), "nspg_guard.admin_statement_timeout");
+    }
+}

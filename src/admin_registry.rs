@@ -1,0 +1,105 @@
+//! Shared memory the background worker reads to govern sessions it cannot see into: which
+//! backends are admin sessions right now (a login may become admin by SET ROLE, which
+//! pg_stat_activity does not show), and when the next break-glass grant expires (so the worker
+//! looks at the registry only when one is due).
+
+use pgrx::lwlock::PgLwLock;
+use pgrx::prelude::*;
+use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory};
+use std::cell::Cell;
+
+/// Admin sessions tracked at once; beyond this the worker does not see the rest (their next
+/// statement still ends them at the maximum duration).
+const SLOTS: usize = 256;
+/// `next_expiry` when no grant is active.
+pub const NO_EXPIRY: i64 = i64::MAX;
+
+#[derive(Copy, Clone, Default)]
+struct Slot {
+    /// 0: free.
+    pid: i32,
+    /// The session's start (PostgreSQL timestamp, microseconds).
+    started: i64,
+}
+
+#[derive(Copy, Clone)]
+pub struct Registry {
+    slots: [Slot; SLOTS],
+    /// When the worker should next look for expired break-glass grants; 0 = look now.
+    next_expiry: i64,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry { slots: [Slot::default(); SLOTS], next_expiry: 0 }
+    }
+}
+
+unsafe impl PGRXSharedMemory for Registry {}
+
+static REGISTRY: PgLwLock<Registry> = unsafe { PgLwLock::new(c"nspg_guard_admin_sessions") };
+
+thread_local! {
+    static REGISTERED: Cell<bool> = const { Cell::new(false) };
+    static EXIT_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Reserves the registry; from `_PG_init` at preload.
+pub fn init() {
+    pg_shmem_init!(REGISTRY);
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn forget_at_exit(_code: i32, _arg: pg_sys::Datum) {
+    if REGISTERED.with(Cell::get) {
+        forget(pg_sys::MyProcPid);
+    }
+}
+
+/// Records whether this backend is an admin session now.
+pub fn set_admin(admin: bool) {
+    if REGISTERED.with(Cell::get) == admin {
+        return;
+    }
+    let pid = unsafe { pg_sys::MyProcPid };
+    if admin {
+        if !EXIT_CALLBACK.with(|c| c.replace(true)) {
+            unsafe { pg_sys::before_shmem_exit(Some(forget_at_exit), pg_sys::Datum::from(0)) };
+        }
+        let mut registry = REGISTRY.exclusive();
+        if let Some(slot) = registry.slots.iter_mut().find(|s| s.pid == 0) {
+            *slot = Slot { pid, started: unsafe { pg_sys::MyStartTimestamp } };
+        }
+    } else {
+        forget(pid);
+    }
+    REGISTERED.with(|r| r.set(admin));
+}
+
+/// Removes `pid` (its session ended, or stopped being admin, or the worker ended it).
+pub fn forget(pid: i32) {
+    let mut registry = REGISTRY.exclusive();
+    registry.slots.iter_mut().filter(|s| s.pid == pid).for_each(|s| *s = Slot::default());
+}
+
+/// Admin sessions that started before `started_before`.
+pub fn started_before(started_before: i64) -> Vec<i32> {
+    let registry = REGISTRY.share();
+    registry.slots.iter().filter(|s| s.pid != 0 && s.started < started_before).map(|s| s.pid).collect()
+}
+
+/// A grant now expires at `at`: the worker must look no later than that.
+pub fn expiry_at(at: i64) {
+    let mut registry = REGISTRY.exclusive();
+    registry.next_expiry = registry.next_expiry.min(at);
+}
+
+/// Is a break-glass expiry due at `now`?
+pub fn expiry_due(now: i64) -> bool {
+    REGISTRY.share().next_expiry <= now
+}
+
+/// The worker looked: the next expiry is at `at` (NO_EXPIRY for none).
+pub fn next_expiry(at: i64) {
+    REGISTRY.exclusive().next_expiry = at;
+}

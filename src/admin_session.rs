@@ -1,0 +1,447 @@
+//! Glue for admin sessions and break-glass escalation (NS-PG-007 §2.2, §8.1, §8.3).
+//!
+//! An **admin session** is one whose session or current role is an admin or a superuser. Its
+//! timeouts are capped (`admin_limits`) when it starts, when it becomes admin, and whenever it
+//! raises them; past `admin_session_max_duration` its next statement ends it (the worker ends
+//! idle ones, see `admin_registry`).
+//!
+//! An **escalated** session holds `nspg_guard.breakglass_role` (granted by an approved request).
+//! Each of its statements is audited, and it may not reconfigure the server, blind the audit
+//! trail or become another role (`breakglass::Escalated`). Settings it could change without a
+//! utility statement (set_config(), UPDATE pg_settings) are compared after every statement with
+//! the values it had when the escalation began; a change raises an ERROR, and aborting the
+//! transaction undoes the change.
+//!
+//! The per-statement cost for everyone else is one comparison of cached keys.
+
+use crate::admin_limits::{self, Timeout};
+use crate::audit::{self, AuditClass};
+use crate::breakglass::{self, Escalated};
+use crate::ddl_guard::Authority;
+use crate::verdict::Enforcement;
+use crate::{admin_registry, audit_log, report, settings, standing};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
+use pgrx::prelude::*;
+use pgrx::PgLogLevel;
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_void, CStr, CString};
+
+/// What the guards need to know about the session, for the roles it has now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Kind {
+    admin: bool,
+    escalated: bool,
+    /// The session is still SET ROLE to the break-glass role after losing the membership
+    /// that allowed it (PostgreSQL does not undo a SET ROLE when the grant goes).
+    stale: bool,
+    breakglass_role: pg_sys::Oid,
+}
+
+type Key = (pg_sys::Oid, pg_sys::Oid, (u64, u64));
+
+/// What the session looked like when its escalation began.
+struct Escalation {
+    settings: Vec<(String, String)>,
+    user: pg_sys::Oid,
+}
+
+thread_local! {
+    static KIND: Cell<Option<(Key, Kind)>> = const { Cell::new(None) };
+    static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
+    /// Start time of the last top-level statement audited as escalated.
+    static LAST_AUDITED: Cell<i64> = const { Cell::new(0) };
+    /// Backends to end once the current transaction commits (break-glass end, lockdown).
+    static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Registers the transaction callback that applies the caps at session start and ends sessions
+/// after a commit; from `hooks::install`.
+pub unsafe fn install() {
+    admin_registry::init();
+    pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
+}
+
+/// Client sessions only: not background workers, walsenders, or single-user mode.
+fn client_backend() -> bool {
+    unsafe { pg_sys::IsUnderPostmaster && pg_sys::MyBackendType == pg_sys::BackendType::B_BACKEND }
+}
+
+fn kind() -> Kind {
+    let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
+    let key = (user, session, standing::current_generation());
+    if let Some((cached, kind)) = KIND.with(Cell::get) {
+        if cached == key {
+            return kind;
+        }
+    }
+    let kind = unsafe { look_up(user, session) };
+    admin_registry::set_admin(kind.admin);
+    if !kind.escalated {
+        ESCALATION.with(|e| e.borrow_mut().take());
+    }
+    KIND.with(|k| k.set(Some((key, kind))));
+    kind
+}
+
+unsafe fn look_up(user: pg_sys::Oid, session: pg_sys::Oid) -> Kind {
+    let of_session = standing::of(session);
+    let of_user = if user == session { of_session } else { standing::of(user) };
+    let name = CString::new(settings::text_of(&settings::BREAKGLASS_ROLE)).unwrap_or_default();
+    let breakglass_role = pg_sys::get_role_oid(name.as_ptr(), true);
+    let stale = breakglass_role != pg_sys::InvalidOid
+        && user == breakglass_role
+        && !of_session.superuser
+        && !pg_sys::is_member_of_role_nosuper(session, breakglass_role);
+    Kind {
+        admin: of_session.has(Authority::Admin) || of_user.has(Authority::Admin),
+        escalated: of_session.breakglass || of_user.breakglass,
+        stale,
+        breakglass_role,
+    }
+}
+
+/// Is this session escalated through break-glass now?
+pub fn escalated() -> bool {
+    client_backend() && kind().escalated
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
+    match event {
+        // the transaction that ends backend start-up: every session-level setting is in
+        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
+            if pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && client_backend() =>
+        {
+            if kind().admin {
+                cap_timeouts(false, false);
+            }
+        }
+        pg_sys::XactEvent::XACT_EVENT_COMMIT => {
+            let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
+            terminate(&pids);
+        }
+        pg_sys::XactEvent::XACT_EVENT_ABORT => TO_TERMINATE.with(|t| t.borrow_mut().clear()),
+        _ => {}
+    }
+}
+
+/// Before each statement (top-level or nested): end a session that outlived its allowance or
+/// its escalation; audit an escalated session's statement.
+pub fn before_statement(command: impl FnOnce() -> String) {
+    if !client_backend() || audit_log::internal() {
+        return;
+    }
+    let kind = kind();
+    if kind.stale {
+        end_session(AuditClass::Breakglass, "the break-glass access this session was using has ended", "Connect again; request break-glass access anew if the incident needs it.");
+    }
+    if kind.admin {
+        let max = settings::ADMIN_SESSION_MAX_DURATION.get();
+        let (started, now) = unsafe { (pg_sys::MyStartTimestamp, pg_sys::GetCurrentStatementStartTimestamp()) };
+        if admin_limits::past_max_duration(started, now, max) {
+            let reason = format!(
+                "it is older than nspg_guard.admin_session_max_duration ({})",
+                admin_limits::show_ms(i64::from(max) * 1000)
+            );
+            end_session(AuditClass::Admin, &reason, "Connect again if you still need admin access: admin access is granted per session, for a bounded time.");
+        }
+    }
+    if kind.escalated {
+        note_escalated_statement(command);
+    }
+}
+
+/// Ends this session with a FATAL that says why, audited first.
+fn end_session(class: AuditClass, why: &str, hint: &str) -> ! {
+    let started = audit::iso_timestamp(unsafe { pg_sys::MyStartTimestamp });
+    if audit_log::audited(class) {
+        let mut event = audit_log::event(class, "session_ended");
+        event.command_tag = Some("SESSION END".into());
+        event.reason = Some(why.to_string());
+        event.details = Some(serde_json::json!({ "session_started": started, "ended_by": "its next statement" }));
+        audit_log::record_async(event);
+    }
+    ErrorReport::new(PgSqlErrorCode::ERRCODE_ADMIN_SHUTDOWN, format!("nspg_guard: session ended: {why}"), "nspg_guard")
+        .set_detail(format!("The session started at {started}."))
+        .set_hint(hint)
+        .report(PgLogLevel::FATAL);
+    unreachable!("a FATAL report does not return")
+}
+
+fn note_escalated_statement(command: impl FnOnce() -> String) {
+    let began = ESCALATION.with(|e| e.borrow().is_none());
+    if began {
+        let user = unsafe { pg_sys::GetUserId() };
+        ESCALATION.with(|e| *e.borrow_mut() = Some(Escalation { settings: unsafe { audit_relevant_settings() }, user }));
+        if audit_log::audited(AuditClass::Breakglass) {
+            let mut event = audit_log::event(AuditClass::Breakglass, "activated");
+            event.command_tag = Some("BREAK-GLASS ACTIVATED".into());
+            event.object_type = Some("role".into());
+            event.object_identity = Some(settings::text_of(&settings::BREAKGLASS_ROLE));
+            audit_log::record_async(event);
+        }
+    }
+    let statement_start = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
+    if LAST_AUDITED.with(|l| l.replace(statement_start)) == statement_start || !audit_log::audited(AuditClass::Breakglass) {
+        return;
+    }
+    let mut event = audit_log::event(AuditClass::Breakglass, "statement");
+    event.command_tag = Some(command());
+    event.statement = unsafe { audit_log::text(pg_sys::debug_query_string) };
+    audit_log::record_async(event);
+}
+
+/// After each statement: cap the timeouts an admin session raised (SET, set_config, RESET,
+/// SET ROLE to an admin); refuse what an escalated session changed without a utility statement.
+/// `local` says the statement was SET LOCAL, so the cap is local too.
+pub fn after_statement(local: bool) {
+    if !client_backend() || audit_log::internal() {
+        return;
+    }
+    let kind = kind();
+    if kind.admin {
+        unsafe { cap_timeouts(true, local) };
+    }
+    if kind.escalated {
+        verify_escalation(kind);
+    }
+}
+
+unsafe fn current_ms(timeout: Timeout) -> i32 {
+    match timeout {
+        Timeout::Statement => pg_sys::StatementTimeout,
+        Timeout::IdleInTransaction => pg_sys::IdleInTransactionSessionTimeout,
+        Timeout::IdleSession => pg_sys::IdleSessionTimeout,
+    }
+}
+
+fn cap_ms(timeout: Timeout) -> i32 {
+    match timeout {
+        Timeout::Statement => settings::ADMIN_STATEMENT_TIMEOUT.get(),
+        Timeout::IdleInTransaction => settings::ADMIN_IDLE_IN_TRANSACTION_TIMEOUT.get(),
+        Timeout::IdleSession => settings::ADMIN_IDLE_SESSION_TIMEOUT.get(),
+    }
+}
+
+unsafe fn cap_timeouts(notice: bool, local: bool) {
+    for timeout in Timeout::ALL {
+        let current = current_ms(timeout);
+        let Some(cap) = admin_limits::capped(current, cap_ms(timeout)) else { continue };
+        let name = CString::new(timeout.setting()).unwrap_or_default();
+        let value = CString::new(cap.to_string()).unwrap_or_default();
+        let action = if local { pg_sys::GucAction::GUC_ACTION_LOCAL } else { pg_sys::GucAction::GUC_ACTION_SET };
+        pg_sys::set_config_option(
+            name.as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            action,
+            true,
+            0,
+            false,
+        );
+        if notice {
+            ErrorReport::new(
+                PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+                format!("nspg_guard: {} capped at {} for admin sessions", timeout.setting(), admin_limits::show_ms(i64::from(cap))),
+                "nspg_guard",
+            )
+            .set_detail(format!(
+                "The session asked for {}; {} is {} (NS-PG-007 §8.3: safe timeouts apply to admin sessions too).",
+                admin_limits::show_ms(i64::from(current)),
+                timeout.cap_setting(),
+                admin_limits::show_ms(i64::from(cap))
+            ))
+            .report(PgLogLevel::NOTICE);
+        }
+    }
+}
+
+/// The audit-relevant settings (`audit::is_audit_relevant_setting`) and their values.
+unsafe fn audit_relevant_settings() -> Vec<(String, String)> {
+    let variables = pg_sys::get_guc_variables();
+    (0..pg_sys::GetNumConfigOptions().max(0) as usize)
+        .filter_map(|i| {
+            let variable = *variables.add(i);
+            let name = CStr::from_ptr((*variable).name);
+            audit::is_audit_relevant_setting(name.to_bytes()).then(|| {
+                let value = audit_log::text(pg_sys::GetConfigOption(name.as_ptr(), true, false)).unwrap_or_default();
+                (name.to_string_lossy().into_owned(), value)
+            })
+        })
+        .collect()
+}
+
+fn verify_escalation(kind: Kind) {
+    let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
+    let violation = ESCALATION.with(|e| {
+        let e = e.borrow();
+        let baseline = e.as_ref()?;
+        if user != session && user != kind.breakglass_role && user != baseline.user {
+            return Some(Violation::Role(role_name(user)));
+        }
+        breakglass::changed_setting(&baseline.settings, &unsafe { audit_relevant_settings() }).map(Violation::Setting)
+    });
+    match violation {
+        Some(Violation::Role(name)) => refuse_escalated(Escalated::SwitchRole(&name)),
+        Some(Violation::Setting(name)) => refuse_escalated(Escalated::ChangeSetting(&name)),
+        None => {}
+    }
+}
+
+enum Violation {
+    Role(String),
+    Setting(String),
+}
+
+fn role_name(role: pg_sys::Oid) -> String {
+    audit_log::text(unsafe { pg_sys::GetUserNameFromId(role, true) }).unwrap_or_else(|| format!("oid {}", role.to_u32()))
+}
+
+fn refuse_escalated(action: Escalated) {
+    let role = role_name(unsafe { pg_sys::GetSessionUserId() });
+    let refusal = breakglass::escalated_refusal(action, &role, &settings::text_of(&settings::BREAKGLASS_ROLE));
+    report::raise(refusal, Enforcement::Refuse);
+}
+
+/// Utility statements an escalated session may not run (refused before they run).
+///
+/// # Safety
+/// `node` is a valid utility parse tree of type `tag`.
+pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
+    if !client_backend() || audit_log::internal() {
+        return;
+    }
+    let kind = kind();
+    if !kind.escalated {
+        return;
+    }
+    match tag {
+        NodeTag::T_AlterSystemStmt => refuse_escalated(Escalated::AlterSystem),
+        NodeTag::T_CopyStmt if (*(node as *mut pg_sys::CopyStmt)).is_program => refuse_escalated(Escalated::CopyProgram),
+        NodeTag::T_VariableSetStmt => check_set(node as *mut pg_sys::VariableSetStmt, kind),
+        NodeTag::T_AlterRoleSetStmt => check_set((*(node as *mut pg_sys::AlterRoleSetStmt)).setstmt, kind),
+        NodeTag::T_AlterDatabaseSetStmt => check_set((*(node as *mut pg_sys::AlterDatabaseSetStmt)).setstmt, kind),
+        _ => {}
+    }
+}
+
+unsafe fn check_set(set: *mut pg_sys::VariableSetStmt, kind: Kind) {
+    if set.is_null() || (*set).name.is_null() {
+        return;
+    }
+    let name = CStr::from_ptr((*set).name).to_string_lossy();
+    if name == "role" || name == "session_authorization" {
+        if (*set).kind != pg_sys::VariableSetKind::VAR_SET_VALUE {
+            return; // RESET ROLE, SET ROLE NONE: back to the session's own role
+        }
+        let target = first_string_arg((*set).args).unwrap_or_default();
+        let session = role_name(pg_sys::GetSessionUserId());
+        let breakglass_role = role_name(kind.breakglass_role);
+        if !(target == session || target == breakglass_role || target.eq_ignore_ascii_case("none")) {
+            refuse_escalated(Escalated::SwitchRole(&target));
+        }
+    } else if audit::is_audit_relevant_setting(name.as_bytes()) {
+        refuse_escalated(Escalated::ChangeSetting(&name));
+    }
+}
+
+unsafe fn first_string_arg(args: *mut pg_sys::List) -> Option<String> {
+    let first = pgrx::PgList::<pg_sys::Node>::from_pg(args).get_ptr(0)?;
+    if !pgrx::is_a(first, NodeTag::T_A_Const) {
+        return None;
+    }
+    let value = std::ptr::addr_of_mut!((*(first as *mut pg_sys::A_Const)).val) as *mut pg_sys::Node;
+    pgrx::is_a(value, NodeTag::T_String).then(|| CStr::from_ptr((*(value as *mut pg_sys::String)).sval).to_string_lossy().into_owned())
+}
+
+/// Client backends of `role` other than this one.
+pub fn sessions_of(role: pg_sys::Oid) -> Vec<i32> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT pid FROM pg_catalog.pg_stat_activity WHERE usesysid = $1 AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()",
+                None,
+                &[role.into()],
+            )?
+            .map(|row| row.get::<i32>(1))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|pids| pids.into_iter().flatten().collect())
+    })
+    .unwrap_or_else(|e: pgrx::spi::Error| pgrx::error!("nspg_guard: could not list the sessions of a role: {e}"))
+}
+
+/// Ends `pids` once the current transaction commits (nothing happens if it aborts).
+pub fn terminate_after_commit(pids: &[i32]) {
+    TO_TERMINATE.with(|t| t.borrow_mut().extend_from_slice(pids));
+}
+
+extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
+/// SIGTERM, as pg_terminate_backend() sends (15 on every platform PostgreSQL runs on).
+const SIGTERM: i32 = 15;
+
+/// Ends backends the way pg_terminate_backend() does; the policy, not the caller's privileges,
+/// decided that they go.
+pub fn terminate(pids: &[i32]) {
+    for &pid in pids {
+        unsafe { kill(pid, SIGTERM) };
+    }
+}
+
+/// The worker's round: end idle admin sessions past the maximum duration, audited.
+pub fn end_idle_admin_sessions() {
+    let max = settings::ADMIN_SESSION_MAX_DURATION.get();
+    if max <= 0 {
+        return;
+    }
+    let started_before = unsafe { pg_sys::GetCurrentTimestamp() } - i64::from(max) * 1_000_000;
+    let candidates = admin_registry::started_before(started_before);
+    if candidates.is_empty() {
+        return;
+    }
+    pgrx::bgworkers::BackgroundWorker::transaction(|| {
+        let ended = Spi::connect(|client| {
+            let rows = client.select(
+                "SELECT pid, usename::text, client_addr::text, client_port, application_name, datname::text, backend_start::text
+                   FROM pg_catalog.pg_stat_activity
+                  WHERE pid = ANY($1) AND backend_type = 'client backend' AND state IS DISTINCT FROM 'active'",
+                None,
+                &[candidates.clone().into()],
+            )?;
+            let mut ended = Vec::new();
+            for row in rows {
+                let pid = row.get::<i32>(1)?.unwrap_or(0);
+                let mut event = audit_log::event(AuditClass::Admin, "session_ended");
+                event.command_tag = Some("SESSION END".into());
+                event.reason = Some(format!(
+                    "idle admin session older than nspg_guard.admin_session_max_duration ({})",
+                    admin_limits::show_ms(i64::from(max) * 1000)
+                ));
+                event.session_user = row.get::<String>(2)?;
+                event.current_user = None;
+                event.client_addr = row.get::<String>(3)?;
+                event.client_port = row.get::<i32>(4)?;
+                event.application_name = row.get::<String>(5)?;
+                event.database = row.get::<String>(6)?;
+                event.backend_pid = pid;
+                event.details = Some(serde_json::json!({ "session_started": row.get::<String>(7)?, "ended_by": "nspg_guard audit writer" }));
+                ended.push((pid, event));
+            }
+            Ok::<_, pgrx::spi::Error>(ended)
+        })
+        .unwrap_or_else(|e| {
+            pgrx::warning!("nspg_guard: could not look for idle admin sessions: {e}");
+            Vec::new()
+        });
+        for (pid, event) in ended {
+            if audit_log::audited(AuditClass::Admin) {
+                audit_log::record_committed(event);
+            }
+            terminate(&[pid]);
+            admin_registry::forget(pid);
+        }
+    });
+}

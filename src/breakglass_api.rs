@@ -1,0 +1,476 @@
+//! Break-glass glue: the SQL functions that file, approve, deny, end and review requests, and
+//! the writer's expiry round. The rules are in `breakglass.rs`; here the registry
+//! (sql/breakglass.sql) is read and written as nspg_guard itself, the break-glass role is
+//! granted and revoked, and each step is audited in the same transaction as the change.
+
+use crate::audit::AuditClass;
+use crate::breakglass::{self, Approver, State, Step};
+use crate::ddl_guard::Authority;
+use crate::verdict::{Enforcement, Refusal};
+use crate::{admin_registry, admin_session, audit_log, report, settings, standing};
+use pgrx::datum::{Interval, TimestampWithTimeZone};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
+use pgrx::prelude::*;
+use pgrx::spi::{SpiClient, SpiResult};
+use pgrx::PgLogLevel;
+use std::ffi::{CStr, CString};
+
+extension_sql_file!("../sql/breakglass.sql", name = "breakglass_schema", requires = ["audit_schema"]);
+
+/// Raises a plain error (bad argument, wrong state, missing object): not a policy refusal.
+pub fn fail(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
+    ErrorReport::new(code, message, "nspg_guard").set_hint(hint).report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
+/// Raises a policy refusal (42501), audited as class denied.
+pub fn deny(command: &str, message: String, detail: String, hint: &str) -> ! {
+    let refusal = Refusal {
+        sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        message,
+        detail,
+        hint: hint.to_string(),
+        command: command.to_string(),
+        object: None,
+    };
+    report::raise(refusal, Enforcement::Refuse);
+    unreachable!("a refusal raises an ERROR")
+}
+
+/// The registries live in the audit database (one per cluster, like the grants they track), and
+/// their expiry needs the writer: both need the library preloaded.
+pub fn require_registry(function: &str) {
+    if !crate::hooks::active() {
+        fail(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("nspg_guard: {function} needs nspg_guard in shared_preload_libraries"),
+            "Add nspg_guard to shared_preload_libraries and restart the server.",
+        );
+    }
+    let here = audit_log::text(unsafe { pg_sys::get_database_name(pg_sys::MyDatabaseId) }).unwrap_or_default();
+    let registry = settings::text_of(&settings::AUDIT_DATABASE);
+    if here != registry {
+        fail(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("nspg_guard: {function} runs in database \"{registry}\", not \"{here}\""),
+            &format!("Role grants are cluster-wide, so the break-glass and lockdown registries are kept in one database (nspg_guard.audit_database): connect to \"{registry}\"."),
+        );
+    }
+}
+
+/// Runs SPI work as nspg_guard itself (the registries refuse everyone else's writes).
+pub fn spi<T>(work: impl FnOnce(&mut SpiClient<'_>) -> SpiResult<T>) -> T {
+    audit_log::as_guard(|| Spi::connect_mut(work)).unwrap_or_else(|e| pgrx::error!("nspg_guard: registry access failed: {e}"))
+}
+
+/// The first column of the first row, None when there is no row.
+pub trait FirstValue {
+    fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(self) -> SpiResult<Option<T>>;
+}
+
+impl FirstValue for pgrx::spi::SpiTupleTable<'_> {
+    fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(self) -> SpiResult<Option<T>> {
+        if self.is_empty() { Ok(None) } else { self.first().get_one::<T>() }
+    }
+}
+
+pub fn quote_ident(name: &str) -> String {
+    let name = CString::new(name).unwrap_or_default();
+    unsafe { CStr::from_ptr(pg_sys::quote_identifier(name.as_ptr())) }.to_string_lossy().into_owned()
+}
+
+pub fn role_name(role: pg_sys::Oid) -> String {
+    audit_log::text(unsafe { pg_sys::GetUserNameFromId(role, true) }).unwrap_or_else(|| format!("oid {}", role.to_u32()))
+}
+
+/// The caller: its session role (the person) and current role.
+struct Caller {
+    session: pg_sys::Oid,
+    user: pg_sys::Oid,
+}
+
+impl Caller {
+    fn now() -> Caller {
+        unsafe { Caller { session: pg_sys::GetSessionUserId(), user: pg_sys::GetUserId() } }
+    }
+    fn is(&self, role: pg_sys::Oid) -> bool {
+        self.session == role || self.user == role
+    }
+    fn approver(&self) -> bool {
+        standing::of(self.user).approver || standing::of(self.session).approver
+    }
+    fn admin(&self) -> bool {
+        standing::of(self.user).has(Authority::Admin)
+    }
+    fn name(&self) -> String {
+        role_name(self.session)
+    }
+}
+
+/// A request as the functions need it, locked for the rest of the transaction.
+struct Request {
+    id: i64,
+    requester: String,
+    requester_oid: pg_sys::Oid,
+    state: State,
+    incident: Option<String>,
+    reviewed: bool,
+    granted_role: Option<String>,
+}
+
+fn lock_request(id: Option<i64>, function: &str) -> Request {
+    let Some(id) = id else {
+        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a request id, not NULL"), "Look the id up in nspg_guard.breakglass_usages.");
+    };
+    let found = spi(|client| {
+        let row = client
+            .update(
+                "SELECT requester::text, requester_oid, state, incident, reviewed_at IS NOT NULL, granted_role::text
+                   FROM nspg_guard.breakglass_requests WHERE id = $1 FOR UPDATE",
+                Some(1),
+                &[id.into()],
+            )?
+            .first();
+        if row.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Request {
+            id,
+            requester: row.get::<String>(1)?.unwrap_or_default(),
+            requester_oid: row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::InvalidOid),
+            state: row.get::<String>(3)?.as_deref().and_then(State::parse).unwrap_or(State::Cancelled),
+            incident: row.get::<String>(4)?,
+            reviewed: row.get::<bool>(5)?.unwrap_or(false),
+            granted_role: row.get::<String>(6)?,
+        }))
+    });
+    found.unwrap_or_else(|| {
+        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: there is no break-glass request {id}"), "Look the id up in nspg_guard.breakglass_usages.")
+    })
+}
+
+fn advance(request: &Request, step: Step) -> State {
+    breakglass::next_state(request.id, request.state, step).unwrap_or_else(|e| {
+        fail(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("nspg_guard: {e}"), "See its state in nspg_guard.breakglass_usages.")
+    })
+}
+
+fn valid_reason(text: Option<&str>, function: &str, example: &str) -> String {
+    crate::verdict::validate_reason(text.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
+        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a reason: {e}"), example)
+    })
+}
+
+/// The break-glass role, which must exist before anything is granted.
+fn breakglass_role() -> (String, pg_sys::Oid) {
+    let name = settings::text_of(&settings::BREAKGLASS_ROLE);
+    let cname = CString::new(name.clone()).unwrap_or_default();
+    let oid = unsafe { pg_sys::get_role_oid(cname.as_ptr(), true) };
+    if oid == pg_sys::InvalidOid {
+        fail(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+            format!("nspg_guard: break-glass role \"{name}\" does not exist"),
+            &format!("A DBA creates it with the privileges emergencies need: CREATE ROLE {} NOLOGIN; (see nspg_guard.breakglass_role).", quote_ident(&name)),
+        );
+    }
+    (name, oid)
+}
+
+/// Records a step of `request` in the audit trail, in the step's transaction.
+fn record(step: &str, id: i64, requester: &str, reason: Option<String>, details: serde_json::Value) {
+    if !audit_log::audited(AuditClass::Breakglass) {
+        return;
+    }
+    let mut event = audit_log::event(AuditClass::Breakglass, step);
+    event.command_tag = Some(format!("BREAK-GLASS {}", step.to_uppercase()));
+    event.object_type = Some("break-glass request".into());
+    event.object_identity = Some(format!("{id}"));
+    event.reason = reason;
+    let mut details = details;
+    if let Some(map) = details.as_object_mut() {
+        map.insert("request_id".into(), id.into());
+        map.insert("requester".into(), requester.into());
+    }
+    event.details = Some(details);
+    audit_log::record_committed(event);
+}
+
+/// Files a request for break-glass access; returns its id. Any login role may ask.
+#[pg_extern(volatile, parallel_unsafe, requires = ["breakglass_schema"])]
+fn breakglass_request(reason: Option<&str>, duration: Option<Interval>, incident: default!(Option<&str>, "NULL")) -> i64 {
+    require_registry("breakglass_request()");
+    let max = settings::BREAKGLASS_MAX_DURATION.get();
+    let seconds = duration.map(|d| breakglass::interval_seconds(d.months(), d.days(), d.micros()));
+    let request = breakglass::validate_request(reason, seconds, incident, max).unwrap_or_else(|e| {
+        fail(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("nspg_guard: invalid break-glass request: {e}"),
+            &format!(
+                "Say why in a few words and ask for no more than {} (nspg_guard.breakglass_max_duration), e.g. SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '30 minutes', 'INC-1234');",
+                crate::admin_limits::show_ms(i64::from(max) * 1000)
+            ),
+        )
+    });
+    let (role, _) = breakglass_role();
+    let caller = Caller::now();
+    let requester = caller.name();
+    if standing::of(caller.session).breakglass {
+        fail(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("nspg_guard: role \"{requester}\" already has the privileges of break-glass role \"{role}\""),
+            "Nothing to escalate to; end the access it has first (nspg_guard.breakglass_end) if it came from a request.",
+        );
+    }
+    let open = spi(|client| {
+        client
+            .select(
+                "SELECT id FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state IN ('requested', 'active')",
+                Some(1),
+                &[caller.session.into()],
+            )?
+            .first_value::<i64>()
+    });
+    if let Some(open) = open {
+        fail(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("nspg_guard: role \"{requester}\" already has break-glass request {open} open"),
+            &format!("Wait for it to be decided, or withdraw it with SELECT nspg_guard.breakglass_end({open});"),
+        );
+    }
+    let id = spi(|client| {
+        client
+            .update(
+                "INSERT INTO nspg_guard.breakglass_requests (requester, requester_oid, reason, incident, duration)
+                 VALUES ($1, $2, $3, $4, make_interval(secs => $5)) RETURNING id",
+                Some(1),
+                &[requester.clone().into(), caller.session.into(), request.reason.into(), request.incident.into(), request.seconds.into()],
+            )?
+            .first_value::<i64>()
+    })
+    .unwrap_or_else(|| pgrx::error!("nspg_guard: the break-glass request was not recorded"));
+    record(
+        "requested",
+        id,
+        &requester,
+        Some(request.reason.to_string()),
+        serde_json::json!({ "duration_seconds": request.seconds, "incident": request.incident, "role": role }),
+    );
+    notice(&format!("nspg_guard: break-glass request {id} filed; a member of an approver role ({}) must approve it", settings::text_of(&settings::BREAKGLASS_APPROVERS)));
+    id
+}
+
+fn notice(message: &str) {
+    ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, message.to_string(), "nspg_guard").report(PgLogLevel::NOTICE);
+}
+
+/// Approves a request: grants the requester the break-glass role until it expires; returns when.
+#[pg_extern(volatile, parallel_unsafe, requires = ["breakglass_schema"])]
+fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
+    require_registry("breakglass_approve()");
+    let caller = Caller::now();
+    let request = lock_request(request_id, "breakglass_approve()");
+    let who = Approver { is_requester: caller.is(request.requester_oid), is_approver: caller.approver() };
+    let self_approved = breakglass::may_approve(who, settings::BREAKGLASS_SELF_APPROVE.get(), request.incident.is_some())
+        .unwrap_or_else(|e| {
+            deny(
+                "BREAK-GLASS APPROVE",
+                format!("nspg_guard: break-glass request {} cannot be approved by role \"{}\"", request.id, caller.name()),
+                format!("{e} (approvers: nspg_guard.breakglass_approvers = '{}').", settings::text_of(&settings::BREAKGLASS_APPROVERS)),
+                "Another person, a member of an approver role, must approve it; under a declared incident a superuser may turn on nspg_guard.breakglass_self_approve.",
+            )
+        });
+    advance(&request, Step::Approve);
+    let (role, _) = breakglass_role();
+    let approver = caller.name();
+    let expires = spi(|client| {
+        let expires = client
+            .update(
+                "UPDATE nspg_guard.breakglass_requests
+                    SET state = 'active', decided_by = $2, decided_at = now(), self_approved = $3, granted_role = $4,
+                        expires_at = now() + duration
+                  WHERE id = $1 RETURNING expires_at",
+                Some(1),
+                &[request.id.into(), approver.clone().into(), self_approved.into(), role.clone().into()],
+            )?
+            .first_value::<TimestampWithTimeZone>()?;
+        client.update(&format!("GRANT {} TO {}", quote_ident(&role), quote_ident(&request.requester)), None, &[])?;
+        Ok(expires)
+    })
+    .unwrap_or_else(|| pgrx::error!("nspg_guard: the approval was not recorded"));
+    admin_registry::expiry_at(expires.into_inner());
+    record("approved", request.id, &request.requester, None, serde_json::json!({ "approved_by": approver, "self_approved": self_approved, "role": role, "incident": request.incident }));
+    expires
+}
+
+/// Denies a request that has not been decided.
+#[pg_extern(volatile, parallel_unsafe, requires = ["breakglass_schema"])]
+fn breakglass_deny(request_id: Option<i64>, reason: Option<&str>) {
+    require_registry("breakglass_deny()");
+    let caller = Caller::now();
+    let reason = valid_reason(reason, "breakglass_deny()", "Say why, e.g. SELECT nspg_guard.breakglass_deny(42, 'no incident open for this');");
+    let request = lock_request(request_id, "breakglass_deny()");
+    if caller.is(request.requester_oid) || !caller.approver() {
+        deny(
+            "BREAK-GLASS DENY",
+            format!("nspg_guard: break-glass request {} cannot be denied by role \"{}\"", request.id, caller.name()),
+            "Only members of an approver role other than the requester decide requests.".into(),
+            "Requesters withdraw their own request with nspg_guard.breakglass_end(id).",
+        );
+    }
+    advance(&request, Step::Deny);
+    let by = caller.name();
+    spi(|client| {
+        client
+            .update(
+                "UPDATE nspg_guard.breakglass_requests SET state = 'denied', decided_by = $2, decided_at = now(), decision_note = $3 WHERE id = $1",
+                None,
+                &[request.id.into(), by.clone().into(), reason.clone().into()],
+            )
+            .map(|_| ())
+    });
+    record("denied", request.id, &request.requester, Some(reason), serde_json::json!({ "denied_by": by }));
+}
+
+/// Ends access early (or withdraws a request not yet approved); returns how many of the
+/// requester's sessions are ended when this transaction commits.
+#[pg_extern(volatile, parallel_unsafe, requires = ["breakglass_schema"])]
+fn breakglass_end(request_id: Option<i64>) -> i32 {
+    require_registry("breakglass_end()");
+    let caller = Caller::now();
+    let request = lock_request(request_id, "breakglass_end()");
+    if !(caller.is(request.requester_oid) || caller.approver() || caller.admin()) {
+        deny(
+            "BREAK-GLASS END",
+            format!("nspg_guard: break-glass request {} cannot be ended by role \"{}\"", request.id, caller.name()),
+            "The requester, an approver or an admin may end a request.".into(),
+            "Ask the requester or an approver.",
+        );
+    }
+    let state = advance(&request, Step::End);
+    let pids = close(&request, state, &caller.name(), "ended early with breakglass_end()");
+    admin_session::terminate_after_commit(&pids);
+    pids.len() as i32
+}
+
+/// Closes `request` (ended, expired, cancelled): revokes the role and lists the requester's
+/// sessions, which the caller ends once the change is committed. Audited.
+fn close(request: &Request, state: State, by: &str, why: &str) -> Vec<i32> {
+    let revoked = request.state == State::Active && revoke(request);
+    let pids = if request.state == State::Active { audit_log::as_guard(|| admin_session::sessions_of(request.requester_oid)) } else { Vec::new() };
+    spi(|client| {
+        client
+            .update(
+                "UPDATE nspg_guard.breakglass_requests
+                    SET state = $2, ended_at = now(), ended_by = $3, end_reason = $4, sessions_ended = $5 WHERE id = $1",
+                None,
+                &[request.id.into(), state.as_str().into(), by.into(), why.into(), (pids.len() as i32).into()],
+            )
+            .map(|_| ())
+    });
+    record(state.as_str(), request.id, &request.requester, Some(why.to_string()), serde_json::json!({ "by": by, "role_revoked": revoked, "sessions_ended": pids }));
+    pids
+}
+
+/// Revokes the granted role if the requester still holds it directly.
+fn revoke(request: &Request) -> bool {
+    let Some(role) = request.granted_role.as_deref() else { return false };
+    spi(|client| {
+        let member = client
+            .select(
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
+                                 WHERE r.rolname = $1 AND m.member = $2)",
+                None,
+                &[role.into(), request.requester_oid.into()],
+            )?
+            .first_value::<bool>()?
+            .unwrap_or(false);
+        if member {
+            client.update(&format!("REVOKE {} FROM {}", quote_ident(role), quote_ident(&request.requester)), None, &[])?;
+        }
+        Ok(member)
+    })
+}
+
+/// Records the mandatory post-incident review of an ended or expired request.
+#[pg_extern(volatile, parallel_unsafe, requires = ["breakglass_schema"])]
+fn breakglass_review(request_id: Option<i64>, notes: Option<&str>) {
+    require_registry("breakglass_review()");
+    let caller = Caller::now();
+    let notes = valid_reason(notes, "breakglass_review()", "Record what was done and what follows, e.g. SELECT nspg_guard.breakglass_review(42, 'restored 120 orders from PITR, root cause in INC-7 report');");
+    let request = lock_request(request_id, "breakglass_review()");
+    if caller.is(request.requester_oid) || !(caller.approver() || caller.admin()) {
+        deny(
+            "BREAK-GLASS REVIEW",
+            format!("nspg_guard: break-glass request {} cannot be reviewed by role \"{}\"", request.id, caller.name()),
+            "The review is done by an approver or an admin other than the requester.".into(),
+            "Ask an approver or a platform admin to review it.",
+        );
+    }
+    advance(&request, Step::Review);
+    if request.reviewed {
+        fail(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("nspg_guard: break-glass request {} is already reviewed", request.id), "See the review in nspg_guard.breakglass_usages.");
+    }
+    let by = caller.name();
+    spi(|client| {
+        client
+            .update(
+                "UPDATE nspg_guard.breakglass_requests SET reviewed_by = $2, reviewed_at = now(), review_notes = $3 WHERE id = $1",
+                None,
+                &[request.id.into(), by.clone().into(), notes.clone().into()],
+            )
+            .map(|_| ())
+    });
+    record("reviewed", request.id, &request.requester, Some(notes), serde_json::json!({ "reviewed_by": by }));
+}
+
+/// Ends every open request of `role` (lockdown); returns whether a grant was revoked.
+pub fn end_requests_of(role: pg_sys::Oid, why: &str, by: &str) -> bool {
+    let ids = spi(|client| {
+        client
+            .update("SELECT id FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state IN ('requested', 'active') FOR UPDATE", None, &[role.into()])?
+            .map(|row| row.get::<i64>(1))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    ids.into_iter().flatten().fold(false, |revoked, id| {
+        let request = lock_request(Some(id), "lockdown_role()");
+        let state = advance(&request, Step::End);
+        close(&request, state, by, why);
+        revoked || request.state == State::Active
+    })
+}
+
+/// The writer's round: expires due grants (in a transaction of its own), then ends the
+/// requesters' sessions. Looks when a known expiry is due, and every few seconds anyway.
+pub fn expire_due(look_anyway: bool) {
+    let now = unsafe { pg_sys::GetCurrentTimestamp() };
+    if !look_anyway && !admin_registry::expiry_due(now) {
+        return;
+    }
+    let pids = pgrx::bgworkers::BackgroundWorker::transaction(|| {
+        let present = Spi::get_one::<bool>("SELECT to_regclass('nspg_guard.breakglass_requests') IS NOT NULL").ok().flatten().unwrap_or(false);
+        if !present {
+            admin_registry::next_expiry(admin_registry::NO_EXPIRY);
+            return Vec::new();
+        }
+        let due = spi(|client| {
+            client
+                .update("SELECT id FROM nspg_guard.breakglass_requests WHERE state = 'active' AND expires_at <= now() FOR UPDATE", None, &[])?
+                .map(|row| row.get::<i64>(1))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let mut pids = Vec::new();
+        for id in due.into_iter().flatten() {
+            let request = lock_request(Some(id), "expiry");
+            let state = advance(&request, Step::Expire);
+            pids.extend(close(&request, state, "nspg_guard", "the approved duration ran out"));
+        }
+        let next = spi(|client| {
+            client
+                .select("SELECT min(expires_at) FROM nspg_guard.breakglass_requests WHERE state = 'active'", None, &[])?
+                .first_value::<TimestampWithTimeZone>()
+        });
+        admin_registry::next_expiry(next.map(|t| t.into_inner()).unwrap_or(admin_registry::NO_EXPIRY));
+        pids
+    });
+    admin_session::terminate(&pids);
+}
