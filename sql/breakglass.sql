@@ -36,7 +36,7 @@ COMMENT ON TABLE nspg_guard.breakglass_requests IS
 -- post-incident review is done. Readable by everyone: break-glass use is meant to be seen.
 CREATE VIEW nspg_guard.breakglass_usages AS
 SELECT r.id, r.requester, r.reason, r.incident, r.duration, r.requested_at, r.state,
-       r.decided_by, r.decided_at, r.self_approved, r.expires_at, r.ended_at, r.ended_by, r.end_reason,
+       r.decided_by, r.decided_at, r.decision_note, r.self_approved, r.expires_at, r.ended_at, r.ended_by, r.end_reason,
        r.sessions_ended,
        CASE WHEN r.state IN ('active', 'expired', 'ended') THEN
            (SELECT count(*) FROM nspg_guard.audit_log a

@@ -169,6 +169,19 @@ pub enum ApprovalError {
     NotApprover,
 }
 
+impl ApprovalError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            ApprovalError::OwnRequest | ApprovalError::NotApprover => {
+                "Another person, a member of an approver role, must approve it; under a declared incident a superuser may turn on nspg_guard.breakglass_self_approve."
+            }
+            ApprovalError::SelfApprovalNeedsIncident => {
+                "Withdraw it (nspg_guard.breakglass_end) and file a new request that names the incident."
+            }
+        }
+    }
+}
+
 /// May this approver approve? `Ok(true)` is a self-approval (flagged in the registry): allowed
 /// only under the incident switch, and only for a request that names its incident.
 pub fn may_approve(who: Approver, self_approve: bool, has_incident: bool) -> Result<bool, ApprovalError> {

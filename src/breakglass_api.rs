@@ -275,8 +275,8 @@ fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
             deny(
                 "BREAK-GLASS APPROVE",
                 format!("nspg_guard: break-glass request {} cannot be approved by role \"{}\"", request.id, caller.name()),
-                format!("{e} (approvers: nspg_guard.breakglass_approvers = '{}').", settings::text_of(&settings::BREAKGLASS_APPROVERS)),
-                "Another person, a member of an approver role, must approve it; under a declared incident a superuser may turn on nspg_guard.breakglass_self_approve.",
+                format!("{} (approvers: nspg_guard.breakglass_approvers = '{}').", crate::verdict::sentence(&e).trim_end_matches('.'), settings::text_of(&settings::BREAKGLASS_APPROVERS)),
+                e.hint(),
             )
         });
     advance(&request, Step::Approve);

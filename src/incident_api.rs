@@ -24,7 +24,9 @@ fn require_admin(function: &str, command: &str) {
 }
 
 fn existing_role(role: Option<&str>, function: &str) -> (String, pg_sys::Oid) {
-    let name = role.unwrap_or("").to_string();
+    let Some(name) = role.map(str::to_string) else {
+        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a role name, not NULL"), "Give the name of an existing role, as in pg_roles.rolname.");
+    };
     let cname = CString::new(name.clone()).unwrap_or_default();
     let oid = if name.is_empty() { pg_sys::InvalidOid } else { unsafe { pg_sys::get_role_oid(cname.as_ptr(), true) } };
     if oid == pg_sys::InvalidOid {
@@ -37,13 +39,9 @@ fn existing_role(role: Option<&str>, function: &str) -> (String, pg_sys::Oid) {
     (name, oid)
 }
 
-fn reason_of(reason: Option<&str>, function: &str) -> String {
+fn reason_of(reason: Option<&str>, function: &str, example: &str) -> String {
     crate::verdict::validate_reason(reason.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
-        fail(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("nspg_guard: {function} needs a reason: {e}"),
-            "Say why, e.g. SELECT nspg_guard.lockdown_role('ns_app_rw_orders', 'password leaked in CI logs, INC-88');",
-        )
+        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a reason: {e}"), &format!("Say why, e.g. {example}"))
     })
 }
 
@@ -66,7 +64,7 @@ fn record(outcome: &str, role: &str, reason: &str, details: serde_json::Value) {
 fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     require_registry("lockdown_role()");
     require_admin("lockdown_role()", "LOCKDOWN ROLE");
-    let reason = reason_of(reason, "lockdown_role()");
+    let reason = reason_of(reason, "lockdown_role()", "SELECT nspg_guard.lockdown_role('ns_app_rw_orders', 'password leaked in CI logs, INC-88');");
     let (name, oid) = existing_role(role, "lockdown_role()");
     let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
     let check = Lockdown {
@@ -77,7 +75,7 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     };
     if let Err(e) = incident::may_lock_down(check) {
         if e.is_privilege() {
-            deny("LOCKDOWN ROLE", format!("nspg_guard: lockdown_role() of \"{name}\" denied for role \"{}\"", role_name(user)), format!("{e}."), e.hint());
+            deny("LOCKDOWN ROLE", format!("nspg_guard: lockdown_role() of \"{name}\" denied for role \"{}\"", role_name(user)), crate::verdict::sentence(&e), e.hint());
         }
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: lockdown_role(): {e}"), e.hint());
     }
@@ -140,7 +138,7 @@ fn revoke_breakglass_role(name: &str, oid: pg_sys::Oid) -> bool {
 fn unlock_role(role: Option<&str>, reason: Option<&str>) {
     require_registry("unlock_role()");
     require_admin("unlock_role()", "UNLOCK ROLE");
-    let reason = reason_of(reason, "unlock_role()");
+    let reason = reason_of(reason, "unlock_role()", "SELECT nspg_guard.unlock_role('ns_app_rw_orders', 'password rotated after INC-88');");
     let (name, oid) = existing_role(role, "unlock_role()");
     let by = role_name(unsafe { pg_sys::GetSessionUserId() });
     let could_login = spi(|client| {

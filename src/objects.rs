@@ -22,7 +22,7 @@ unsafe fn range_var(rv: *mut pg_sys::RangeVar) -> Option<String> {
 }
 
 /// The name a node in an object list stands for: a RangeVar, a qualified-name list, a plain
-/// name, a role, or a function signature's name.
+/// name, a role (or a role granted), or a function signature's name.
 pub unsafe fn name_of(node: *mut pg_sys::Node) -> Option<String> {
     if node.is_null() {
         return None;
@@ -37,6 +37,8 @@ pub unsafe fn name_of(node: *mut pg_sys::Node) -> Option<String> {
         }
         NodeTag::T_ObjectWithArgs => text(pg_sys::NameListToString((*(node as *mut pg_sys::ObjectWithArgs)).objname)),
         NodeTag::T_TypeName => text(pg_sys::NameListToString((*(node as *mut pg_sys::TypeName)).names)),
+        // GRANT/REVOKE role: the roles granted
+        NodeTag::T_AccessPriv => text((*(node as *mut pg_sys::AccessPriv)).priv_name),
         _ => None,
     }
 }

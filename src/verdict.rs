@@ -69,6 +69,16 @@ pub enum ReasonError {
     TooShort(String),
 }
 
+/// An error's text as a sentence of a DETAIL: capitalized, with a full stop.
+pub fn sentence(text: impl std::fmt::Display) -> String {
+    let text = text.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str().trim_end_matches('.')),
+        None => text,
+    }
+}
+
 pub const MIN_REASON_WORDS: usize = 3;
 
 /// A reason is recorded as evidence (an override, a break-glass request, a lockdown, a review),
@@ -93,5 +103,12 @@ mod tests {
         assert_eq!(validate_reason("  "), Err(ReasonError::Empty));
         assert!(matches!(validate_reason("cleanup"), Err(ReasonError::TooShort(_))));
         assert_eq!(validate_reason(" purge test rows INC-42 "), Ok("purge test rows INC-42"));
+    }
+
+    #[test]
+    fn sentences() {
+        assert_eq!(sentence("only a superuser may"), "Only a superuser may.");
+        assert_eq!(sentence("done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 }

@@ -10,6 +10,9 @@
 -- Each role is given the PostgreSQL privileges its statements need (CREATE on a scratch schema,
 -- a table of its own, CREATE on the database, pg_write_server_files), so that wherever the
 -- matrix says DENIED it is the guard deciding, not PostgreSQL's own permission checks.
+-- The risky-capability guard (suite risky) is off here, so the risky probe shows the DDL guard's
+-- view alone.
+SET nspg_guard.risky_guard = off;
 
 CREATE SCHEMA matrix;
 CREATE TEMP TABLE matrix_roles (ord int, role name);

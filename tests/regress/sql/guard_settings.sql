@@ -37,7 +37,8 @@ SET nspg_guard.ddl_guard = maybe;
 -- ALTER ROLE … SET on itself: a role statement, so the DDL guard refuses it already.
 ALTER ROLE CURRENT_USER SET nspg_guard.ddl_guard = off;
 \echo :LAST_ERROR_SQLSTATE
--- ALTER SYSTEM: PostgreSQL refuses it (no ALTER SYSTEM privilege on the parameter).
+-- ALTER SYSTEM: the risky-capability guard refuses it (PostgreSQL would too: no ALTER SYSTEM
+-- privilege on the parameter).
 ALTER SYSTEM SET nspg_guard.ddl_guard = off;
 \echo :LAST_ERROR_SQLSTATE
 -- RESET ALL is no error, but it cannot touch a setting the session did not change.
@@ -92,7 +93,7 @@ SELECT count(*) AS stored_nspg_guard_settings
 FROM pg_db_role_setting, unnest(setconfig) AS s WHERE s LIKE 'nspg_guard.%';
 SELECT count(*) AS parameter_grants FROM pg_parameter_acl WHERE parname LIKE 'nspg_guard.%';
 \c - ns_app_rw_orders
-SELECT name, setting FROM pg_settings WHERE name LIKE 'nspg_guard.%' ORDER BY name;
+SELECT name, left(setting, 40) AS setting FROM pg_settings WHERE name LIKE 'nspg_guard.%' ORDER BY name;
 
 -- Invalid values, from a superuser ---------------------------------------------------------
 -- Start from non-default values, to see that a rejected value keeps the old one (not the default).
