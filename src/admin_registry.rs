@@ -99,7 +99,14 @@ pub fn expiry_due(now: i64) -> bool {
     REGISTRY.share().next_expiry <= now
 }
 
-/// The worker looked: the next expiry is at `at` (NO_EXPIRY for none).
-pub fn next_expiry(at: i64) {
-    REGISTRY.exclusive().next_expiry = at;
+/// The next expiry the worker knows of, before it looks.
+pub fn next_expiry_now() -> i64 {
+    REGISTRY.share().next_expiry
+}
+
+/// The worker looked: the next expiry is at `at` (NO_EXPIRY for none). `seen` is what it knew
+/// before looking: an approval that committed meanwhile (and lowered it) is kept.
+pub fn next_expiry(at: i64, seen: i64) {
+    let mut registry = REGISTRY.exclusive();
+    registry.next_expiry = if registry.next_expiry == seen { at } else { registry.next_expiry.min(at) };
 }

@@ -43,6 +43,8 @@ type Key = (pg_sys::Oid, pg_sys::Oid, (u64, u64));
 struct Escalation {
     settings: Vec<(String, String)>,
     user: pg_sys::Oid,
+    /// The request it came from, when the registry is in this database.
+    request_id: Option<i64>,
 }
 
 thread_local! {
@@ -52,6 +54,8 @@ thread_local! {
     static LAST_AUDITED: Cell<i64> = const { Cell::new(0) };
     /// Backends to end once the current transaction commits (break-glass end, lockdown).
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
+    /// A break-glass expiry to tell the writer about once the approval commits.
+    static EXPIRY_AT: Cell<Option<i64>> = const { Cell::new(None) };
 }
 
 /// Registers the transaction callback that applies the caps at session start and ends sessions
@@ -119,8 +123,14 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
         pg_sys::XactEvent::XACT_EVENT_COMMIT => {
             let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
             terminate(&pids);
+            if let Some(at) = EXPIRY_AT.with(|e| e.take()) {
+                admin_registry::expiry_at(at);
+            }
         }
-        pg_sys::XactEvent::XACT_EVENT_ABORT => TO_TERMINATE.with(|t| t.borrow_mut().clear()),
+        pg_sys::XactEvent::XACT_EVENT_ABORT => {
+            TO_TERMINATE.with(|t| t.borrow_mut().clear());
+            EXPIRY_AT.with(|e| e.set(None));
+        }
         _ => {}
     }
 }
@@ -171,13 +181,21 @@ fn end_session(class: AuditClass, why: &str, hint: &str) -> ! {
 fn note_escalated_statement(command: impl FnOnce() -> String) {
     let began = ESCALATION.with(|e| e.borrow().is_none());
     if began {
-        let user = unsafe { pg_sys::GetUserId() };
-        ESCALATION.with(|e| *e.borrow_mut() = Some(Escalation { settings: unsafe { audit_relevant_settings() }, user }));
+        let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
+        // set before the lookup: the lookup's own statement must not begin another escalation
+        ESCALATION.with(|e| *e.borrow_mut() = Some(Escalation { settings: unsafe { audit_relevant_settings() }, user, request_id: None }));
+        let request_id = active_request(session);
+        ESCALATION.with(|e| {
+            if let Some(escalation) = e.borrow_mut().as_mut() {
+                escalation.request_id = request_id;
+            }
+        });
         if audit_log::audited(AuditClass::Breakglass) {
             let mut event = audit_log::event(AuditClass::Breakglass, "activated");
             event.command_tag = Some("BREAK-GLASS ACTIVATED".into());
             event.object_type = Some("role".into());
             event.object_identity = Some(settings::text_of(&settings::BREAKGLASS_ROLE));
+            event.details = Some(serde_json::json!({ "request_id": request_id }));
             audit_log::record_async(event);
         }
     }
@@ -185,10 +203,29 @@ fn note_escalated_statement(command: impl FnOnce() -> String) {
     if LAST_AUDITED.with(|l| l.replace(statement_start)) == statement_start || !audit_log::audited(AuditClass::Breakglass) {
         return;
     }
+    let request_id = ESCALATION.with(|e| e.borrow().as_ref().and_then(|e| e.request_id));
     let mut event = audit_log::event(AuditClass::Breakglass, "statement");
     event.command_tag = Some(command());
     event.statement = unsafe { audit_log::text(pg_sys::debug_query_string) };
+    event.details = Some(serde_json::json!({ "request_id": request_id }));
     audit_log::record_async(event);
+}
+
+/// The active request of `requester`, when the registry is in this database (elsewhere the
+/// usages view matches the events by requester and time).
+fn active_request(requester: pg_sys::Oid) -> Option<i64> {
+    let queryable = unsafe { pg_sys::IsTransactionState() && !pg_sys::IsAbortedTransactionBlockState() };
+    if !queryable || !crate::protect::breakglass_registry_exists() {
+        return None;
+    }
+    audit_log::as_guard(|| {
+        Spi::get_one_with_args::<i64>(
+            "SELECT max(id) FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state = 'active'",
+            &[requester.into()],
+        )
+    })
+    .ok()
+    .flatten()
 }
 
 /// After each statement: cap the timeouts an admin session raised (SET, set_config, RESET,
@@ -247,7 +284,8 @@ unsafe fn cap_timeouts(notice: bool, local: bool) {
                 "nspg_guard",
             )
             .set_detail(format!(
-                "The session asked for {}; {} is {} (NS-PG-007 §8.3: safe timeouts apply to admin sessions too).",
+                "The session's {} was {}; {} is {} (NS-PG-007 §8.3: safe timeouts apply to admin sessions too).",
+                timeout.setting(),
                 admin_limits::show_ms(i64::from(current)),
                 timeout.cap_setting(),
                 admin_limits::show_ms(i64::from(cap))
@@ -369,6 +407,12 @@ pub fn sessions_of(role: pg_sys::Oid) -> Vec<i32> {
             .map(|pids| pids.into_iter().flatten().collect())
     })
     .unwrap_or_else(|e: pgrx::spi::Error| pgrx::error!("nspg_guard: could not list the sessions of a role: {e}"))
+}
+
+/// Tells the writer about a grant expiring at `at` once the current transaction commits (before
+/// that, the writer could not see the grant).
+pub fn expiry_after_commit(at: i64) {
+    EXPIRY_AT.with(|e| e.set(Some(e.get().map_or(at, |earlier| earlier.min(at)))));
 }
 
 /// Ends `pids` once the current transaction commits (nothing happens if it aborts).

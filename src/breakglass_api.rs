@@ -16,6 +16,9 @@ use pgrx::PgLogLevel;
 use std::ffi::{CStr, CString};
 
 extension_sql_file!("../sql/breakglass.sql", name = "breakglass_schema", requires = ["audit_schema"]);
+// the lint rules (sql/lint/) about break-glass
+extension_sql_file!("../sql/lint/audit_breakglass_review_due.sql", requires = ["lint_framework", "breakglass_schema"]);
+extension_sql_file!("../sql/lint/settings_breakglass_self_approve_on.sql", requires = ["lint_framework"]);
 
 /// Raises a plain error (bad argument, wrong state, missing object): not a policy refusal.
 pub fn fail(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
@@ -297,7 +300,7 @@ fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
         Ok(expires)
     })
     .unwrap_or_else(|| pgrx::error!("nspg_guard: the approval was not recorded"));
-    admin_registry::expiry_at(expires.into_inner());
+    admin_session::expiry_after_commit(expires.into_inner());
     record("approved", request.id, &request.requester, None, serde_json::json!({ "approved_by": approver, "self_approved": self_approved, "role": role, "incident": request.incident }));
     expires
 }
@@ -446,10 +449,11 @@ pub fn expire_due(look_anyway: bool) {
     if !look_anyway && !admin_registry::expiry_due(now) {
         return;
     }
+    let seen = admin_registry::next_expiry_now();
     let pids = pgrx::bgworkers::BackgroundWorker::transaction(|| {
         let present = Spi::get_one::<bool>("SELECT to_regclass('nspg_guard.breakglass_requests') IS NOT NULL").ok().flatten().unwrap_or(false);
         if !present {
-            admin_registry::next_expiry(admin_registry::NO_EXPIRY);
+            admin_registry::next_expiry(admin_registry::NO_EXPIRY, seen);
             return Vec::new();
         }
         let due = spi(|client| {
@@ -469,7 +473,7 @@ pub fn expire_due(look_anyway: bool) {
                 .select("SELECT min(expires_at) FROM nspg_guard.breakglass_requests WHERE state = 'active'", None, &[])?
                 .first_value::<TimestampWithTimeZone>()
         });
-        admin_registry::next_expiry(next.map(|t| t.into_inner()).unwrap_or(admin_registry::NO_EXPIRY));
+        admin_registry::next_expiry(next.map(|t| t.into_inner()).unwrap_or(admin_registry::NO_EXPIRY), seen);
         pids
     });
     admin_session::terminate(&pids);

@@ -140,8 +140,15 @@ extension_sql_file!(
     name = "evidence_snapshots",
     requires = ["lint_framework"]
 );
+/// Whether the current role is an admin (nspg_guard.admin_roles) or a superuser: what the
+/// admin-only functions (credential_age, lockdown_role, audit_purge) ask.
+#[pg_extern(stable)]
+fn is_admin() -> bool {
+    standing::of(unsafe { pg_sys::GetUserId() }).has(Authority::Admin)
+}
+
 extension_sql_file!(
     "../sql/evidence/evidence.sql",
     name = "evidence_bundle",
-    requires = ["evidence_snapshots", "lint_entry", "audit_schema"]
+    requires = ["evidence_snapshots", "lint_entry", "audit_schema", "breakglass_schema", is_admin]
 );

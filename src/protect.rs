@@ -82,6 +82,11 @@ pub fn audit_log_oid() -> Option<pg_sys::Oid> {
     (log != pg_sys::InvalidOid).then_some(log)
 }
 
+/// Whether this database holds the break-glass registry table (the audit database does).
+pub fn breakglass_registry_exists() -> bool {
+    trail().breakglass != pg_sys::InvalidOid
+}
+
 /// The name of the trail table `relid` is, if it is one.
 fn trail_table(relid: pg_sys::Oid) -> Option<&'static str> {
     let trail = trail();

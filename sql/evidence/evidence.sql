@@ -11,6 +11,8 @@ DECLARE
     md5_roles jsonb;
     findings jsonb;
     audit jsonb;
+    breakglass jsonb;
+    rotation jsonb;
 BEGIN
     -- §11 audit log retention proof: what the trail holds and whether its chain verifies
     IF pg_catalog.current_setting('nspg_guard.audit', true) IS NULL THEN
@@ -26,6 +28,32 @@ BEGIN
                    'destination', pg_catalog.current_setting('nspg_guard.audit_destination'),
                    'verify', (SELECT to_jsonb(v) FROM nspg_guard.audit_verify() v))
         INTO audit FROM nspg_guard.audit_log l;
+    END IF;
+    -- §11 break-glass usage logs: the registry lives in the audit database
+    IF current_database() IS DISTINCT FROM pg_catalog.current_setting('nspg_guard.audit_database', true) THEN
+        breakglass := jsonb_build_object('status', format('kept in database %L (nspg_guard.audit_database): run evidence() there',
+                                                          pg_catalog.current_setting('nspg_guard.audit_database', true)));
+    ELSE
+        SELECT jsonb_build_object(
+                   'requests', count(*), 'active', count(*) FILTER (WHERE u.state = 'active'),
+                   'self_approved', count(*) FILTER (WHERE u.self_approved),
+                   'reviews_due', count(*) FILTER (WHERE u.review_status = 'review due'),
+                   'usages_last_year', coalesce(jsonb_agg(to_jsonb(u) ORDER BY u.id)
+                                                FILTER (WHERE u.requested_at > now() - interval '1 year'), '[]'))
+        INTO breakglass FROM nspg_guard.breakglass_usages u;
+    END IF;
+    -- §10 secrets rotation evidence
+    IF nspg_guard.is_admin() THEN
+        WITH ages AS (SELECT * FROM nspg_guard.credential_age())
+        SELECT jsonb_build_object(
+                   'credential_max_age', pg_catalog.current_setting('nspg_guard.credential_max_age'),
+                   'login_roles', (SELECT count(*) FROM ages),
+                   'by_status', (SELECT coalesce(jsonb_object_agg(a.status, a.n), '{}')
+                                 FROM (SELECT status, count(*) AS n FROM ages GROUP BY status) a),
+                   'rotation_due', (SELECT coalesce(jsonb_agg(role ORDER BY role), '[]') FROM ages WHERE rotation_due))
+        INTO rotation;
+    ELSE
+        rotation := jsonb_build_object('status', 'not evaluated: credential_age() is for admin roles and superusers');
     END IF;
     -- lint() once, suppressed findings included, in lint()'s order
     SELECT coalesce(jsonb_agg(to_jsonb(f) - 'n' ORDER BY f.n), '[]') INTO findings
@@ -58,7 +86,8 @@ BEGIN
             (SELECT to_jsonb(r) FROM nspg_guard.access_reviews r ORDER BY r.recorded_at DESC, r.id DESC LIMIT 1),
             jsonb_build_object('status', 'none recorded: see nspg_guard.access_review_record')),
         'audit_retention', audit,
-        'break_glass', jsonb_build_object('status', 'not available: break-glass is not installed'),
+        'break_glass', breakglass,
+        'credential_rotation', rotation,
         'encryption', jsonb_build_object(
             'in_transit', jsonb_build_object(
                 'ssl', pg_catalog.current_setting('ssl'),

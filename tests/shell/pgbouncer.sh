@@ -19,6 +19,10 @@
 #                  the request terminates that server connection, and after a retry current_user
 #                  is bob_oncall again. SET LOCAL ROLE inside BEGIN … COMMIT does not leak (the
 #                  safe way to escalate behind a transaction pooler).
+#   max duration   nspg_guard.admin_session_max_duration measures the SERVER connection, which
+#                  PgBouncer keeps across clients: the audit writer ends an idle pooled admin
+#                  server connection past the maximum, and the next admin client gets a new one;
+#                  a non-admin pooled server connection of the same age stays.
 # Own cluster on $TEST_PORT + 6, PgBouncer (run as postgres, it refuses root) on $TEST_PORT + 7.
 source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
@@ -119,6 +123,25 @@ expect_line "and still has statement_timeout 5min" "$(tail -n 1 <<<"$out")" "5mi
 out=$(bsql alice_admin "SET statement_timeout = '1h'")
 expect "raising it through PgBouncer is capped too" "$out" "NOTICE:  nspg_guard: statement_timeout capped at 5min for admin sessions"
 expect_line "app_user through PgBouncer: statement_timeout 0" "$(bsql app_user "SHOW statement_timeout")" "0"
+
+say "max duration: measured on the pooled server connection"
+alice_server=$(bsql alice_admin "SELECT pg_backend_pid()")
+app_server=$(bsql app_user "SELECT pg_backend_pid()")
+sql "ALTER SYSTEM SET nspg_guard.admin_session_max_duration = '3s'" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
+ended=
+for _ in $(seq 50); do   # up to 10 s
+    [ "$(sql "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $alice_server)")" = t ] && { ended=1; break; }
+    sleep 0.2
+done
+[ -n "$ended" ] && pass "the writer ends alice's idle pooled server connection (pid $alice_server)" || fail "alice's pooled server connection $alice_server is still there"
+sql "ALTER SYSTEM RESET nspg_guard.admin_session_max_duration" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 50); do [ "$(sql "SHOW nspg_guard.admin_session_max_duration")" = 8h ] && break; sleep 0.1; done
+sleep 1 # the writer reloads its configuration at its next round
+flush
+expect_line "audited as ended by the writer" "$(sql "SELECT \"session_user\", details->>'ended_by' FROM nspg_guard.audit_log WHERE class = 'admin' AND outcome = 'session_ended' AND backend_pid = $alice_server")" "alice_admin|nspg_guard audit writer"
+out=$(bretry alice_admin "SELECT pg_backend_pid()")
+reject "the next alice client gets a new server connection" "$(head -n 1 <<<"$out")" "$alice_server"
+expect_line "app_user's pooled server connection of the same age stays" "$(bsql app_user "SELECT pg_backend_pid()")" "$app_server"
 
 say "break-glass through PgBouncer"
 id=$(sql "SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '10 minutes', 'INC-1')" bob_oncall | tail -n 1)

@@ -98,6 +98,10 @@ SELECT nspg_guard.breakglass_end(:req);
 SELECT pg_has_role('ns_breakglass_admin', 'USAGE') AS escalated;
 SET ROLE ns_breakglass_admin;
 
+-- Until it is reviewed, the posture lint reports it.
+SELECT rule, severity, object_identity = :'req' AS this_request
+  FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_breakglass_review_due';
+
 -- The mandatory review: by an approver or admin, not the requester; once; with notes.
 SELECT nspg_guard.breakglass_review(:req, 'I restored everything myself really');
 \echo :LAST_ERROR_SQLSTATE
@@ -107,6 +111,7 @@ SELECT nspg_guard.breakglass_review(:req, 'restored 20 orders from PITR; root ca
 SELECT nspg_guard.breakglass_review(:req, 'reviewed it twice now');
 \echo :LAST_ERROR_SQLSTATE
 SELECT review_status, reviewed_by, review_notes FROM nspg_guard.breakglass_usages WHERE id = :req;
+SELECT count(*) AS review_findings FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_breakglass_review_due';
 
 -- Withdrawn before approval; denied; a denied request cannot be approved or reviewed.
 \c - bob_oncall
@@ -137,10 +142,13 @@ SELECT nspg_guard.breakglass_request('primary down, promote replica by hand', '5
 SELECT nspg_guard.breakglass_approve(:req5) > now() AS approved;
 SELECT state, self_approved, decided_by, incident FROM nspg_guard.breakglass_usages WHERE id = :req5;
 \c - postgres
+-- the switch left on is a finding
+SELECT rule, severity, remediation FROM nspg_guard.lint('{settings}') WHERE rule = 'settings_breakglass_self_approve_on';
 ALTER SYSTEM RESET nspg_guard.breakglass_self_approve;
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 SELECT nspg_guard.breakglass_end(:req5) AS sessions_ended;
+SELECT count(*) AS switch_findings FROM nspg_guard.lint('{settings}') WHERE rule = 'settings_breakglass_self_approve_on';
 
 -- The registry changes only through these functions, superusers included; the settings are
 -- server-wide (no session changes them) and validated.
@@ -162,9 +170,13 @@ SELECT outcome, count(*) FROM nspg_guard.audit_log
  WHERE id > :start_id AND class = 'breakglass' GROUP BY outcome ORDER BY outcome;
 SELECT outcome, "session_user", command_tag, details->>'self_approved' AS self_approved, reason
   FROM nspg_guard.audit_log
- WHERE id > :start_id AND class = 'breakglass' AND (details->>'request_id')::bigint = :req5 ORDER BY id;
+ WHERE id > :start_id AND class = 'breakglass' AND (details->>'request_id')::bigint = :req5 ORDER BY event_time, id;
 SELECT "session_user", command_tag, statement FROM nspg_guard.audit_log
  WHERE id > :start_id AND class = 'breakglass' AND outcome = 'statement' ORDER BY id;
 SELECT "session_user", command_tag, reason FROM nspg_guard.audit_log
  WHERE id > :start_id AND class = 'denied' AND command_tag LIKE 'BREAK-GLASS%' ORDER BY id;
+-- The evidence bundle (§11 "break-glass usage logs") summarises the registry.
+SELECT (e -> 'break_glass') - 'usages_last_year' AS summary,
+       jsonb_array_length(e -> 'break_glass' -> 'usages_last_year') AS usages
+  FROM nspg_guard.evidence() e;
 \c nspg_regress postgres

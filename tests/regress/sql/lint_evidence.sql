@@ -92,10 +92,13 @@ SELECT e -> 'inventory' = nspg_guard.privilege_snapshot() AS inventory_is_the_sn
 FROM nspg_guard.evidence() e;
 SELECT f ->> 'rule' AS rule, f ->> 'severity' AS severity, f ->> 'key' AS key, f ? 'suppressed' AS has_suppressed
 FROM nspg_guard.evidence() e, jsonb_array_elements(e -> 'open_findings') WITH ORDINALITY a(f, n) WHERE n <= 3;
+-- §10 rotation evidence, from credential_age()
+SELECT jsonb_object_keys(e -> 'credential_rotation') AS credential_rotation_part FROM nspg_guard.evidence() e ORDER BY 1;
 -- what a role without privileges gets: the parts it cannot prove say so
 SET ROLE ns_analytics_ro;
 SELECT jsonb_pretty(e -> 'encryption' -> 'in_transit') AS in_transit,
-       jsonb_pretty(e -> 'encryption' -> 'passwords') AS passwords
+       jsonb_pretty(e -> 'encryption' -> 'passwords') AS passwords,
+       e -> 'credential_rotation' ->> 'status' AS credential_rotation
 FROM nspg_guard.evidence() e;
 RESET ROLE;
 
