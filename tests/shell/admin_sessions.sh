@@ -13,8 +13,8 @@
 #   expiry         an approved 4 s break-glass grant: bob_oncall's idle session, SET ROLE to the
 #                  break-glass role, is ended no later than 2 s after expires_at; the request is
 #                  expired, the membership revoked, a new session cannot SET ROLE to it; the
-#                  audit trail has requested/approved/expired (details->>'request_id') and the
-#                  activated/statement rows of the escalated session;
+#                  audit trail has every step (requested, approved, activated, each statement,
+#                  expired), each naming the request (details->>'request_id');
 #   end            breakglass_end() of an active request ends the requester's live session and
 #                  returns how many it ends;
 #   lockdown       lockdown_role() ends the role's live session and returns 1; the role can no
@@ -220,9 +220,9 @@ expect_line "bob is no longer a member of ns_breakglass_admin" "$(sql "SELECT pg
 out=$(sql "SET ROLE ns_breakglass_admin; SELECT current_user" bob_oncall)
 expect "a new bob session cannot SET ROLE ns_breakglass_admin" "$out" 'ERROR:  permission denied to set role "ns_breakglass_admin"'
 flush
-out=$(sql "SELECT string_agg(outcome, ',' ORDER BY id) FROM nspg_guard.audit_log
+out=$(sql "SELECT string_agg(outcome, ',' ORDER BY event_time, id) FROM nspg_guard.audit_log
            WHERE class = 'breakglass' AND details->>'request_id' = '$id'")
-expect_line "audited for request $id: requested, approved, expired" "$out" "requested,approved,expired"
+expect_line "audited for request $id: every step, each naming the request" "$out" "requested,approved,activated,statement,statement,expired"
 out=$(sql "SELECT outcome, \"session_user\", count(*) FROM nspg_guard.audit_log
            WHERE class = 'breakglass' AND backend_pid = $bob_pid GROUP BY 1, 2 ORDER BY 1")
 expect_line "audited: the escalation was activated in bob's session" "$out" "activated|bob_oncall|1"
