@@ -27,6 +27,12 @@ CREATE ROLE ns_app_rw_orders LOGIN;
 CREATE ROLE ns_app_ro_orders LOGIN;
 CREATE ROLE ns_analytics_ro LOGIN;
 CREATE ROLE ns_admin NOLOGIN;
+CREATE ROLE ns_breakglass_admin NOLOGIN;
+CREATE ROLE ns_breakglass_approver NOLOGIN;
+CREATE ROLE alice_admin LOGIN IN ROLE ns_admin;                   -- a platform admin
+CREATE ROLE bob_oncall LOGIN;                                     -- an engineer on call
+CREATE ROLE carol_approver LOGIN IN ROLE ns_breakglass_approver;  -- approves break-glass
+GRANT pg_read_all_stats, pg_signal_backend TO ns_breakglass_admin;
 CREATE SCHEMA orders AUTHORIZATION ns_owner_orders;
 GRANT USAGE ON SCHEMA orders TO ns_app_rw_orders, ns_app_ro_orders, ns_analytics_ro;
 ALTER DEFAULT PRIVILEGES FOR ROLE ns_owner_orders IN SCHEMA orders
@@ -44,6 +50,24 @@ say "the destructive guard: no UPDATE/DELETE without a real WHERE, TRUNCATE for 
 demo ns_app_rw_orders "DELETE FROM orders.orders WHERE 1 = 1"
 demo ns_app_rw_orders "UPDATE orders.orders SET total = total * 1.1 WHERE id = 7"
 demo ns_app_rw_orders "TRUNCATE orders.orders"
+
+say "risky capabilities: server files, programs, ALTER SYSTEM are for admins"
+demo postgres "GRANT pg_write_server_files TO ns_app_rw_orders"
+demo ns_app_rw_orders "COPY orders.orders TO '/tmp/orders.csv'"
+
+say "admin sessions: timeouts capped (and sessions time-bounded)"
+demo alice_admin "SHOW statement_timeout"
+demo alice_admin "SET statement_timeout = 0"
+demo ns_app_rw_orders "SHOW statement_timeout"
+
+say "break-glass: requested, approved by someone else, time-bounded, audited, reviewed"
+demo bob_oncall "SELECT nspg_guard.breakglass_request('kill the runaway report queries', '5 seconds', 'INC-1')"
+demo bob_oncall "SELECT nspg_guard.breakglass_approve(1)"
+demo carol_approver "SELECT nspg_guard.breakglass_approve(1) AS expires_at"
+demo bob_oncall "SELECT pg_has_role('ns_breakglass_admin', 'USAGE') AS escalated; ALTER SYSTEM SET log_statement = 'none'"
+sleep 6
+demo carol_approver "SELECT nspg_guard.breakglass_review(1, 'killed two report queries, runbook updated')"
+demo postgres "SELECT id, requester, state, decided_by, statements_run, review_status FROM nspg_guard.breakglass_usages"
 
 say "the audit trail: who did what, when, from where (refusals included)"
 demo postgres "SELECT nspg_guard.audit_flush() AS still_queued"

@@ -50,8 +50,8 @@ struct Escalation {
 thread_local! {
     static KIND: Cell<Option<(Key, Kind)>> = const { Cell::new(None) };
     static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
-    /// Start time of the last top-level statement audited as escalated.
-    static LAST_AUDITED: Cell<i64> = const { Cell::new(0) };
+    /// (start time, place in the query string) of the last client statement audited as escalated.
+    static LAST_AUDITED: Cell<(i64, i32)> = const { Cell::new((0, -1)) };
     /// Backends to end once the current transaction commits (break-glass end, lockdown).
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
     /// A break-glass expiry to tell the writer about once the approval commits.
@@ -136,8 +136,10 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
 }
 
 /// Before each statement (top-level or nested): end a session that outlived its allowance or
-/// its escalation; audit an escalated session's statement.
-pub fn before_statement(command: impl FnOnce() -> String) {
+/// its escalation; audit each of an escalated session's own statements. `top_level` is where a
+/// client statement starts in its query string (None for statements nested in functions);
+/// `describe` gives its command tag and text.
+pub fn before_statement(top_level: Option<i32>, describe: impl FnOnce() -> (String, String)) {
     if !client_backend() || audit_log::internal() {
         return;
     }
@@ -157,7 +159,7 @@ pub fn before_statement(command: impl FnOnce() -> String) {
         }
     }
     if kind.escalated {
-        note_escalated_statement(command);
+        note_escalated_statement(top_level, describe);
     }
 }
 
@@ -178,7 +180,7 @@ fn end_session(class: AuditClass, why: &str, hint: &str) -> ! {
     unreachable!("a FATAL report does not return")
 }
 
-fn note_escalated_statement(command: impl FnOnce() -> String) {
+fn note_escalated_statement(top_level: Option<i32>, describe: impl FnOnce() -> (String, String)) {
     let began = ESCALATION.with(|e| e.borrow().is_none());
     if began {
         let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
@@ -199,14 +201,17 @@ fn note_escalated_statement(command: impl FnOnce() -> String) {
             audit_log::record_async(event);
         }
     }
-    let statement_start = unsafe { pg_sys::GetCurrentStatementStartTimestamp() };
-    if LAST_AUDITED.with(|l| l.replace(statement_start)) == statement_start || !audit_log::audited(AuditClass::Breakglass) {
+    let Some(location) = top_level else { return };
+    // one row per client statement: EXPLAIN ANALYZE or CREATE TABLE AS reach the executor again
+    let key = (unsafe { pg_sys::GetCurrentStatementStartTimestamp() }, location);
+    if LAST_AUDITED.with(|l| l.replace(key)) == key || !audit_log::audited(AuditClass::Breakglass) {
         return;
     }
     let request_id = ESCALATION.with(|e| e.borrow().as_ref().and_then(|e| e.request_id));
+    let (command, text) = describe();
     let mut event = audit_log::event(AuditClass::Breakglass, "statement");
-    event.command_tag = Some(command());
-    event.statement = unsafe { audit_log::text(pg_sys::debug_query_string) };
+    event.command_tag = Some(command);
+    event.statement = Some(text);
     event.details = Some(serde_json::json!({ "request_id": request_id }));
     audit_log::record_async(event);
 }

@@ -126,6 +126,12 @@ unsafe extern "C-unwind" fn before_utility(
     context: pg_sys::ProcessUtilityContext::Type,
 ) -> usize {
     let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
+    if judged {
+        crate::admin_session::before_statement(top_level(query_string, pstmt), || {
+            let tag = pg_sys::GetCommandTagName(pg_sys::CreateCommandTag((*pstmt).utilityStmt));
+            (crate::audit_log::text(tag).unwrap_or_default(), statement_text(query_string, pstmt))
+        });
+    }
     let after = if judged { utility::check((*pstmt).utilityStmt, || statement_text(query_string, pstmt)) } else { None };
     PENDING.with(|p| {
         let mut pending = p.borrow_mut();
@@ -155,6 +161,13 @@ unsafe extern "C-unwind" fn after_utility(at: usize) {
     }
 }
 
+/// Where a statement starts in the client's query string, if it is one of the client's own
+/// statements (its text is the query string the client sent, not a function body or a
+/// prepared statement's).
+unsafe fn top_level(source: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> Option<i32> {
+    (!source.is_null() && source == pg_sys::debug_query_string as *const std::ffi::c_char).then(|| (*pstmt).stmt_location)
+}
+
 /// The text of this one statement within a possibly multi-statement query string.
 unsafe fn statement_text(query_string: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> String {
     if query_string.is_null() {
@@ -180,7 +193,8 @@ unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, e
 #[pg_guard]
 unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if !exempt() {
-        crate::admin_session::before_statement(|| command_of(query_desc));
+        let (source, pstmt) = ((*query_desc).sourceText, (*query_desc).plannedstmt);
+        crate::admin_session::before_statement(top_level(source, pstmt), || (command_of(query_desc), statement_text(source, pstmt)));
         executor::check_start(query_desc, eflags);
     }
 }

@@ -36,7 +36,6 @@ pub struct AfterSuccess {
 /// statement is audited, to keep the per-statement path free of copies).
 pub unsafe fn check(node: *mut pg_sys::Node, statement: impl FnOnce() -> String) -> Option<AfterSuccess> {
     let (tag, node) = effective_statement(node);
-    admin_session::before_statement(|| command_tag(node));
     protect::check_utility(tag, node);
     admin_session::check_utility(tag, node);
     let facts = facts_of(tag, node);

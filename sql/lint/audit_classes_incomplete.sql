@@ -1,5 +1,6 @@
 -- NS-PG-007 §7.2 "always log": logins, privilege and schema changes; §7.1 and §9 add who ran
--- destructive operations, refusals, overrides and setting changes. Each class missing from
+-- destructive operations, refusals, overrides and setting changes; §2.2 and §8 admin access,
+-- risky capabilities and break-glass usage. Each class missing from
 -- nspg_guard.audit is a finding (access is optional: it is per table, by audit_relation()).
 CREATE FUNCTION nspg_guard.lint_audit_classes_incomplete()
 RETURNS SETOF nspg_guard.lint_finding
@@ -13,7 +14,10 @@ LANGUAGE sql STABLE AS $$
                  ('privilege', 'privilege changes'), ('role', 'role changes'),
                  ('destructive', 'TRUNCATE, DROP and overridden destructive statements'),
                  ('denied', 'refused statements'), ('config', 'changes of audit-relevant settings'),
-                 ('override', 'uses of the destructive override')) c(class, what)
+                 ('override', 'uses of the destructive override'),
+                 ('risky', 'LOAD and COPY to/from server files or programs run by admins'),
+                 ('admin', 'admin sessions ended at their maximum duration and role lockdowns'),
+                 ('breakglass', 'break-glass requests, approvals, expiries and escalated statements')) c(class, what)
     WHERE pg_catalog.current_setting('nspg_guard.audit', true) IS NOT NULL
       AND c.class <> ALL (nspg_guard.audit_classes_active())
 $$;

@@ -85,6 +85,10 @@ SET ROLE ns_breakglass_admin;
 SELECT current_user;
 RESET ROLE;
 SELECT current_user AS back_to;
+-- one audit row per statement the client sent: two in one query string are two rows; the
+-- statements inside a DO block are the block's
+SELECT 1 AS one \; SELECT 2 AS two;
+DO $$ BEGIN PERFORM count(*) FROM pg_class; END $$;
 
 -- Ending early revokes the role (and ends the requester's sessions once committed).
 \c - carol_approver
