@@ -77,6 +77,11 @@ impl FirstValue for pgrx::spi::SpiTupleTable<'_> {
     }
 }
 
+/// Runs one statement that returns nothing of interest, as nspg_guard itself.
+pub fn run(sql: &str, args: &[pgrx::datum::DatumWithOid<'_>]) {
+    spi(|client| client.update(sql, None, args).map(|_| ()))
+}
+
 pub fn quote_ident(name: &str) -> String {
     let name = CString::new(name).unwrap_or_default();
     unsafe { CStr::from_ptr(pg_sys::quote_identifier(name.as_ptr())) }.to_string_lossy().into_owned()
@@ -150,6 +155,22 @@ fn lock_request(id: Option<i64>, function: &str) -> Request {
     found.unwrap_or_else(|| {
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: there is no break-glass request {id}"), "Look the id up in nspg_guard.breakglass_usages.")
     })
+}
+
+/// Refuses the caller a step on `request` (42501, audited).
+fn refuse_step(request: &Request, caller: &Caller, step: Step, detail: &str, hint: &str) -> ! {
+    let (command, done) = match step {
+        Step::Approve => ("BREAK-GLASS APPROVE", "approved"),
+        Step::Deny => ("BREAK-GLASS DENY", "denied"),
+        Step::End | Step::Expire => ("BREAK-GLASS END", "ended"),
+        Step::Review => ("BREAK-GLASS REVIEW", "reviewed"),
+    };
+    deny(
+        command,
+        format!("nspg_guard: break-glass request {} cannot be {done} by role \"{}\"", request.id, caller.name()),
+        detail.to_string(),
+        hint,
+    )
 }
 
 fn advance(request: &Request, step: Step) -> State {
@@ -275,12 +296,12 @@ fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
     let who = Approver { is_requester: caller.is(request.requester_oid), is_approver: caller.approver() };
     let self_approved = breakglass::may_approve(who, settings::BREAKGLASS_SELF_APPROVE.get(), request.incident.is_some())
         .unwrap_or_else(|e| {
-            deny(
-                "BREAK-GLASS APPROVE",
-                format!("nspg_guard: break-glass request {} cannot be approved by role \"{}\"", request.id, caller.name()),
-                format!("{} (approvers: nspg_guard.breakglass_approvers = '{}').", crate::verdict::sentence(&e).trim_end_matches('.'), settings::text_of(&settings::BREAKGLASS_APPROVERS)),
-                e.hint(),
-            )
+            let detail = format!(
+                "{} (approvers: nspg_guard.breakglass_approvers = '{}').",
+                crate::verdict::sentence(&e).trim_end_matches('.'),
+                settings::text_of(&settings::BREAKGLASS_APPROVERS)
+            );
+            refuse_step(&request, &caller, Step::Approve, &detail, e.hint())
         });
     advance(&request, Step::Approve);
     let (role, _) = breakglass_role();
@@ -313,24 +334,11 @@ fn breakglass_deny(request_id: Option<i64>, reason: Option<&str>) {
     let reason = valid_reason(reason, "breakglass_deny()", "Say why, e.g. SELECT nspg_guard.breakglass_deny(42, 'no incident open for this');");
     let request = lock_request(request_id, "breakglass_deny()");
     if caller.is(request.requester_oid) || !caller.approver() {
-        deny(
-            "BREAK-GLASS DENY",
-            format!("nspg_guard: break-glass request {} cannot be denied by role \"{}\"", request.id, caller.name()),
-            "Only members of an approver role other than the requester decide requests.".into(),
-            "Requesters withdraw their own request with nspg_guard.breakglass_end(id).",
-        );
+        refuse_step(&request, &caller, Step::Deny, "Only members of an approver role other than the requester decide requests.", "Requesters withdraw their own request with nspg_guard.breakglass_end(id).");
     }
     advance(&request, Step::Deny);
     let by = caller.name();
-    spi(|client| {
-        client
-            .update(
-                "UPDATE nspg_guard.breakglass_requests SET state = 'denied', decided_by = $2, decided_at = now(), decision_note = $3 WHERE id = $1",
-                None,
-                &[request.id.into(), by.clone().into(), reason.clone().into()],
-            )
-            .map(|_| ())
-    });
+    run("UPDATE nspg_guard.breakglass_requests SET state = 'denied', decided_by = $2, decided_at = now(), decision_note = $3 WHERE id = $1", &[request.id.into(), by.clone().into(), reason.clone().into()]);
     record("denied", request.id, &request.requester, Some(reason), serde_json::json!({ "denied_by": by }));
 }
 
@@ -342,12 +350,7 @@ fn breakglass_end(request_id: Option<i64>) -> i32 {
     let caller = Caller::now();
     let request = lock_request(request_id, "breakglass_end()");
     if !(caller.is(request.requester_oid) || caller.approver() || caller.admin()) {
-        deny(
-            "BREAK-GLASS END",
-            format!("nspg_guard: break-glass request {} cannot be ended by role \"{}\"", request.id, caller.name()),
-            "The requester, an approver or an admin may end a request.".into(),
-            "Ask the requester or an approver.",
-        );
+        refuse_step(&request, &caller, Step::End, "The requester, an approver or an admin may end a request.", "Ask the requester or an approver.");
     }
     let state = advance(&request, Step::End);
     let pids = close(&request, state, &caller.name(), "ended early with breakglass_end()");
@@ -360,16 +363,11 @@ fn breakglass_end(request_id: Option<i64>) -> i32 {
 fn close(request: &Request, state: State, by: &str, why: &str) -> Vec<i32> {
     let revoked = request.state == State::Active && revoke(request);
     let pids = if request.state == State::Active { audit_log::as_guard(|| admin_session::sessions_of(request.requester_oid)) } else { Vec::new() };
-    spi(|client| {
-        client
-            .update(
-                "UPDATE nspg_guard.breakglass_requests
+    run(
+        "UPDATE nspg_guard.breakglass_requests
                     SET state = $2, ended_at = now(), ended_by = $3, end_reason = $4, sessions_ended = $5 WHERE id = $1",
-                None,
-                &[request.id.into(), state.as_str().into(), by.into(), why.into(), (pids.len() as i32).into()],
-            )
-            .map(|_| ())
-    });
+        &[request.id.into(), state.as_str().into(), by.into(), why.into(), (pids.len() as i32).into()],
+    );
     record(state.as_str(), request.id, &request.requester, Some(why.to_string()), serde_json::json!({ "by": by, "role_revoked": revoked, "sessions_ended": pids }));
     pids
 }
@@ -402,27 +400,14 @@ fn breakglass_review(request_id: Option<i64>, notes: Option<&str>) {
     let notes = valid_reason(notes, "breakglass_review()", "Record what was done and what follows, e.g. SELECT nspg_guard.breakglass_review(42, 'restored 120 orders from PITR, root cause in INC-7 report');");
     let request = lock_request(request_id, "breakglass_review()");
     if caller.is(request.requester_oid) || !(caller.approver() || caller.admin()) {
-        deny(
-            "BREAK-GLASS REVIEW",
-            format!("nspg_guard: break-glass request {} cannot be reviewed by role \"{}\"", request.id, caller.name()),
-            "The review is done by an approver or an admin other than the requester.".into(),
-            "Ask an approver or a platform admin to review it.",
-        );
+        refuse_step(&request, &caller, Step::Review, "The review is done by an approver or an admin other than the requester.", "Ask an approver or a platform admin to review it.");
     }
     advance(&request, Step::Review);
     if request.reviewed {
         fail(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("nspg_guard: break-glass request {} is already reviewed", request.id), "See the review in nspg_guard.breakglass_usages.");
     }
     let by = caller.name();
-    spi(|client| {
-        client
-            .update(
-                "UPDATE nspg_guard.breakglass_requests SET reviewed_by = $2, reviewed_at = now(), review_notes = $3 WHERE id = $1",
-                None,
-                &[request.id.into(), by.clone().into(), notes.clone().into()],
-            )
-            .map(|_| ())
-    });
+    run("UPDATE nspg_guard.breakglass_requests SET reviewed_by = $2, reviewed_at = now(), review_notes = $3 WHERE id = $1", &[request.id.into(), by.clone().into(), notes.clone().into()]);
     record("reviewed", request.id, &request.requester, Some(notes), serde_json::json!({ "reviewed_by": by }));
 }
 

@@ -2,7 +2,7 @@
 //! rotation (§2.3, §10). Who may be locked down is decided in `incident.rs`.
 
 use crate::audit::AuditClass;
-use crate::breakglass_api::{deny, fail, quote_ident, require_registry, role_name, spi, FirstValue};
+use crate::breakglass_api::{deny, fail, quote_ident, require_registry, role_name, run, spi, FirstValue};
 use crate::ddl_guard::Authority;
 use crate::incident::{self, Lockdown};
 use crate::{admin_session, audit_log, breakglass_api, settings, standing};
@@ -92,22 +92,17 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     }
     let by = role_name(session);
     if could_login {
-        spi(|client| client.update(&format!("ALTER ROLE {} NOLOGIN", quote_ident(&name)), None, &[]).map(|_| ()));
+        run(&format!("ALTER ROLE {} NOLOGIN", quote_ident(&name)), &[]);
     }
     let why = format!("lockdown: {reason}");
     let mut revoked = breakglass_api::end_requests_of(oid, &why, &by);
     revoked |= revoke_breakglass_role(&name, oid);
     let pids = audit_log::as_guard(|| admin_session::sessions_of(oid));
-    spi(|client| {
-        client
-            .update(
-                "INSERT INTO nspg_guard.role_lockdowns (role_name, role_oid, reason, locked_by, could_login, sessions_ended, breakglass_revoked)
+    run(
+        "INSERT INTO nspg_guard.role_lockdowns (role_name, role_oid, reason, locked_by, could_login, sessions_ended, breakglass_revoked)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                None,
-                &[name.clone().into(), oid.into(), reason.clone().into(), by.into(), could_login.into(), (pids.len() as i32).into(), revoked.into()],
-            )
-            .map(|_| ())
-    });
+        &[name.clone().into(), oid.into(), reason.clone().into(), by.into(), could_login.into(), (pids.len() as i32).into(), revoked.into()],
+    );
     record("locked_down", &name, &reason, serde_json::json!({ "could_login": could_login, "sessions_ended": pids, "breakglass_revoked": revoked }));
     admin_session::terminate_after_commit(&pids);
     pids.len() as i32
@@ -155,7 +150,7 @@ fn unlock_role(role: Option<&str>, reason: Option<&str>) {
         fail(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("nspg_guard: role \"{name}\" is not locked down"), "See nspg_guard.role_lockdowns.");
     };
     if could_login {
-        spi(|client| client.update(&format!("ALTER ROLE {} LOGIN", quote_ident(&name)), None, &[]).map(|_| ()));
+        run(&format!("ALTER ROLE {} LOGIN", quote_ident(&name)), &[]);
     }
     record("unlocked", &name, &reason, serde_json::json!({ "login_restored": could_login, "unlocked_by": by }));
 }

@@ -115,9 +115,7 @@ set_max() {
 say "cluster with the library preloaded (port $PORT)"
 start_cluster "$DIR" "$PORT" nspg_guard
 sql "CREATE EXTENSION nspg_guard" >/dev/null
-sql "CREATE ROLE ns_admin NOLOGIN; CREATE ROLE ns_breakglass_admin NOLOGIN; CREATE ROLE ns_breakglass_approver NOLOGIN;
-     CREATE ROLE alice_admin LOGIN IN ROLE ns_admin; CREATE ROLE bob_oncall LOGIN;
-     CREATE ROLE carol_approver LOGIN IN ROLE ns_breakglass_approver; CREATE ROLE app_user LOGIN" >/dev/null
+sql "$SESSION_ROLES_SQL" >/dev/null
 expect_line "the audit writer runs" "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nspg_guard audit writer'")" "1"
 expect_line "admin sessions get the capped statement_timeout" "$(sql "SHOW statement_timeout" alice_admin)" "5min"
 expect_line "non-admin sessions are untouched" "$(sql "SHOW statement_timeout" app_user)" "0"

@@ -1,4 +1,4 @@
-# Assertions shared by the shell tests (sourced; not a test itself: test.sh runs only *.sh).
+# Assertions and fixtures shared by the shell tests (sourced; not a test itself: test.sh runs only *.sh).
 # Each assertion prints "ok: NAME" or "FAIL: NAME" with the output it looked at; `finish` exits
 # non-zero when any assertion failed.
 failures=0
@@ -23,3 +23,9 @@ finish() {
     if [ "$failures" -ne 0 ]; then echo "$failures assertion(s) failed"; exit 1; fi
     echo "all assertions passed"
 }
+
+# The roles the admin-session and break-glass tests share: an admin, an engineer on call, a
+# break-glass approver and an application role, with the policy's admin and break-glass roles.
+SESSION_ROLES_SQL="CREATE ROLE ns_admin NOLOGIN; CREATE ROLE ns_breakglass_admin NOLOGIN; CREATE ROLE ns_breakglass_approver NOLOGIN;
+     CREATE ROLE alice_admin LOGIN IN ROLE ns_admin; CREATE ROLE bob_oncall LOGIN;
+     CREATE ROLE carol_approver LOGIN IN ROLE ns_breakglass_approver; CREATE ROLE app_user LOGIN"

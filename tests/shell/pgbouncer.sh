@@ -76,9 +76,7 @@ wait_gone() {
 say "cluster with the library preloaded (port $PORT)"
 start_cluster "$DIR" "$PORT" nspg_guard
 sql "CREATE EXTENSION nspg_guard" >/dev/null
-sql "CREATE ROLE ns_admin NOLOGIN; CREATE ROLE ns_breakglass_admin NOLOGIN; CREATE ROLE ns_breakglass_approver NOLOGIN;
-     CREATE ROLE alice_admin LOGIN IN ROLE ns_admin; CREATE ROLE bob_oncall LOGIN;
-     CREATE ROLE carol_approver LOGIN IN ROLE ns_breakglass_approver; CREATE ROLE app_user LOGIN" >/dev/null
+sql "$SESSION_ROLES_SQL" >/dev/null
 
 say "PgBouncer in transaction pooling, pool size 1 (port $BPORT)"
 mkdir -p "$BDIR"
