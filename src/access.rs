@@ -37,10 +37,13 @@ impl Mode {
     }
 }
 
+/// The relations audited in this database, with their mode.
+type AuditedRelations = Vec<(pg_sys::Oid, Mode)>;
+
 thread_local! {
     static CHANGES: Cell<u64> = const { Cell::new(0) };
     /// (generation loaded at, audited relations); None until first needed.
-    static CACHE: RefCell<Option<(u64, Vec<(pg_sys::Oid, Mode)>)>> = const { RefCell::new(None) };
+    static CACHE: RefCell<Option<(u64, AuditedRelations)>> = const { RefCell::new(None) };
     static LOADING: Cell<bool> = const { Cell::new(false) };
     /// Statements being audited (by QueryDesc address), until ExecutorFinish gives their rows.
     static PENDING: RefCell<Vec<(usize, Pending)>> = const { RefCell::new(Vec::new()) };

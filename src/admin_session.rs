@@ -104,34 +104,59 @@ unsafe fn look_up(user: pg_sys::Oid, session: pg_sys::Oid) -> Kind {
     }
 }
 
-/// Is this session escalated through break-glass now?
-pub fn escalated() -> bool {
-    client_backend() && kind().escalated
+/// Must the session be looked at again after this utility statement? SET, RESET and DISCARD
+/// may raise a timeout or change the role; in an escalated session, every statement may have
+/// changed a watched setting. `Some(true)` for SET LOCAL.
+///
+/// # Safety
+/// `node` is a valid utility parse tree of type `tag`.
+pub unsafe fn recheck_after(tag: NodeTag, node: *mut pg_sys::Node) -> Option<bool> {
+    if !client_backend() {
+        return None;
+    }
+    match tag {
+        NodeTag::T_VariableSetStmt => Some((*(node as *mut pg_sys::VariableSetStmt)).is_local),
+        NodeTag::T_DiscardStmt => Some(false),
+        _ => kind().escalated.then_some(false),
+    }
 }
 
-#[pg_guard]
+/// Every transaction passes here: a plain frame that leaves at once unless there is work, which
+/// runs under pgrx's guard.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
     match event {
         // the transaction that ends backend start-up: every session-level setting is in
         pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
             if pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && client_backend() =>
         {
-            if kind().admin {
-                cap_timeouts(false, false);
-            }
+            cap_at_session_start()
         }
-        pg_sys::XactEvent::XACT_EVENT_COMMIT => {
-            let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
-            terminate(&pids);
-            if let Some(at) = EXPIRY_AT.with(|e| e.take()) {
-                admin_registry::expiry_at(at);
-            }
+        pg_sys::XactEvent::XACT_EVENT_COMMIT
+            if TO_TERMINATE.with(|t| !t.borrow().is_empty()) || EXPIRY_AT.with(|e| e.get().is_some()) =>
+        {
+            after_commit()
         }
         pg_sys::XactEvent::XACT_EVENT_ABORT => {
             TO_TERMINATE.with(|t| t.borrow_mut().clear());
             EXPIRY_AT.with(|e| e.set(None));
         }
         _ => {}
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn cap_at_session_start() {
+    if kind().admin {
+        cap_timeouts(false, false);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn after_commit() {
+    let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
+    terminate(&pids);
+    if let Some(at) = EXPIRY_AT.with(|e| e.take()) {
+        admin_registry::expiry_at(at);
     }
 }
 

@@ -4,6 +4,7 @@
 //!   no row claims success for work that rolled back, and a crash loses no committed row;
 //! - **asynchronous events** (refusals, logins, overrides) must outlive an aborted transaction:
 //!   they are logged at once and queued for the background writer (`audit_queue`).
+//!
 //! On a read-only server or transaction, or where the extension is not installed, the table
 //! cannot take the row in-transaction, so the event goes to the server log (and the queue).
 

@@ -73,11 +73,15 @@ unsafe extern "C-unwind" fn note_login(status: i32) {
     }
 }
 
-#[pg_guard]
+/// Every transaction passes here: a plain frame that leaves at once unless a login is pending.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
-    if event != pg_sys::XactEvent::XACT_EVENT_COMMIT {
-        return;
+    if event == pg_sys::XactEvent::XACT_EVENT_COMMIT && PENDING_LOGIN.with(|p| p.borrow().is_some()) {
+        record_pending_login();
     }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn record_pending_login() {
     if let Some(login) = PENDING_LOGIN.with(|p| p.borrow_mut().take()) {
         audit_log::record_async(login);
     }

@@ -165,7 +165,7 @@ unsafe extern "C-unwind" fn after_utility(at: usize) {
 /// statements (its text is the query string the client sent, not a function body or a
 /// prepared statement's).
 unsafe fn top_level(source: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> Option<i32> {
-    (!source.is_null() && source == pg_sys::debug_query_string as *const std::ffi::c_char).then(|| (*pstmt).stmt_location)
+    (!source.is_null() && std::ptr::eq(source, pg_sys::debug_query_string)).then(|| (*pstmt).stmt_location)
 }
 
 /// The text of this one statement within a possibly multi-statement query string.

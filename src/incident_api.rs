@@ -158,6 +158,8 @@ fn unlock_role(role: Option<&str>, reason: Option<&str>) {
 /// When each login role's password was last set, from the audit trail (or estimated from a
 /// VALID UNTIL of "set + credential_max_age"), flagging those due for rotation (§2.3, §10).
 /// Reads this database's audit trail: password changes are recorded where they were made.
+// pgrx reads the row type off the signature, so it cannot be a type alias
+#[allow(clippy::type_complexity)]
 #[pg_extern(volatile, parallel_unsafe, requires = ["audit_schema"])]
 fn credential_age() -> TableIterator<
     'static,

@@ -19,9 +19,7 @@ use std::ffi::CStr;
 /// What to do once the statement has succeeded: the DROP warning, the audit row.
 pub struct AfterSuccess {
     warning: Option<String>,
-    /// The statement may have changed the session's timeouts or roles (SET, RESET, DISCARD,
-    /// SET ROLE), or the session is escalated: recheck the admin limits after it. `Some(true)`
-    /// for SET LOCAL.
+    /// Look at the session again after it (`admin_session::recheck_after`).
     session_recheck: Option<bool>,
     /// Boxed: most statements have none, and this travels through the hook's bookkeeping.
     event: Option<Box<AuditEvent>>,
@@ -67,11 +65,7 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl FnOnce() -> String)
             }
             Box::new(event)
         });
-    let session_recheck = match tag {
-        NodeTag::T_VariableSetStmt => Some((*(node as *mut pg_sys::VariableSetStmt)).is_local),
-        NodeTag::T_DiscardStmt => Some(false),
-        _ => admin_session::escalated().then_some(false),
-    };
+    let session_recheck = admin_session::recheck_after(tag, node);
     (warning.is_some() || event.is_some() || session_recheck.is_some()).then_some(AfterSuccess { warning, session_recheck, event })
 }
 
