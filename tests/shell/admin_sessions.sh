@@ -17,6 +17,8 @@
 #                  expired), each naming the request (details->>'request_id');
 #   end            breakglass_end() of an active request ends the requester's live session and
 #                  returns how many it ends;
+#   stale role     a SET ROLE to the break-glass role that outlives the membership (revoked by
+#                  hand) ends the session at its next statement;
 #   lockdown       lockdown_role() ends the role's live session and returns 1; the role can no
 #                  longer log in; unlock_role() lets it log in again.
 # Sessions that must stay open across time are psql clients reading from a FIFO (kept open by a
@@ -245,6 +247,22 @@ out=$(output bob_live)
 expect_line "bob's session had the break-glass role" "$out" "has break-glass true"
 expect_line "the request is ended by carol, sessions_ended = 1" "$(sql "SELECT state, ended_by, sessions_ended FROM nspg_guard.breakglass_usages WHERE id = $id2")" "ended|carol_approver|1"
 expect_line "bob is no longer a member of ns_breakglass_admin" "$(sql "SELECT pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER')")" "f"
+
+say "a SET ROLE that outlives its grant ends the session at its next statement"
+# PostgreSQL does not undo a SET ROLE when the membership goes (here: revoked by hand, not
+# through breakglass_end, so no termination is sent): the session's next statement ends it.
+sql "GRANT ns_breakglass_admin TO bob_oncall" >/dev/null
+open_session bob_stale bob_oncall; bob_pid=$SESSION_PID
+send bob_stale "SET ROLE ns_breakglass_admin; SELECT 'now ' || current_user;"
+sleep 0.5
+sql "REVOKE ns_breakglass_admin FROM bob_oncall" >/dev/null
+send bob_stale "SELECT 'still ' || current_user;"
+wait_gone "$bob_pid" 30 && pass "bob's session is gone after its next statement" || fail "bob's session (pid $bob_pid) is still there"
+close_session bob_stale
+out=$(output bob_stale)
+expect_line "bob had SET ROLE to the break-glass role" "$out" "now ns_breakglass_admin"
+expect "the FATAL says why" "$out" "nspg_guard: session ended: the break-glass access this session was using has ended"
+reject "the statement after the revoke did not run" "$out" "still ns_breakglass_admin"
 
 say "lockdown_role() ends the role's live sessions; unlock_role() lets it in again"
 for _ in $(seq 30); do [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app_user'")" = 0 ] && break; sleep 0.1; done
