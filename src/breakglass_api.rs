@@ -413,13 +413,8 @@ fn breakglass_review(request_id: Option<i64>, notes: Option<&str>) {
 
 /// Ends every open request of `role` (lockdown); returns whether a grant was revoked.
 pub fn end_requests_of(role: pg_sys::Oid, why: &str, by: &str) -> bool {
-    let ids = spi(|client| {
-        client
-            .update("SELECT id FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state IN ('requested', 'active') FOR UPDATE", None, &[role.into()])?
-            .map(|row| row.get::<i64>(1))
-            .collect::<Result<Vec<_>, _>>()
-    });
-    ids.into_iter().flatten().fold(false, |revoked, id| {
+    let open = "SELECT id FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state IN ('requested', 'active') FOR UPDATE";
+    request_ids(open, &[role.into()]).into_iter().fold(false, |revoked, id| {
         let request = lock_request(Some(id), "lockdown_role()");
         let state = advance(&request, Step::End);
         close(&request, state, by, why);
@@ -427,8 +422,17 @@ pub fn end_requests_of(role: pg_sys::Oid, why: &str, by: &str) -> bool {
     })
 }
 
+/// The ids a query over the registry returns (locked, when it says FOR UPDATE).
+fn request_ids(sql: &str, args: &[pgrx::datum::DatumWithOid<'_>]) -> Vec<i64> {
+    spi(|client| client.update(sql, None, args)?.map(|row| row.get::<i64>(1)).collect::<Result<Vec<_>, _>>())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// The writer's round: expires due grants (in a transaction of its own), then ends the
-/// requesters' sessions. Looks when a known expiry is due, and every few seconds anyway.
+/// requesters' sessions. Looks when a known expiry is due, and every few seconds anyway; then
+/// also lets requests lapse that nobody decided within `breakglass_max_duration`.
 pub fn expire_due(look_anyway: bool) {
     let now = unsafe { pg_sys::GetCurrentTimestamp() };
     if !look_anyway && !admin_registry::expiry_due(now) {
@@ -441,17 +445,22 @@ pub fn expire_due(look_anyway: bool) {
             admin_registry::next_expiry(admin_registry::NO_EXPIRY, seen);
             return Vec::new();
         }
-        let due = spi(|client| {
-            client
-                .update("SELECT id FROM nspg_guard.breakglass_requests WHERE state = 'active' AND expires_at <= now() FOR UPDATE", None, &[])?
-                .map(|row| row.get::<i64>(1))
-                .collect::<Result<Vec<_>, _>>()
-        });
         let mut pids = Vec::new();
-        for id in due.into_iter().flatten() {
+        for id in request_ids("SELECT id FROM nspg_guard.breakglass_requests WHERE state = 'active' AND expires_at <= now() FOR UPDATE", &[]) {
             let request = lock_request(Some(id), "expiry");
             let state = advance(&request, Step::Expire);
             pids.extend(close(&request, state, "nspg_guard", "the approved duration ran out"));
+        }
+        // an emergency request nobody decided within the longest grant is stale: it lapses
+        if look_anyway {
+            let max = f64::from(settings::BREAKGLASS_MAX_DURATION.get());
+            let stale = "SELECT id FROM nspg_guard.breakglass_requests
+                          WHERE state = 'requested' AND requested_at < now() - make_interval(secs => $1) FOR UPDATE";
+            for id in request_ids(stale, &[max.into()]) {
+                let request = lock_request(Some(id), "lapse");
+                let state = advance(&request, Step::End);
+                close(&request, state, "nspg_guard", "not decided within nspg_guard.breakglass_max_duration");
+            }
         }
         let next = spi(|client| {
             client

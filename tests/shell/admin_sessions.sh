@@ -17,6 +17,7 @@
 #                  expired), each naming the request (details->>'request_id');
 #   end            breakglass_end() of an active request ends the requester's live session and
 #                  returns how many it ends;
+#   lapse          a request nobody decides within breakglass_max_duration is cancelled;
 #   stale role     a SET ROLE to the break-glass role that outlives the membership (revoked by
 #                  hand) ends the session at its next statement;
 #   lockdown       lockdown_role() ends the role's live session and returns 1; the role can no
@@ -247,6 +248,22 @@ out=$(output bob_live)
 expect_line "bob's session had the break-glass role" "$out" "has break-glass true"
 expect_line "the request is ended by carol, sessions_ended = 1" "$(sql "SELECT state, ended_by, sessions_ended FROM nspg_guard.breakglass_usages WHERE id = $id2")" "ended|carol_approver|1"
 expect_line "bob is no longer a member of ns_breakglass_admin" "$(sql "SELECT pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER')")" "f"
+
+say "a request nobody decides lapses after breakglass_max_duration"
+sql "ALTER SYSTEM SET nspg_guard.breakglass_max_duration = '2s'" >/dev/null
+sql "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 50); do [ "$(sql "SHOW nspg_guard.breakglass_max_duration")" = 2s ] && break; sleep 0.1; done
+id3=$(sql "SELECT nspg_guard.breakglass_request('look at the stuck replication slot', '1 second')" app_user | tail -n 1)
+[[ "$id3" =~ ^[0-9]+$ ]] && pass "app_user filed request $id3" || fail "breakglass_request: $id3"
+state=
+for _ in $(seq 120); do   # the writer looks every 5 s: lapsed within 2 + 5 s
+    state=$(sql "SELECT state, ended_by, end_reason FROM nspg_guard.breakglass_usages WHERE id = $id3")
+    [[ "$state" == cancelled* ]] && break
+    sleep 0.1
+done
+expect_line "the undecided request lapsed" "$state" "cancelled|nspg_guard|not decided within nspg_guard.breakglass_max_duration"
+sql "ALTER SYSTEM RESET nspg_guard.breakglass_max_duration" >/dev/null
+sql "SELECT pg_reload_conf()" >/dev/null
 
 say "a SET ROLE that outlives its grant ends the session at its next statement"
 # PostgreSQL does not undo a SET ROLE when the membership goes (here: revoked by hand, not
