@@ -8,10 +8,9 @@
 
 use crate::audit::AuditClass;
 use crate::audit_log;
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
-use pgrx::PgLogLevel;
 use std::cell::{Cell, RefCell};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,12 +175,7 @@ COMMENT ON FUNCTION nspg_guard.audit_relation(regclass, text) IS
 /// Called through `nspg_guard.audit_relation(regclass, text)`.
 #[pg_extern(volatile, requires = ["audit_schema"])]
 fn _audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
-    let bad = |message: String, hint: &str| -> ! {
-        ErrorReport::new(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "audit_relation")
-            .set_hint(hint)
-            .report(PgLogLevel::ERROR);
-        unreachable!("an ERROR report does not return")
-    };
+    let bad = |message: String, hint: &str| -> ! { crate::report::fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, hint) };
     let Some(rel) = rel else { bad("nspg_guard: audit_relation needs a table".into(), "Pass a table name, e.g. audit_relation('public.orders', 'write').") };
     let Some(parsed) = Mode::parse(mode.unwrap_or("")) else {
         bad(format!("nspg_guard: unknown access mode \"{}\"", mode.unwrap_or("")), "Use 'read', 'write', 'all' or 'none'.")

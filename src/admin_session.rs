@@ -19,6 +19,7 @@ use crate::audit::{self, AuditClass};
 use crate::breakglass::{self, Escalated};
 use crate::ddl_guard::Authority;
 use crate::verdict::Enforcement;
+use crate::objects::{self, role_name};
 use crate::{admin_registry, audit_log, report, settings, standing};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
 use pgrx::prelude::*;
@@ -90,8 +91,7 @@ fn kind() -> Kind {
 unsafe fn look_up(user: pg_sys::Oid, session: pg_sys::Oid) -> Kind {
     let of_session = standing::of(session);
     let of_user = if user == session { of_session } else { standing::of(user) };
-    let name = CString::new(settings::text_of(&settings::BREAKGLASS_ROLE)).unwrap_or_default();
-    let breakglass_role = pg_sys::get_role_oid(name.as_ptr(), true);
+    let breakglass_role = objects::role_oid(&settings::text_of(&settings::BREAKGLASS_ROLE)).unwrap_or(pg_sys::InvalidOid);
     let stale = breakglass_role != pg_sys::InvalidOid
         && user == breakglass_role
         && !of_session.superuser
@@ -360,10 +360,6 @@ fn verify_escalation(kind: Kind) {
 enum Violation {
     Role(String),
     Setting(String),
-}
-
-fn role_name(role: pg_sys::Oid) -> String {
-    audit_log::text(unsafe { pg_sys::GetUserNameFromId(role, true) }).unwrap_or_else(|| format!("oid {}", role.to_u32()))
 }
 
 fn refuse_escalated(action: Escalated) {

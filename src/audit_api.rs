@@ -1,6 +1,5 @@
 //! SQL functions of the audit trail (the table and the chain functions are in sql/audit.sql).
 
-use crate::ddl_guard::Authority;
 use crate::{audit_log, audit_queue, standing};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::prelude::*;
@@ -30,7 +29,7 @@ fn audit_classes_active() -> Vec<String> {
 }
 
 pub fn require_admin(what: &str) {
-    if !standing::of(unsafe { pg_sys::GetUserId() }).has(Authority::Admin) {
+    if !standing::current_user_is_admin() {
         ErrorReport::new(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("nspg_guard: {what} is for admins"), "nspg_guard")
             .set_hint("Run it as a superuser or a member of an admin role (nspg_guard.admin_roles).")
             .report(PgLogLevel::ERROR);
@@ -63,7 +62,7 @@ fn audit_flush(timeout_ms: default!(i32, 10000)) -> i64 {
         let s = audit_queue::stats();
         let outstanding = target.saturating_sub(s.written + s.fallen_back);
         if outstanding == 0 || std::time::Instant::now() >= deadline {
-            if outstanding == 0 && standing::of(unsafe { pg_sys::GetUserId() }).has(Authority::Admin) {
+            if outstanding == 0 && standing::current_user_is_admin() {
                 audit_log::seal(false);
             }
             return outstanding as i64;

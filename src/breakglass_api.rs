@@ -5,8 +5,9 @@
 
 use crate::audit::AuditClass;
 use crate::breakglass::{self, Approver, State, Step};
-use crate::ddl_guard::Authority;
 use crate::verdict::{Enforcement, Refusal};
+use crate::objects::{self, role_name};
+use crate::report::fail;
 use crate::{admin_registry, admin_session, audit_log, report, settings, standing};
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
@@ -20,11 +21,6 @@ extension_sql_file!("../sql/breakglass.sql", name = "breakglass_schema", require
 extension_sql_file!("../sql/lint/audit_breakglass_review_due.sql", requires = ["lint_framework", "breakglass_schema"]);
 extension_sql_file!("../sql/lint/settings_breakglass_self_approve_on.sql", requires = ["lint_framework"]);
 
-/// Raises a plain error (bad argument, wrong state, missing object): not a policy refusal.
-pub fn fail(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
-    ErrorReport::new(code, message, "nspg_guard").set_hint(hint).report(PgLogLevel::ERROR);
-    unreachable!("an ERROR report does not return")
-}
 
 /// Raises a policy refusal (42501), audited as class denied.
 pub fn deny(command: &str, message: String, detail: String, hint: &str) -> ! {
@@ -87,9 +83,6 @@ pub fn quote_ident(name: &str) -> String {
     unsafe { CStr::from_ptr(pg_sys::quote_identifier(name.as_ptr())) }.to_string_lossy().into_owned()
 }
 
-pub fn role_name(role: pg_sys::Oid) -> String {
-    audit_log::text(unsafe { pg_sys::GetUserNameFromId(role, true) }).unwrap_or_else(|| format!("oid {}", role.to_u32()))
-}
 
 /// The caller: its session role (the person) and current role.
 struct Caller {
@@ -108,7 +101,7 @@ impl Caller {
         standing::of(self.user).approver || standing::of(self.session).approver
     }
     fn admin(&self) -> bool {
-        standing::of(self.user).has(Authority::Admin)
+        standing::current_user_is_admin()
     }
     fn name(&self) -> String {
         role_name(self.session)
@@ -188,15 +181,13 @@ fn valid_reason(text: Option<&str>, function: &str, example: &str) -> String {
 /// The break-glass role, which must exist before anything is granted.
 fn breakglass_role() -> (String, pg_sys::Oid) {
     let name = settings::text_of(&settings::BREAKGLASS_ROLE);
-    let cname = CString::new(name.clone()).unwrap_or_default();
-    let oid = unsafe { pg_sys::get_role_oid(cname.as_ptr(), true) };
-    if oid == pg_sys::InvalidOid {
+    let Some(oid) = objects::role_oid(&name) else {
         fail(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("nspg_guard: break-glass role \"{name}\" does not exist"),
             &format!("A DBA creates it with the privileges emergencies need: CREATE ROLE {} NOLOGIN; (see nspg_guard.breakglass_role).", quote_ident(&name)),
         );
-    }
+    };
     (name, oid)
 }
 
@@ -374,21 +365,26 @@ fn close(request: &Request, state: State, by: &str, why: &str) -> Vec<i32> {
 
 /// Revokes the granted role if the requester still holds it directly.
 fn revoke(request: &Request) -> bool {
-    let Some(role) = request.granted_role.as_deref() else { return false };
+    request.granted_role.as_deref().is_some_and(|role| revoke_membership(role, &request.requester, request.requester_oid))
+}
+
+/// Revokes `member`'s direct membership in `role`, if it has one, however it was granted;
+/// returns whether there was one.
+pub fn revoke_membership(role: &str, member_name: &str, member: pg_sys::Oid) -> bool {
     spi(|client| {
-        let member = client
+        let is_member = client
             .select(
                 "SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
                                  WHERE r.rolname = $1 AND m.member = $2)",
                 None,
-                &[role.into(), request.requester_oid.into()],
+                &[role.into(), member.into()],
             )?
             .first_value::<bool>()?
             .unwrap_or(false);
-        if member {
-            client.update(&format!("REVOKE {} FROM {}", quote_ident(role), quote_ident(&request.requester)), None, &[])?;
+        if is_member {
+            client.update(&format!("REVOKE {} FROM {}", quote_ident(role), quote_ident(member_name)), None, &[])?;
         }
-        Ok(member)
+        Ok(is_member)
     })
 }
 

@@ -128,8 +128,7 @@ unsafe extern "C-unwind" fn before_utility(
     let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
     if judged {
         crate::admin_session::before_statement(top_level(query_string, pstmt), || {
-            let tag = pg_sys::GetCommandTagName(pg_sys::CreateCommandTag((*pstmt).utilityStmt));
-            (crate::audit_log::text(tag).unwrap_or_default(), statement_text(query_string, pstmt))
+            (utility::command_tag((*pstmt).utilityStmt), statement_text(query_string, pstmt))
         });
     }
     let after = if judged { utility::check((*pstmt).utilityStmt, || statement_text(query_string, pstmt)) } else { None };

@@ -2,18 +2,18 @@
 //! rotation (§2.3, §10). Who may be locked down is decided in `incident.rs`.
 
 use crate::audit::AuditClass;
-use crate::breakglass_api::{deny, fail, quote_ident, require_registry, role_name, run, spi, FirstValue};
-use crate::ddl_guard::Authority;
+use crate::breakglass_api::{deny, quote_ident, require_registry, run, spi, FirstValue};
+use crate::objects::{self, role_name};
+use crate::report::fail;
 use crate::incident::{self, Lockdown};
 use crate::{admin_session, audit_log, breakglass_api, settings, standing};
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
-use std::ffi::CString;
 
 fn require_admin(function: &str, command: &str) {
-    let user = unsafe { pg_sys::GetUserId() };
-    if !standing::of(user).has(Authority::Admin) {
+    if !standing::current_user_is_admin() {
+        let user = unsafe { pg_sys::GetUserId() };
         deny(
             command,
             format!("nspg_guard: {function} denied for role \"{}\"", role_name(user)),
@@ -27,15 +27,13 @@ fn existing_role(role: Option<&str>, function: &str) -> (String, pg_sys::Oid) {
     let Some(name) = role.map(str::to_string) else {
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a role name, not NULL"), "Give the name of an existing role, as in pg_roles.rolname.");
     };
-    let cname = CString::new(name.clone()).unwrap_or_default();
-    let oid = if name.is_empty() { pg_sys::InvalidOid } else { unsafe { pg_sys::get_role_oid(cname.as_ptr(), true) } };
-    if oid == pg_sys::InvalidOid {
+    let Some(oid) = objects::role_oid(&name) else {
         fail(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("nspg_guard: {function}: role \"{name}\" does not exist"),
             "Give the name of an existing role, as in pg_roles.rolname.",
         );
-    }
+    };
     (name, oid)
 }
 
@@ -96,7 +94,7 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     }
     let why = format!("lockdown: {reason}");
     let mut revoked = breakglass_api::end_requests_of(oid, &why, &by);
-    revoked |= revoke_breakglass_role(&name, oid);
+    revoked |= breakglass_api::revoke_membership(&settings::text_of(&settings::BREAKGLASS_ROLE), &name, oid);
     let pids = audit_log::as_guard(|| admin_session::sessions_of(oid));
     run(
         "INSERT INTO nspg_guard.role_lockdowns (role_name, role_oid, reason, locked_by, could_login, sessions_ended, breakglass_revoked)
@@ -106,25 +104,6 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     record("locked_down", &name, &reason, serde_json::json!({ "could_login": could_login, "sessions_ended": pids, "breakglass_revoked": revoked }));
     admin_session::terminate_after_commit(&pids);
     pids.len() as i32
-}
-
-/// Revokes a direct membership in the break-glass role, however it was granted.
-fn revoke_breakglass_role(name: &str, oid: pg_sys::Oid) -> bool {
-    let role = settings::text_of(&settings::BREAKGLASS_ROLE);
-    spi(|client| {
-        let member = client
-            .select(
-                "SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid WHERE r.rolname = $1 AND m.member = $2)",
-                None,
-                &[role.clone().into(), oid.into()],
-            )?
-            .first_value::<bool>()?
-            .unwrap_or(false);
-        if member {
-            client.update(&format!("REVOKE {} FROM {}", quote_ident(&role), quote_ident(name)), None, &[])?;
-        }
-        Ok(member)
-    })
 }
 
 /// Lifts a lockdown: the role may log in again if it could before. Break-glass access is not

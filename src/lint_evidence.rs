@@ -5,20 +5,17 @@
 //! The tables grant nothing but SELECT: these functions check the caller, then write as the
 //! extension's owner.
 
-use crate::ddl_guard::Authority;
 use crate::lint::{required, LintError, DECISIONS};
 use crate::standing;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use std::ffi::CStr;
 
 /// Refuses callers that are neither superusers nor admins.
 fn require_admin(action: &'static str) -> Result<(), LintError> {
-    let role = unsafe { pg_sys::GetUserId() };
-    if standing::of(role).has(Authority::Admin) {
+    if standing::current_user_is_admin() {
         return Ok(());
     }
-    let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(role, false)) }.to_string_lossy().into_owned();
+    let role = crate::objects::role_name(unsafe { pg_sys::GetUserId() });
     Err(LintError::Denied { action, role })
 }
 
@@ -144,7 +141,7 @@ extension_sql_file!(
 /// admin-only functions (credential_age, lockdown_role, audit_purge) ask.
 #[pg_extern(stable)]
 fn is_admin() -> bool {
-    standing::of(unsafe { pg_sys::GetUserId() }).has(Authority::Admin)
+    standing::current_user_is_admin()
 }
 
 extension_sql_file!(

@@ -10,6 +10,18 @@ unsafe fn text(p: *const c_char) -> Option<String> {
     (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
 }
 
+/// A role's name for messages; a role that no longer exists shows as its oid.
+pub fn role_name(role: pg_sys::Oid) -> String {
+    crate::audit_log::text(unsafe { pg_sys::GetUserNameFromId(role, true) }).unwrap_or_else(|| format!("oid {}", role.to_u32()))
+}
+
+/// The role of that name, if there is one.
+pub fn role_oid(name: &str) -> Option<pg_sys::Oid> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
 unsafe fn range_var(rv: *mut pg_sys::RangeVar) -> Option<String> {
     if rv.is_null() {
         return None;

@@ -7,9 +7,7 @@
 use crate::ddl_guard::Authority;
 use crate::standing;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
-use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
-use pgrx::PgLogLevel;
 use crate::audit::AuditClass;
 use crate::audit_log;
 use std::cell::{Cell, RefCell};
@@ -35,18 +33,13 @@ pub fn active() -> bool {
     granted != 0 && granted == unsafe { current_transaction() }
 }
 
-fn refuse(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
-    ErrorReport::new(code, message, "allow_destructive").set_hint(hint).report(PgLogLevel::ERROR);
-    unreachable!("an ERROR report does not return")
-}
-
 /// Lets the current transaction run destructive statements. The reason is mandatory and
 /// recorded in the server log with the role that gave it.
 #[pg_extern(volatile, parallel_unsafe)]
 fn allow_destructive(reason: Option<&str>) -> String {
     let reason = match crate::verdict::validate_reason(reason.unwrap_or("")) {
         Ok(reason) => reason.to_string(),
-        Err(e) => refuse(
+        Err(e) => crate::report::fail(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("nspg_guard: allow_destructive needs a reason: {e}"),
             "Say why, for example: SELECT nspg_guard.allow_destructive('purge orders of test tenant, ticket OPS-123');",
@@ -55,7 +48,7 @@ fn allow_destructive(reason: Option<&str>) -> String {
     let role = unsafe { pg_sys::GetUserId() };
     let role_name = unsafe { std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(role, false)) }.to_string_lossy().into_owned();
     if !standing::of(role).has(Authority::Migration) {
-        refuse(
+        crate::report::fail(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("nspg_guard: allow_destructive denied for role \"{role_name}\""),
             "Only members of a migration role (nspg_guard.migration_roles) or an admin role (nspg_guard.admin_roles) may allow destructive statements.",

@@ -87,21 +87,36 @@ pub fn breakglass_registry_exists() -> bool {
     trail().breakglass != pg_sys::InvalidOid
 }
 
-/// The name of the trail table `relid` is, if it is one.
-fn trail_table(relid: pg_sys::Oid) -> Option<&'static str> {
+/// Something the guard protects: a trail table, a registry table, the schema, the extension.
+#[derive(Clone, Copy)]
+struct Protected {
+    name: &'static str,
+    /// A registry (changed through nspg_guard's functions) rather than the append-only trail.
+    registry: bool,
+}
+
+const AUDIT_LOG: Protected = Protected { name: "nspg_guard.audit_log", registry: false };
+const AUDIT_CHAIN: Protected = Protected { name: "nspg_guard.audit_chain", registry: false };
+const BREAKGLASS_REQUESTS: Protected = Protected { name: "nspg_guard.breakglass_requests", registry: true };
+const ROLE_LOCKDOWNS: Protected = Protected { name: "nspg_guard.role_lockdowns", registry: true };
+const SCHEMA: Protected = Protected { name: "schema nspg_guard", registry: false };
+const EXTENSION_ITSELF: Protected = Protected { name: "extension nspg_guard", registry: false };
+
+/// The protected table `relid` is, if it is one.
+fn trail_table(relid: pg_sys::Oid) -> Option<Protected> {
     let trail = trail();
     match relid {
         _ if relid == pg_sys::InvalidOid => None,
-        _ if relid == trail.log => Some("nspg_guard.audit_log"),
-        _ if relid == trail.chain => Some("nspg_guard.audit_chain"),
-        _ if relid == trail.breakglass => Some("nspg_guard.breakglass_requests"),
-        _ if relid == trail.lockdowns => Some("nspg_guard.role_lockdowns"),
+        _ if relid == trail.log => Some(AUDIT_LOG),
+        _ if relid == trail.chain => Some(AUDIT_CHAIN),
+        _ if relid == trail.breakglass => Some(BREAKGLASS_REQUESTS),
+        _ if relid == trail.lockdowns => Some(ROLE_LOCKDOWNS),
         _ => None,
     }
 }
 
-fn refusal(command: &str, what: &str) -> Refusal {
-    let registry = what.ends_with("breakglass_requests") || what.ends_with("role_lockdowns");
+fn refusal(command: &str, target: Protected) -> Refusal {
+    let (what, registry) = (target.name, target.registry);
     Refusal {
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         message: if registry {
@@ -120,8 +135,8 @@ fn refusal(command: &str, what: &str) -> Refusal {
     }
 }
 
-fn refuse(command: &str, what: &str) {
-    report::raise(refusal(command, what), Enforcement::Refuse);
+fn refuse(command: &str, target: Protected) {
+    report::raise(refusal(command, target), Enforcement::Refuse);
 }
 
 /// Executor side: a statement writing `relid` (any ModifyTable target).
@@ -135,7 +150,7 @@ pub fn check_write(relid: pg_sys::Oid, command: &str) {
 }
 
 /// The trail table a RangeVar names, if it names one.
-unsafe fn names_trail(rv: *mut pg_sys::RangeVar) -> Option<&'static str> {
+unsafe fn names_trail(rv: *mut pg_sys::RangeVar) -> Option<Protected> {
     if rv.is_null() || audit_log_oid().is_none() {
         return None;
     }
@@ -180,11 +195,11 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
             if let Some(table) = names_trail((*rename).relation) {
                 refuse("ALTER TABLE RENAME", table);
             } else if (*rename).renameType == OBJECT_SCHEMA && is_ours((*rename).subname) {
-                refuse("ALTER SCHEMA RENAME", "schema nspg_guard");
+                refuse("ALTER SCHEMA RENAME", SCHEMA);
             }
         }
         NodeTag::T_AlterExtensionContentsStmt if is_ours((*(node as *mut pg_sys::AlterExtensionContentsStmt)).extname) => {
-            refuse("ALTER EXTENSION", "extension nspg_guard")
+            refuse("ALTER EXTENSION", EXTENSION_ITSELF)
         }
         NodeTag::T_DropStmt => {
             let drop = node as *mut pg_sys::DropStmt;
@@ -199,9 +214,9 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
                 kind @ (OBJECT_SCHEMA | OBJECT_EXTENSION) => {
                     let ours = objects.iter_ptr().any(|n| is_a_string(n) && is_ours((*(n as *mut pg_sys::String)).sval));
                     if ours && kind == OBJECT_SCHEMA {
-                        refuse("DROP SCHEMA", "schema nspg_guard");
+                        refuse("DROP SCHEMA", SCHEMA);
                     } else if ours {
-                        refuse("DROP EXTENSION", "extension nspg_guard");
+                        refuse("DROP EXTENSION", EXTENSION_ITSELF);
                     }
                 }
                 _ => {}

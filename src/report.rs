@@ -5,8 +5,15 @@
 use crate::audit::AuditClass;
 use crate::audit_log;
 use crate::verdict::{Enforcement, Refusal};
-use pgrx::pg_sys::{self, panic::ErrorReport};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::PgLogLevel;
+
+/// Raises a plain ERROR with a HINT: a bad argument or a wrong state, not a policy refusal
+/// (those go through `raise`, which audits them).
+pub fn fail(code: PgSqlErrorCode, message: String, hint: &str) -> ! {
+    ErrorReport::new(code, message, "nspg_guard").set_hint(hint).report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
 
 /// ERROR (does not return), WARNING, or nothing, per `enforcement`.
 pub fn raise(refusal: Refusal, enforcement: Enforcement) {

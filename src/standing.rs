@@ -59,6 +59,11 @@ pub fn of(role: pg_sys::Oid) -> Standing {
     standing
 }
 
+/// Is the current role an admin (or a superuser)? What the admin-only functions ask.
+pub fn current_user_is_admin() -> bool {
+    of(unsafe { pg_sys::GetUserId() }).has(crate::ddl_guard::Authority::Admin)
+}
+
 /// Scans pg_authid for roles in the admin, migration and approver sets and the break-glass role,
 /// and asks PostgreSQL whether `role` has their privileges (membership with INHERIT, the same
 /// test GRANTs use). A superuser has every role's privileges, so it counts as escalated only

@@ -138,7 +138,7 @@ unsafe fn check_ddl(tag: NodeTag, node: *mut pg_sys::Node, class: Class) -> bool
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
     let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
     let sets = RoleSets { migration_roles: &migration_roles, admin_roles: &admin_roles };
-    report::raise(ddl_guard::refusal(&command_tag(node), &role_name(role), class, needed, &sets), enforcement);
+    report::raise(ddl_guard::refusal(&command_tag(node), &objects::role_name(role), class, needed, &sets), enforcement);
     false
 }
 
@@ -162,7 +162,7 @@ unsafe fn check_risky(tag: NodeTag, node: *mut pg_sys::Node, facts: Facts) {
     };
     if risky::needs_admin(command, settings::extension_allowed) {
         let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
-        report::raise(risky::refusal(command, &command_tag(node), &role_name(role), &admin_roles), enforcement);
+        report::raise(risky::refusal(command, &command_tag(node), &objects::role_name(role), &admin_roles), enforcement);
     }
 }
 
@@ -179,7 +179,7 @@ unsafe fn check_truncate(stmt: *mut pg_sys::TruncateStmt) {
     }
     let names: Vec<String> = relations.iter_ptr().filter_map(|rv| objects::name_of(rv as *mut pg_sys::Node)).collect();
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
-    report::raise(destructive::truncate_refusal(&role_name(role), &names, &migration_roles), enforcement);
+    report::raise(destructive::truncate_refusal(&objects::role_name(role), &names, &migration_roles), enforcement);
 }
 
 /// An allowed DROP of a table or schema, or any DROP … CASCADE, says what goes.
@@ -308,15 +308,8 @@ unsafe fn relid_of(rv: *mut pg_sys::RangeVar) -> pg_sys::Oid {
     pg_sys::RangeVarGetRelidExtended(rv, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut())
 }
 
-unsafe fn command_tag(node: *mut pg_sys::Node) -> String {
+/// The command tag of a utility statement (`ALTER TABLE`).
+pub unsafe fn command_tag(node: *mut pg_sys::Node) -> String {
     CStr::from_ptr(pg_sys::GetCommandTagName(pg_sys::CreateCommandTag(node))).to_string_lossy().into_owned()
 }
 
-unsafe fn role_name(role: pg_sys::Oid) -> String {
-    let name = pg_sys::GetUserNameFromId(role, true);
-    if name.is_null() {
-        format!("oid {}", role.to_u32())
-    } else {
-        CStr::from_ptr(name).to_string_lossy().into_owned()
-    }
-}
