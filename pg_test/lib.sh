@@ -4,8 +4,12 @@ set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BIN/pg_config
+# NSPG_PG_ROOT: a private, relocated copy of PostgreSQL (made on first use) that the build is
+# installed into instead of the system one, so that several checkouts can be tested at once.
+PG_ROOT=${NSPG_PG_ROOT:-}
+PG_BIN=$PG_ROOT/usr/lib/postgresql/$PG_MAJOR/bin
+# The build always compiles against the system's headers.
+PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 PGRX_VERSION=0.18.1
 APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo valgrind pgbouncer postgresql-$PG_MAJOR-pgaudit)
 export PGRX_PG_CONFIG_PATH=$PG_CONFIG
@@ -38,12 +42,17 @@ ensure_toolchain() {
     fi
 }
 
-# Builds the extension and installs it into the system PostgreSQL.
+# Builds the extension and installs it into the system PostgreSQL (or into NSPG_PG_ROOT).
 build_and_install() {
-    say "build and install nspg_guard into PostgreSQL $PG_MAJOR"
+    say "build and install nspg_guard into PostgreSQL $PG_MAJOR${PG_ROOT:+ at $PG_ROOT}"
     local log
     log=$(mktemp)
-    if ! (cd "$REPO_ROOT" && cargo pgrx install --release --pg-config "$PG_CONFIG") >"$log" 2>&1; then
+    local install=(cargo pgrx install --release --pg-config "$PG_CONFIG")
+    if [ -n "$PG_ROOT" ]; then
+        make_private_pg
+        install=(private_install)
+    fi
+    if ! (cd "$REPO_ROOT" && "${install[@]}") >"$log" 2>&1; then
         grep -Ev '^\s*$' "$log" | tail -n 40
         echo "build or install failed (full log: $log)" >&2
         return 1
@@ -52,8 +61,25 @@ build_and_install() {
     rm -f "$log"
 }
 
+# A relocated copy of the system's PostgreSQL at PG_ROOT: it finds its lib and share folders
+# next to its binaries, so an extension installed there is seen by its servers only.
+make_private_pg() {
+    [ -x "$PG_BIN/postgres" ] && return 0
+    mkdir -p "$PG_ROOT/usr/lib/postgresql" "$PG_ROOT/usr/share/postgresql"
+    cp -a "/usr/lib/postgresql/$PG_MAJOR" "$PG_ROOT/usr/lib/postgresql/"
+    cp -a "/usr/share/postgresql/$PG_MAJOR" "$PG_ROOT/usr/share/postgresql/"
+}
+
+private_install() {
+    local out
+    out=$(mktemp -d)
+    cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$out"
+    cp -r "$out/usr/." "$PG_ROOT/usr/"
+    rm -rf "$out"
+}
+
 # RUST_BACKTRACE would make pgrx append Rust backtraces to the DETAIL of errors that pass through the hooks.
-pg_config_sharedir() { "$PG_CONFIG" --sharedir; }
+pg_config_sharedir() { echo "$PG_ROOT$("$PG_CONFIG" --sharedir)"; }
 
 as_postgres() { env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$@"; }
 
