@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: runs every test and exits non-zero on any failure.
-#   1. plain Rust unit tests of the pure policy logic (cargo test, no database);
+#   1. plain Rust unit tests of the pure policy logic (cargo test, no database), and of the
+#      protocol test client in tests/pgwire;
 #   2. build and install the extension into the system PostgreSQL 15;
 #   3. pg_regress suites (tests/regress) against a throwaway cluster with the library
 #      preloaded next to pg_stat_statements, run through psql as real roles;
@@ -30,6 +31,17 @@ set -e
 unit_passed=$(grep -Eo '[0-9]+ passed' "$unit_log" | awk '{s += $1} END {print s + 0}')
 passed=$((passed + unit_passed))
 [ "$unit_status" -eq 0 ] || record "cargo test" 1
+
+say "unit tests of the protocol test client (tests/pgwire)"
+pgwire_log=$(mktemp)
+set +e
+(cd "$REPO_ROOT" && CARGO_TARGET_DIR="$REPO_ROOT/tests/pgwire/target" \
+    cargo test --quiet --manifest-path tests/pgwire/Cargo.toml 2>&1) | tee "$pgwire_log" | tail -n 3
+pgwire_status=${PIPESTATUS[0]}
+set -e
+pgwire_passed=$(grep -Eo '[0-9]+ passed' "$pgwire_log" | awk '{s += $1} END {print s + 0}')
+passed=$((passed + pgwire_passed))
+[ "$pgwire_status" -eq 0 ] || record "pgwire cargo test" 1
 
 build_and_install
 # The fixture extension used to show that extension scripts are exempt.
