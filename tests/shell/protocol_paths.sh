@@ -20,7 +20,7 @@
 #   rowlimit   an UPDATE of 3 rows by a role with nspg_guard.max_rows_per_statement = 2 is
 #              refused (42501) and changes nothing;
 #   risky      COPY … TO a server file by an app role holding pg_write_server_files is refused
-#              (42501); no file is written;
+#              (42501); no file is written; so is LOAD (risky_load);
 #   bg_events  an escalated break-glass session (approved request, the role inherited or SET ROLE)
 #              leaves exactly one `statement` event per client statement, with that statement's
 #              own text (a portal fetched in three Executes is one statement; statements nested in
@@ -223,6 +223,7 @@ $(wrappers ddl "CREATE TABLE orders.app_ddl (id int)")
 $(wrappers unbounded "DELETE FROM orders.victims")
 $(wrappers rowlimit "UPDATE orders.victims SET note = note || '!' WHERE id > 0")
 $(wrappers risky "COPY orders.victims TO '$COPY_FILE'")
+$(wrappers risky_load "LOAD 'nspg_guard'")
 $(wrappers bg_setconfig "SELECT pg_catalog.set_config('row_security', 'off', false)")
 $(wrappers bg_set "SET row_security = off")
 $(wrappers caps_setconfig "SELECT pg_catalog.set_config('statement_timeout', '0', false)")
@@ -273,6 +274,8 @@ refusal rowlimit ns_app_batch_orders "UPDATE orders.victims SET note = note || '
 refusal risky ns_app_rw_orders "COPY orders.victims TO '$COPY_FILE'" \
     'nspg_guard: COPY to or from a server file denied for role "ns_app_rw_orders"' \
     "SELECT count(*) FROM pg_ls_dir('$DIR') f WHERE f = 'protocol_copy.csv'" 0
+refusal risky_load ns_app_rw_orders "LOAD 'nspg_guard'" \
+    'nspg_guard: LOAD denied for role "ns_app_rw_orders"' "SELECT 'the server runs'" "the server runs"
 
 say "bg_events: one statement event per client statement of an escalated session, with its own text"
 # bg_case PATH EXPECTED [CONNINFO] < script — EXPECTED: the statement texts, one per line.
