@@ -36,7 +36,7 @@ say "unit tests of the protocol test client (tests/pgwire)"
 pgwire_log=$(mktemp)
 set +e
 (cd "$REPO_ROOT" && CARGO_TARGET_DIR="$REPO_ROOT/tests/pgwire/target" \
-    cargo test --quiet --manifest-path tests/pgwire/Cargo.toml 2>&1) | tee "$pgwire_log" | tail -n 3
+    cargo test --quiet --manifest-path tests/pgwire/Cargo.toml 2>&1) | tee "$pgwire_log" | awk '/test result/ && !n++'
 pgwire_status=${PIPESTATUS[0]}
 set -e
 pgwire_passed=$(grep -Eo '[0-9]+ passed' "$pgwire_log" | awk '{s += $1} END {print s + 0}')
