@@ -77,7 +77,7 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
     }
     LOADING.with(|l| l.set(true));
     // read as nspg_guard itself: the acting role has no access to the list
-    let loaded = audit_log::as_guard(|| {
+    let loaded = crate::as_guard::as_guard(|| {
         Spi::connect(|client| {
             client
                 .select("SELECT relid, mode FROM nspg_guard.audited_relations", None, &[])?
@@ -100,7 +100,7 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc.
 pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
-    if !audit_log::audited(AuditClass::Access) || LOADING.with(Cell::get) || audit_log::internal() {
+    if !audit_log::audited(AuditClass::Access) || LOADING.with(Cell::get) || crate::as_guard::internal() {
         return;
     }
     let list = audited();
@@ -196,7 +196,7 @@ fn _audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
     } else {
         "DELETE FROM nspg_guard.audited_relations WHERE relid = $1 AND $2 IS NOT NULL"
     };
-    audit_log::as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
+    crate::as_guard::as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
         .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit_relation failed: {e}"));
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(rel) };
     let name = unsafe { crate::objects::relation_name(rel) };

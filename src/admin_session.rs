@@ -51,8 +51,6 @@ struct Escalation {
 thread_local! {
     static KIND: Cell<Option<(Key, Kind)>> = const { Cell::new(None) };
     static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
-    /// (start time, place in the query string) of the last client statement audited as escalated.
-    static LAST_AUDITED: Cell<(i64, i32)> = const { Cell::new((0, -1)) };
     /// Backends to end once the current transaction commits (break-glass end, lockdown).
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
     /// A break-glass expiry to tell the writer about once the approval commits.
@@ -161,11 +159,12 @@ unsafe extern "C-unwind" fn after_commit() {
 }
 
 /// Before each statement (top-level or nested): end a session that outlived its allowance or
-/// its escalation; audit each of an escalated session's own statements. `top_level` is where a
-/// client statement starts in its query string (None for statements nested in functions);
-/// `describe` gives its command tag and text.
-pub fn before_statement(top_level: Option<i32>, describe: impl FnOnce() -> (String, String)) {
-    if !client_backend() || audit_log::internal() {
+/// its escalation; hold the admin caps whatever raised a timeout since (a PL/pgSQL assignment
+/// of set_config(), a function's SET clause); audit each of an escalated session's own
+/// statements. `top_level` says the statement is the client's own (`nesting`); `describe`
+/// gives its command tag and text.
+pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
+    if !client_backend() || crate::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -182,6 +181,8 @@ pub fn before_statement(top_level: Option<i32>, describe: impl FnOnce() -> (Stri
             );
             end_session(AuditClass::Admin, &reason, "Connect again if you still need admin access: admin access is granted per session, for a bounded time.");
         }
+        unsafe { cap_timeouts(true, false) };
+        crate::nesting::arm_statement_timeout();
     }
     if kind.escalated {
         note_escalated_statement(top_level, describe);
@@ -205,7 +206,7 @@ fn end_session(class: AuditClass, why: &str, hint: &str) -> ! {
     unreachable!("a FATAL report does not return")
 }
 
-fn note_escalated_statement(top_level: Option<i32>, describe: impl FnOnce() -> (String, String)) {
+fn note_escalated_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
     let began = ESCALATION.with(|e| e.borrow().is_none());
     if began {
         let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
@@ -226,10 +227,8 @@ fn note_escalated_statement(top_level: Option<i32>, describe: impl FnOnce() -> (
             audit_log::record_async(event);
         }
     }
-    let Some(location) = top_level else { return };
-    // one row per client statement: EXPLAIN ANALYZE or CREATE TABLE AS reach the executor again
-    let key = (unsafe { pg_sys::GetCurrentStatementStartTimestamp() }, location);
-    if LAST_AUDITED.with(|l| l.replace(key)) == key || !audit_log::audited(AuditClass::Breakglass) {
+    // one row per client statement: nested ones (functions, EXPLAIN ANALYZE) are their caller's
+    if !top_level || !audit_log::audited(AuditClass::Breakglass) {
         return;
     }
     let request_id = ESCALATION.with(|e| e.borrow().as_ref().and_then(|e| e.request_id));
@@ -248,7 +247,7 @@ fn active_request(requester: pg_sys::Oid) -> Option<i64> {
     if !queryable || !crate::protect::breakglass_registry_exists() {
         return None;
     }
-    audit_log::as_guard(|| {
+    crate::as_guard::as_guard(|| {
         Spi::get_one_with_args::<i64>(
             "SELECT max(id) FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state = 'active'",
             &[requester.into()],
@@ -262,7 +261,7 @@ fn active_request(requester: pg_sys::Oid) -> Option<i64> {
 /// SET ROLE to an admin); refuse what an escalated session changed without a utility statement.
 /// `local` says the statement was SET LOCAL, so the cap is local too.
 pub fn after_statement(local: bool) {
-    if !client_backend() || audit_log::internal() {
+    if !client_backend() || crate::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -373,7 +372,7 @@ fn refuse_escalated(action: Escalated) {
 /// # Safety
 /// `node` is a valid utility parse tree of type `tag`.
 pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
-    if !client_backend() || audit_log::internal() {
+    if !client_backend() || crate::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -473,11 +472,11 @@ pub fn end_idle_admin_sessions() {
         return;
     }
     pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        let ended = Spi::connect(|client| {
+        let ended = crate::as_guard::as_guard(|| Spi::connect(|client| {
             let rows = client.select(
                 "SELECT pid, usename::text, client_addr::text, client_port, application_name, datname::text, backend_start::text
                    FROM pg_catalog.pg_stat_activity
-                  WHERE pid = ANY($1) AND backend_type = 'client backend' AND state IS DISTINCT FROM 'active'",
+                  WHERE pid OPERATOR(pg_catalog.=) ANY($1) AND backend_type OPERATOR(pg_catalog.=) 'client backend' AND state IS DISTINCT FROM 'active'",
                 None,
                 &[candidates.clone().into()],
             )?;
@@ -501,7 +500,7 @@ pub fn end_idle_admin_sessions() {
                 ended.push((pid, event));
             }
             Ok::<_, pgrx::spi::Error>(ended)
-        })
+        }))
         .unwrap_or_else(|e| {
             pgrx::warning!("nspg_guard: could not look for idle admin sessions: {e}");
             Vec::new()

@@ -11,10 +11,12 @@ mod access;
 mod admin_limits;
 mod admin_registry;
 mod admin_session;
+mod as_guard;
 mod audit;
 mod audit_api;
 mod audit_log;
 mod audit_queue;
+mod audit_row;
 mod auth;
 mod breakglass;
 mod breakglass_api;
@@ -29,6 +31,7 @@ mod lint;
 mod lint_evidence;
 mod lint_expr;
 mod lint_hba;
+mod nesting;
 mod objects;
 mod overrides;
 mod protect;
@@ -93,6 +96,26 @@ $preload_check$;
 "#,
     name = "preload_check",
     requires = [hooks_active],
+);
+
+// Last in the script: every function of the extension resolves names as PostgreSQL itself does,
+// never through the caller's search_path (a DBA running lint() with a planted schema first in
+// its path must not run the planter's code), and unqualified temporary objects come last.
+extension_sql!(
+    r#"
+DO $fixed_search_path$
+DECLARE
+    routine regprocedure;
+BEGIN
+    FOR routine IN SELECT p.oid::pg_catalog.regprocedure FROM pg_catalog.pg_proc p
+                    WHERE p.pronamespace OPERATOR(pg_catalog.=) 'nspg_guard'::pg_catalog.regnamespace LOOP
+        EXECUTE pg_catalog.format('ALTER ROUTINE %s SET search_path = pg_catalog, pg_temp', routine);
+    END LOOP;
+END
+$fixed_search_path$;
+"#,
+    name = "fixed_search_path",
+    finalize,
 );
 
 #[cfg(any(test, feature = "pg_test"))]
