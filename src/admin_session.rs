@@ -24,6 +24,7 @@ use crate::{admin_registry, audit_log, report, settings, standing};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
 use pgrx::prelude::*;
 use pgrx::PgLogLevel;
+use crate::backend_local::BackendLocal;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_void, CStr, CString};
 
@@ -48,8 +49,10 @@ struct Escalation {
     request_id: Option<i64>,
 }
 
+/// The session's kind for the roles it had when it was last looked up.
+static KIND: BackendLocal<Option<(Key, Kind)>> = BackendLocal::new(None);
+
 thread_local! {
-    static KIND: Cell<Option<(Key, Kind)>> = const { Cell::new(None) };
     static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
     /// Backends to end once the current transaction commits (break-glass end, lockdown).
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
@@ -69,10 +72,18 @@ fn client_backend() -> bool {
     unsafe { pg_sys::IsUnderPostmaster && pg_sys::MyBackendType == pg_sys::BackendType::B_BACKEND }
 }
 
-fn kind() -> Kind {
-    let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
+/// True when the session is known to be neither admin nor escalated for the roles it has now:
+/// nothing to do after its statements. Reads only cached state (no guard needed).
+pub fn quiet() -> bool {
+    let (user, session) = crate::nesting::users();
     let key = (user, session, standing::current_generation());
-    if let Some((cached, kind)) = KIND.with(Cell::get) {
+    matches!(KIND.get(), Some((cached, kind)) if cached == key && !kind.admin && !kind.escalated && !kind.stale)
+}
+
+fn kind() -> Kind {
+    let (user, session) = crate::nesting::users();
+    let key = (user, session, standing::current_generation());
+    if let Some((cached, kind)) = KIND.get() {
         if cached == key {
             return kind;
         }
@@ -82,7 +93,7 @@ fn kind() -> Kind {
     if !kind.escalated {
         ESCALATION.with(|e| e.borrow_mut().take());
     }
-    KIND.with(|k| k.set(Some((key, kind))));
+    KIND.set(Some((key, kind)));
     kind
 }
 

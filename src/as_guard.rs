@@ -11,18 +11,16 @@
 
 use pgrx::pg_guard;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
-use std::cell::Cell;
+use crate::backend_local::BackendLocal;
 
-thread_local! {
-    /// Set while nspg_guard itself works with elevated rights (the tamper guard lets it through).
-    static INTERNAL: Cell<bool> = const { Cell::new(false) };
-}
+/// Set while nspg_guard itself works with elevated rights (the tamper guard lets it through).
+static INTERNAL: BackendLocal<bool> = BackendLocal::new(false);
 
 static mut PREV_NEEDS_FMGR_HOOK: pg_sys::needs_fmgr_hook_type = None;
 
 /// Is nspg_guard itself at work with elevated rights right now?
 pub fn internal() -> bool {
-    INTERNAL.with(Cell::get)
+    INTERNAL.get()
 }
 
 /// What `as_guard` restores, also when its closure raises an ERROR (pgrx unwinds Rust frames):
@@ -37,7 +35,7 @@ struct Restore {
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        INTERNAL.with(|i| i.set(self.internal_was));
+        INTERNAL.set(self.internal_was);
         unsafe {
             pg_sys::SetUserIdAndSecContext(self.user, self.context);
             if !std::thread::panicking() {
@@ -71,7 +69,7 @@ pub fn as_guard<R>(f: impl FnOnce() -> R) -> R {
         pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
     }
     let guc_level = unsafe { force_search_path() };
-    let _restore = Restore { user, context, internal_was: INTERNAL.with(|i| i.replace(true)), guc_level };
+    let _restore = Restore { user, context, internal_was: INTERNAL.replace(true), guc_level };
     unsafe {
         pg_sys::SetUserIdAndSecContext(
             pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID),

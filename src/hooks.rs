@@ -11,7 +11,8 @@
 use crate::{executor, nesting, utility};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
-use std::cell::{Cell, RefCell};
+use crate::backend_local::BackendLocal;
+use std::cell::RefCell;
 use std::ffi::c_char;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -85,20 +86,18 @@ unsafe fn exempt() -> bool {
     pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0 || logical_worker()
 }
 
-thread_local! {
-    static LOGICAL_WORKER: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
-}
+static LOGICAL_WORKER: BackendLocal<Option<bool>> = BackendLocal::new(None);
 
 /// Whether this process applies logical replication; asked once, it cannot change.
 unsafe fn logical_worker() -> bool {
-    LOGICAL_WORKER.with(|cached| match cached.get() {
+    match LOGICAL_WORKER.get() {
         Some(known) => known,
         None => {
             let known = pg_sys::IsLogicalWorker();
-            cached.set(Some(known));
+            LOGICAL_WORKER.set(Some(known));
             known
         }
-    })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -120,7 +119,7 @@ unsafe extern "C-unwind" fn process_utility(
     }
     if pending != NOTHING_PENDING {
         after_utility(pending);
-    } else if top_level {
+    } else if top_level && !crate::admin_session::quiet() {
         after_top_level_utility();
     }
 }
@@ -181,25 +180,22 @@ unsafe extern "C-unwind" fn after_utility(at: usize) {
     }
 }
 
-thread_local! {
-    /// The client statement running now: its query string, where it starts and how long it is,
-    /// and the statement start time it was noted at (a pointer is only trusted within that
-    /// statement: `current_statement`).
-    static STATEMENT: Cell<(*const c_char, i32, i32, i64)> = const { Cell::new((std::ptr::null(), 0, 0, 0)) };
-}
+/// The client statement running now: its query string, where it starts and how long it is,
+/// and the statement start time it was noted at (a pointer is only trusted within that
+/// statement: `current_statement`).
+static STATEMENT: BackendLocal<(*const c_char, i32, i32, i64)> = BackendLocal::new((std::ptr::null(), 0, 0, 0));
 
 /// Notes the client statement starting now (no copy: only a refusal reads it).
 unsafe fn note_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedStmt) {
-    let start = pg_sys::GetCurrentStatementStartTimestamp();
-    STATEMENT.with(|s| s.set((source, (*pstmt).stmt_location, (*pstmt).stmt_len, start)));
+    STATEMENT.set((source, (*pstmt).stmt_location, (*pstmt).stmt_len, nesting::statement_start()));
 }
 
 /// The text of the client statement running now — that statement alone, not the rest of a
 /// multi-statement query string; nested statements give the client statement that ran them.
 pub fn current_statement() -> Option<String> {
-    let (source, location, len, noted_at) = STATEMENT.with(Cell::get);
+    let (source, location, len, noted_at) = STATEMENT.get();
     unsafe {
-        if !source.is_null() && noted_at == pg_sys::GetCurrentStatementStartTimestamp() {
+        if !source.is_null() && noted_at == nesting::statement_start() {
             return Some(text_at(source, location, len));
         }
         // a later protocol message of the same statement (Execute after Bind): the whole text

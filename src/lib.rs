@@ -18,6 +18,7 @@ mod audit_log;
 mod audit_queue;
 mod audit_row;
 mod auth;
+mod backend_local;
 mod breakglass;
 mod breakglass_api;
 mod classify;
