@@ -13,7 +13,7 @@ use crate::audit::AuditClass;
 use crate::{access, audit_log, objects, overrides, protect, report, settings};
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 
 /// ExecutorStart: the WHERE rule for every UPDATE/DELETE/MERGE the statement contains.
 ///
@@ -95,15 +95,10 @@ unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, over_limit: bool
     event.object_type = Some("table".into());
     event.object_identity = unbounded;
     event.rows = Some((*(*query_desc).estate).es_processed as i64);
-    event.statement = text_of(query_desc);
+    event.statement = Some(crate::hooks::statement_text((*query_desc).sourceText, (*query_desc).plannedstmt));
     event.reason = overrides::reason();
     event.details = Some(serde_json::json!({ "unbounded": event.object_identity.is_some(), "over_row_limit": over_limit }));
     audit_log::record_committed(event);
-}
-
-unsafe fn text_of(query_desc: *mut pg_sys::QueryDesc) -> Option<String> {
-    let text = (*query_desc).sourceText;
-    (!text.is_null()).then(|| CStr::from_ptr(text).to_string_lossy().into_owned())
 }
 
 unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {

@@ -206,7 +206,7 @@ pub fn current_statement() -> Option<String> {
 }
 
 /// The text of this one statement within a possibly multi-statement query string.
-unsafe fn statement_text(query_string: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> String {
+pub unsafe fn statement_text(query_string: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> String {
     if query_string.is_null() {
         return String::new();
     }
