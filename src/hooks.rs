@@ -185,8 +185,12 @@ unsafe extern "C-unwind" fn after_utility(at: usize) {
 /// statement: `current_statement`).
 static STATEMENT: BackendLocal<(*const c_char, i32, i32, i64)> = BackendLocal::new((std::ptr::null(), 0, 0, 0));
 
-/// Notes the client statement starting now (no copy: only a refusal reads it).
+/// Notes the client statement starting now (no copy: only a refusal reads it). nspg_guard's own
+/// SQL, run from a hook while a client statement is at depth 0, is not the client's.
 unsafe fn note_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedStmt) {
+    if crate::as_guard::internal() {
+        return;
+    }
     STATEMENT.set((source, (*pstmt).stmt_location, (*pstmt).stmt_len, nesting::statement_start()));
 }
 
