@@ -95,6 +95,11 @@ $preload_check$;
     requires = [hooks_active],
 );
 
+// What PUBLIC may execute (README, "What PUBLIC may call"): revoke everything, grant the
+// documented list. In this branch it runs as its own finalize block; on merge it belongs in the
+// finalize block that opens with the same REVOKE.
+extension_sql_file!("../sql/public_api.sql", name = "public_api", finalize);
+
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {}

@@ -453,6 +453,22 @@ mod tests {
     }
 
     #[test]
+    fn every_function_public_may_call_is_documented() {
+        let readme = include_str!("../README.md");
+        let granted: Vec<&str> = include_str!("../sql/public_api.sql")
+            .lines()
+            .filter_map(|l| l.strip_prefix("GRANT EXECUTE ON FUNCTION nspg_guard."))
+            .filter_map(|l| l.split('(').next())
+            .collect();
+        assert!(granted.len() > 40, "{granted:?}");
+        for name in granted {
+            assert!(readme.contains(&format!("{name}(")) || readme.contains(&format!("`{name}`")), "{name} is not in README.md");
+        }
+        // the rule functions, granted by a loop over nspg_guard.lint_rules
+        assert!(readme.contains("nspg_guard.lint_<rule>()"));
+    }
+
+    #[test]
     fn policy_clauses() {
         assert_eq!(policy_clause(" using "), Ok(ANUM_PG_POLICY_POLQUAL));
         assert_eq!(policy_clause("With   Check"), Ok(ANUM_PG_POLICY_POLWITHCHECK));
