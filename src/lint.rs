@@ -295,7 +295,7 @@ unsafe fn kind_of(node: *mut pg_sys::Node) -> Kind {
     match (*node).type_ {
         NodeTag::T_Const => {
             let c = &*(node as *mut pg_sys::Const);
-            Kind::Const { type_oid: c.consttype.into(), is_null: c.constisnull, len: c.constlen as i32, bytes: const_bytes(c) }
+            Kind::Const { type_oid: c.consttype.into(), is_null: c.constisnull, len: c.constlen, bytes: const_bytes(c) }
         }
         NodeTag::T_Var => Kind::Var { levels_up: (*(node as *mut pg_sys::Var)).varlevelsup },
         NodeTag::T_OpExpr => {
