@@ -61,9 +61,13 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
     }
 }
 
-/// Redacts and cuts statement text for storage.
+/// Redacts and cuts statement text for storage. Text the redactor cannot finish (nested past
+/// its limits) is not kept: a marker with its length stands in for it.
 pub fn statement_text(sql: &str, max_bytes: usize) -> String {
-    redact::truncate(&redact::redact(sql), max_bytes)
+    match redact::redact(sql) {
+        Ok(redacted) => redact::truncate(&redacted, max_bytes),
+        Err(why) => redact::unredacted_marker(sql.len(), why),
+    }
 }
 
 fn log_line(event: &AuditEvent) {

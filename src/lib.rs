@@ -99,25 +99,9 @@ $preload_check$;
     requires = [hooks_active],
 );
 
-// Last in the script: every function of the extension resolves names as PostgreSQL itself does,
-// never through the caller's search_path (a DBA running lint() with a planted schema first in
-// its path must not run the planter's code), and unqualified temporary objects come last.
-extension_sql!(
-    r#"
-DO $fixed_search_path$
-DECLARE
-    routine regprocedure;
-BEGIN
-    FOR routine IN SELECT p.oid::pg_catalog.regprocedure FROM pg_catalog.pg_proc p
-                    WHERE p.pronamespace OPERATOR(pg_catalog.=) 'nspg_guard'::pg_catalog.regnamespace LOOP
-        EXECUTE pg_catalog.format('ALTER ROUTINE %s SET search_path = pg_catalog, pg_temp', routine);
-    END LOOP;
-END
-$fixed_search_path$;
-"#,
-    name = "fixed_search_path",
-    finalize,
-);
+// Last in the script: every function gets a fixed search_path, and PUBLIC keeps EXECUTE on
+// the documented functions only (sql/finalize.sql).
+extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
