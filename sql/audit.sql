@@ -3,7 +3,9 @@
 -- within seconds, and can be neither changed nor removed through SQL while the library is
 -- loaded, except old rows through nspg_guard.audit_purge().
 CREATE TABLE nspg_guard.audit_log (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- given by nspg_guard, not a sequence (whose nextval would change the session's lastval()):
+    -- microseconds since 2000, always above every id handed out or stored before
+    id               bigint PRIMARY KEY,
     event_time       timestamptz NOT NULL,
     class            text NOT NULL,
     outcome          text NOT NULL,
@@ -54,8 +56,8 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Seals committed rows in id order, continuing the chain; one sealer at a time, at most `batch`
--- rows a call. Rows are looked for after the last sealed id, less a margin for transactions
--- that committed late; `everything` looks at the whole table (the writer does that now and then).
+-- rows a call. Rows are looked for after the last sealed id, less a margin (ids are microseconds:
+-- ten seconds) for transactions that committed late; `everything` looks at the whole table (the writer does that now and then).
 CREATE FUNCTION nspg_guard._seal_pending(everything boolean DEFAULT false, batch integer DEFAULT 20000)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -71,7 +73,7 @@ BEGIN
     seq := coalesce(seq, 0);
     prev := coalesce(prev, '\x'::bytea);
     floor_id := CASE WHEN everything THEN 0
-                     ELSE greatest(0, coalesce((SELECT max(id) FROM nspg_guard.audit_chain), 0) - 1000) END;
+                     ELSE greatest(0, coalesce((SELECT max(id) FROM nspg_guard.audit_chain), 0) - 10000000) END;
     FOR rec IN SELECT l.id, nspg_guard._row_content(l) AS content FROM nspg_guard.audit_log l
                 WHERE l.id > floor_id AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)
                 ORDER BY l.id LIMIT batch LOOP

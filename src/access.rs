@@ -77,7 +77,7 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
     }
     LOADING.with(|l| l.set(true));
     // read as nspg_guard itself: the acting role has no access to the list
-    let loaded = audit_log::as_guard(|| {
+    let loaded = crate::as_guard::as_guard(|| {
         Spi::connect(|client| {
             client
                 .select("SELECT relid, mode FROM nspg_guard.audited_relations", None, &[])?
@@ -100,7 +100,7 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc.
 pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
-    if !audit_log::audited(AuditClass::Access) || LOADING.with(Cell::get) || audit_log::internal() {
+    if !audit_log::audited(AuditClass::Access) || LOADING.with(Cell::get) || crate::as_guard::internal() {
         return;
     }
     let list = audited();
@@ -160,27 +160,33 @@ pub unsafe fn note_finish(query_desc: *mut pg_sys::QueryDesc) {
     audit_log::record_committed(event);
 }
 
-extension_sql!(
-    r#"
+/// Makes reads and/or writes of `rel` audited ('read', 'write', 'all'), or stops ('none').
+/// Declared by hand to take a regclass (an oid on the wire), so that no internal wrapper needs
+/// to be executable by its callers.
+#[pg_extern(
+    volatile,
+    requires = ["audit_schema"],
+    sql = r#"
 CREATE FUNCTION nspg_guard.audit_relation(rel regclass, mode text) RETURNS text
-LANGUAGE sql VOLATILE AS $$ SELECT nspg_guard._audit_relation(rel::oid, mode) $$;
+VOLATILE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION nspg_guard.audit_relation(regclass, text) IS
     'Audit reads and/or writes of a table: read, write, all; none stops';
-"#,
-    name = "audit_relation",
-    requires = [_audit_relation],
-);
-
-/// Makes reads and/or writes of `rel` audited ('read', 'write', 'all'), or stops ('none').
-/// Called through `nspg_guard.audit_relation(regclass, text)`.
-#[pg_extern(volatile, requires = ["audit_schema"])]
-fn _audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
+"#
+)]
+fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
     let bad = |message: String, hint: &str| -> ! { crate::report::fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, hint) };
     let Some(rel) = rel else { bad("nspg_guard: audit_relation needs a table".into(), "Pass a table name, e.g. audit_relation('public.orders', 'write').") };
     let Some(parsed) = Mode::parse(mode.unwrap_or("")) else {
         bad(format!("nspg_guard: unknown access mode \"{}\"", mode.unwrap_or("")), "Use 'read', 'write', 'all' or 'none'.")
     };
     crate::audit_api::require_admin("audit_relation()");
+    if unsafe { pg_sys::get_rel_name(rel) }.is_null() {
+        crate::report::fail(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("nspg_guard: audit_relation: there is no relation with oid {}", u32::from(rel)),
+            "Pass an existing table by name, e.g. audit_relation('public.orders', 'write').",
+        )
+    }
     if !audit_log::audited(AuditClass::Access) {
         pgrx::notice!("nspg_guard: the access class is not in nspg_guard.audit, so nothing is recorded until it is (e.g. ALTER SYSTEM SET nspg_guard.audit = 'all' and a reload)");
     }
@@ -196,7 +202,7 @@ fn _audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
     } else {
         "DELETE FROM nspg_guard.audited_relations WHERE relid = $1 AND $2 IS NOT NULL"
     };
-    audit_log::as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
+    crate::as_guard::as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
         .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit_relation failed: {e}"));
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(rel) };
     let name = unsafe { crate::objects::relation_name(rel) };

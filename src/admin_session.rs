@@ -24,6 +24,7 @@ use crate::{admin_registry, audit_log, report, settings, standing};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
 use pgrx::prelude::*;
 use pgrx::PgLogLevel;
+use crate::backend_local::BackendLocal;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_void, CStr, CString};
 
@@ -48,11 +49,11 @@ struct Escalation {
     request_id: Option<i64>,
 }
 
+/// The session's kind for the roles it had when it was last looked up.
+static KIND: BackendLocal<Option<(Key, Kind)>> = BackendLocal::new(None);
+
 thread_local! {
-    static KIND: Cell<Option<(Key, Kind)>> = const { Cell::new(None) };
     static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
-    /// (start time, place in the query string) of the last client statement audited as escalated.
-    static LAST_AUDITED: Cell<(i64, i32)> = const { Cell::new((0, -1)) };
     /// Backends to end once the current transaction commits (break-glass end, lockdown).
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
     /// A break-glass expiry to tell the writer about once the approval commits.
@@ -71,10 +72,18 @@ fn client_backend() -> bool {
     unsafe { pg_sys::IsUnderPostmaster && pg_sys::MyBackendType == pg_sys::BackendType::B_BACKEND }
 }
 
-fn kind() -> Kind {
-    let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
+/// True when the session is known to be neither admin nor escalated for the roles it has now:
+/// nothing to do after its statements. Reads only cached state (no guard needed).
+pub fn quiet() -> bool {
+    let (user, session) = crate::nesting::users();
     let key = (user, session, standing::current_generation());
-    if let Some((cached, kind)) = KIND.with(Cell::get) {
+    matches!(KIND.get(), Some((cached, kind)) if cached == key && !kind.admin && !kind.escalated && !kind.stale)
+}
+
+fn kind() -> Kind {
+    let (user, session) = crate::nesting::users();
+    let key = (user, session, standing::current_generation());
+    if let Some((cached, kind)) = KIND.get() {
         if cached == key {
             return kind;
         }
@@ -84,7 +93,7 @@ fn kind() -> Kind {
     if !kind.escalated {
         ESCALATION.with(|e| e.borrow_mut().take());
     }
-    KIND.with(|k| k.set(Some((key, kind))));
+    KIND.set(Some((key, kind)));
     kind
 }
 
@@ -161,11 +170,12 @@ unsafe extern "C-unwind" fn after_commit() {
 }
 
 /// Before each statement (top-level or nested): end a session that outlived its allowance or
-/// its escalation; audit each of an escalated session's own statements. `top_level` is where a
-/// client statement starts in its query string (None for statements nested in functions);
-/// `describe` gives its command tag and text.
-pub fn before_statement(top_level: Option<i32>, describe: impl FnOnce() -> (String, String)) {
-    if !client_backend() || audit_log::internal() {
+/// its escalation; hold the admin caps whatever raised a timeout since (a PL/pgSQL assignment
+/// of set_config(), a function's SET clause); audit each of an escalated session's own
+/// statements. `top_level` says the statement is the client's own (`nesting`); `describe`
+/// gives its command tag and text.
+pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
+    if !client_backend() || crate::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -182,6 +192,8 @@ pub fn before_statement(top_level: Option<i32>, describe: impl FnOnce() -> (Stri
             );
             end_session(AuditClass::Admin, &reason, "Connect again if you still need admin access: admin access is granted per session, for a bounded time.");
         }
+        unsafe { cap_timeouts(true, false) };
+        crate::nesting::arm_statement_timeout();
     }
     if kind.escalated {
         note_escalated_statement(top_level, describe);
@@ -205,7 +217,7 @@ fn end_session(class: AuditClass, why: &str, hint: &str) -> ! {
     unreachable!("a FATAL report does not return")
 }
 
-fn note_escalated_statement(top_level: Option<i32>, describe: impl FnOnce() -> (String, String)) {
+fn note_escalated_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
     let began = ESCALATION.with(|e| e.borrow().is_none());
     if began {
         let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
@@ -226,10 +238,8 @@ fn note_escalated_statement(top_level: Option<i32>, describe: impl FnOnce() -> (
             audit_log::record_async(event);
         }
     }
-    let Some(location) = top_level else { return };
-    // one row per client statement: EXPLAIN ANALYZE or CREATE TABLE AS reach the executor again
-    let key = (unsafe { pg_sys::GetCurrentStatementStartTimestamp() }, location);
-    if LAST_AUDITED.with(|l| l.replace(key)) == key || !audit_log::audited(AuditClass::Breakglass) {
+    // one row per client statement: nested ones (functions, EXPLAIN ANALYZE) are their caller's
+    if !top_level || !audit_log::audited(AuditClass::Breakglass) {
         return;
     }
     let request_id = ESCALATION.with(|e| e.borrow().as_ref().and_then(|e| e.request_id));
@@ -248,7 +258,7 @@ fn active_request(requester: pg_sys::Oid) -> Option<i64> {
     if !queryable || !crate::protect::breakglass_registry_exists() {
         return None;
     }
-    audit_log::as_guard(|| {
+    crate::as_guard::as_guard(|| {
         Spi::get_one_with_args::<i64>(
             "SELECT max(id) FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state = 'active'",
             &[requester.into()],
@@ -262,7 +272,7 @@ fn active_request(requester: pg_sys::Oid) -> Option<i64> {
 /// SET ROLE to an admin); refuse what an escalated session changed without a utility statement.
 /// `local` says the statement was SET LOCAL, so the cap is local too.
 pub fn after_statement(local: bool) {
-    if !client_backend() || audit_log::internal() {
+    if !client_backend() || crate::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -373,7 +383,7 @@ fn refuse_escalated(action: Escalated) {
 /// # Safety
 /// `node` is a valid utility parse tree of type `tag`.
 pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
-    if !client_backend() || audit_log::internal() {
+    if !client_backend() || crate::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -473,11 +483,11 @@ pub fn end_idle_admin_sessions() {
         return;
     }
     pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        let ended = Spi::connect(|client| {
+        let ended = crate::as_guard::as_guard(|| Spi::connect(|client| {
             let rows = client.select(
                 "SELECT pid, usename::text, client_addr::text, client_port, application_name, datname::text, backend_start::text
                    FROM pg_catalog.pg_stat_activity
-                  WHERE pid = ANY($1) AND backend_type = 'client backend' AND state IS DISTINCT FROM 'active'",
+                  WHERE pid OPERATOR(pg_catalog.=) ANY($1) AND backend_type OPERATOR(pg_catalog.=) 'client backend' AND state IS DISTINCT FROM 'active'",
                 None,
                 &[candidates.clone().into()],
             )?;
@@ -501,7 +511,7 @@ pub fn end_idle_admin_sessions() {
                 ended.push((pid, event));
             }
             Ok::<_, pgrx::spi::Error>(ended)
-        })
+        }))
         .unwrap_or_else(|e| {
             pgrx::warning!("nspg_guard: could not look for idle admin sessions: {e}");
             Vec::new()

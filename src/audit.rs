@@ -215,9 +215,63 @@ pub fn iso_timestamp(pg_micros: i64) -> String {
     )
 }
 
+/// The inverse of `iso_timestamp`: `YYYY-MM-DDTHH:MM:SS.ffffffZ` back to PostgreSQL's
+/// TimestampTz. None for anything else (a queued event is only ever in that form).
+pub fn parse_iso_timestamp(text: &str) -> Option<i64> {
+    const PG_EPOCH_DAYS: i64 = 10_957;
+    let b = text.as_bytes();
+    if b.len() != 27 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'.' || b[26] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second, micros) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // days-from-civil (Howard Hinnant's algorithm), the inverse of iso_timestamp's
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468 - PG_EPOCH_DAYS;
+    Some(((days * 86_400 + hour * 3_600 + minute * 60 + second) * 1_000_000) + micros)
+}
+
+/// The id of the next audit row: after every id handed out (`last`), after every id already in
+/// the table (`floor`), and otherwise the current time in microseconds, so that ids keep
+/// growing across restarts without a sequence (whose nextval would change the session's
+/// lastval()).
+pub fn next_audit_id(last: i64, floor: i64, now_micros: i64) -> i64 {
+    last.max(floor).saturating_add(1).max(now_micros)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_timestamps_read_back() {
+        for micros in [0, -1, 849_229_323_000_004, 131_328_000_000_000, 1_000_000_000_000_000] {
+            assert_eq!(parse_iso_timestamp(&iso_timestamp(micros)), Some(micros), "{micros}");
+        }
+        for bad in ["", "2026-11-29 01:02:03.000004Z", "2026-13-29T01:02:03.000004Z", "2026-11-29T01:02:03.00000xZ", "2026-11-29T01:02:03.000004+"] {
+            assert_eq!(parse_iso_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn audit_ids_grow() {
+        assert_eq!(next_audit_id(0, 0, 500), 500);
+        assert_eq!(next_audit_id(500, 0, 500), 501, "two rows in the same microsecond");
+        assert_eq!(next_audit_id(10, 900, 500), 901, "rows already stored are never reused (clock set back)");
+        assert_eq!(next_audit_id(i64::MAX, 0, 5), i64::MAX);
+    }
 
     #[test]
     fn relevant_settings() {

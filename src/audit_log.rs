@@ -8,12 +8,12 @@
 //! On a read-only server or transaction, or where the extension is not installed, the table
 //! cannot take the row in-transaction, so the event goes to the server log (and the queue).
 
+use crate::as_guard::as_guard;
 use crate::audit::{self, AuditClass, AuditEvent};
-use crate::{audit_queue, redact, settings};
+use crate::{audit_queue, audit_row, redact, settings};
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, Spi};
-use pgrx::{pg_sys, PgOid};
-use std::cell::{Cell, RefCell};
+use pgrx::pg_sys;
+use pgrx::spi::Spi;
 use std::ffi::{c_char, CStr};
 use std::time::Duration;
 
@@ -21,49 +21,6 @@ use std::time::Duration;
 const QUEUED_STATEMENT_BYTES: usize = 1024;
 /// How long a backend waits for room in a full queue before falling back to the log only.
 const QUEUE_WAIT: Duration = Duration::from_secs(2);
-
-/// One typed parameter per column: no JSON round trip on the per-event path.
-const INSERT_SQL: &str = r#"
-INSERT INTO nspg_guard.audit_log (event_time, class, outcome, command_tag, object_type, object_identity,
-    statement, rows, sqlstate, reason, "session_user", "current_user", client_addr, client_port,
-    application_name, database, backend_pid, session_id, xid, details)
-VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::inet, $14, $15, $16, $17, $18, $19, $20)"#;
-
-/// The parameter types of INSERT_SQL, in order.
-const INSERT_TYPES: [pg_sys::Oid; 20] = [
-    pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID,
-    pg_sys::TEXTOID, pg_sys::INT8OID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID,
-    pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::TEXTOID,
-    pg_sys::INT8OID, pg_sys::JSONBOID,
-];
-
-thread_local! {
-    /// Set while nspg_guard itself writes the audit table (the tamper guard lets it through).
-    static INTERNAL: Cell<bool> = const { Cell::new(false) };
-    static INSERT_PLAN: RefCell<Option<OwnedPreparedStatement>> = const { RefCell::new(None) };
-}
-
-/// Is nspg_guard itself writing the audit table right now?
-pub fn internal() -> bool {
-    INTERNAL.with(Cell::get)
-}
-
-/// Runs `f` as the bootstrap superuser with the tamper guard's permission, restoring both.
-pub fn as_guard<R>(f: impl FnOnce() -> R) -> R {
-    let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
-    unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-        pg_sys::SetUserIdAndSecContext(
-            pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID),
-            context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-        );
-    }
-    let was = INTERNAL.with(|i| i.replace(true));
-    let result = f();
-    INTERNAL.with(|i| i.set(was));
-    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
-    result
-}
 
 /// A C string as text; NULL and empty both mean "not known".
 pub fn text(p: *const c_char) -> Option<String> {
@@ -104,9 +61,13 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
     }
 }
 
-/// Redacts and cuts statement text for storage.
+/// Redacts and cuts statement text for storage. Text the redactor cannot finish (nested past
+/// its limits) is not kept: a marker with its length stands in for it.
 pub fn statement_text(sql: &str, max_bytes: usize) -> String {
-    redact::truncate(&redact::redact(sql), max_bytes)
+    match redact::redact(sql) {
+        Ok(redacted) => redact::truncate(&redacted, max_bytes),
+        Err(why) => redact::unredacted_marker(sql.len(), why),
+    }
 }
 
 fn log_line(event: &AuditEvent) {
@@ -114,10 +75,11 @@ fn log_line(event: &AuditEvent) {
 }
 
 /// Can the acting transaction take the row? Not on a standby or in a read-only transaction,
-/// and not where the extension (its table) is absent.
+/// not where the extension (its table) is absent, and not without the library preloaded (row
+/// ids come from its shared memory).
 fn table_writable() -> bool {
     let read_write = unsafe { !pg_sys::RecoveryInProgress() && !pg_sys::XactReadOnly };
-    read_write && crate::protect::audit_log_oid().is_some()
+    read_write && crate::hooks::active() && crate::protect::audit_log_oid().is_some()
 }
 
 /// Records a committed action, in the acting transaction.
@@ -165,44 +127,9 @@ fn queue_writable() -> bool {
 }
 
 fn insert(e: AuditEvent) {
-    let args: [pgrx::datum::DatumWithOid; 20] = [
-        e.event_time.into(),
-        e.class.into(),
-        e.outcome.into(),
-        e.command_tag.into(),
-        e.object_type.into(),
-        e.object_identity.into(),
-        e.statement.into(),
-        e.rows.into(),
-        e.sqlstate.into(),
-        e.reason.into(),
-        e.session_user.into(),
-        e.current_user.into(),
-        e.client_addr.into(),
-        e.client_port.into(),
-        e.application_name.into(),
-        e.database.into(),
-        e.backend_pid.into(),
-        e.session_id.into(),
-        e.xid.into(),
-        e.details.map(pgrx::JsonB).into(),
-    ];
-    as_guard(|| {
-        INSERT_PLAN.with(|plan| {
-            let mut plan = plan.borrow_mut();
-            Spi::connect_mut(|client| {
-                if plan.is_none() {
-                    let types: Vec<PgOid> = INSERT_TYPES.iter().map(|&oid| PgOid::from(oid)).collect();
-                    *plan = Some(client.prepare_mut(INSERT_SQL, &types)?.keep());
-                }
-                match plan.as_ref() {
-                    Some(p) => client.update(p, None, &args).map(|_| ()),
-                    None => Ok(()),
-                }
-            })
-        })
-    })
-    .unwrap_or_else(|e| pgrx::error!("nspg_guard: could not write the audit row: {e}"));
+    if let Some(relid) = crate::protect::audit_log_oid() {
+        audit_row::insert(relid, &e);
+    }
 }
 
 /// The writer's side: inserts queued events; returns how many it wrote.
@@ -246,9 +173,7 @@ pub fn record_server_start() {
         if crate::protect::audit_log_oid().is_none() {
             return;
         }
-        let details = Spi::get_one::<pgrx::JsonB>(
-            "SELECT nspg_guard._server_start_details()",
-        );
+        let details = as_guard(|| Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard._server_start_details()"));
         let mut e = event(AuditClass::Config, "started");
         e.command_tag = Some("SERVER START".into());
         e.details = details.ok().flatten().map(|j| j.0);
@@ -263,7 +188,7 @@ pub fn purge() -> i64 {
     let retention_seconds = settings::AUDIT_RETENTION.get();
     let outcome = as_guard(|| {
         Spi::get_one_with_args::<pgrx::JsonB>(
-            "SELECT nspg_guard._purge_older_than(make_interval(secs => $1))",
+            "SELECT nspg_guard._purge_older_than(pg_catalog.make_interval(secs => $1))",
             &[f64::from(retention_seconds).into()],
         )
     })
@@ -293,7 +218,7 @@ pub fn record_server_stop() {
         if crate::protect::audit_log_oid().is_none() {
             return;
         }
-        let lsn = Spi::get_one::<String>("SELECT pg_current_wal_insert_lsn()::text").ok().flatten();
+        let lsn = as_guard(|| Spi::get_one::<String>("SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text")).ok().flatten();
         let mut e = event(AuditClass::Config, "stopped");
         e.command_tag = Some("SERVER STOP".into());
         e.details = Some(serde_json::json!({ "wal_lsn": lsn }));

@@ -59,7 +59,7 @@ pub fn require_registry(function: &str) {
 
 /// Runs SPI work as nspg_guard itself (the registries refuse everyone else's writes).
 pub fn spi<T>(work: impl FnOnce(&mut SpiClient<'_>) -> SpiResult<T>) -> T {
-    audit_log::as_guard(|| Spi::connect_mut(work)).unwrap_or_else(|e| pgrx::error!("nspg_guard: registry access failed: {e}"))
+    crate::as_guard::as_guard(|| Spi::connect_mut(work)).unwrap_or_else(|e| pgrx::error!("nspg_guard: registry access failed: {e}"))
 }
 
 /// The first column of the first row, None when there is no row.
@@ -353,7 +353,7 @@ fn breakglass_end(request_id: Option<i64>) -> i32 {
 /// sessions, which the caller ends once the change is committed. Audited.
 fn close(request: &Request, state: State, by: &str, why: &str) -> Vec<i32> {
     let revoked = request.state == State::Active && revoke(request);
-    let pids = if request.state == State::Active { audit_log::as_guard(|| admin_session::sessions_of(request.requester_oid)) } else { Vec::new() };
+    let pids = if request.state == State::Active { crate::as_guard::as_guard(|| admin_session::sessions_of(request.requester_oid)) } else { Vec::new() };
     run(
         "UPDATE nspg_guard.breakglass_requests
                     SET state = $2, ended_at = now(), ended_by = $3, end_reason = $4, sessions_ended = $5 WHERE id = $1",
@@ -436,7 +436,7 @@ pub fn expire_due(look_anyway: bool) {
     }
     let seen = admin_registry::next_expiry_now();
     let pids = pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        let present = Spi::get_one::<bool>("SELECT to_regclass('nspg_guard.breakglass_requests') IS NOT NULL").ok().flatten().unwrap_or(false);
+        let present = crate::protect::breakglass_registry_exists();
         if !present {
             admin_registry::next_expiry(admin_registry::NO_EXPIRY, seen);
             return Vec::new();

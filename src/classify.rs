@@ -154,4 +154,40 @@ mod tests {
         assert_eq!(class(T_CreateAmStmt), Class::Schema);
         assert_eq!(class(T_AlterTSConfigurationStmt), Class::Schema);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn facts() -> impl Strategy<Value = Facts> {
+            let copy = prop_oneof![
+                Just(None),
+                Just(Some(CopyEndpoint::Client)),
+                Just(Some(CopyEndpoint::ServerFile)),
+                Just(Some(CopyEndpoint::Program))
+            ];
+            (copy, any::<bool>()).prop_map(|(copy, renames_role)| Facts { copy, renames_role })
+        }
+
+        proptest! {
+            /// Any statement tag with any facts has a class, and facts only matter for the two
+            /// statements they describe.
+            #[test]
+            fn total_and_facts_only_for_copy_and_rename(
+                tag in prop::sample::select(vec![
+                    T_CreateStmt, T_CopyStmt, T_RenameStmt, T_DoStmt, T_GrantStmt, T_GrantRoleStmt,
+                    T_TruncateStmt, T_AlterSystemStmt, T_VacuumStmt, T_CreateAmStmt, T_SelectStmt,
+                    T_Query, T_Invalid, T_A_Const, T_ExecuteStmt, T_CreateExtensionStmt,
+                ]),
+                f in facts(),
+            ) {
+                let with_facts = classify(tag, f);
+                if !matches!(tag, T_CopyStmt | T_RenameStmt) {
+                    prop_assert_eq!(with_facts, class(tag));
+                }
+                prop_assert!(!with_facts.as_str().is_empty());
+            }
+        }
+    }
 }
+

@@ -43,27 +43,41 @@ pub struct PlanNode {
 }
 
 impl PlanNode {
-    /// Does `r`, as seen from this node, lead to a column of one of `targets`?
+    /// Does `r`, as seen from this node, lead to a column of one of `targets`? Follows `Outer`
+    /// and `Inner` references down through the children's target lists with an explicit stack
+    /// and a visited set: iterative, and each (node, entry) is looked at once however many
+    /// paths lead to it.
     fn resolves_to_target(&self, r: Ref, targets: &[u32], target_params: &[i32]) -> bool {
-        let via_child = |child: &PlanNode, n: usize| {
-            child.targetlist.get(n.wrapping_sub(1)).is_some_and(|refs| {
-                refs.iter().any(|&r| child.resolves_to_target(r, targets, target_params))
-            })
-        };
-        match r {
-            Ref::Column(rti) => targets.contains(&rti),
-            Ref::Param(id) => target_params.contains(&id),
-            Ref::Outer(n) if self.appends => self.children.iter().any(|c| via_child(c, n)),
-            Ref::Outer(n) => self.children.first().is_some_and(|c| via_child(c, n)),
-            Ref::Inner(n) => self.children.get(1).is_some_and(|c| via_child(c, n)),
+        let mut stack: Vec<(&PlanNode, Ref)> = vec![(self, r)];
+        let mut seen: std::collections::HashSet<(*const PlanNode, usize)> = std::collections::HashSet::new();
+        while let Some((node, r)) = stack.pop() {
+            let (children, n): (Vec<&PlanNode>, usize) = match r {
+                Ref::Column(rti) if targets.contains(&rti) => return true,
+                Ref::Param(id) if target_params.contains(&id) => return true,
+                Ref::Column(_) | Ref::Param(_) => continue,
+                Ref::Outer(n) if node.appends => (node.children.iter().collect(), n),
+                Ref::Outer(n) => (node.children.first().into_iter().collect(), n),
+                Ref::Inner(n) => (node.children.get(1).into_iter().collect(), n),
+            };
+            for child in children {
+                let Some(refs) = child.targetlist.get(n.wrapping_sub(1)) else { continue };
+                if seen.insert((child as *const PlanNode, n)) {
+                    stack.extend(refs.iter().map(|&r| (child, r)));
+                }
+            }
         }
+        false
     }
 
-    fn walk<'a>(&'a self, out: &mut Vec<&'a PlanNode>) {
-        out.push(self);
-        for child in &self.children {
-            child.walk(out);
+    /// This node and every node below it (iterative: plans can be deep).
+    fn walk(&self) -> Vec<&PlanNode> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            out.push(node);
+            stack.extend(node.children.iter().rev());
         }
+        out
     }
 }
 
@@ -71,8 +85,7 @@ impl PlanNode {
 /// (range-table entries `targets`)? A plan that never scans the target (the planner proved no
 /// row qualifies, e.g. `WHERE false` or every partition pruned) changes nothing: restricted.
 pub fn restricts_target(plan: &PlanNode, targets: &[u32]) -> bool {
-    let mut nodes = Vec::new();
-    plan.walk(&mut nodes);
+    let nodes = plan.walk();
     if !nodes.iter().any(|n| n.scans.is_some_and(|rti| targets.contains(&rti))) {
         return true;
     }
@@ -255,5 +268,40 @@ mod tests {
         assert!(r.message.contains("would change 120 rows") && r.message.contains("limit of 100"));
         assert_eq!(drop_warning("DROP TABLE", &["a.b".into()], true),
                    "nspg_guard: DROP TABLE removed a.b, and with CASCADE every object that depended on them");
+    }
+
+    /// Takes a deep chain apart from the top, so that dropping it does not recurse either.
+    fn dismantle(mut node: PlanNode) {
+        while let Some(child) = node.children.pop() {
+            node = child;
+        }
+    }
+
+    #[test]
+    fn deep_plans_are_walked_without_recursion() {
+        // 200,000 gating nodes over the scan: the condition at the top resolves to the target
+        // only through every target list on the way down
+        let mut plan = scan(T, 1, vec![]);
+        for _ in 0..200_000 {
+            plan = PlanNode { targetlist: vec![vec![Outer(1)]], children: vec![plan], ..PlanNode::default() };
+        }
+        assert!(!restricts_target(&plan, &[T]), "no condition anywhere");
+        plan.conditions = vec![Outer(1)];
+        assert!(restricts_target(&plan, &[T]));
+        dismantle(plan);
+    }
+
+    #[test]
+    fn many_paths_to_one_entry_are_followed_once() {
+        // every entry refers to both entries of the child: 2^64 paths down a 64-level plan,
+        // each (node, entry) visited once
+        let mut plan = join(scan(U, 2, vec![]), scan(U, 2, vec![]), vec![]);
+        for _ in 0..64 {
+            let both = vec![Outer(1), Outer(2)];
+            plan = PlanNode { targetlist: vec![both.clone(), both], children: vec![plan], ..PlanNode::default() };
+        }
+        plan.conditions = vec![Outer(1)];
+        let with_target = PlanNode { children: vec![plan, scan(T, 1, vec![])], ..PlanNode::default() };
+        assert!(!restricts_target(&with_target, &[T]));
     }
 }

@@ -13,7 +13,7 @@ use crate::audit::AuditClass;
 use crate::{access, audit_log, objects, overrides, protect, report, settings};
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 
 /// ExecutorStart: the WHERE rule for every UPDATE/DELETE/MERGE the statement contains.
 ///
@@ -95,15 +95,10 @@ unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, over_limit: bool
     event.object_type = Some("table".into());
     event.object_identity = unbounded;
     event.rows = Some((*(*query_desc).estate).es_processed as i64);
-    event.statement = text_of(query_desc);
+    event.statement = Some(crate::hooks::statement_text((*query_desc).sourceText, (*query_desc).plannedstmt));
     event.reason = overrides::reason();
     event.details = Some(serde_json::json!({ "unbounded": event.object_identity.is_some(), "over_row_limit": over_limit }));
     audit_log::record_committed(event);
-}
-
-unsafe fn text_of(query_desc: *mut pg_sys::QueryDesc) -> Option<String> {
-    let text = (*query_desc).sourceText;
-    (!text.is_null()).then(|| CStr::from_ptr(text).to_string_lossy().into_owned())
 }
 
 unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {
@@ -112,7 +107,9 @@ unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {
         .map_or(pg_sys::InvalidOid, |rte| (*rte).relid)
 }
 
+/// Recursion follows the plan tree, so each level checks the stack as PostgreSQL's walkers do.
 unsafe fn for_each_modify_table(plan: *mut pg_sys::Plan, f: &mut dyn FnMut(*mut pg_sys::ModifyTable)) {
+    pg_sys::check_stack_depth();
     if plan.is_null() {
         return;
     }
@@ -194,8 +191,9 @@ fn is_scan(tag: NodeTag) -> bool {
     )
 }
 
-/// Reads one plan subtree into the WHERE rule's plain form.
+/// Reads one plan subtree into the WHERE rule's plain form (checking the stack at each level).
 unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
+    pg_sys::check_stack_depth();
     if plan.is_null() {
         return PlanNode::default();
     }
@@ -270,6 +268,9 @@ unsafe fn refs_in(expr: *mut pg_sys::Node, scope: u32) -> Vec<Ref> {
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
+    // expression_tree_walker recurses through us: check the stack at each level, as
+    // PostgreSQL's own walkers do
+    pg_sys::check_stack_depth();
     if node.is_null() {
         return false;
     }

@@ -8,10 +8,12 @@
 //! (no `#[pg_guard]`, nothing to drop) that calls the chain through raw function pointers and
 //! runs nspg_guard's own work in separate `#[pg_guard]` functions.
 
-use crate::{executor, utility};
+use crate::{executor, nesting, utility};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
+use crate::backend_local::BackendLocal;
 use std::cell::RefCell;
+use std::ffi::c_char;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
@@ -61,6 +63,9 @@ pub unsafe fn install() {
     if !pg_sys::process_shared_preload_libraries_in_progress {
         return;
     }
+    crate::as_guard::install();
+    // before ours: our hooks must run first and see the depth of the statement they judge
+    nesting::install();
     PREV_PROCESS_UTILITY = pg_sys::ProcessUtility_hook;
     pg_sys::ProcessUtility_hook = Some(process_utility);
     PREV_EXECUTOR_START = pg_sys::ExecutorStart_hook;
@@ -69,6 +74,7 @@ pub unsafe fn install() {
     pg_sys::ExecutorFinish_hook = Some(executor_finish);
     crate::auth::install();
     crate::audit_queue::init();
+    crate::audit_row::init();
     crate::admin_session::install();
     HOOKS_ACTIVE.store(true, Ordering::Relaxed);
 }
@@ -80,20 +86,18 @@ unsafe fn exempt() -> bool {
     pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0 || logical_worker()
 }
 
-thread_local! {
-    static LOGICAL_WORKER: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
-}
+static LOGICAL_WORKER: BackendLocal<Option<bool>> = BackendLocal::new(None);
 
 /// Whether this process applies logical replication; asked once, it cannot change.
 unsafe fn logical_worker() -> bool {
-    LOGICAL_WORKER.with(|cached| match cached.get() {
+    match LOGICAL_WORKER.get() {
         Some(known) => known,
         None => {
             let known = pg_sys::IsLogicalWorker();
-            cached.set(Some(known));
+            LOGICAL_WORKER.set(Some(known));
             known
         }
-    })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -107,13 +111,16 @@ unsafe extern "C-unwind" fn process_utility(
     dest: *mut pg_sys::DestReceiver,
     qc: *mut pg_sys::QueryCompletion,
 ) {
-    let pending = before_utility(pstmt, query_string, context);
+    let top_level = nesting::top_level();
+    let pending = before_utility(pstmt, query_string, context, top_level);
     match PREV_PROCESS_UTILITY {
         Some(prev) => prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
         None => raw::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
     }
     if pending != NOTHING_PENDING {
         after_utility(pending);
+    } else if top_level && !crate::admin_session::quiet() {
+        after_top_level_utility();
     }
 }
 
@@ -124,10 +131,14 @@ unsafe extern "C-unwind" fn before_utility(
     pstmt: *mut pg_sys::PlannedStmt,
     query_string: *const std::ffi::c_char,
     context: pg_sys::ProcessUtilityContext::Type,
+    top_level: bool,
 ) -> usize {
     let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
+    if top_level {
+        note_statement(query_string, pstmt);
+    }
     if judged {
-        crate::admin_session::before_statement(top_level(query_string, pstmt), || {
+        crate::admin_session::before_statement(top_level, || {
             (utility::command_tag((*pstmt).utilityStmt), statement_text(query_string, pstmt))
         });
     }
@@ -147,6 +158,15 @@ unsafe extern "C-unwind" fn before_utility(
     })
 }
 
+/// A client's own utility statement ended: the admin caps hold whatever it changed (a DO block
+/// may have assigned set_config() in PL/pgSQL, which reaches neither hook).
+#[pg_guard]
+unsafe extern "C-unwind" fn after_top_level_utility() {
+    if !exempt() {
+        crate::admin_session::after_statement(false);
+    }
+}
+
 #[pg_guard]
 unsafe extern "C-unwind" fn after_utility(at: usize) {
     let after = PENDING.with(|p| {
@@ -160,25 +180,49 @@ unsafe extern "C-unwind" fn after_utility(at: usize) {
     }
 }
 
-/// Where a statement starts in the client's query string, if it is one of the client's own
-/// statements (its text is the query string the client sent, not a function body or a
-/// prepared statement's).
-unsafe fn top_level(source: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> Option<i32> {
-    (!source.is_null() && std::ptr::eq(source, pg_sys::debug_query_string)).then(|| (*pstmt).stmt_location)
+/// The client statement running now: its query string, where it starts and how long it is,
+/// and the statement start time it was noted at (a pointer is only trusted within that
+/// statement: `current_statement`).
+static STATEMENT: BackendLocal<(*const c_char, i32, i32, i64)> = BackendLocal::new((std::ptr::null(), 0, 0, 0));
+
+/// Notes the client statement starting now (no copy: only a refusal reads it). nspg_guard's own
+/// SQL, run from a hook while a client statement is at depth 0, is not the client's.
+unsafe fn note_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedStmt) {
+    if crate::as_guard::internal() {
+        return;
+    }
+    STATEMENT.set((source, (*pstmt).stmt_location, (*pstmt).stmt_len, nesting::statement_start()));
+}
+
+/// The text of the client statement running now — that statement alone, not the rest of a
+/// multi-statement query string; nested statements give the client statement that ran them.
+pub fn current_statement() -> Option<String> {
+    let (source, location, len, noted_at) = STATEMENT.get();
+    unsafe {
+        if !source.is_null() && noted_at == nesting::statement_start() {
+            return Some(text_at(source, location, len));
+        }
+        // a later protocol message of the same statement (Execute after Bind): the whole text
+        // is that one statement
+        let whole = pg_sys::debug_query_string;
+        (!whole.is_null()).then(|| text_at(whole, 0, 0))
+    }
 }
 
 /// The text of this one statement within a possibly multi-statement query string.
-unsafe fn statement_text(query_string: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> String {
+pub unsafe fn statement_text(query_string: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> String {
     if query_string.is_null() {
         return String::new();
     }
-    let all = std::ffi::CStr::from_ptr(query_string).to_string_lossy();
-    let start = (*pstmt).stmt_location.max(0) as usize;
-    let end = match (*pstmt).stmt_len {
-        len if len > 0 => start + len as usize,
-        _ => all.len(),
-    };
-    all.get(start..end.min(all.len())).unwrap_or(&all).trim().to_string()
+    text_at(query_string, (*pstmt).stmt_location, (*pstmt).stmt_len)
+}
+
+/// `len` bytes of `query_string` from `location` (the rest of it when `len` is 0), trimmed.
+unsafe fn text_at(query_string: *const c_char, location: i32, len: i32) -> String {
+    let all = std::ffi::CStr::from_ptr(query_string).to_bytes();
+    let start = (location.max(0) as usize).min(all.len());
+    let end = if len > 0 { start.saturating_add(len as usize).min(all.len()) } else { all.len() };
+    String::from_utf8_lossy(&all[start..end]).trim().to_string()
 }
 
 unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
@@ -191,9 +235,15 @@ unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, e
 
 #[pg_guard]
 unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    let (source, pstmt) = ((*query_desc).sourceText, (*query_desc).plannedstmt);
+    let top_level = nesting::top_level();
+    if top_level {
+        note_statement(source, pstmt);
+    }
     if !exempt() {
-        let (source, pstmt) = ((*query_desc).sourceText, (*query_desc).plannedstmt);
-        crate::admin_session::before_statement(top_level(source, pstmt), || (command_of(query_desc), statement_text(source, pstmt)));
+        crate::admin_session::before_statement(top_level, || {
+            (command_of(query_desc), statement_text(source, pstmt))
+        });
         executor::check_start(query_desc, eflags);
     }
 }
@@ -208,6 +258,9 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
 
 #[pg_guard]
 unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::QueryDesc) {
+    if nesting::top_level() {
+        note_statement((*query_desc).sourceText, (*query_desc).plannedstmt);
+    }
     if !exempt() {
         executor::check_finish(query_desc);
         crate::admin_session::after_statement(false);

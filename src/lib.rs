@@ -11,11 +11,14 @@ mod access;
 mod admin_limits;
 mod admin_registry;
 mod admin_session;
+mod as_guard;
 mod audit;
 mod audit_api;
 mod audit_log;
 mod audit_queue;
+mod audit_row;
 mod auth;
+mod backend_local;
 mod breakglass;
 mod breakglass_api;
 mod classify;
@@ -29,6 +32,7 @@ mod lint;
 mod lint_evidence;
 mod lint_expr;
 mod lint_hba;
+mod nesting;
 mod objects;
 mod overrides;
 mod protect;
@@ -94,6 +98,10 @@ $preload_check$;
     name = "preload_check",
     requires = [hooks_active],
 );
+
+// Last in the script: every function gets a fixed search_path, and PUBLIC keeps EXECUTE on
+// the documented functions only (sql/finalize.sql).
+extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]

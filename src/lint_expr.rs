@@ -1,158 +1,36 @@
 //! Decisions about RLS policy expressions, made on the stored expression tree (`pg_policy.polqual`
-//! and `polwithcheck`, PostgreSQL's `pg_node_tree` text) rather than on the SQL text, so that
-//! `1 = 1`, `(true)` and `x OR true` are recognised however they were written.
+//! and `polwithcheck`) rather than on the SQL text, so that `1 = 1`, `(true)` and `x OR true`
+//! are recognised however they were written.
 //!
-//! Pure: `parse` reads the node-string format (`{OPEXPR :opno 96 … :args ({CONST …} …)}`) into
-//! a small tree; the decisions take that tree plus a [`Catalog`] answering the two questions
-//! the tree alone cannot (an operator's name, a function's name and volatility). The glue in
-//! `lint.rs` answers them from the syscache; the tests answer them from a table.
+//! Pure: the glue in `lint.rs` reads the stored tree with PostgreSQL's own reader
+//! (`stringToNode`, which checks the stack depth) and walks the real nodes into an [`Expr`];
+//! the decisions take that plus a [`Catalog`] answering the two questions the tree alone cannot
+//! (an operator's name, a function's name and volatility). The tests answer them from a table.
+//!
+//! An [`Expr`] is a flat vector in post-order (every node after its arguments, the root last),
+//! so each decision is a loop over it: a policy nested as deeply as PostgreSQL accepts cannot
+//! exhaust the stack here, and dropping the tree does not recurse either.
 
 use thiserror::Error;
 
+/// Index of a node in its [`Expr`].
+pub type NodeId = usize;
+
 #[derive(Debug, Error, PartialEq, Eq)]
-pub enum ParseError {
-    #[error("the expression is empty")]
-    Empty,
-    #[error("unexpected \"{0}\" at token {1}")]
-    Unexpected(String, usize),
-    #[error("the expression ends before its last node is closed")]
-    Truncated,
-    #[error("text follows the expression at token {0}")]
-    Trailing(usize),
+pub enum TreeError {
+    /// Arguments must be added before the node that takes them: this is what makes the vector
+    /// a post-order tree, without cycles.
+    #[error("argument {0} of a node is not a node added before it")]
+    NotBefore(NodeId),
+    #[error("node {0} is already the argument of another node")]
+    Shared(NodeId),
 }
 
-/// One value of the node-string format, before interpretation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Raw {
-    Node(RawNode),
-    List(Vec<Raw>),
-    Atom(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RawNode {
-    tag: String,
-    fields: Vec<(String, Vec<Raw>)>,
-}
-
-impl RawNode {
-    fn field(&self, name: &str) -> &[Raw] {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice()).unwrap_or(&[])
-    }
-
-    fn atom(&self, name: &str) -> Option<&str> {
-        match self.field(name).first() {
-            Some(Raw::Atom(a)) => Some(a.as_str()),
-            _ => None,
-        }
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
-        self.atom(name).and_then(|a| a.parse().ok())
-    }
-}
-
-/// Splits node-string text into tokens the way PostgreSQL's `pg_strtok` does: braces and
-/// parentheses stand alone, everything else runs to the next blank or delimiter, and a
-/// backslash makes the next character ordinary (so `\(` inside a name is not a delimiter).
-fn tokenize(text: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-        } else if "(){}".contains(c) {
-            tokens.push(c.to_string());
-            chars.next();
-        } else {
-            let mut token = String::new();
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() || "(){}".contains(c) {
-                    break;
-                }
-                chars.next();
-                if c == '\\' {
-                    if let Some(escaped) = chars.next() {
-                        token.push(escaped);
-                    }
-                } else {
-                    token.push(c);
-                }
-            }
-            tokens.push(token);
-        }
-    }
-    tokens
-}
-
-struct Parser {
-    tokens: Vec<String>,
-    at: usize,
-}
-
-impl Parser {
-    fn peek(&self) -> Option<&str> {
-        self.tokens.get(self.at).map(String::as_str)
-    }
-
-    fn next(&mut self) -> Result<String, ParseError> {
-        let token = self.tokens.get(self.at).cloned().ok_or(ParseError::Truncated)?;
-        self.at += 1;
-        Ok(token)
-    }
-
-    fn value(&mut self) -> Result<Raw, ParseError> {
-        match self.next()?.as_str() {
-            "{" => self.node().map(Raw::Node),
-            "(" => {
-                let mut items = Vec::new();
-                while self.peek() != Some(")") {
-                    items.push(self.value()?);
-                }
-                self.at += 1;
-                Ok(Raw::List(items))
-            }
-            t @ ("}" | ")") => Err(ParseError::Unexpected(t.to_string(), self.at - 1)),
-            atom => Ok(Raw::Atom(atom.to_string())),
-        }
-    }
-
-    /// After `{`: the tag, then `:name value…` pairs until `}`.
-    fn node(&mut self) -> Result<RawNode, ParseError> {
-        let tag = self.next()?;
-        if tag.starts_with(':') || "(){}".contains(tag.as_str()) {
-            return Err(ParseError::Unexpected(tag, self.at - 1));
-        }
-        let mut fields = Vec::new();
-        loop {
-            match self.peek() {
-                None => return Err(ParseError::Truncated),
-                Some("}") => {
-                    self.at += 1;
-                    return Ok(RawNode { tag, fields });
-                }
-                Some(label) if label.starts_with(':') => {
-                    let name = label[1..].to_string();
-                    self.at += 1;
-                    let mut values = Vec::new();
-                    while let Some(t) = self.peek() {
-                        if t == "}" || t.starts_with(':') {
-                            break;
-                        }
-                        values.push(self.value()?);
-                    }
-                    fields.push((name, values));
-                }
-                Some(other) => return Err(ParseError::Unexpected(other.to_string(), self.at)),
-            }
-        }
-    }
-}
-
-/// What kind of node an [`Expr`] is, as far as the decisions care.
+/// What kind of node an expression node is, as far as the decisions care.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
-    /// A literal. `bytes` is the datum as stored (for pass-by-value types, the Datum word).
+    /// A literal. `bytes` is the datum as stored (for pass-by-value types, the Datum word in
+    /// little-endian order).
     Const { type_oid: u32, is_null: bool, len: i32, bytes: Vec<u8> },
     /// A column of the row being checked (`levels_up` 0) or of an enclosing query.
     Var { levels_up: u32 },
@@ -169,98 +47,85 @@ pub enum Kind {
     BoolTest(u8),
     /// A sub-select: evaluated once per query when uncorrelated (an InitPlan).
     SubLink,
-    /// The Query inside a SubLink; variables below it are one level further from the row.
+    /// The Query inside a SubLink (or a sub-select in FROM); variables below it are one level
+    /// further from the row.
     Query,
     /// Nodes that only carry their children (casts between binary-compatible types, ARRAY[…],
     /// CASE, COALESCE): constant when their children are.
     Transparent,
     /// Anything else (`current_user`, parameters, aggregates…): assumed to depend on the row
-    /// or the session.
+    /// or the session. The name is for debugging only.
     Opaque(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expr {
+pub struct Node {
     pub kind: Kind,
-    pub args: Vec<Expr>,
+    pub args: Vec<NodeId>,
 }
 
-/// Parses `pg_node_tree` text into an [`Expr`].
-pub fn parse(text: &str) -> Result<Expr, ParseError> {
-    let mut parser = Parser { tokens: tokenize(text), at: 0 };
-    if parser.tokens.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let raw = parser.value()?;
-    if parser.at != parser.tokens.len() {
-        return Err(ParseError::Trailing(parser.at));
-    }
-    match raw {
-        Raw::Node(node) => Ok(simplify(&node)),
-        Raw::List(_) | Raw::Atom(_) => Err(ParseError::Unexpected(parser.tokens[0].clone(), 0)),
-    }
+/// An expression tree in post-order; the last node is the root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expr {
+    nodes: Vec<Node>,
+    /// Whether each node is already some node's argument (a tree, not a graph).
+    used: Vec<bool>,
 }
 
-/// Every node among `values`, in order, looking inside lists.
-fn nodes_in<'a>(values: &'a [Raw], out: &mut Vec<&'a RawNode>) {
-    for value in values {
-        match value {
-            Raw::Node(n) => out.push(n),
-            Raw::List(items) => nodes_in(items, out),
-            Raw::Atom(_) => {}
+impl Expr {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a node taking `args`, which must be nodes added before and not yet taken by
+    /// another node. Returns the new node's id.
+    pub fn push(&mut self, kind: Kind, args: Vec<NodeId>) -> Result<NodeId, TreeError> {
+        let id = self.nodes.len();
+        for (n, &arg) in args.iter().enumerate() {
+            let problem = if arg >= id {
+                Some(TreeError::NotBefore(arg))
+            } else if self.used[arg] {
+                Some(TreeError::Shared(arg))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                for &taken in &args[..n] {
+                    self.used[taken] = false;
+                }
+                return Err(problem);
+            }
+            self.used[arg] = true;
         }
+        self.nodes.push(Node { kind, args });
+        self.used.push(false);
+        Ok(id)
     }
-}
 
-fn simplify(node: &RawNode) -> Expr {
-    let mut children = Vec::new();
-    for (_, values) in &node.fields {
-        nodes_in(values, &mut children);
+    fn len(&self) -> usize {
+        self.nodes.len()
     }
-    let kind = match node.tag.as_str() {
-        "CONST" => Kind::Const {
-            type_oid: node.number("consttype").unwrap_or(0),
-            is_null: node.atom("constisnull") != Some("false"),
-            len: node.number("constlen").unwrap_or(0),
-            bytes: const_bytes(node.field("constvalue")),
-        },
-        "VAR" => Kind::Var { levels_up: node.number("varlevelsup").unwrap_or(0) },
-        "OPEXPR" => Kind::Op { opno: node.number("opno").unwrap_or(0), funcid: node.number("opfuncid").unwrap_or(0) },
-        "DISTINCTEXPR" | "NULLIFEXPR" | "SCALARARRAYOPEXPR" => Kind::Func { funcid: node.number("opfuncid").unwrap_or(0) },
-        "FUNCEXPR" => Kind::Func { funcid: node.number("funcid").unwrap_or(0) },
-        "BOOLEXPR" => match node.atom("boolop") {
-            Some("and") => Kind::And,
-            Some("or") => Kind::Or,
-            Some("not") => Kind::Not,
-            other => Kind::Opaque(format!("BOOLEXPR {}", other.unwrap_or("?"))),
-        },
-        "NULLTEST" => Kind::NullTest { is_null: node.atom("nulltesttype") == Some("0") },
-        "BOOLEANTEST" => match node.number("booltesttype") {
-            Some(t) => Kind::BoolTest(t),
-            None => Kind::Opaque(node.tag.clone()),
-        },
-        "SUBLINK" => Kind::SubLink,
-        "QUERY" => Kind::Query,
-        "RELABELTYPE" | "ARRAYEXPR" | "CASEEXPR" | "CASEWHEN" | "COALESCEEXPR" => Kind::Transparent,
-        other => Kind::Opaque(other.to_string()),
-    };
-    Expr { kind, args: children.into_iter().map(simplify).collect() }
-}
 
-/// `:constvalue 4 [ 1 0 0 0 0 0 0 0 ]` (bytes printed as signed chars) or `<>` for NULL.
-fn const_bytes(values: &[Raw]) -> Vec<u8> {
-    values
-        .iter()
-        .filter_map(|v| match v {
-            Raw::Atom(a) => Some(a.as_str()),
-            _ => None,
-        })
-        .skip_while(|a| *a != "[")
-        .skip(1)
-        .take_while(|a| *a != "]")
-        .filter_map(|a| a.parse::<i16>().ok())
-        .map(|b| b as u8)
-        .collect()
+    fn root(&self) -> Option<NodeId> {
+        self.nodes.len().checked_sub(1)
+    }
+
+    /// Which nodes are reachable from the root, going down only through nodes for which
+    /// `descend` says yes (children of a node appear before it, so one backward pass does).
+    fn reached(&self, mut descend: impl FnMut(NodeId, &Node) -> bool) -> Vec<bool> {
+        let mut reached = vec![false; self.nodes.len()];
+        if let Some(root) = self.root() {
+            reached[root] = true;
+        }
+        for id in (0..self.nodes.len()).rev() {
+            if reached[id] && descend(id, &self.nodes[id]) {
+                for &arg in &self.nodes[id].args {
+                    reached[arg] = true;
+                }
+            }
+        }
+        reached
+    }
 }
 
 /// Function volatility, PostgreSQL's `provolatile`.
@@ -317,9 +182,62 @@ const INT8: u32 = 20;
 const INT2: u32 = 21;
 const INT4: u32 = 23;
 
-/// Decides what `expr` evaluates to for every row.
+fn immutable(catalog: &dyn Catalog, funcid: u32) -> bool {
+    catalog.function(funcid).map(|(_, v)| v) == Some(Volatility::Immutable)
+}
+
+/// Decides what `expr` evaluates to for every row. An empty tree depends on nothing known.
 pub fn truth(expr: &Expr, catalog: &dyn Catalog) -> Truth {
-    match value(expr, catalog) {
+    let Some(root) = expr.root() else {
+        return Truth::Depends;
+    };
+    // Bottom-up: every node's arguments come before it.
+    let constant = constant_nodes(expr, catalog);
+    let mut values: Vec<Value> = Vec::with_capacity(expr.len());
+    for (id, node) in expr.nodes.iter().enumerate() {
+        let first = node.args.first().map(|&a| (a, values[a]));
+        let otherwise = if constant[id] { Value::Constant } else { Value::Depends };
+        let value = match &node.kind {
+            Kind::Const { type_oid: BOOL, is_null, bytes, .. } => {
+                Value::Known(if *is_null { None } else { Some(bytes.first().is_some_and(|b| *b != 0)) })
+            }
+            Kind::Const { is_null: true, .. } => Value::Known(None),
+            Kind::And | Kind::Or => junction(node.kind == Kind::Or, node.args.iter().map(|&a| values[a])),
+            Kind::Not => match first {
+                Some((_, Value::Known(b))) => Value::Known(b.map(|b| !b)),
+                Some((_, other)) => other,
+                None => Value::Depends,
+            },
+            Kind::NullTest { is_null } => match first {
+                Some((_, Value::Known(b))) => Value::Known(Some(b.is_none() == *is_null)),
+                Some((arg, _)) => match &expr.nodes[arg].kind {
+                    Kind::Const { is_null: arg_null, .. } => Value::Known(Some(*arg_null == *is_null)),
+                    _ => otherwise,
+                },
+                None => otherwise,
+            },
+            Kind::BoolTest(test) => match first {
+                Some((_, Value::Known(b))) => Value::Known(Some(match test {
+                    0 => b == Some(true),
+                    1 => b != Some(true),
+                    2 => b == Some(false),
+                    3 => b != Some(false),
+                    4 => b.is_none(),
+                    _ => b.is_some(),
+                })),
+                _ => otherwise,
+            },
+            Kind::Op { opno, funcid } if node.args.len() == 2 => {
+                match compare(*opno, *funcid, expr, node.args[0], node.args[1], catalog) {
+                    Some(b) => Value::Known(Some(b)),
+                    None => otherwise,
+                }
+            }
+            _ => otherwise,
+        };
+        values.push(value);
+    }
+    match values[root] {
         Value::Known(Some(true)) => Truth::AlwaysTrue,
         Value::Known(_) => Truth::AlwaysFalse,
         Value::Constant => Truth::Constant,
@@ -327,87 +245,51 @@ pub fn truth(expr: &Expr, catalog: &dyn Catalog) -> Truth {
     }
 }
 
-fn value(expr: &Expr, catalog: &dyn Catalog) -> Value {
-    match &expr.kind {
-        Kind::Const { type_oid: BOOL, is_null, bytes, .. } => {
-            Value::Known(if *is_null { None } else { Some(bytes.first().is_some_and(|b| *b != 0)) })
-        }
-        Kind::Const { is_null: true, .. } => Value::Known(None),
-        Kind::And | Kind::Or => junction(expr, catalog),
-        Kind::Not => match expr.args.first().map(|a| value(a, catalog)) {
-            Some(Value::Known(b)) => Value::Known(b.map(|b| !b)),
-            Some(other) => other,
-            None => Value::Depends,
-        },
-        Kind::NullTest { is_null } => match expr.args.first().map(|a| (a, value(a, catalog))) {
-            Some((_, Value::Known(b))) => Value::Known(Some(b.is_none() == *is_null)),
-            Some((Expr { kind: Kind::Const { is_null: arg_null, .. }, .. }, _)) => {
-                Value::Known(Some(*arg_null == *is_null))
-            }
-            _ if is_constant(expr, catalog) => Value::Constant,
-            _ => Value::Depends,
-        },
-        Kind::BoolTest(test) => match expr.args.first().map(|a| value(a, catalog)) {
-            Some(Value::Known(b)) => Value::Known(Some(match test {
-                0 => b == Some(true),
-                1 => b != Some(true),
-                2 => b == Some(false),
-                3 => b != Some(false),
-                4 => b.is_none(),
-                _ => b.is_some(),
-            })),
-            _ if is_constant(expr, catalog) => Value::Constant,
-            _ => Value::Depends,
-        },
-        Kind::Op { opno, funcid } if expr.args.len() == 2 => {
-            match compare(*opno, *funcid, &expr.args[0], &expr.args[1], catalog) {
-                Some(b) => Value::Known(Some(b)),
-                None if is_constant(expr, catalog) => Value::Constant,
-                None => Value::Depends,
-            }
-        }
-        _ if is_constant(expr, catalog) => Value::Constant,
-        _ => Value::Depends,
-    }
-}
-
 /// AND / OR under SQL's three-valued logic: one FALSE decides an AND, one TRUE decides an OR.
-fn junction(expr: &Expr, catalog: &dyn Catalog) -> Value {
-    let deciding = expr.kind == Kind::Or;
-    let values: Vec<Value> = expr.args.iter().map(|a| value(a, catalog)).collect();
-    if values.contains(&Value::Known(Some(deciding))) {
-        return Value::Known(Some(deciding));
+fn junction(is_or: bool, values: impl Iterator<Item = Value>) -> Value {
+    let deciding = is_or;
+    let (mut decided, mut all_other, mut all_known, mut all_fixed) = (false, true, true, true);
+    for v in values {
+        decided |= v == Value::Known(Some(deciding));
+        all_other &= v == Value::Known(Some(!deciding));
+        all_known &= matches!(v, Value::Known(_));
+        all_fixed &= matches!(v, Value::Known(_) | Value::Constant);
     }
-    if values.iter().all(|v| *v == Value::Known(Some(!deciding))) {
-        return Value::Known(Some(!deciding));
-    }
-    if values.iter().all(|v| matches!(v, Value::Known(_))) {
+    if decided {
+        Value::Known(Some(deciding))
+    } else if all_other {
+        Value::Known(Some(!deciding))
+    } else if all_known {
         // only the other truth value and NULLs: NULL
-        return Value::Known(None);
-    }
-    if values.iter().all(|v| matches!(v, Value::Known(_) | Value::Constant)) {
+        Value::Known(None)
+    } else if all_fixed {
         Value::Constant
     } else {
         Value::Depends
     }
 }
 
-fn strip_relabel(expr: &Expr) -> &Expr {
-    match (&expr.kind, expr.args.as_slice()) {
-        (Kind::Transparent, [only]) => strip_relabel(only),
-        _ => expr,
+/// Follows single-argument transparent nodes (binary-compatible casts) down to what they wrap.
+fn strip_relabel(expr: &Expr, mut id: NodeId) -> NodeId {
+    while let Some(Node { kind: Kind::Transparent, args }) = expr.nodes.get(id) {
+        match args.as_slice() {
+            [only] => id = *only,
+            _ => break,
+        }
     }
+    id
 }
 
 /// Compares two literals with an immutable comparison operator: equal literals of one type
 /// (byte for byte) and integers of any width. `None` when it cannot tell.
-fn compare(opno: u32, funcid: u32, left: &Expr, right: &Expr, catalog: &dyn Catalog) -> Option<bool> {
+fn compare(opno: u32, funcid: u32, expr: &Expr, left: NodeId, right: NodeId, catalog: &dyn Catalog) -> Option<bool> {
+    let kind = |id| &expr.nodes[strip_relabel(expr, id)].kind;
     let (Kind::Const { type_oid: lt, is_null: false, len: llen, bytes: lb }, Kind::Const { type_oid: rt, is_null: false, len: rlen, bytes: rb }) =
-        (&strip_relabel(left).kind, &strip_relabel(right).kind)
+        (kind(left), kind(right))
     else {
         return None;
     };
-    if catalog.function(funcid).map(|(_, v)| v) != Some(Volatility::Immutable) {
+    if !immutable(catalog, funcid) {
         return None;
     }
     let ordering = match (integer(*lt, *llen, lb), integer(*rt, *rlen, rb)) {
@@ -445,29 +327,36 @@ fn integer(type_oid: u32, len: i32, bytes: &[u8]) -> Option<i64> {
     Some(((unsigned << shift) as i64) >> shift)
 }
 
-/// Built only from literals and immutable operators and functions.
-fn is_constant(expr: &Expr, catalog: &dyn Catalog) -> bool {
-    let node_ok = match &expr.kind {
-        Kind::Const { .. } | Kind::And | Kind::Or | Kind::Not | Kind::NullTest { .. } | Kind::BoolTest(_) | Kind::Transparent => true,
-        Kind::Op { funcid, .. } | Kind::Func { funcid } => {
-            catalog.function(*funcid).map(|(_, v)| v) == Some(Volatility::Immutable)
-        }
-        Kind::Var { .. } | Kind::SubLink | Kind::Query | Kind::Opaque(_) => false,
-    };
-    node_ok && expr.args.iter().all(|a| is_constant(a, catalog))
+/// For every node: built only from literals and immutable operators and functions.
+fn constant_nodes(expr: &Expr, catalog: &dyn Catalog) -> Vec<bool> {
+    let mut constant: Vec<bool> = Vec::with_capacity(expr.len());
+    for node in &expr.nodes {
+        let node_ok = match &node.kind {
+            Kind::Const { .. } | Kind::And | Kind::Or | Kind::Not | Kind::NullTest { .. } | Kind::BoolTest(_) | Kind::Transparent => true,
+            Kind::Op { funcid, .. } | Kind::Func { funcid } => immutable(catalog, *funcid),
+            Kind::Var { .. } | Kind::SubLink | Kind::Query | Kind::Opaque(_) => false,
+        };
+        constant.push(node_ok && node.args.iter().all(|&a| constant[a]));
+    }
+    constant
 }
 
 /// Does the expression read a column of the row it is checking (directly or from a correlated
 /// sub-select)? A check that does not cannot constrain the values written.
 pub fn references_row(expr: &Expr) -> bool {
-    fn walk(expr: &Expr, depth: u32) -> bool {
-        match expr.kind {
-            Kind::Var { levels_up } if levels_up == depth => true,
-            Kind::Query => expr.args.iter().any(|a| walk(a, depth + 1)),
-            _ => expr.args.iter().any(|a| walk(a, depth)),
+    // Top-down: how many queries lie between the root and each node.
+    let mut depth = vec![0u32; expr.len()];
+    let reached = expr.reached(|id, node| {
+        let below = depth[id].saturating_add(u32::from(node.kind == Kind::Query));
+        for &arg in &node.args {
+            depth[arg] = below;
         }
-    }
-    walk(expr, 0)
+        true
+    });
+    expr.nodes
+        .iter()
+        .enumerate()
+        .any(|(id, node)| reached[id] && matches!(node.kind, Kind::Var { levels_up } if levels_up == depth[id]))
 }
 
 /// Non-immutable functions the policy calls once per row although their arguments do not
@@ -475,25 +364,26 @@ pub fn references_row(expr: &Expr) -> bool {
 /// `(SELECT current_setting('app.tenant'))`, PostgreSQL evaluates them once per query.
 /// Names are sorted and unique.
 pub fn per_row_calls(expr: &Expr, catalog: &dyn Catalog) -> Vec<String> {
-    fn walk(expr: &Expr, catalog: &dyn Catalog, out: &mut Vec<String>) {
-        match expr.kind {
-            // a sub-select is already evaluated once per query (or correlated, which a
-            // wrapper would not fix)
-            Kind::Query => {}
-            Kind::Func { funcid } => match catalog.function(funcid) {
-                Some((name, volatility)) if volatility != Volatility::Immutable && !row_or_subquery(expr) => {
-                    out.push(name)
-                }
-                _ => expr.args.iter().for_each(|a| walk(a, catalog, out)),
-            },
-            _ => expr.args.iter().for_each(|a| walk(a, catalog, out)),
-        }
-    }
-    fn row_or_subquery(expr: &Expr) -> bool {
-        matches!(expr.kind, Kind::Var { .. } | Kind::SubLink) || expr.args.iter().any(row_or_subquery)
+    // Bottom-up: does a node read the row or contain a sub-select?
+    let mut row_or_subquery: Vec<bool> = Vec::with_capacity(expr.len());
+    for node in &expr.nodes {
+        let here = matches!(node.kind, Kind::Var { .. } | Kind::SubLink);
+        row_or_subquery.push(here || node.args.iter().any(|&a| row_or_subquery[a]));
     }
     let mut out = Vec::new();
-    walk(expr, catalog, &mut out);
+    expr.reached(|id, node| match node.kind {
+        // a sub-select is already evaluated once per query (or correlated, which a wrapper
+        // would not fix)
+        Kind::Query => false,
+        Kind::Func { funcid } => match catalog.function(funcid) {
+            Some((name, volatility)) if volatility != Volatility::Immutable && !row_or_subquery[id] => {
+                out.push(name);
+                false
+            }
+            _ => true,
+        },
+        _ => true,
+    });
     out.sort();
     out.dedup();
     out
@@ -538,147 +428,288 @@ mod tests {
         }
     }
 
-    fn int4(v: i32) -> String {
-        let b = v.to_le_bytes();
-        format!(
-            "{{CONST :consttype 23 :consttypmod -1 :constcollid 0 :constlen 4 :constbyval true :constisnull false :location 1 :constvalue 4 [ {} {} {} {} 0 0 0 0 ]}}",
-            b[0] as i8, b[1] as i8, b[2] as i8, b[3] as i8
-        )
+    /// A tree written as nested values, for the tests; `build` flattens it.
+    #[derive(Debug, Clone)]
+    pub(super) struct T(pub Kind, pub Vec<T>);
+
+    /// Post-order flattening with an explicit stack (the proptest trees below are deep too).
+    pub(super) fn build(tree: &T) -> Expr {
+        let mut expr = Expr::new();
+        // (node, its finished children's ids); a node is pushed once all its children are.
+        let mut stack: Vec<(&T, Vec<NodeId>)> = vec![(tree, Vec::new())];
+        while let Some((t, done)) = stack.last_mut() {
+            if done.len() < t.1.len() {
+                let child = &t.1[done.len()];
+                stack.push((child, Vec::new()));
+                continue;
+            }
+            let (t, done) = stack.pop().expect("not empty");
+            let id = expr.push(t.0.clone(), done).expect("a tree");
+            if let Some((_, parent_done)) = stack.last_mut() {
+                parent_done.push(id);
+            }
+        }
+        expr
     }
 
-    const TRUE: &str = "{CONST :consttype 16 :consttypmod -1 :constcollid 0 :constlen 1 :constbyval true :constisnull false :location 87 :constvalue 1 [ 1 0 0 0 0 0 0 0 ]}";
-    const FALSE: &str = "{CONST :consttype 16 :consttypmod -1 :constcollid 0 :constlen 1 :constbyval true :constisnull false :location 87 :constvalue 1 [ 0 0 0 0 0 0 0 0 ]}";
-    const NULL_BOOL: &str = "{CONST :consttype 16 :consttypmod -1 :constcollid 0 :constlen 1 :constbyval true :constisnull true :location 3 :constvalue <>}";
-    const TEXT_A: &str = "{CONST :consttype 25 :consttypmod -1 :constcollid 100 :constlen -1 :constbyval false :constisnull false :location 40 :constvalue 5 [ 20 0 0 0 97 ]}";
-    const TEXT_B: &str = "{CONST :consttype 25 :consttypmod -1 :constcollid 100 :constlen -1 :constbyval false :constisnull false :location 40 :constvalue 5 [ 20 0 0 0 98 ]}";
-    const VAR_TENANT: &str = "{VAR :varno 1 :varattno 2 :vartype 23 :vartypmod -1 :varcollid 0 :varlevelsup 0 :varnosyn 1 :varattnosyn 2 :location 37}";
-    /// `current_setting('app.tenant')::int`, as PostgreSQL stores it.
-    const SETTING_INT: &str = "{COERCEVIAIO :arg {FUNCEXPR :funcid 2077 :funcresulttype 25 :funcretset false :funcvariadic false :funcformat 0 :funccollid 100 :inputcollid 100 :args ({CONST :consttype 25 :consttypmod -1 :constcollid 100 :constlen -1 :constbyval false :constisnull false :location 65 :constvalue 14 [ 56 0 0 0 97 112 112 46 116 101 110 97 110 116 ]}) :location 49} :resulttype 23 :resultcollid 0 :coerceformat 1 :location 78}";
-
-    fn op(opno: u32, funcid: u32, l: &str, r: &str) -> String {
-        format!("{{OPEXPR :opno {opno} :opfuncid {funcid} :opresulttype 16 :opretset false :opcollid 0 :inputcollid 0 :args ({l} {r}) :location 41}}")
+    fn leaf(kind: Kind) -> T {
+        T(kind, vec![])
     }
 
-    fn boolexpr(op: &str, args: &[&str]) -> String {
-        format!("{{BOOLEXPR :boolop {op} :args ({}) :location 84}}", args.join(" "))
+    fn int4(v: i32) -> T {
+        let bytes = (v as i64 as u64).to_le_bytes().to_vec();
+        leaf(Kind::Const { type_oid: INT4, is_null: false, len: 4, bytes })
     }
 
-    fn truth_of(text: &str) -> Truth {
-        truth(&parse(text).expect("parses"), &catalog())
+    fn boolean(b: bool) -> T {
+        leaf(Kind::Const { type_oid: BOOL, is_null: false, len: 1, bytes: vec![b as u8, 0, 0, 0, 0, 0, 0, 0] })
+    }
+
+    fn null_bool() -> T {
+        leaf(Kind::Const { type_oid: BOOL, is_null: true, len: 1, bytes: vec![] })
+    }
+
+    fn text(s: &str) -> T {
+        let mut bytes = (((s.len() + 4) as u32) << 2).to_le_bytes().to_vec();
+        bytes.extend_from_slice(s.as_bytes());
+        leaf(Kind::Const { type_oid: 25, is_null: false, len: -1, bytes })
+    }
+
+    fn var(levels_up: u32) -> T {
+        leaf(Kind::Var { levels_up })
+    }
+
+    fn func(funcid: u32, args: Vec<T>) -> T {
+        T(Kind::Func { funcid }, args)
+    }
+
+    /// `current_setting('app.tenant')::int`, as PostgreSQL stores it (a CoerceViaIO).
+    fn setting_int() -> T {
+        T(Kind::Opaque("T_CoerceViaIO".into()), vec![func(2077, vec![text("app.tenant")])])
+    }
+
+    fn op(opno: u32, funcid: u32, l: T, r: T) -> T {
+        T(Kind::Op { opno, funcid }, vec![l, r])
+    }
+
+    fn and(args: Vec<T>) -> T {
+        T(Kind::And, args)
+    }
+
+    fn or(args: Vec<T>) -> T {
+        T(Kind::Or, args)
+    }
+
+    fn not(arg: T) -> T {
+        T(Kind::Not, vec![arg])
+    }
+
+    /// `(SELECT … WHERE <quals>)` as a SubLink over a Query.
+    fn sublink(inner: T) -> T {
+        T(Kind::SubLink, vec![T(Kind::Query, vec![T(Kind::Opaque("T_FromExpr".into()), vec![inner])])])
+    }
+
+    fn truth_of(tree: T) -> Truth {
+        truth(&build(&tree), &catalog())
     }
 
     #[test]
     fn literal_true_and_false() {
-        assert_eq!(truth_of(TRUE), Truth::AlwaysTrue);
-        assert_eq!(truth_of(FALSE), Truth::AlwaysFalse);
-        assert_eq!(truth_of(NULL_BOOL), Truth::AlwaysFalse);
+        assert_eq!(truth_of(boolean(true)), Truth::AlwaysTrue);
+        assert_eq!(truth_of(boolean(false)), Truth::AlwaysFalse);
+        assert_eq!(truth_of(null_bool()), Truth::AlwaysFalse);
     }
 
     #[test]
-    fn one_equals_one_as_stored_by_postgres() {
-        // CREATE POLICY p1 ON t FOR UPDATE USING (1=1): the exact polqual PostgreSQL 15 stores.
-        let stored = "{OPEXPR :opno 96 :opfuncid 65 :opresulttype 16 :opretset false :opcollid 0 :inputcollid 0 :args ({CONST :consttype 23 :consttypmod -1 :constcollid 0 :constlen 4 :constbyval true :constisnull false :location 40 :constvalue 4 [ 1 0 0 0 0 0 0 0 ]} {CONST :consttype 23 :consttypmod -1 :constcollid 0 :constlen 4 :constbyval true :constisnull false :location 42 :constvalue 4 [ 1 0 0 0 0 0 0 0 ]}) :location 41}";
-        assert_eq!(truth_of(stored), Truth::AlwaysTrue);
-        assert_eq!(truth_of(&op(96, 65, &int4(1), &int4(2))), Truth::AlwaysFalse);
-        assert_eq!(truth_of(&op(518, 144, &int4(1), &int4(2))), Truth::AlwaysTrue);
+    fn one_equals_one() {
+        assert_eq!(truth_of(op(96, 65, int4(1), int4(1))), Truth::AlwaysTrue);
+        assert_eq!(truth_of(op(96, 65, int4(1), int4(2))), Truth::AlwaysFalse);
+        assert_eq!(truth_of(op(518, 144, int4(1), int4(2))), Truth::AlwaysTrue);
     }
 
     #[test]
     fn integer_comparisons_including_negative_numbers() {
-        assert_eq!(truth_of(&op(521, 147, &int4(2), &int4(1))), Truth::AlwaysTrue);
-        assert_eq!(truth_of(&op(521, 147, &int4(-5), &int4(1))), Truth::AlwaysFalse);
-        assert_eq!(truth_of(&op(97, 66, &int4(-5), &int4(-4))), Truth::AlwaysTrue);
-        assert_eq!(truth_of(&op(97, 66, &int4(300), &int4(299))), Truth::AlwaysFalse);
+        assert_eq!(truth_of(op(521, 147, int4(2), int4(1))), Truth::AlwaysTrue);
+        assert_eq!(truth_of(op(521, 147, int4(-5), int4(1))), Truth::AlwaysFalse);
+        assert_eq!(truth_of(op(97, 66, int4(-5), int4(-4))), Truth::AlwaysTrue);
+        assert_eq!(truth_of(op(97, 66, int4(300), int4(299))), Truth::AlwaysFalse);
     }
 
     #[test]
-    fn equal_text_literals() {
-        assert_eq!(truth_of(&op(98, 67, TEXT_A, TEXT_A)), Truth::AlwaysTrue);
-        assert_eq!(truth_of(&op(98, 67, TEXT_A, TEXT_B)), Truth::Constant, "different text: not worked out, but constant");
+    fn equal_text_literals_and_binary_compatible_casts() {
+        assert_eq!(truth_of(op(98, 67, text("a"), text("a"))), Truth::AlwaysTrue);
+        assert_eq!(truth_of(op(98, 67, text("a"), text("b"))), Truth::Constant, "different text: not worked out, but constant");
+        let relabelled = T(Kind::Transparent, vec![T(Kind::Transparent, vec![text("a")])]);
+        assert_eq!(truth_of(op(98, 67, relabelled, text("a"))), Truth::AlwaysTrue);
     }
 
     #[test]
     fn or_with_true_is_true_and_and_with_false_is_false() {
-        let tenant = op(96, 65, VAR_TENANT, SETTING_INT);
-        assert_eq!(truth_of(&tenant), Truth::Depends);
-        assert_eq!(truth_of(&boolexpr("or", &[&tenant, TRUE])), Truth::AlwaysTrue);
-        assert_eq!(truth_of(&boolexpr("and", &[&tenant, TRUE])), Truth::Depends);
-        assert_eq!(truth_of(&boolexpr("and", &[&tenant, FALSE])), Truth::AlwaysFalse);
-        assert_eq!(truth_of(&boolexpr("and", &[TRUE, &op(96, 65, &int4(3), &int4(3))])), Truth::AlwaysTrue);
-        assert_eq!(truth_of(&boolexpr("not", &[FALSE])), Truth::AlwaysTrue);
-        assert_eq!(truth_of(&boolexpr("not", &[NULL_BOOL])), Truth::AlwaysFalse);
-        assert_eq!(truth_of(&boolexpr("or", &[FALSE, NULL_BOOL])), Truth::AlwaysFalse);
+        let tenant = || op(96, 65, var(0), setting_int());
+        assert_eq!(truth_of(tenant()), Truth::Depends);
+        assert_eq!(truth_of(or(vec![tenant(), boolean(true)])), Truth::AlwaysTrue);
+        assert_eq!(truth_of(and(vec![tenant(), boolean(true)])), Truth::Depends);
+        assert_eq!(truth_of(and(vec![tenant(), boolean(false)])), Truth::AlwaysFalse);
+        assert_eq!(truth_of(and(vec![boolean(true), op(96, 65, int4(3), int4(3))])), Truth::AlwaysTrue);
+        assert_eq!(truth_of(not(boolean(false))), Truth::AlwaysTrue);
+        assert_eq!(truth_of(not(null_bool())), Truth::AlwaysFalse);
+        assert_eq!(truth_of(or(vec![boolean(false), null_bool()])), Truth::AlwaysFalse);
     }
 
     #[test]
     fn null_tests_on_literals() {
-        let unknown_null = "{NULLTEST :arg {CONST :consttype 705 :consttypmod -1 :constcollid 0 :constlen -2 :constbyval false :constisnull true :location 78 :constvalue <>} :nulltesttype 0 :argisrow false :location 83}";
-        assert_eq!(truth_of(unknown_null), Truth::AlwaysTrue);
-        let not_null = format!("{{NULLTEST :arg {TEXT_A} :nulltesttype 1 :argisrow false :location 83}}");
-        assert_eq!(truth_of(&not_null), Truth::AlwaysTrue);
-        let column_null = format!("{{NULLTEST :arg {VAR_TENANT} :nulltesttype 0 :argisrow false :location 83}}");
-        assert_eq!(truth_of(&column_null), Truth::Depends);
-        let is_true = format!("{{BOOLEANTEST :arg {TRUE} :booltesttype 0 :location 5}}");
-        assert_eq!(truth_of(&is_true), Truth::AlwaysTrue);
-        let null_is_not_false = format!("{{BOOLEANTEST :arg {NULL_BOOL} :booltesttype 3 :location 5}}");
-        assert_eq!(truth_of(&null_is_not_false), Truth::AlwaysTrue);
+        let unknown_null = leaf(Kind::Const { type_oid: 705, is_null: true, len: -2, bytes: vec![] });
+        assert_eq!(truth_of(T(Kind::NullTest { is_null: true }, vec![unknown_null])), Truth::AlwaysTrue);
+        assert_eq!(truth_of(T(Kind::NullTest { is_null: false }, vec![text("a")])), Truth::AlwaysTrue);
+        assert_eq!(truth_of(T(Kind::NullTest { is_null: true }, vec![var(0)])), Truth::Depends);
+        assert_eq!(truth_of(T(Kind::BoolTest(0), vec![boolean(true)])), Truth::AlwaysTrue);
+        assert_eq!(truth_of(T(Kind::BoolTest(3), vec![null_bool()])), Truth::AlwaysTrue, "NULL IS NOT FALSE");
     }
 
     #[test]
     fn immutable_constant_expressions_are_constant() {
-        let lower_a = format!("{{FUNCEXPR :funcid 870 :funcresulttype 25 :funcretset false :funcvariadic false :funcformat 0 :funccollid 100 :inputcollid 100 :args ({TEXT_A}) :location 1}}");
-        assert_eq!(truth_of(&op(98, 67, &lower_a, TEXT_A)), Truth::Constant);
+        assert_eq!(truth_of(op(98, 67, func(870, vec![text("A")]), text("a"))), Truth::Constant);
         // current_setting is stable: the session decides, not a constant
-        let setting = op(96, 65, SETTING_INT, &int4(1));
-        assert_eq!(truth_of(&setting), Truth::Depends);
+        assert_eq!(truth_of(op(96, 65, setting_int(), int4(1))), Truth::Depends);
         // an operator whose function we do not know is not assumed immutable
-        assert_eq!(truth_of(&op(96, 4242, &int4(1), &int4(1))), Truth::Depends);
+        assert_eq!(truth_of(op(96, 4242, int4(1), int4(1))), Truth::Depends);
     }
 
     #[test]
     fn row_references() {
-        assert!(references_row(&parse(&op(96, 65, VAR_TENANT, SETTING_INT)).unwrap()));
-        assert!(!references_row(&parse(SETTING_INT).unwrap()));
+        assert!(references_row(&build(&op(96, 65, var(0), setting_int()))));
+        assert!(!references_row(&build(&setting_int())));
         // a Var inside a sub-select refers to the sub-select's own table, unless correlated
-        let sub = |levels: u32| {
-            format!("{{SUBLINK :subLinkType 0 :subLinkId 0 :testexpr <> :operName <> :subselect {{QUERY :commandType 1 :jointree {{FROMEXPR :fromlist <> :quals {{VAR :varno 1 :varattno 1 :vartype 23 :vartypmod -1 :varcollid 0 :varlevelsup {levels} :varnosyn 1 :varattnosyn 1 :location 1}}}}}} :location 1}}")
-        };
-        assert!(!references_row(&parse(&sub(0)).unwrap()));
-        assert!(references_row(&parse(&sub(1)).unwrap()));
+        assert!(!references_row(&build(&sublink(var(0)))));
+        assert!(references_row(&build(&sublink(var(1)))));
+        assert!(references_row(&build(&sublink(sublink(var(2))))));
+        assert!(!references_row(&build(&sublink(sublink(var(1))))));
     }
 
     #[test]
     fn per_row_calls_outside_sub_selects() {
         let cat = catalog();
-        let tenant = parse(&op(96, 65, VAR_TENANT, SETTING_INT)).unwrap();
-        assert_eq!(per_row_calls(&tenant, &cat), vec!["current_setting".to_string()]);
-        // (SELECT current_setting('x')) = 'a': already once per query, as PostgreSQL stores it
-        let wrapped = "{OPEXPR :opno 98 :opfuncid 67 :opresulttype 16 :opretset false :opcollid 0 :inputcollid 100 :args ({SUBLINK :subLinkType 4 :subLinkId 0 :testexpr <> :operName <> :subselect {QUERY :commandType 1 :querySource 0 :canSetTag true :utilityStmt <> :resultRelation 0 :hasAggs false :rtable <> :jointree {FROMEXPR :fromlist <> :quals <>} :targetList ({TARGETENTRY :expr {FUNCEXPR :funcid 2077 :funcresulttype 25 :funcretset false :funcvariadic false :funcformat 0 :funccollid 100 :inputcollid 100 :args ({CONST :consttype 25 :consttypmod -1 :constcollid 100 :constlen -1 :constbyval false :constisnull false :location 129 :constvalue 5 [ 20 0 0 0 120 ]}) :location 113} :resno 1 :resname current_setting :ressortgroupref 0 :resorigtbl 0 :resorigcol 0 :resjunk false}) :override 0 :onConflict <>} :location 105} {CONST :consttype 25 :consttypmod -1 :constcollid 100 :constlen -1 :constbyval false :constisnull false :location 137 :constvalue 5 [ 20 0 0 0 97 ]}) :location 135}";
-        assert_eq!(truth_of(wrapped), Truth::Depends);
-        assert!(per_row_calls(&parse(wrapped).unwrap(), &cat).is_empty());
+        let calls = |t: T| per_row_calls(&build(&t), &cat);
+        assert_eq!(calls(op(96, 65, var(0), setting_int())), vec!["current_setting".to_string()]);
+        // (SELECT current_setting('x')) = 'a': already once per query
+        let wrapped = op(98, 67, sublink(func(2077, vec![text("x")])), text("a"));
+        assert_eq!(truth(&build(&wrapped), &cat), Truth::Depends);
+        assert!(calls(wrapped).is_empty());
         // a stable function of a column must run per row: nothing to wrap
-        let of_column = format!("{{FUNCEXPR :funcid 9999 :funcresulttype 23 :funcretset false :funcvariadic false :funcformat 0 :funccollid 0 :inputcollid 0 :args ({VAR_TENANT}) :location 1}}");
-        assert!(per_row_calls(&parse(&of_column).unwrap(), &cat).is_empty());
-        let two = op(521, 147, &format!("{{FUNCEXPR :funcid 1299 :args <> :location 1}}"), SETTING_INT);
-        assert_eq!(per_row_calls(&parse(&two).unwrap(), &cat), vec!["current_setting".to_string(), "now".to_string()]);
+        assert!(calls(func(9999, vec![var(0)])).is_empty());
+        let two = op(521, 147, func(1299, vec![]), setting_int());
+        assert_eq!(calls(two), vec!["current_setting".to_string(), "now".to_string()]);
     }
 
     #[test]
-    fn escaped_delimiters_do_not_break_the_structure() {
-        let odd = "{FUNCEXPR :funcid 1 :alias a\\(b\\}c :args ({CONST :consttype 16 :constlen 1 :constisnull false :constvalue 1 [ 1 0 0 0 0 0 0 0 ]})}";
-        let e = parse(odd).unwrap();
-        assert_eq!(e.args.len(), 1);
-        assert_eq!(tokenize("a\\ b c"), vec!["a b".to_string(), "c".to_string()]);
+    fn the_builder_keeps_a_tree() {
+        let mut e = Expr::new();
+        let a = e.push(Kind::Var { levels_up: 0 }, vec![]).unwrap();
+        assert_eq!(e.push(Kind::Not, vec![a + 1]), Err(TreeError::NotBefore(a + 1)));
+        assert_eq!(e.push(Kind::And, vec![a, a]), Err(TreeError::Shared(a)));
+        let n = e.push(Kind::Not, vec![a]).unwrap();
+        assert_eq!(e.push(Kind::Not, vec![a]), Err(TreeError::Shared(a)));
+        assert_eq!(e.nodes[n].args, vec![a]);
+        // an empty tree decides nothing
+        assert_eq!(truth(&Expr::new(), &catalog()), Truth::Depends);
+        assert!(!references_row(&Expr::new()) && per_row_calls(&Expr::new(), &catalog()).is_empty());
     }
 
     #[test]
-    fn malformed_text_is_an_error_not_a_panic() {
-        assert_eq!(parse(""), Err(ParseError::Empty));
-        assert_eq!(parse("{CONST :consttype 16"), Err(ParseError::Truncated));
-        assert!(matches!(parse("{CONST} x"), Err(ParseError::Trailing(_))));
-        assert!(matches!(parse("}"), Err(ParseError::Unexpected(..))));
-        assert!(matches!(parse("true"), Err(ParseError::Unexpected(..))));
-        assert!(matches!(parse("{:x 1}"), Err(ParseError::Unexpected(..))));
-        assert!(matches!(parse("(1 2)"), Err(ParseError::Unexpected(..))));
+    fn a_million_levels_deep_is_decided_without_recursion() {
+        let cat = catalog();
+        let mut e = Expr::new();
+        let mut top = e.push(Kind::Var { levels_up: 0 }, vec![]).unwrap();
+        for level in 0..1_000_000u32 {
+            let kind = match level % 4 {
+                0 => Kind::Not,
+                1 => Kind::Transparent,
+                2 => Kind::Func { funcid: 2077 },
+                _ => Kind::Or,
+            };
+            top = e.push(kind, vec![top]).unwrap();
+        }
+        assert_eq!(truth(&e, &cat), Truth::Depends);
+        assert!(references_row(&e));
+        assert!(per_row_calls(&e, &cat).is_empty());
+        drop(e); // flat: no recursive drop either
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn kind() -> impl Strategy<Value = Kind> {
+            prop_oneof![
+                (prop::sample::select(vec![16u32, 20, 21, 23, 25, 705]), any::<bool>(), prop::sample::select(vec![1i32, 2, 4, 8, -1, -2]),
+                 prop::collection::vec(any::<u8>(), 0..10))
+                    .prop_map(|(type_oid, is_null, len, bytes)| Kind::Const { type_oid, is_null, len, bytes }),
+                (0u32..4).prop_map(|levels_up| Kind::Var { levels_up }),
+                (prop::sample::select(vec![96u32, 98, 521, 97, 518, 15, 7]), prop::sample::select(vec![65u32, 67, 147, 66, 144, 852, 2077, 1]))
+                    .prop_map(|(opno, funcid)| Kind::Op { opno, funcid }),
+                prop::sample::select(vec![870u32, 1299, 2077, 9999, 3]).prop_map(|funcid| Kind::Func { funcid }),
+                Just(Kind::And),
+                Just(Kind::Or),
+                Just(Kind::Not),
+                any::<bool>().prop_map(|is_null| Kind::NullTest { is_null }),
+                any::<u8>().prop_map(Kind::BoolTest),
+                Just(Kind::SubLink),
+                Just(Kind::Query),
+                Just(Kind::Transparent),
+                Just(Kind::Opaque("T_Param".into())),
+            ]
+        }
+
+        /// Random trees of any shape: kinds are not checked against arities, as a reader of
+        /// arbitrary stored trees would not either.
+        fn tree() -> impl Strategy<Value = T> {
+            kind().prop_map(leaf).prop_recursive(12, 200, 4, |inner| {
+                (kind(), prop::collection::vec(inner, 0..4)).prop_map(|(k, args)| T(k, args))
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn decisions_never_panic(t in tree()) {
+                let e = build(&t);
+                let cat = catalog();
+                let _ = truth(&e, &cat);
+                let _ = references_row(&e);
+                let calls = per_row_calls(&e, &cat);
+                prop_assert!(calls.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+            }
+
+            #[test]
+            fn or_true_is_always_true(t in tree()) {
+                prop_assert_eq!(truth_of(or(vec![t, boolean(true)])), Truth::AlwaysTrue);
+            }
+
+            #[test]
+            fn and_false_is_always_false(t in tree()) {
+                prop_assert_eq!(truth_of(and(vec![boolean(false), t])), Truth::AlwaysFalse);
+            }
+
+            #[test]
+            fn double_negation_keeps_the_truth(t in tree()) {
+                prop_assert_eq!(truth_of(not(not(t.clone()))), truth_of(t));
+            }
+
+            #[test]
+            fn wrapping_in_a_sub_select_hides_per_row_calls(t in tree()) {
+                prop_assert!(per_row_calls(&build(&sublink(t)), &catalog()).is_empty());
+            }
+
+            /// Arbitrary (also invalid) node sequences: the builder refuses what is not a
+            /// tree, and whatever it accepted is decided without a panic.
+            #[test]
+            fn arbitrary_sequences(steps in prop::collection::vec((kind(), prop::collection::vec(0usize..64, 0..4)), 0..64)) {
+                let mut e = Expr::new();
+                for (k, args) in steps {
+                    let _ = e.push(k, args);
+                }
+                let cat = catalog();
+                let _ = (truth(&e, &cat), references_row(&e), per_row_calls(&e, &cat));
+            }
+        }
     }
 }

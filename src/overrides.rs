@@ -1,8 +1,9 @@
 //! The deliberate override: `SELECT nspg_guard.allow_destructive('reason')` lets the current
 //! transaction run statements the destructive guard would refuse (unbounded UPDATE/DELETE/MERGE,
 //! more rows than the limit). Only migration and admin roles may call it; it ends with the
-//! transaction, because it remembers the transaction it was granted in. Each grant is an
-//! `override` audit event.
+//! transaction, because it remembers the transaction it was granted in, and it covers only
+//! statements run as the role that called it (a migration-owned function that calls it does
+//! not open the door for its caller's own statements). Each grant is an `override` audit event.
 
 use crate::ddl_guard::Authority;
 use crate::standing;
@@ -13,8 +14,10 @@ use crate::audit_log;
 use std::cell::{Cell, RefCell};
 
 thread_local! {
-    /// The local transaction id the override was granted in (0: none), and its reason.
+    /// The local transaction id the override was granted in (0: none), the role it was granted
+    /// to, and its reason.
     static GRANTED_IN: Cell<pg_sys::LocalTransactionId> = const { Cell::new(0) };
+    static GRANTED_TO: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::Oid::INVALID) };
     static REASON: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -27,10 +30,10 @@ unsafe fn current_transaction() -> pg_sys::LocalTransactionId {
     (*pg_sys::MyProc).lxid
 }
 
-/// Is an override in force for the current transaction?
+/// Is an override in force for the current transaction and the role running the statement?
 pub fn active() -> bool {
     let granted = GRANTED_IN.with(Cell::get);
-    granted != 0 && granted == unsafe { current_transaction() }
+    granted != 0 && granted == unsafe { current_transaction() } && GRANTED_TO.with(Cell::get) == unsafe { pg_sys::GetUserId() }
 }
 
 /// Lets the current transaction run destructive statements. The reason is mandatory and
@@ -58,6 +61,7 @@ fn allow_destructive(reason: Option<&str>) -> String {
         warning!("nspg_guard: allow_destructive outside a transaction block ends with this statement; use BEGIN first");
     }
     GRANTED_IN.with(|g| g.set(unsafe { current_transaction() }));
+    GRANTED_TO.with(|g| g.set(role));
     REASON.with(|r| *r.borrow_mut() = Some(reason.clone()));
     // Recorded whether or not the transaction commits: the grant itself is the evidence.
     let mut event = audit_log::event(AuditClass::Override, "granted");

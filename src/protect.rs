@@ -7,7 +7,7 @@
 //! `nspg_guard.audit_purge()`. Each refusal is itself audited (class `denied`).
 
 use crate::verdict::{Enforcement, Refusal};
-use crate::{audit_log, report};
+use crate::report;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, NodeTag};
 use pgrx::PgList;
 use std::cell::Cell;
@@ -141,7 +141,7 @@ fn refuse(command: &str, target: Protected) {
 
 /// Executor side: a statement writing `relid` (any ModifyTable target).
 pub fn check_write(relid: pg_sys::Oid, command: &str) {
-    if audit_log::internal() {
+    if crate::as_guard::internal() {
         return;
     }
     if let Some(table) = trail_table(relid) {
@@ -167,7 +167,7 @@ unsafe fn is_ours(name: *const std::ffi::c_char) -> bool {
 /// # Safety
 /// `node` is a valid utility parse tree.
 pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
-    if audit_log::internal() || pg_sys::creating_extension {
+    if crate::as_guard::internal() || pg_sys::creating_extension {
         return;
     }
     use pg_sys::ObjectType::*;

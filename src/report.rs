@@ -5,7 +5,7 @@
 use crate::audit::AuditClass;
 use crate::audit_log;
 use crate::verdict::{Enforcement, Refusal};
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
+use pgrx::pg_sys::{errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::PgLogLevel;
 
 /// Raises a plain ERROR with a HINT: a bad argument or a wrong state, not a policy refusal
@@ -38,15 +38,9 @@ fn audit(refusal: &Refusal, enforcement: Enforcement) {
     event.object_identity = refusal.object.clone();
     event.sqlstate = Some(sqlstate_text(refusal.sqlstate as i32));
     event.reason = Some(refusal.message.clone());
-    event.statement = unsafe { audit_log_statement() };
+    event.statement = crate::hooks::current_statement();
     event.details = Some(serde_json::json!({ "detail": refusal.detail, "hint": refusal.hint }));
     audit_log::record_async(event);
-}
-
-/// The client's statement text (the top-level one, for nested statements).
-unsafe fn audit_log_statement() -> Option<String> {
-    let text = pg_sys::debug_query_string;
-    (!text.is_null()).then(|| std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned())
 }
 
 /// An encoded SQLSTATE (PostgreSQL's MAKE_SQLSTATE, six bits per character) as its five characters.

@@ -3,13 +3,14 @@
 //! guards. Role lists are validated when set and parsed once, in their assign hook, so the
 //! per-statement path never parses or allocates.
 
+use crate::backend_local::BackendLocal;
 use crate::audit::{AuditClasses, Destinations};
 use crate::roles::RolePatterns;
 use crate::verdict::GuardMode;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 
 pub static DDL_GUARD: GucSetting<GuardMode> = GucSetting::<GuardMode>::new(GuardMode::Enforce);
@@ -30,18 +31,19 @@ pub static AUDIT_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CSt
 thread_local! {
     static MIGRATION: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
     static ADMIN: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
-    /// Bumped whenever a role set changes; cached role decisions older than this are stale.
-    static ROLE_SETS_GENERATION: Cell<u64> = const { Cell::new(0) };
-    static AUDIT_CLASSES: Cell<AuditClasses> = const { Cell::new(AuditClasses::NONE) };
-    static AUDIT_DESTINATIONS: Cell<Destinations> = const { Cell::new(Destinations { table: true, log: false }) };
 }
 
+/// Bumped whenever a role set changes; cached role decisions older than this are stale.
+static ROLE_SETS_GENERATION: BackendLocal<u64> = BackendLocal::new(0);
+static AUDIT_CLASSES: BackendLocal<AuditClasses> = BackendLocal::new(AuditClasses::NONE);
+static AUDIT_DESTINATIONS: BackendLocal<Destinations> = BackendLocal::new(Destinations { table: true, log: false });
+
 pub fn audit_classes() -> AuditClasses {
-    AUDIT_CLASSES.with(Cell::get)
+    AUDIT_CLASSES.get()
 }
 
 pub fn audit_destinations() -> Destinations {
-    AUDIT_DESTINATIONS.with(Cell::get)
+    AUDIT_DESTINATIONS.get()
 }
 
 /// Which role set a name is tested against.
@@ -66,7 +68,7 @@ pub fn role_set_matches(set: RoleSet, role_name: &str) -> bool {
 }
 
 pub fn role_sets_generation() -> u64 {
-    ROLE_SETS_GENERATION.with(Cell::get)
+    ROLE_SETS_GENERATION.get()
 }
 
 /// The text of a string setting, for messages and `status()`.
@@ -106,7 +108,7 @@ unsafe extern "C-unwind" fn check_audit_classes(newval: *mut *mut c_char, _extra
 
 #[pg_guard]
 unsafe extern "C-unwind" fn assign_audit_classes(newval: *const c_char, _extra: *mut c_void) {
-    AUDIT_CLASSES.with(|c| c.set(AuditClasses::parse(guc_text(newval)).unwrap_or_default()));
+    AUDIT_CLASSES.set(AuditClasses::parse(guc_text(newval)).unwrap_or_default());
 }
 
 #[pg_guard]
@@ -119,7 +121,7 @@ unsafe extern "C-unwind" fn check_audit_destination(newval: *mut *mut c_char, _e
 
 #[pg_guard]
 unsafe extern "C-unwind" fn assign_audit_destination(newval: *const c_char, _extra: *mut c_void) {
-    AUDIT_DESTINATIONS.with(|c| c.set(Destinations::parse(guc_text(newval)).unwrap_or_default()));
+    AUDIT_DESTINATIONS.set(Destinations::parse(guc_text(newval)).unwrap_or_default());
 }
 
 #[pg_guard]
@@ -141,7 +143,7 @@ unsafe fn assign_into(cell: &'static std::thread::LocalKey<RefCell<RolePatterns>
     // raise, so fall back to the empty set rather than erroring.
     let parsed = RolePatterns::parse(text).unwrap_or_default();
     cell.with(|patterns| *patterns.borrow_mut() = parsed);
-    ROLE_SETS_GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+    ROLE_SETS_GENERATION.set(ROLE_SETS_GENERATION.get().wrapping_add(1));
 }
 
 #[pg_guard]
@@ -392,7 +394,7 @@ unsafe extern "C-unwind" fn check_breakglass_role(newval: *mut *mut c_char, _ext
 #[pg_guard]
 unsafe extern "C-unwind" fn assign_breakglass_role(_newval: *const c_char, _extra: *mut c_void) {
     // cached standings say who is escalated: they depend on this name
-    ROLE_SETS_GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+    ROLE_SETS_GENERATION.set(ROLE_SETS_GENERATION.get().wrapping_add(1));
 }
 
 #[pg_guard]

@@ -3,6 +3,7 @@
 //! (syscache invalidation, which also covers other sessions' GRANT/REVOKE) or when a role-set
 //! setting changes, so a repeated statement costs no catalog access.
 
+use crate::backend_local::BackendLocal;
 use crate::ddl_guard::Standing;
 use crate::settings::{self, RoleSet};
 use pgrx::pg_sys;
@@ -15,12 +16,13 @@ thread_local! {
     static CACHE: RefCell<Vec<(pg_sys::Oid, Standing)>> = const { RefCell::new(Vec::new()) };
     /// (catalog changes, role-set changes) the cache was filled at.
     static CACHE_GENERATION: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-    static CATALOG_CHANGES: Cell<u64> = const { Cell::new(0) };
 }
+
+static CATALOG_CHANGES: BackendLocal<u64> = BackendLocal::new(0);
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn on_role_catalog_change(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
-    CATALOG_CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
+    CATALOG_CHANGES.set(CATALOG_CHANGES.get().wrapping_add(1));
 }
 
 /// Registers the invalidation callbacks; called once from `_PG_init`.
@@ -35,7 +37,7 @@ pub fn register_invalidation() {
 /// Changes whenever a cached standing may have become stale; callers caching decisions derived
 /// from standings key them by it.
 pub fn current_generation() -> (u64, u64) {
-    (CATALOG_CHANGES.with(Cell::get), settings::role_sets_generation())
+    (CATALOG_CHANGES.get(), settings::role_sets_generation())
 }
 
 /// The standing of `role`, from the cache when it is fresh.

@@ -9,10 +9,11 @@
 -- cleanly. Object privileges include the ones owners hold by default (acldefault), so a first
 -- GRANT shows as exactly that grant and not as the owner's privileges appearing.
 -- The privileges PostgreSQL gives an owner's new objects of a pg_default_acl object type when
--- no ALTER DEFAULT PRIVILEGES says otherwise.
+-- no ALTER DEFAULT PRIVILEGES says otherwise; NULL for a type pg_default_acl cannot hold.
 CREATE FUNCTION nspg_guard.lint_builtin_default_acl(defaclobjtype "char", owner oid) RETURNS aclitem[]
 LANGUAGE sql IMMUTABLE
-RETURN acldefault(CASE defaclobjtype WHEN 'S' THEN 's' ELSE defaclobjtype END, owner);
+RETURN CASE WHEN defaclobjtype IN ('r', 'S', 'f', 'T', 'n')
+            THEN acldefault(CASE defaclobjtype WHEN 'S' THEN 's' ELSE defaclobjtype END, owner) END;
 
 CREATE FUNCTION nspg_guard.privilege_snapshot() RETURNS jsonb
 LANGUAGE sql STABLE AS $$

@@ -143,10 +143,12 @@ RETURN ROW(rule, category, 'info', 'rule', rule,
 CREATE FUNCTION nspg_guard.lint_hidden_settings(rule text, names text[])
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
-    SELECT (nspg_guard.lint_not_evaluated(rule, 'settings',
-               format('setting %s is visible only to superusers and members of pg_read_all_settings', n))).*
+    -- pg_settings read once (a hashed NOT IN), one call per hidden name: linear in names
+    SELECT f.*
     FROM unnest(names) n
-    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_settings s WHERE s.name = n)
+    CROSS JOIN LATERAL nspg_guard.lint_not_evaluated(rule, 'settings',
+               format('setting %s is visible only to superusers and members of pg_read_all_settings', n)) f
+    WHERE n NOT IN (SELECT s.name FROM pg_catalog.pg_settings s)
 $$;
 
 -- Whether the caller may read one of the catalogs of lint_rules.reads. pg_hba_file_rules is a

@@ -1,20 +1,18 @@
 -- A permissive UPDATE, DELETE or ALL policy whose USING or WITH CHECK is the same for every row
 -- (true, 1 = 1, x OR true, or another constant-only expression) lets the roles it applies to
 -- change every row: the policy separates nothing. Decided on the stored expression tree by
--- nspg_guard.policy_expr_analysis, not on the SQL text. An expression that cannot be read is
--- reported as such.
+-- nspg_guard.policy_expr_analysis, not on the SQL text.
 CREATE FUNCTION nspg_guard.lint_rls_policy_always_true()
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'rls_policy_always_true', 'rls',
-           CASE a.truth WHEN 'always_true' THEN 'error' WHEN 'constant' THEN 'warn' ELSE 'info' END,
+           CASE a.truth WHEN 'always_true' THEN 'error' ELSE 'warn' END,
            'policy', format('%I on %s', p.polname, r.identity),
            CASE a.truth
                WHEN 'always_true' THEN format('The %s expression of permissive %s policy %I on %s is always true, so the policy lets its roles change every row.',
                                               e.clause, nspg_guard.lint_policy_command(p.polcmd), p.polname, r.identity)
-               WHEN 'constant' THEN format('The %s expression of permissive %s policy %I on %s depends on neither the row nor the session, so it is the same for every row.',
-                                           e.clause, nspg_guard.lint_policy_command(p.polcmd), p.polname, r.identity)
-               ELSE format('The %s expression of policy %I on %s could not be read: %s.', e.clause, p.polname, r.identity, a.error)
+               ELSE format('The %s expression of permissive %s policy %I on %s depends on neither the row nor the session, so it is the same for every row.',
+                           e.clause, nspg_guard.lint_policy_command(p.polcmd), p.polname, r.identity)
            END,
            jsonb_build_object('clause', e.clause, 'expression', pg_catalog.pg_get_expr(e.expr, p.polrelid),
                               'command', nspg_guard.lint_policy_command(p.polcmd), 'truth', a.truth),
@@ -23,9 +21,9 @@ LANGUAGE sql STABLE AS $$
     FROM pg_catalog.pg_policy p
     JOIN nspg_guard.lint_relations() r ON r.oid = p.polrelid
     CROSS JOIN LATERAL (VALUES ('USING', p.polqual), ('WITH CHECK', p.polwithcheck)) e(clause, expr)
-    CROSS JOIN LATERAL nspg_guard.policy_expr_analysis(e.expr::text) a
+    CROSS JOIN LATERAL nspg_guard.policy_expr_analysis(p.oid, e.clause) a
     WHERE p.polpermissive AND p.polcmd IN ('w', 'd', '*') AND e.expr IS NOT NULL
-      AND (a.truth IN ('always_true', 'constant') OR a.error IS NOT NULL)
+      AND a.truth IN ('always_true', 'constant')
 $$;
 
 INSERT INTO nspg_guard.lint_rules VALUES ('rls_policy_always_true', 'rls', NULL,

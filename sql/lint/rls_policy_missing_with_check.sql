@@ -18,7 +18,7 @@ LANGUAGE sql STABLE AS $$
            format('rls_policy_missing_with_check:%I on %s', p.polname, r.identity)
     FROM pg_catalog.pg_policy p
     JOIN nspg_guard.lint_relations() r ON r.oid = p.polrelid
-    LEFT JOIN LATERAL nspg_guard.policy_expr_analysis(p.polqual::text) a ON true
+    LEFT JOIN LATERAL nspg_guard.policy_expr_analysis(p.oid, 'USING') a ON true
     WHERE p.polwithcheck IS NULL
       AND (p.polcmd = 'a' OR (p.polcmd IN ('w', '*') AND NOT coalesce(a.references_row, false)))
 $$;

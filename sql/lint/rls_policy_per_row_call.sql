@@ -14,7 +14,7 @@ LANGUAGE sql STABLE AS $$
     FROM pg_catalog.pg_policy p
     JOIN nspg_guard.lint_relations() r ON r.oid = p.polrelid
     CROSS JOIN LATERAL (VALUES ('USING', p.polqual), ('WITH CHECK', p.polwithcheck)) e(clause, expr)
-    CROSS JOIN LATERAL nspg_guard.policy_expr_analysis(e.expr::text) a
+    CROSS JOIN LATERAL nspg_guard.policy_expr_analysis(p.oid, e.clause) a
     WHERE e.expr IS NOT NULL AND cardinality(a.per_row_calls) > 0
 $$;
 

@@ -41,6 +41,22 @@ SHOW statement_timeout;
 -- and inside a function
 DO $$ BEGIN PERFORM set_config('statement_timeout', '0', false); END $$;
 SHOW statement_timeout;
+-- a PL/pgSQL assignment runs neither hook of the statement: capped when the statement ends
+DO $$ DECLARE x text; BEGIN x := set_config('statement_timeout', '0', false); END $$;
+SHOW statement_timeout;
+DO $$ DECLARE x text; BEGIN x := set_config('idle_session_timeout', '0', false); END $$;
+SHOW idle_session_timeout;
+DO $$ DECLARE x text; BEGIN x := set_config('idle_in_transaction_session_timeout', '0', false); END $$;
+SHOW idle_in_transaction_session_timeout;
+-- ... and at the start of every statement, at any depth: a function's SET clause is capped for
+-- its own statements
+CREATE FUNCTION pg_temp.timeout_inside() RETURNS text LANGUAGE plpgsql SET statement_timeout = 0
+    AS $$ BEGIN PERFORM 1; RETURN current_setting('statement_timeout'); END $$;
+SELECT pg_temp.timeout_inside();
+SHOW statement_timeout;
+-- DISCARD ALL resets to the default (0): capped again
+DISCARD ALL;
+SHOW statement_timeout;
 
 -- Per-role settings apply at login: capped just the same.
 \c - postgres

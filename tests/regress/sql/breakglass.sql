@@ -92,6 +92,13 @@ DO $$ BEGIN PERFORM count(*) FROM pg_class; END $$;
 
 -- Ending early revokes the role (and ends the requester's sessions once committed).
 \c - carol_approver
+-- \c ends the requester's session asynchronously: wait for it, so the count below is 0
+DO $$ BEGIN
+    FOR i IN 1..200 LOOP
+        EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity WHERE usename = 'bob_oncall');
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END $$;
 SELECT nspg_guard.breakglass_end(:req) AS sessions_ended;
 SELECT state, ended_by, end_reason, sessions_ended, statements_run, review_status,
        pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER') AS granted

@@ -182,6 +182,31 @@ SELECT nspg_guard.allow_destructive('admin emergency fix, incident 12');
 UPDATE orders.scratch SET v = 0 WHERE true;
 ROLLBACK;
 
+-- An override belongs to the role that asked: a migration-owned function that calls it lets
+-- its own statements through, not its caller's later in the same transaction.
+\c - postgres
+CREATE FUNCTION orders.reset_scratch() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $$
+DECLARE n bigint;
+BEGIN
+    PERFORM nspg_guard.allow_destructive('nightly scratch reset, ticket OPS-8');
+    UPDATE orders.scratch SET v = v WHERE true;   -- the owner's own statement: covered
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+ALTER FUNCTION orders.reset_scratch() OWNER TO ns_migrate_orders;
+GRANT EXECUTE ON FUNCTION orders.reset_scratch() TO ns_app_rw_orders;
+\c - ns_app_rw_orders
+\set SHOW_CONTEXT never
+BEGIN;
+SELECT orders.reset_scratch() AS reset_rows;
+DELETE FROM orders.scratch;       -- the app's own statement: still refused
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+SELECT count(*) AS rows_kept FROM orders.scratch;
+\c - postgres
+DROP FUNCTION orders.reset_scratch();
+
 -- Extension scripts are exempt: the fixture's script deletes, truncates and drops freely.
 \c - postgres
 CREATE EXTENSION nspg_guard_fixture;

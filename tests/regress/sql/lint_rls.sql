@@ -135,11 +135,16 @@ SELECT * FROM pg_temp.findings('rls_policy_per_row_call');
 ALTER POLICY own_rows ON lint_rls.accounts USING (upper(owner_name) = upper(current_user));
 SELECT * FROM pg_temp.findings('rls_policy_per_row_call');
 
--- the stored-tree decisions, directly
-SELECT p.polname, a.truth, a.references_row, a.per_row_calls, a.error
-FROM pg_policy p, nspg_guard.policy_expr_analysis(p.polqual::text) a
+-- the stored-tree decisions, directly: a policy's oid and a clause, read from pg_policy
+SELECT p.polname, a.truth, a.references_row, a.per_row_calls
+FROM pg_policy p, nspg_guard.policy_expr_analysis(p.oid, 'USING') a
 WHERE p.polrelid = 'lint_rls.accounts'::regclass;
-SELECT * FROM nspg_guard.policy_expr_analysis('{CONST :consttype 16');
+-- no such policy, or no such clause on it: no row; not a clause: 22023
+SELECT count(*) FROM nspg_guard.policy_expr_analysis(0, 'USING');
+SELECT count(*) FROM pg_policy p, nspg_guard.policy_expr_analysis(p.oid, 'with  check') a
+WHERE p.polrelid = 'lint_rls.accounts'::regclass;
+SELECT * FROM nspg_guard.policy_expr_analysis(0, '{CONST :consttype 16');
+\echo :LAST_ERROR_SQLSTATE
 
 DROP SCHEMA lint_rls CASCADE;
 SELECT rule, count(*) FROM nspg_guard.rls_lint() GROUP BY rule;
