@@ -85,7 +85,7 @@ CREATE ROLE ns_owner_orders NOLOGIN;
 CREATE ROLE ns_admin NOLOGIN; CREATE ROLE ns_breakglass_admin NOLOGIN; CREATE ROLE ns_breakglass_approver NOLOGIN;
 CREATE ROLE $APP LOGIN;
 CREATE ROLE $MIG LOGIN IN ROLE ns_owner_orders;
-CREATE ROLE $ADM LOGIN IN ROLE ns_admin, ns_breakglass_approver;
+CREATE ROLE $ADM LOGIN CREATEROLE IN ROLE ns_admin, ns_breakglass_approver;
 CREATE ROLE hostile_target LOGIN;
 GRANT pg_write_server_files TO $APP;
 GRANT ALTER SYSTEM ON PARAMETER work_mem TO ns_admin;
@@ -274,7 +274,7 @@ breakglass_flow() {
         echo "SELECT nspg_guard.breakglass_request('hostile suite break glass check $v', '10 minutes', 'INC-H');")
     id=$(grep -E '^[0-9]+$' "$WORK/bg_request_$v.out" | tail -n 1)
     session "bg_approve_$v" "$ADM" "$adm_path" < <(temp_sql adm; echo "SELECT nspg_guard.breakglass_approve(${id:-0});")
-    session "bg_escalated_$v" "$APP" "$app_path" < <(temp_sql app; cat <<SQL
+    { temp_sql app; cat <<SQL
 SELECT 'escalated';
 SET row_security = off;
 SELECT pg_catalog.set_config('row_security', 'off', false);
@@ -283,7 +283,8 @@ SELECT note FROM orders.victims WHERE id OPERATOR(pg_catalog.=) 3;
 RESET ROLE;
 ALTER SYSTEM SET work_mem = '6MB';
 SQL
-)
+    } >"$WORK/bg_escalated_$v.sql"
+    session "bg_escalated_$v" "$APP" "$app_path" <"$WORK/bg_escalated_$v.sql"
     out=$("$WIRE" "host=$DIR port=$PORT user=$APP dbname=postgres application_name=bg_wire_$v options='-c search_path=$app_path'" <<'S' 2>&1 || true
 parse - SELECT 'escalated over the extended protocol'
 bind - -
@@ -353,6 +354,26 @@ expect_line "the audit writer is still running" \
     "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nspg_guard audit writer'")" 1
 expect_line "the exercise reached the audit trail (denied, schema, role, breakglass, admin rows)" \
     "$(sql "SELECT count(DISTINCT class) FILTER (WHERE class IN ('denied', 'schema', 'role', 'breakglass', 'admin')) FROM nspg_guard.audit_log")" 5
+# the paths ran to their end (5 = 3 search paths + the 2 halves of the switched session)
+expect_line "the migration role's CREATE TABLE committed with its audit row, on each path" \
+    "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'schema' AND outcome = 'committed'
+             AND command_tag = 'CREATE TABLE' AND object_identity LIKE 'orders.hostile\_mig\_%'")" 5
+expect_line "the admin's CREATE ROLE … PASSWORD committed with its audit row, on each path" \
+    "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'role' AND outcome = 'committed'
+             AND command_tag = 'CREATE ROLE' AND object_identity LIKE 'hostile\_victim\_%' AND details->>'password_set' = 'true'")" 5
+expect_line "the admin's lockdowns happened and were lifted, on each path" \
+    "$(sql "SELECT count(*) || ' ' || count(unlocked_at) FROM nspg_guard.role_lockdowns WHERE reason = 'hostile suite lockdown check'")" "5 5"
+expect_line "each break-glass flow: the app's request approved then ended and reviewed, the migration role's denied" \
+    "$(sql "SELECT string_agg(state || '/' || review_status, ',' ORDER BY id) FROM nspg_guard.breakglass_usages
+             WHERE reason LIKE 'hostile suite break glass check%' OR reason LIKE 'hostile suite migration role asks%'")" \
+    "ended/reviewed,denied/not needed,ended/reviewed,denied/not needed,ended/reviewed,denied/not needed"
+for v in v1 v2 v3; do
+    n=$(statements "$WORK/bg_escalated_$v.sql")
+    expect_line "escalated session on path $v: one statement event per statement ($n)" \
+        "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE application_name = 'bg_escalated_$v' AND class = 'breakglass' AND outcome = 'statement'")" "$n"
+    expect_line "escalated extended-protocol session on path $v: 4 statement events" \
+        "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE application_name = 'bg_wire_$v' AND class = 'breakglass' AND outcome = 'statement'")" 4
+done
 
 say "assertions"
 end_open_requests "$APP"
