@@ -46,8 +46,6 @@ mod verdict;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::define();
-    settings::define_lint();
-    settings::define_admin();
     standing::register_invalidation();
     protect::register_invalidation();
     access::register_invalidation();
