@@ -29,6 +29,7 @@ mod lint;
 mod lint_evidence;
 mod lint_expr;
 mod lint_hba;
+mod object_names;
 mod objects;
 mod overrides;
 mod protect;
