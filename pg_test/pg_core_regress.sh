@@ -25,8 +25,9 @@
 # PANIC, a crash, an assertion failure, an internal error (XX000) that run A has not, or an
 # nspg_guard message saying "internal".
 #
-# Usage: pg_test/pg_core_regress.sh [--installed] [--runs "A B B2 W C"]
+# Usage: pg_test/pg_core_regress.sh [--installed] [--gate-only] [--runs "A B B2 W C"]
 #   --installed  the extension is already built and installed (pg_test/test.sh does that)
+#   --gate-only  judge the results of the last runs again (after editing the lists below)
 # Environment: NSPG_PG_ROOT (lib.sh), NSPG_TEST_ROOT (results under $NSPG_TEST_ROOT/core),
 # NSPG_TEST_PORT (the runs use $NSPG_TEST_PORT + 10), NSPG_CORE_CONNECTIONS (pg_regress
 # --max-connections, default 4), NSPG_PG_SRC_CACHE.
@@ -42,9 +43,11 @@ PG_REGRESS=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/test/regress/pg_regress
 HELPERS=$REPO_ROOT/pg_test/core_regress
 RUNS="A B B2 W C"
 INSTALLED=0
+GATE_ONLY=0
 while (($#)); do
     case $1 in
         --installed) INSTALLED=1 ;;
+        --gate-only) GATE_ONLY=1; INSTALLED=1 ;;
         --runs) RUNS=$2; shift ;;
         *) echo "usage: $0 [--installed] [--runs \"A B B2 W C\"]" >&2; exit 2 ;;
     esac
@@ -52,22 +55,29 @@ while (($#)); do
 done
 
 # ---------------------------------------------------------------------------------------------
-# Differences that are expected, each with its reason. An entry is "test|pattern|reason": the
-# test may differ only if every hunk of its diff has a line matching the (extended) regular
-# expression. Anything else fails the gate.
+# Differences that are expected, each with its reason. An entry is "test | pattern | reason": the
+# test may differ only if every hunk of its diff (changed lines and their context) has a line
+# matching the pattern (an extended regular expression). Anything else fails the gate.
 
 # The in-transaction audit insert takes the row id from nspg_guard.audit_log_id_seq with
-# nextval() in the user's session, which moves lastval() (and needs USAGE on the sequence).
-# Expected until the audit insert rewrite lands (it will not use the sequence through SQL);
-# remove these entries then.
+# nextval() in the user's session, which moves lastval() and needs USAGE on the sequence.
+# Expected until the audit insert rewrite lands (no nextval() through SQL); remove them then.
 UNTIL_AUDIT_INSERT_REWRITE=(
+    "sequence | lastval|audit_log_id_seq | lastval() returns the audit sequence's value after a statement that wrote an audit row (or 'permission denied for sequence audit_log_id_seq' for a role without USAGE on it), where PostgreSQL says 'lastval is not yet defined' or gives the user's own sequence"
 )
 
-# With the extension created in every database (B2, W, C).
+# With the extension created in template1, postgres and regression (B2, and W and C built on it).
 B2_EXPECTED=(
+    "alter_table | audit_log | the test lists the locks its transactions hold: ALTER TABLE is audited (class schema) and its row is inserted into nspg_guard.audit_log in the same transaction, so the listing shows audit_log (and, until the audit insert rewrite, its id sequence) with RowExclusiveLock"
 )
 
-# ---------------------------------------------------------------------------------------------
+# W only: the audit class "access" (not on by default) reads the list of audited relations
+# (nspg_guard.audited_relations) in the statement's transaction whenever a relcache
+# invalidation may have changed it.
+W_EXPECTED=(
+    "alter_table | audited_relations | the lock listing shows nspg_guard.audited_relations and its index with AccessShareLock: the access class read the list of audited relations in the transaction"
+    "tidscan | SIReadLock | a SERIALIZABLE transaction's predicate-lock listing shows a relation lock: the access class read nspg_guard.audited_relations in it"
+)
 
 # The unpacked source tree of postgresql-15 in the cache, downloaded on first use: a deb-src
 # entry derived from the machine's own apt sources, then apt-get source of the newest version
@@ -235,12 +245,13 @@ explained() {
     local test=$1 diff=$2 entry
     shift 2
     for entry in "$@"; do
-        local name=${entry%%|*} rest=${entry#*|}
-        local pattern=${rest%%|*} reason=${rest#*|}
+        local name=${entry%% | *} rest=${entry#* | }
+        local pattern=${rest%% | *} reason=${rest#* | }
         [ "$name" = "$test" ] || continue
         if awk -v pattern="$pattern" '
+            NR <= 2 { next }                         # the file names
             /^@@/ { if (hunks && !hit) bad = 1; hunks++; hit = 0; next }
-            hunks && /^[-+]/ && $0 ~ pattern { hit = 1 }
+            $0 ~ pattern { hit = 1 }
             END { if (!hunks || !hit) bad = 1; exit bad }' <<<"$diff"; then
             echo "$reason"
             return 0
@@ -262,12 +273,15 @@ without_our_messages() {
         { skipping = 0; print }' "$1"
 }
 
-# first_difference_is_ours TEST OLD NEW — whether the first changed line of TEST between runs
-# OLD and NEW is one of our messages (in NEW).
+# first_difference_is_ours TEST OLD NEW — whether TEST's output in run NEW departs from run OLD
+# first at one of our messages: the first line NEW adds is ours, and before it NEW only lacks
+# lines of the same place (the output of the statement we refused).
 first_difference_is_ours() {
     test_diff "$1" "$2" "$3" | awk '
-        /^(\+\+\+|---) / { next }
-        /^[-+]/ { first = substr($0, 2); exit }
+        NR <= 2 { next }                             # the file names
+        /^-/ { removed = 1; next }
+        /^\+/ { first = substr($0, 2); exit }
+        removed { exit }                              # a change that adds nothing comes first
         END { exit !(first ~ /^(ERROR|WARNING|NOTICE):  nspg_guard: /) }'
 }
 
@@ -309,7 +323,12 @@ gate() {
             done < <(grep -E '(ERROR|WARNING|NOTICE|LOG|FATAL): +nspg_guard' "$CORE_ROOT/runs/W/server.log" | grep -vE 'nspg_guard: .*(denied for role|that restricts rows|removed |capped at|refused|more than the limit)' | sed -E 's/^[^]]*\] //' | sort | uniq -c | head -n 20)
             while read -r test; do
                 count=$((count + 1))
-                if ! cmp -s <(without_our_messages "$out/$test.out") "$CORE_ROOT/runs/B2/results/$test.out"; then
+                diff=$(diff -U3 "$CORE_ROOT/runs/B2/results/$test.out" <(without_our_messages "$out/$test.out") || true)
+                if [ -z "$diff" ]; then
+                    continue
+                elif reason=$(explained "$test" "$diff" "${W_EXPECTED[@]}" "${UNTIL_AUDIT_INSERT_REWRITE[@]}"); then
+                    echo "explained: $test: $reason" >>"$report"
+                else
                     echo "DIFFERS beyond our messages: $test" >>"$report"
                     failures=$((failures + 1))
                 fi
@@ -341,11 +360,11 @@ fi
 TREE=$(ensure_pg_source)
 DLPATH=$(build_helpers "$TREE")
 mkdir -p "$CORE_ROOT"
-prepare_suite "$TREE"
+[ "$GATE_ONLY" = 1 ] || prepare_suite "$TREE"
 say "PostgreSQL's core regression suite ($(basename "$TREE"), $(schedule_tests | wc -l) tests, --max-connections=$CONNECTIONS): runs $RUNS"
 
 index=0
-for run in $RUNS; do
+[ "$GATE_ONLY" = 1 ] || for run in $RUNS; do
     index=$((index + 1))
     say "core run $run"
     run_suite "$run" "$index"
@@ -361,7 +380,7 @@ for run in $RUNS; do
     [ "${FAILURES[$run]}" -eq 0 ] || { verdict=FAILED; status=1; }
     line="core run $run: ${TESTS[$run]} tests, ${DIFFERING[$run]} differing, ${FAILURES[$run]} failing the gate, $(cat "$CORE_ROOT/runs/$run/seconds") s: $verdict"
     echo "$line" | tee -a "$CORE_ROOT/summary"
-    grep -v '^explained\|^ours' "$CORE_ROOT/runs/$run/gate.txt" | head -n 30 | sed 's/^/  /'
+    { grep -v '^explained\|^ours' "$CORE_ROOT/runs/$run/gate.txt" || true; } | head -n 30 | sed 's/^/  /'
 done
 echo "details: $CORE_ROOT/runs/*/gate.txt"
 exit $status
