@@ -21,7 +21,8 @@
 #       our guards let through, but it also SET ROLEs to plain roles and deletes without WHERE.
 #       Gate: every test that differs from B2 differs first at one of our messages (a refusal,
 #       warning or notice); with W's gate, everything after it follows from that refusal.
-# Every run: each test's output is complete (suite.pl complete), and no server log has a
+# Every run: each test's output is complete (suite.pl complete: psql read every statement the
+# suite's own expected output shows it reading), and no server log has a
 # PANIC, a crash, an assertion failure, an internal error (XX000) that run A has not, or an
 # nspg_guard message saying "internal".
 #
@@ -208,7 +209,8 @@ problems() {
     while read -r test; do
         if [ ! -f "$out/results/$test.out" ]; then
             echo "$test: no output"
-        elif ! perl "$HELPERS/suite.pl" complete "$CORE_ROOT/suite/sql/$test.sql" "$out/results/$test.out" >"$out/complete.tmp"; then
+        elif ! perl "$HELPERS/suite.pl" complete "$CORE_ROOT/suite/sql/$test.sql" "$out/results/$test.out" \
+            "$CORE_ROOT/suite/expected/$test.out" $(ls "$CORE_ROOT/suite/expected/${test}"_[0-9].out 2>/dev/null) >"$out/complete.tmp"; then
             echo "$test: output incomplete: $(cat "$out/complete.tmp")"
         fi
     done < <(schedule_tests)

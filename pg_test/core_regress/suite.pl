@@ -7,20 +7,22 @@
 #
 #   suite.pl patch DIR      insert a `\.` line after each such COPY in DIR/sql/*.sql. Which
 #                           COPYs fail before starting is read from DIR/expected/*.out (15.18's
-#                           own output: the echoed COPY is followed by an ERROR that is not a
-#                           COPY data error). With the `\.` right after it, the newer psql skips
-#                           nothing more, and whatever follows is read as SQL again, as 15.18's
-#                           psql did. Prints one line per patched COPY.
-#   suite.pl complete SQL OUT
-#                           checks that psql read every line of the script SQL as a statement
-#                           line (except COPY data, empty lines and lines read while ECHO was
-#                           not `all`): each must be echoed in OUT, in order. Prints the first line that is
-#                           not and exits 1, so a truncated test fails the gate.
+#                           own output: an ERROR right after the echoed COPY, then the script's
+#                           next line echoed as a statement). With the `\.` right after it, the
+#                           newer psql skips nothing more, and whatever follows is read as SQL
+#                           again, as 15.18's psql did (36 COPYs in 15.18). Prints them.
+#   suite.pl complete SQL OUT EXPECTED…
+#                           checks that OUT is as complete as one of the suite's own expected
+#                           outputs EXPECTED… (the test's alternatives): every line of the script
+#                           SQL that psql read as a statement there (echoed; not COPY data, not
+#                           read while ECHO was off, not after a \quit) must be echoed in OUT
+#                           too, in order. Prints the first line that is not and exits 1, so a
+#                           test that lost statements fails the gate.
 use strict;
 use warnings;
 
-# A line that starts (or, after psql's `\;`, continues) with COPY … FROM STDIN (or STDOUT,
-# which psql reads the same way): one data block (up to `\.`) per COPY.
+# How many COPY … FROM STDIN (or STDOUT, which psql reads the same way) a line starts (or,
+# after psql's `\;`, continues with).
 sub copies_from_stdin {
     my ($line) = @_;
     my $n = () = $line =~ /(?:^|\\;)\s*\\?copy\b[^;]*?\bfrom\s+std(?:in|out)\b/gi;
@@ -36,12 +38,14 @@ sub find_from {
     return undef;
 }
 
-# Like find_from, but an output line may end with the echo: `\echo -n` output has no newline.
+# Like find_from, but a psql command (a line starting with a backslash) may also end an output
+# line: what `\echo -n` printed before it has no newline.
 sub find_echo {
     my ($lines, $from, $wanted) = @_;
+    my $command = substr($wanted, 0, 1) eq '\\';
     for my $i ($from .. $#$lines) {
         my $line = $lines->[$i];
-        return $i if $line eq $wanted || substr($line, -length($wanted)) eq $wanted;
+        return $i if $line eq $wanted || ($command && substr($line, -length($wanted)) eq $wanted);
     }
     return undef;
 }
@@ -99,39 +103,54 @@ sub patch {
     print "patched $patched COPY statements\n";
 }
 
+# The lines of @$sql that @$expected echoes, in order: the statements psql read.
+sub statement_lines {
+    my ($sql, $expected) = @_;
+    my ($at, @statements) = (0);
+    for my $line (@$sql) {
+        # psql drops empty lines before echoing; a `\.` proves nothing either way
+        next if $line eq '' || $line eq '\.';
+        my $found = find_echo($expected, $at, $line);
+        next unless defined $found;
+        $at = $found + 1;
+        push @statements, $line;
+    }
+    return @statements;
+}
+
+# The first of @$statements that @$out does not echo (in order), or undef.
+sub first_missing {
+    my ($statements, $out) = @_;
+    my $at = 0;
+    for my $line (@$statements) {
+        my $found = find_echo($out, $at, $line);
+        return $line unless defined $found;
+        $at = $found + 1;
+    }
+    return undef;
+}
+
 sub complete {
-    my ($sql_path, $out_path) = @_;
+    my ($sql_path, $out_path, @expected_paths) = @_;
     my @sql = read_lines($sql_path);
     my @out = read_lines($out_path);
-    my ($at, $echo, $data) = (0, 1, 0);
-    for my $i (0 .. $#sql) {
-        my $line = $sql[$i];
-        if ($data) {    # COPY data, never echoed
-            $data-- if $line eq '\.';
-            next;
-        }
-        # psql drops empty lines before echoing them (outside quotes; inside, echoed or not,
-        # they prove nothing)
-        if ($echo && $line ne '') {
-            my $found = find_echo(\@out, $at, $line);
-            if (!defined $found) {
-                print "$sql_path:", $i + 1, ": not in the output: $line\n";
-                exit 1;
-            }
-            $at = $found + 1;
-            # a script that ends itself (a test skipped where it does not apply)
-            return if $line =~ /^\\q(?:uit)?\s*$/ && $found == $#out;
-        }
-        $echo = ($1 eq 'all') if $line =~ /^\\set\s+ECHO\s+(\w+)/;
-        $data = copies_from_stdin($line);
+    my $missing;
+    for my $expected_path (@expected_paths) {
+        my @expected = read_lines($expected_path);
+        my @statements = statement_lines(\@sql, \@expected);
+        my $first = first_missing(\@statements, \@out);
+        return unless defined $first;
+        $missing //= $first;
     }
+    print "$out_path: not echoed: $missing\n";
+    exit 1;
 }
 
 my $command = shift // '';
 if ($command eq 'patch' && @ARGV == 1) {
     patch(@ARGV);
-} elsif ($command eq 'complete' && @ARGV == 2) {
+} elsif ($command eq 'complete' && @ARGV >= 3) {
     complete(@ARGV);
 } else {
-    die "usage: suite.pl patch DIR | suite.pl complete SQL OUT\n";
+    die "usage: suite.pl patch DIR | suite.pl complete SQL OUT EXPECTED...\n";
 }
