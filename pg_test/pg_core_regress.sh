@@ -85,13 +85,13 @@ W_EXPECTED=(
 # the archive still serves (the security archive may have dropped the sources of its newest).
 ensure_pg_source() {
     local tree
-    tree=$(find "$SRC_CACHE" -maxdepth 1 -type d -name "postgresql-$PG_MAJOR-*" 2>/dev/null | sort -V | tail -n 1)
+    mkdir -p "$SRC_CACHE"
+    tree=$(find "$SRC_CACHE" -maxdepth 1 -type d -name "postgresql-$PG_MAJOR-*" | sort -V | tail -n 1)
     if [ -n "$tree" ] && [ -f "$tree/src/test/regress/parallel_schedule" ]; then
         echo "$tree"
         return 0
     fi
     say "apt-get source postgresql-$PG_MAJOR (once, into $SRC_CACHE)" >&2
-    mkdir -p "$SRC_CACHE"
     local list=/etc/apt/sources.list.d/nspg-guard-deb-src.sources
     if [ ! -f "$list" ]; then
         local src
