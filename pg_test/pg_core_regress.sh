@@ -29,6 +29,8 @@
 # Usage: pg_test/pg_core_regress.sh [--installed] [--gate-only] [--runs "A B B2 W C"]
 #   --installed  the extension is already built and installed (pg_test/test.sh does that)
 #   --gate-only  judge the results of the last runs again (after editing the lists below)
+#   --runs       a subset; B and B2 are judged against run A's results, W and C against B2's,
+#                so those must be in the subset or left from an earlier run
 # Environment: NSPG_PG_ROOT (lib.sh), NSPG_TEST_ROOT (results under $NSPG_TEST_ROOT/core),
 # NSPG_TEST_PORT (the runs use $NSPG_TEST_PORT + 10), NSPG_CORE_CONNECTIONS (pg_regress
 # --max-connections, default 4), NSPG_PG_SRC_CACHE.
@@ -50,7 +52,7 @@ while (($#)); do
         --installed) INSTALLED=1 ;;
         --gate-only) GATE_ONLY=1; INSTALLED=1 ;;
         --runs) RUNS=$2; shift ;;
-        *) echo "usage: $0 [--installed] [--runs \"A B B2 W C\"]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--installed] [--gate-only] [--runs \"A B B2 W C\"]" >&2; exit 2 ;;
     esac
     shift
 done
