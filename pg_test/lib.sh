@@ -83,10 +83,11 @@ pg_config_sharedir() { echo "$PG_ROOT$("$PG_CONFIG" --sharedir)"; }
 
 as_postgres() { env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$@"; }
 
-# start_cluster DIR PORT PRELOAD — a fresh throwaway cluster in DIR (removed first), listening
-# on 127.0.0.1:PORT and on a socket in DIR, with shared_preload_libraries=PRELOAD ('' for none).
+# start_cluster DIR PORT PRELOAD [CONF] — a fresh throwaway cluster in DIR (removed first),
+# listening on 127.0.0.1:PORT and on a socket in DIR, with shared_preload_libraries=PRELOAD
+# ('' for none) and the lines CONF, if given, in postgresql.conf from its first start.
 start_cluster() {
-    local dir=$1 port=$2 preload=$3
+    local dir=$1 port=$2 preload=$3 conf=${4:-}
     stop_cluster "$dir"
     rm -rf "$dir"
     mkdir -p "$dir"
@@ -100,6 +101,7 @@ shared_preload_libraries = '$preload'
 fsync = off
 log_line_prefix = '%m [%p] %q%u@%d '
 lc_messages = 'C'
+$conf
 CONF
     as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 }

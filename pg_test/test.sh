@@ -6,7 +6,9 @@
 #   3. pg_regress suites (tests/regress) against a throwaway cluster with the library
 #      preloaded next to pg_stat_statements, run through psql as real roles;
 #   4. shell tests (tests/shell) for what a single psql session cannot show: servers started
-#      without the library, connection options, concurrent sessions.
+#      without the library, connection options, concurrent sessions;
+#   5. PostgreSQL's own core regression suite with and without the library
+#      (pg_core_regress.sh): each run's tests count, those failing its gate as failed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TEST_ROOT=${NSPG_TEST_ROOT:-/tmp/nspg_guard_test}
@@ -84,6 +86,23 @@ for t in "$REPO_ROOT"/tests/shell/*.sh; do
 done
 
 stop_cluster "$TEST_DIR"
+
+set +e
+bash "$REPO_ROOT/pg_test/pg_core_regress.sh" --installed 2>&1 | tee "$TEST_ROOT/core_regress.log"
+core_status=${PIPESTATUS[0]}
+set -e
+# one line per run: "core run B: 217 tests, 0 differing, 0 failing the gate, 41 s: ok"
+core_failed=0
+while read -r run tests gate_failures; do
+    passed=$((passed + (tests > gate_failures ? tests - gate_failures : 0)))
+    failed=$((failed + gate_failures))
+    core_failed=$((core_failed + gate_failures))
+    [ "$gate_failures" -eq 0 ] || failures+=("core regression suite, run $run (see $TEST_ROOT/core/runs/$run/gate.txt)")
+done < <(sed -nE 's/^core run ([A-Z0-9]+): ([0-9]+) tests, [0-9]+ differing, ([0-9]+) failing the gate.*/\1 \2 \3/p' "$TEST_ROOT/core_regress.log")
+if [ "$core_status" -ne 0 ] && [ "$core_failed" -eq 0 ]; then
+    record "core regression suite (did not run to its summary)" 1
+fi
+
 say "summary"
 ((${#failures[@]})) && printf 'failed: %s\n' "${failures[@]}"
 echo "$passed passed, $failed failed"

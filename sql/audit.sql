@@ -48,7 +48,7 @@ REVOKE ALL ON nspg_guard.audit_chain FROM PUBLIC;
 -- What a row's hash covers: every column, in a form that does not depend on session settings
 -- (time as epoch seconds, not in the session's TimeZone/DateStyle); the chain adds its place.
 CREATE FUNCTION nspg_guard._row_content(r nspg_guard.audit_log) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_array(r.id, extract(epoch FROM r.event_time), r.class, r.outcome, r.command_tag,
         r.object_type, r.object_identity, r.statement, r.rows, r.sqlstate, r.reason, r."session_user",
         r."current_user", host(r.client_addr), r.client_port, r.application_name, r.database,

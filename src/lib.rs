@@ -33,6 +33,7 @@ mod lint_evidence;
 mod lint_expr;
 mod lint_hba;
 mod nesting;
+mod object_names;
 mod objects;
 mod overrides;
 mod protect;
@@ -50,8 +51,6 @@ mod verdict;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::define();
-    settings::define_lint();
-    settings::define_admin();
     standing::register_invalidation();
     protect::register_invalidation();
     access::register_invalidation();

@@ -1,7 +1,9 @@
 //! Names what a utility statement acts on, from its parse tree, for audit rows and DROP
-//! warnings: `("table", "orders.orders")`, `("role", "ns_app_rw_orders")`. Best effort: a
-//! statement this does not know gets no object, its statement text still says it all.
+//! warnings: `("table", "orders.orders")`, `("role", "ns_app_rw_orders")`. The glue here only
+//! reads fields into plain `Name`s; `object_names` renders them. Best effort and never
+//! failing: a statement this does not know gets no object, its statement text still says it all.
 
+use crate::object_names::{kind_of, render, render_all, role_keyword, shape_of, Name, Shape};
 use pgrx::pg_sys::{self, NodeTag};
 use pgrx::PgList;
 use std::ffi::{c_char, CStr};
@@ -22,109 +24,285 @@ pub fn role_oid(name: &str) -> Option<pg_sys::Oid> {
     (oid != pg_sys::InvalidOid).then_some(oid)
 }
 
-unsafe fn range_var(rv: *mut pg_sys::RangeVar) -> Option<String> {
+
+/// A relation's name as plain data (catalog and schema when given).
+unsafe fn range_var(rv: *mut pg_sys::RangeVar) -> Name {
     if rv.is_null() {
-        return None;
+        return Name::Unknown;
     }
-    let relname = text((*rv).relname)?;
-    Some(match text((*rv).schemaname) {
-        Some(schema) => format!("{schema}.{relname}"),
-        None => relname,
-    })
+    let parts: Vec<Name> =
+        [(*rv).catalogname, (*rv).schemaname, (*rv).relname].into_iter().filter_map(|p| text(p)).map(Name::Ident).collect();
+    if parts.is_empty() {
+        Name::Unknown
+    } else {
+        Name::List(parts)
+    }
 }
 
-/// The name a node in an object list stands for: a RangeVar, a qualified-name list, a plain
-/// name, a role (or a role granted), or a function signature's name.
-pub unsafe fn name_of(node: *mut pg_sys::Node) -> Option<String> {
+unsafe fn list(list: *mut pg_sys::List) -> Name {
+    Name::List(PgList::<pg_sys::Node>::from_pg(list).iter_ptr().map(|n| read(n)).collect())
+}
+
+unsafe fn role_spec(role: *mut pg_sys::RoleSpec) -> Name {
+    if role.is_null() {
+        return Name::Unknown;
+    }
+    Name::Ident(text((*role).rolename).unwrap_or_else(|| role_keyword((*role).roletype).to_string()))
+}
+
+unsafe fn ident(p: *const c_char) -> Name {
+    text(p).map_or(Name::Unknown, Name::Ident)
+}
+
+/// A parse-tree node that names something, as plain data: field reads only, never a function
+/// that can raise.
+unsafe fn read(node: *mut pg_sys::Node) -> Name {
     if node.is_null() {
-        return None;
+        return Name::Unknown;
     }
     match (*node).type_ {
+        NodeTag::T_String => ident((*(node as *mut pg_sys::String)).sval),
+        NodeTag::T_Integer => Name::Number((*(node as *mut pg_sys::Integer)).ival.to_string()),
+        NodeTag::T_Float => text((*(node as *mut pg_sys::Float)).fval).map_or(Name::Unknown, Name::Number),
+        NodeTag::T_A_Star => Name::Star,
+        NodeTag::T_List => list(node as *mut pg_sys::List),
         NodeTag::T_RangeVar => range_var(node as *mut pg_sys::RangeVar),
-        NodeTag::T_List => text(pg_sys::NameListToString(node as *mut pg_sys::List)),
-        NodeTag::T_String => text((*(node as *mut pg_sys::String)).sval),
-        NodeTag::T_RoleSpec => {
-            let role = node as *mut pg_sys::RoleSpec;
-            text((*role).rolename).or_else(|| Some(format!("{:?}", (*role).roletype)))
-        }
-        NodeTag::T_ObjectWithArgs => text(pg_sys::NameListToString((*(node as *mut pg_sys::ObjectWithArgs)).objname)),
-        NodeTag::T_TypeName => text(pg_sys::NameListToString((*(node as *mut pg_sys::TypeName)).names)),
+        NodeTag::T_RoleSpec => role_spec(node as *mut pg_sys::RoleSpec),
+        // a function, aggregate or operator: its name (the arguments are in the statement)
+        NodeTag::T_ObjectWithArgs => list((*(node as *mut pg_sys::ObjectWithArgs)).objname),
+        NodeTag::T_TypeName => match list((*(node as *mut pg_sys::TypeName)).names) {
+            Name::List(parts) => Name::Type(parts),
+            _ => Name::Unknown,
+        },
         // GRANT/REVOKE role: the roles granted
-        NodeTag::T_AccessPriv => text((*(node as *mut pg_sys::AccessPriv)).priv_name),
-        _ => None,
+        NodeTag::T_AccessPriv => ident((*(node as *mut pg_sys::AccessPriv)).priv_name),
+        _ => Name::Unknown,
     }
 }
 
-unsafe fn names_of(list: *mut pg_sys::List) -> Option<String> {
-    let names: Vec<String> = PgList::<pg_sys::Node>::from_pg(list).iter_ptr().filter_map(|n| name_of(n)).collect();
-    (!names.is_empty()).then(|| names.join(", "))
+/// The name a node in an object list stands for (a relation, a qualified name, a role, a
+/// function, a type…), for messages.
+///
+/// # Safety
+/// `node` is null or a valid parse-tree node.
+pub unsafe fn name_of(node: *mut pg_sys::Node) -> Option<String> {
+    render(&read(node), Shape::Plain)
 }
 
-fn kind_of(object_type: pg_sys::ObjectType::Type) -> &'static str {
-    use pg_sys::ObjectType::*;
-    match object_type {
-        OBJECT_TABLE => "table",
-        OBJECT_INDEX => "index",
-        OBJECT_VIEW => "view",
-        OBJECT_MATVIEW => "materialized view",
-        OBJECT_SEQUENCE => "sequence",
-        OBJECT_FOREIGN_TABLE => "foreign table",
-        OBJECT_SCHEMA => "schema",
-        OBJECT_FUNCTION | OBJECT_ROUTINE => "function",
-        OBJECT_PROCEDURE => "procedure",
-        OBJECT_TYPE | OBJECT_DOMAIN => "type",
-        OBJECT_EXTENSION => "extension",
-        OBJECT_DATABASE => "database",
-        OBJECT_ROLE => "role",
-        OBJECT_POLICY => "policy",
-        OBJECT_TRIGGER => "trigger",
-        OBJECT_COLUMN => "column",
-        OBJECT_TABLESPACE => "tablespace",
-        _ => "object",
+/// The names in a list of objects of one kind (`DROP CAST (a AS b), …`).
+unsafe fn names_of(objects: *mut pg_sys::List, kind: pg_sys::ObjectType::Type) -> Option<String> {
+    let names: Vec<Name> = PgList::<pg_sys::Node>::from_pg(objects).iter_ptr().map(|n| read(n)).collect();
+    render_all(&names, shape_of(kind))
+}
+
+/// One object of a kind, given by a RangeVar (a relation: a plain name) or by a name node
+/// whose shape the kind gives (ALTER … OWNER/SET SCHEMA, COMMENT, …).
+unsafe fn object_of(kind: pg_sys::ObjectType::Type, relation: *mut pg_sys::RangeVar, object: *mut pg_sys::Node) -> Option<String> {
+    if relation.is_null() {
+        render(&read(object), shape_of(kind))
+    } else {
+        render(&range_var(relation), Shape::Plain)
     }
 }
 
-/// (object type, object identity) of a utility statement.
+/// `name ON relation` (triggers, rules, policies).
+unsafe fn on_relation(name: *const c_char, relation: *mut pg_sys::RangeVar) -> Option<String> {
+    match (text(name), render(&range_var(relation), Shape::Plain)) {
+        (Some(name), Some(relation)) => Some(format!("{name} ON {relation}")),
+        (name, relation) => name.or(relation),
+    }
+}
+
+/// `name USING access_method` (operator classes and families).
+unsafe fn using(method: *const c_char, names: *mut pg_sys::List) -> Option<String> {
+    match list(names) {
+        Name::List(mut parts) => {
+            parts.insert(0, ident(method));
+            render(&Name::List(parts), Shape::UsingAccessMethod)
+        }
+        other => render(&other, Shape::Plain),
+    }
+}
+
+/// `FOR role SERVER server`.
+unsafe fn user_mapping(user: *mut pg_sys::RoleSpec, server: *const c_char) -> Option<String> {
+    match (render(&role_spec(user), Shape::Plain), text(server)) {
+        (Some(user), Some(server)) => Some(format!("FOR {user} SERVER {server}")),
+        (user, server) => user.or(server),
+    }
+}
+
+/// (object type, object identity) of a utility statement: what it creates, changes or removes,
+/// as far as the parse tree says (no catalog access). Never fails: a statement whose object
+/// this does not know gets none, and its statement text still says it all.
 ///
 /// # Safety
 /// `node` is a valid utility parse tree.
 pub unsafe fn describe(node: *mut pg_sys::Node) -> (Option<&'static str>, Option<String>) {
     macro_rules! field {
-        ($ty:ty, $f:ident) => {
-            (*(node as *mut $ty)).$f
+        ($ty:ident, $f:ident) => {
+            (*(node as *mut pg_sys::$ty)).$f
         };
     }
-    let (kind, name) = match (*node).type_ {
-        NodeTag::T_CreateStmt => ("table", range_var(field!(pg_sys::CreateStmt, relation))),
-        NodeTag::T_CreateForeignTableStmt => ("foreign table", range_var((*(node as *mut pg_sys::CreateForeignTableStmt)).base.relation)),
-        NodeTag::T_AlterTableStmt => (kind_of(field!(pg_sys::AlterTableStmt, objtype)), range_var(field!(pg_sys::AlterTableStmt, relation))),
-        NodeTag::T_IndexStmt => ("index", text(field!(pg_sys::IndexStmt, idxname)).or_else(|| range_var(field!(pg_sys::IndexStmt, relation)))),
-        NodeTag::T_ViewStmt => ("view", range_var(field!(pg_sys::ViewStmt, view))),
-        NodeTag::T_CreateSeqStmt => ("sequence", range_var(field!(pg_sys::CreateSeqStmt, sequence))),
+    // a field that is a parse-tree node of another type (TypeName, ObjectWithArgs)
+    macro_rules! node_field {
+        ($ty:ident, $f:ident) => {
+            read(field!($ty, $f) as *mut pg_sys::Node)
+        };
+    }
+    let plain = |name: Name| render(&name, Shape::Plain);
+    use pg_sys::ObjectType::*;
+    let (kind, name): (&'static str, Option<String>) = match (*node).type_ {
+        NodeTag::T_CreateStmt => ("table", plain(range_var(field!(CreateStmt, relation)))),
+        NodeTag::T_CreateForeignTableStmt => ("foreign table", plain(range_var(field!(CreateForeignTableStmt, base).relation))),
+        NodeTag::T_AlterTableStmt => (kind_of(field!(AlterTableStmt, objtype)), plain(range_var(field!(AlterTableStmt, relation)))),
+        NodeTag::T_IndexStmt => ("index", text(field!(IndexStmt, idxname)).or_else(|| plain(range_var(field!(IndexStmt, relation))))),
+        NodeTag::T_ViewStmt => ("view", plain(range_var(field!(ViewStmt, view)))),
+        NodeTag::T_CreateSeqStmt => ("sequence", plain(range_var(field!(CreateSeqStmt, sequence)))),
+        NodeTag::T_AlterSeqStmt => ("sequence", plain(range_var(field!(AlterSeqStmt, sequence)))),
         NodeTag::T_CreateTableAsStmt => {
-            let into = field!(pg_sys::CreateTableAsStmt, into);
-            ("table", if into.is_null() { None } else { range_var((*into).rel) })
+            let into = field!(CreateTableAsStmt, into);
+            (kind_of(field!(CreateTableAsStmt, objtype)), if into.is_null() { None } else { plain(range_var((*into).rel)) })
         }
-        NodeTag::T_DropStmt => (kind_of(field!(pg_sys::DropStmt, removeType)), names_of(field!(pg_sys::DropStmt, objects))),
-        NodeTag::T_TruncateStmt => ("table", names_of(field!(pg_sys::TruncateStmt, relations))),
+        NodeTag::T_RefreshMatViewStmt => ("materialized view", plain(range_var(field!(RefreshMatViewStmt, relation)))),
+        NodeTag::T_DropStmt => {
+            let kind = field!(DropStmt, removeType);
+            (kind_of(kind), names_of(field!(DropStmt, objects), kind))
+        }
+        NodeTag::T_TruncateStmt => ("table", names_of(field!(TruncateStmt, relations), OBJECT_TABLE)),
         NodeTag::T_RenameStmt => {
-            let rename = node as *mut pg_sys::RenameStmt;
-            (kind_of((*rename).renameType), range_var((*rename).relation).or_else(|| name_of((*rename).object)).or_else(|| text((*rename).subname)))
+            let kind = field!(RenameStmt, renameType);
+            let (relation, subname) = (field!(RenameStmt, relation), field!(RenameStmt, subname));
+            let name = match kind {
+                // ALTER TABLE t RENAME CONSTRAINT c, ALTER POLICY p ON t RENAME, …: the subname
+                _ if !relation.is_null() && shape_of(kind) == Shape::OnRelation => on_relation(subname, relation),
+                OBJECT_COLUMN | OBJECT_ATTRIBUTE if !relation.is_null() => match range_var(relation) {
+                    Name::List(mut parts) => {
+                        parts.push(ident(subname));
+                        plain(Name::List(parts))
+                    }
+                    _ => text(subname),
+                },
+                OBJECT_DOMCONSTRAINT => match (text(subname), plain(read(field!(RenameStmt, object)))) {
+                    (Some(constraint), Some(domain)) => Some(format!("{constraint} ON DOMAIN {domain}")),
+                    (constraint, domain) => constraint.or(domain),
+                },
+                // databases, roles, schemas, tablespaces… are named by subname alone
+                _ => object_of(kind, relation, field!(RenameStmt, object)).or_else(|| text(subname)),
+            };
+            (kind_of(kind), name)
         }
-        NodeTag::T_GrantStmt => (kind_of(field!(pg_sys::GrantStmt, objtype)), names_of(field!(pg_sys::GrantStmt, objects))),
-        NodeTag::T_GrantRoleStmt => ("role", names_of(field!(pg_sys::GrantRoleStmt, granted_roles))),
-        NodeTag::T_CreateRoleStmt => ("role", text(field!(pg_sys::CreateRoleStmt, role))),
-        NodeTag::T_AlterRoleStmt => ("role", name_of(field!(pg_sys::AlterRoleStmt, role) as *mut pg_sys::Node)),
-        NodeTag::T_AlterRoleSetStmt => ("role", name_of(field!(pg_sys::AlterRoleSetStmt, role) as *mut pg_sys::Node)),
-        NodeTag::T_DropRoleStmt => ("role", names_of(field!(pg_sys::DropRoleStmt, roles))),
-        NodeTag::T_CreateSchemaStmt => ("schema", text(field!(pg_sys::CreateSchemaStmt, schemaname))),
-        NodeTag::T_CreateExtensionStmt => ("extension", text(field!(pg_sys::CreateExtensionStmt, extname))),
-        NodeTag::T_CreateFunctionStmt => ("function", text(pg_sys::NameListToString(field!(pg_sys::CreateFunctionStmt, funcname)))),
-        NodeTag::T_DropdbStmt => ("database", text(field!(pg_sys::DropdbStmt, dbname))),
-        NodeTag::T_CreatedbStmt => ("database", text(field!(pg_sys::CreatedbStmt, dbname))),
-        NodeTag::T_VariableSetStmt => ("setting", text(field!(pg_sys::VariableSetStmt, name))),
+        NodeTag::T_AlterObjectSchemaStmt => {
+            let kind = field!(AlterObjectSchemaStmt, objectType);
+            (kind_of(kind), object_of(kind, field!(AlterObjectSchemaStmt, relation), field!(AlterObjectSchemaStmt, object)))
+        }
+        NodeTag::T_AlterOwnerStmt => {
+            let kind = field!(AlterOwnerStmt, objectType);
+            (kind_of(kind), object_of(kind, field!(AlterOwnerStmt, relation), field!(AlterOwnerStmt, object)))
+        }
+        NodeTag::T_AlterObjectDependsStmt => {
+            let kind = field!(AlterObjectDependsStmt, objectType);
+            (kind_of(kind), object_of(kind, field!(AlterObjectDependsStmt, relation), field!(AlterObjectDependsStmt, object)))
+        }
+        NodeTag::T_CommentStmt => {
+            let kind = field!(CommentStmt, objtype);
+            (kind_of(kind), object_of(kind, std::ptr::null_mut(), field!(CommentStmt, object)))
+        }
+        NodeTag::T_SecLabelStmt => {
+            let kind = field!(SecLabelStmt, objtype);
+            (kind_of(kind), object_of(kind, std::ptr::null_mut(), field!(SecLabelStmt, object)))
+        }
+        NodeTag::T_AlterExtensionContentsStmt => ("extension", text(field!(AlterExtensionContentsStmt, extname))),
+        NodeTag::T_GrantStmt => {
+            let kind = field!(GrantStmt, objtype);
+            if field!(GrantStmt, targtype) == pg_sys::GrantTargetType::ACL_TARGET_ALL_IN_SCHEMA {
+                // GRANT … ON ALL TABLES IN SCHEMA s: the objects listed are schemas
+                ("schema", names_of(field!(GrantStmt, objects), OBJECT_SCHEMA))
+            } else {
+                (kind_of(kind), names_of(field!(GrantStmt, objects), kind))
+            }
+        }
+        NodeTag::T_AlterDefaultPrivilegesStmt => ("default privileges", None),
+        NodeTag::T_GrantRoleStmt => ("role", names_of(field!(GrantRoleStmt, granted_roles), OBJECT_ROLE)),
+        NodeTag::T_CreateRoleStmt => ("role", text(field!(CreateRoleStmt, role))),
+        NodeTag::T_AlterRoleStmt => ("role", plain(role_spec(field!(AlterRoleStmt, role)))),
+        NodeTag::T_AlterRoleSetStmt => ("role", plain(role_spec(field!(AlterRoleSetStmt, role)))),
+        NodeTag::T_DropRoleStmt => ("role", names_of(field!(DropRoleStmt, roles), OBJECT_ROLE)),
+        NodeTag::T_ReassignOwnedStmt => ("role", names_of(field!(ReassignOwnedStmt, roles), OBJECT_ROLE)),
+        NodeTag::T_DropOwnedStmt => ("role", names_of(field!(DropOwnedStmt, roles), OBJECT_ROLE)),
+        NodeTag::T_CreateSchemaStmt => {
+            // CREATE SCHEMA AUTHORIZATION r names the schema after the role
+            let owner = || plain(role_spec(field!(CreateSchemaStmt, authrole)));
+            ("schema", text(field!(CreateSchemaStmt, schemaname)).or_else(owner))
+        }
+        NodeTag::T_CreateExtensionStmt => ("extension", text(field!(CreateExtensionStmt, extname))),
+        NodeTag::T_AlterExtensionStmt => ("extension", text(field!(AlterExtensionStmt, extname))),
+        NodeTag::T_CreateFunctionStmt => {
+            let kind = if field!(CreateFunctionStmt, is_procedure) { "procedure" } else { "function" };
+            (kind, plain(list(field!(CreateFunctionStmt, funcname))))
+        }
+        NodeTag::T_AlterFunctionStmt => (kind_of(field!(AlterFunctionStmt, objtype)), plain(node_field!(AlterFunctionStmt, func))),
+        NodeTag::T_DefineStmt => (kind_of(field!(DefineStmt, kind)), plain(list(field!(DefineStmt, defnames)))),
+        NodeTag::T_CompositeTypeStmt => ("type", plain(range_var(field!(CompositeTypeStmt, typevar)))),
+        NodeTag::T_CreateEnumStmt => ("type", plain(list(field!(CreateEnumStmt, typeName)))),
+        NodeTag::T_CreateRangeStmt => ("type", plain(list(field!(CreateRangeStmt, typeName)))),
+        NodeTag::T_AlterEnumStmt => ("type", plain(list(field!(AlterEnumStmt, typeName)))),
+        NodeTag::T_AlterTypeStmt => ("type", plain(list(field!(AlterTypeStmt, typeName)))),
+        NodeTag::T_CreateDomainStmt => ("type", plain(list(field!(CreateDomainStmt, domainname)))),
+        NodeTag::T_AlterDomainStmt => ("type", plain(list(field!(AlterDomainStmt, typeName)))),
+        NodeTag::T_CreateCastStmt => {
+            let types = Name::List(vec![node_field!(CreateCastStmt, sourcetype), node_field!(CreateCastStmt, targettype)]);
+            ("cast", render(&types, Shape::Cast))
+        }
+        NodeTag::T_CreateTransformStmt => {
+            let transform = Name::List(vec![node_field!(CreateTransformStmt, type_name), ident(field!(CreateTransformStmt, lang))]);
+            ("transform", render(&transform, Shape::Transform))
+        }
+        NodeTag::T_CreateOpClassStmt => ("operator class", using(field!(CreateOpClassStmt, amname), field!(CreateOpClassStmt, opclassname))),
+        NodeTag::T_CreateOpFamilyStmt => ("operator family", using(field!(CreateOpFamilyStmt, amname), field!(CreateOpFamilyStmt, opfamilyname))),
+        NodeTag::T_AlterOpFamilyStmt => ("operator family", using(field!(AlterOpFamilyStmt, amname), field!(AlterOpFamilyStmt, opfamilyname))),
+        NodeTag::T_AlterOperatorStmt => ("operator", plain(node_field!(AlterOperatorStmt, opername))),
+        NodeTag::T_CreatePolicyStmt => ("policy", on_relation(field!(CreatePolicyStmt, policy_name), field!(CreatePolicyStmt, table))),
+        NodeTag::T_AlterPolicyStmt => ("policy", on_relation(field!(AlterPolicyStmt, policy_name), field!(AlterPolicyStmt, table))),
+        NodeTag::T_CreateTrigStmt => ("trigger", on_relation(field!(CreateTrigStmt, trigname), field!(CreateTrigStmt, relation))),
+        NodeTag::T_RuleStmt => ("rule", on_relation(field!(RuleStmt, rulename), field!(RuleStmt, relation))),
+        NodeTag::T_CreateEventTrigStmt => ("event trigger", text(field!(CreateEventTrigStmt, trigname))),
+        NodeTag::T_AlterEventTrigStmt => ("event trigger", text(field!(AlterEventTrigStmt, trigname))),
+        NodeTag::T_CreatePublicationStmt => ("publication", text(field!(CreatePublicationStmt, pubname))),
+        NodeTag::T_AlterPublicationStmt => ("publication", text(field!(AlterPublicationStmt, pubname))),
+        NodeTag::T_CreateSubscriptionStmt => ("subscription", text(field!(CreateSubscriptionStmt, subname))),
+        NodeTag::T_AlterSubscriptionStmt => ("subscription", text(field!(AlterSubscriptionStmt, subname))),
+        NodeTag::T_DropSubscriptionStmt => ("subscription", text(field!(DropSubscriptionStmt, subname))),
+        NodeTag::T_CreateTableSpaceStmt => ("tablespace", text(field!(CreateTableSpaceStmt, tablespacename))),
+        NodeTag::T_DropTableSpaceStmt => ("tablespace", text(field!(DropTableSpaceStmt, tablespacename))),
+        NodeTag::T_AlterTableSpaceOptionsStmt => ("tablespace", text(field!(AlterTableSpaceOptionsStmt, tablespacename))),
+        NodeTag::T_AlterTableMoveAllStmt => ("tablespace", text(field!(AlterTableMoveAllStmt, orig_tablespacename))),
+        NodeTag::T_CreateFdwStmt => ("foreign-data wrapper", text(field!(CreateFdwStmt, fdwname))),
+        NodeTag::T_AlterFdwStmt => ("foreign-data wrapper", text(field!(AlterFdwStmt, fdwname))),
+        NodeTag::T_CreateForeignServerStmt => ("server", text(field!(CreateForeignServerStmt, servername))),
+        NodeTag::T_AlterForeignServerStmt => ("server", text(field!(AlterForeignServerStmt, servername))),
+        NodeTag::T_CreateUserMappingStmt => ("user mapping", user_mapping(field!(CreateUserMappingStmt, user), field!(CreateUserMappingStmt, servername))),
+        NodeTag::T_AlterUserMappingStmt => ("user mapping", user_mapping(field!(AlterUserMappingStmt, user), field!(AlterUserMappingStmt, servername))),
+        NodeTag::T_DropUserMappingStmt => ("user mapping", user_mapping(field!(DropUserMappingStmt, user), field!(DropUserMappingStmt, servername))),
+        NodeTag::T_ImportForeignSchemaStmt => ("schema", text(field!(ImportForeignSchemaStmt, local_schema))),
+        NodeTag::T_CreateStatsStmt => ("statistics object", plain(list(field!(CreateStatsStmt, defnames)))),
+        NodeTag::T_AlterStatsStmt => ("statistics object", plain(list(field!(AlterStatsStmt, defnames)))),
+        NodeTag::T_CreateConversionStmt => ("conversion", plain(list(field!(CreateConversionStmt, conversion_name)))),
+        NodeTag::T_AlterCollationStmt => ("collation", plain(list(field!(AlterCollationStmt, collname)))),
+        NodeTag::T_AlterTSDictionaryStmt => ("text search dictionary", plain(list(field!(AlterTSDictionaryStmt, dictname)))),
+        NodeTag::T_AlterTSConfigurationStmt => ("text search configuration", plain(list(field!(AlterTSConfigurationStmt, cfgname)))),
+        NodeTag::T_CreatePLangStmt => ("language", text(field!(CreatePLangStmt, plname))),
+        NodeTag::T_CreateAmStmt => ("access method", text(field!(CreateAmStmt, amname))),
+        NodeTag::T_DropdbStmt => ("database", text(field!(DropdbStmt, dbname))),
+        NodeTag::T_CreatedbStmt => ("database", text(field!(CreatedbStmt, dbname))),
+        NodeTag::T_AlterDatabaseStmt => ("database", text(field!(AlterDatabaseStmt, dbname))),
+        NodeTag::T_AlterDatabaseSetStmt => ("database", text(field!(AlterDatabaseSetStmt, dbname))),
+        NodeTag::T_AlterDatabaseRefreshCollStmt => ("database", text(field!(AlterDatabaseRefreshCollStmt, dbname))),
+        NodeTag::T_CopyStmt => ("table", plain(range_var(field!(CopyStmt, relation)))),
+        NodeTag::T_LoadStmt => ("library", text(field!(LoadStmt, filename))),
+        NodeTag::T_VariableSetStmt => ("setting", text(field!(VariableSetStmt, name))),
         NodeTag::T_AlterSystemStmt => {
-            let set = field!(pg_sys::AlterSystemStmt, setstmt);
+            let set = field!(AlterSystemStmt, setstmt);
             ("setting", if set.is_null() { None } else { text((*set).name) })
         }
         _ => return (None, None),

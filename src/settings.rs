@@ -156,9 +156,23 @@ unsafe extern "C-unwind" fn assign_admin_roles(newval: *const c_char, _extra: *m
     assign_into(&ADMIN, newval)
 }
 
-/// Defines every `nspg_guard.*` setting and reserves the prefix, so a misspelt
+/// Defines every `nspg_guard.*` setting, then reserves the prefix, so a misspelt
 /// `nspg_guard.dll_guard` is an error instead of a silently ignored placeholder.
+///
+/// The order matters: `MarkGUCPrefixReserved` removes every placeholder of the prefix that is
+/// not defined yet, and at server start the placeholders hold what postgresql.conf says. A
+/// setting defined after it would silently start at its default ("invalid configuration
+/// parameter name … removing it" in the log), so reserving is the last step, here and only here.
 pub fn define() {
+    define_guards();
+    define_audit();
+    define_lint();
+    define_admin();
+    unsafe { pg_sys::MarkGUCPrefixReserved(c"nspg_guard".as_ptr()) };
+}
+
+/// The guards' settings and role sets.
+fn define_guards() {
     GucRegistry::define_enum_guc(
         c"nspg_guard.ddl_guard",
         c"DDL guard: off, warn or enforce.",
@@ -217,8 +231,6 @@ pub fn define() {
         GucContext::Suset,
         GucFlags::default(),
     );
-    define_audit();
-    unsafe { pg_sys::MarkGUCPrefixReserved(c"nspg_guard".as_ptr()) };
 }
 
 /// The audit settings. `audit` and `audit_destination` are PGC_SIGHUP on purpose: no session,
@@ -309,8 +321,8 @@ unsafe extern "C-unwind" fn assign_owner_roles(newval: *const c_char, _extra: *m
     assign_into(&OWNER, newval)
 }
 
-/// Defines the lint settings; called from `_PG_init` after `define`.
-pub fn define_lint() {
+/// Defines the lint settings (from `define`).
+fn define_lint() {
     unsafe {
         GucRegistry::define_string_guc_with_hooks(
             c"nspg_guard.app_roles",
@@ -424,8 +436,8 @@ fn define_admin_limit(name: &'static CStr, short: &'static CStr, setting: &'stat
     );
 }
 
-/// Defines the admin-session, break-glass and risky-capability settings; from `_PG_init`.
-pub fn define_admin() {
+/// Defines the admin-session, break-glass and risky-capability settings (from `define`).
+fn define_admin() {
     define_admin_limit(c"nspg_guard.admin_statement_timeout", c"Most statement_timeout an admin session may have.", &ADMIN_STATEMENT_TIMEOUT, GucFlags::UNIT_MS);
     define_admin_limit(
         c"nspg_guard.admin_idle_in_transaction_timeout",

@@ -116,7 +116,7 @@ $$;
 
 -- A role name as a Graphviz DOT identifier.
 CREATE FUNCTION nspg_guard.dot_quote(name text) RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN '"' || replace(replace(name, '\', '\\'), '"', '\"') || '"';
 
 -- Role memberships as a Graphviz DOT digraph (member -> role), for reviewers (NS-PG-007 §10):

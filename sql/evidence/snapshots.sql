@@ -11,7 +11,7 @@
 -- The privileges PostgreSQL gives an owner's new objects of a pg_default_acl object type when
 -- no ALTER DEFAULT PRIVILEGES says otherwise; NULL for a type pg_default_acl cannot hold.
 CREATE FUNCTION nspg_guard.lint_builtin_default_acl(defaclobjtype "char", owner oid) RETURNS aclitem[]
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN defaclobjtype IN ('r', 'S', 'f', 'T', 'n')
             THEN acldefault(CASE defaclobjtype WHEN 'S' THEN 's' ELSE defaclobjtype END, owner) END;
 

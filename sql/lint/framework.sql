@@ -35,7 +35,7 @@ CREATE TYPE nspg_guard.hba_line AS (
 
 -- The categories of the issue's rule list, in the order NS-PG-007 discusses them.
 CREATE FUNCTION nspg_guard.lint_categories() RETURNS text[]
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN ARRAY['rls', 'roles', 'privileges', 'hba', 'settings', 'audit'];
 
 CREATE TABLE nspg_guard.lint_rules (
@@ -161,7 +161,7 @@ RETURN pg_catalog.has_table_privilege(catalog, 'SELECT')
 
 -- What it takes to read such a catalog, for not-evaluated findings and evidence().
 CREATE FUNCTION nspg_guard.lint_read_requirement(catalog text) RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN format('reading %s needs %s', catalog,
               CASE catalog WHEN 'pg_catalog.pg_hba_file_rules'
                            THEN 'superuser, or SELECT on it and EXECUTE on pg_catalog.pg_hba_file_rules()'
@@ -171,7 +171,7 @@ RETURN format('reading %s needs %s', catalog,
 -- When a setting changed with ALTER SYSTEM (the settings rules' remediations) takes effect,
 -- by its pg_settings.context.
 CREATE FUNCTION nspg_guard.lint_setting_applies(context text) RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE context
            WHEN 'postmaster' THEN 'after a server restart'
            WHEN 'sighup' THEN 'after SELECT pg_reload_conf()'
@@ -191,13 +191,13 @@ RETURN (SELECT coalesce(array_agg(ROW(h.line_number, h.type, h.database, h.user_
 -- An hba line in pg_hba.conf syntax (without options), for messages and as the stable part of keys:
 -- line numbers move when lines are added above.
 CREATE FUNCTION nspg_guard.hba_line_text(l nspg_guard.hba_line) RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN concat_ws(' ', l.type, array_to_string(l.database, ','), array_to_string(l.user_name, ','),
                  l.address || coalesce(' ' || l.netmask, ''), l.auth_method);
 
 -- A policy's command as CREATE POLICY spells it.
 CREATE FUNCTION nspg_guard.lint_policy_command(polcmd "char") RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
                    WHEN 'd' THEN 'DELETE' ELSE 'ALL' END;
 

@@ -44,7 +44,7 @@ $$;
 
 -- Severity order of findings: the worst first.
 CREATE FUNCTION nspg_guard.lint_severity_rank(severity text) RETURNS integer
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN array_position(ARRAY['error', 'warn', 'info'], severity);
 
 -- The posture lint: every finding of the rules in `categories` (NULL: all), worst first.
