@@ -7,7 +7,8 @@
 #   --no-pgbench  only the instruction counts (the decisive part)
 #   --audit-only  only the audit comparisons, parts 3 and 4 (about 4½ minutes; 1½ with --quick)
 #   --build       build and install the extension first (build_and_install from lib.sh); by default
-#                 the library already installed in the system PostgreSQL 15 is measured
+#                 the library already installed in the system PostgreSQL 15 is measured, or the one
+#                 in the private copy NSPG_PG_ROOT when that is set (as the tests install it)
 #
 # Performance is decided on CPU instructions and reported as ratios with/without the library;
 # wall-clock figures are context and always come as alternating pairs (or quadruples).
@@ -165,7 +166,7 @@ prepare() {
         command -v "$tool" >/dev/null || die "$tool is missing"
     done
     if ((AUDIT)); then
-        [ -f "$("$PG_CONFIG" --pkglibdir)/pgaudit.so" ] || die "pgaudit is missing (apt-get install postgresql-$PG_MAJOR-pgaudit)"
+        [ -f "$(pg_config_pkglibdir)/pgaudit.so" ] || die "pgaudit is missing (apt-get install postgresql-$PG_MAJOR-pgaudit)"
     fi
     # Two runs at once would share the directories and the port.
     exec 9>"$BENCH_ROOT.lock"
@@ -187,7 +188,7 @@ extension_files_sha() { cat "$(pg_config_sharedir)"/extension/nspg_guard[.-]* | 
 # Copies the installed library so that the whole run measures one build. A build being installed
 # at that moment could be caught half-written, so the copy must still equal the file a second later.
 snapshot_library() {
-    INSTALLED_LIB=$("$PG_CONFIG" --pkglibdir)/nspg_guard.so
+    INSTALLED_LIB=$(pg_config_pkglibdir)/nspg_guard.so
     [ -f "$INSTALLED_LIB" ] || die "$INSTALLED_LIB is not installed; run with --build"
     local try
     for try in 1 2 3 4 5 6 7 8 9 10; do

@@ -78,9 +78,11 @@ private_install() {
     rm -rf "$out"
 }
 
-# RUST_BACKTRACE would make pgrx append Rust backtraces to the DETAIL of errors that pass through the hooks.
+# Where the PostgreSQL the tests run (the system's, or the copy at NSPG_PG_ROOT) keeps extensions.
 pg_config_sharedir() { echo "$PG_ROOT$("$PG_CONFIG" --sharedir)"; }
+pg_config_pkglibdir() { echo "$PG_ROOT$("$PG_CONFIG" --pkglibdir)"; }
 
+# RUST_BACKTRACE would make pgrx append Rust backtraces to the DETAIL of errors that pass through the hooks.
 as_postgres() { env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$@"; }
 
 # start_cluster DIR PORT PRELOAD [CONF] — a fresh throwaway cluster in DIR (removed first),
