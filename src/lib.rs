@@ -5,46 +5,15 @@
 //! `settings` and `report` are the glue that reads PostgreSQL's state into that data and
 //! raises the decisions.
 
+use crate::guard::{access, hooks, protect};
+use crate::pg::{settings, standing};
 use pgrx::prelude::*;
 
-mod access;
-mod admin_limits;
-mod admin_registry;
-mod admin_session;
-mod as_guard;
-mod audit;
-mod audit_api;
-mod audit_log;
-mod audit_queue;
-mod audit_row;
-mod auth;
-mod backend_local;
-mod breakglass;
-mod breakglass_api;
-mod classify;
-mod ddl_guard;
-mod destructive;
-mod executor;
-mod hooks;
-mod incident;
-mod incident_api;
-mod lint;
-mod lint_evidence;
-mod lint_expr;
-mod lint_hba;
-mod nesting;
-mod object_names;
-mod objects;
-mod overrides;
-mod protect;
-mod redact;
-mod report;
-mod risky;
-mod roles;
-mod settings;
-mod standing;
-mod utility;
-mod verdict;
+mod api;
+mod guard;
+mod pg;
+mod policy;
+mod trail;
 
 ::pgrx::pg_module_magic!();
 

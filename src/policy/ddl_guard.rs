@@ -3,8 +3,8 @@
 //!
 //! Pure: the caller classifies the statement and looks up the role's standing.
 
-use crate::classify::Class;
-use crate::verdict::Refusal;
+use crate::policy::classify::Class;
+use crate::policy::verdict::Refusal;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 
 /// Who may run a statement.

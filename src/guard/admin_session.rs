@@ -14,17 +14,21 @@
 //!
 //! The per-statement cost for everyone else is one comparison of cached keys.
 
-use crate::admin_limits::{self, Timeout};
-use crate::audit::{self, AuditClass};
-use crate::breakglass::{self, Escalated};
-use crate::ddl_guard::Authority;
-use crate::verdict::Enforcement;
-use crate::objects::{self, role_name};
-use crate::{admin_registry, audit_log, report, settings, standing};
+use crate::policy::admin_limits::{self, Timeout};
+use crate::policy::audit_event::{self, AuditClass};
+use crate::policy::breakglass::{self, Escalated};
+use crate::policy::ddl_guard::Authority;
+use crate::policy::verdict::Enforcement;
+use crate::pg::objects::{self, role_name};
+use crate::pg::admin_registry;
+use crate::trail::write;
+use crate::trail::report;
+use crate::pg::settings;
+use crate::pg::standing;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
 use pgrx::prelude::*;
 use pgrx::PgLogLevel;
-use crate::backend_local::BackendLocal;
+use crate::pg::backend::BackendLocal;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_void, CStr, CString};
 
@@ -75,13 +79,13 @@ fn client_backend() -> bool {
 /// True when the session is known to be neither admin nor escalated for the roles it has now:
 /// nothing to do after its statements. Reads only cached state (no guard needed).
 pub fn quiet() -> bool {
-    let (user, session) = crate::nesting::users();
+    let (user, session) = crate::pg::nesting::users();
     let key = (user, session, standing::current_generation());
     matches!(KIND.get(), Some((cached, kind)) if cached == key && !kind.admin && !kind.escalated && !kind.stale)
 }
 
 fn kind() -> Kind {
-    let (user, session) = crate::nesting::users();
+    let (user, session) = crate::pg::nesting::users();
     let key = (user, session, standing::current_generation());
     if let Some((cached, kind)) = KIND.get() {
         if cached == key {
@@ -175,7 +179,7 @@ unsafe extern "C-unwind" fn after_commit() {
 /// statements. `top_level` says the statement is the client's own (`nesting`); `describe`
 /// gives its command tag and text.
 pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
-    if !client_backend() || crate::as_guard::internal() {
+    if !client_backend() || crate::pg::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -193,7 +197,7 @@ pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, Str
             end_session(AuditClass::Admin, &reason, "Connect again if you still need admin access: admin access is granted per session, for a bounded time.");
         }
         unsafe { cap_timeouts(true, false) };
-        crate::nesting::arm_statement_timeout();
+        crate::pg::nesting::arm_statement_timeout();
     }
     if kind.escalated {
         note_escalated_statement(top_level, describe);
@@ -202,13 +206,13 @@ pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, Str
 
 /// Ends this session with a FATAL that says why, audited first.
 fn end_session(class: AuditClass, why: &str, hint: &str) -> ! {
-    let started = audit::iso_timestamp(unsafe { pg_sys::MyStartTimestamp });
-    if audit_log::audited(class) {
-        let mut event = audit_log::event(class, "session_ended");
+    let started = audit_event::iso_timestamp(unsafe { pg_sys::MyStartTimestamp });
+    if write::audited(class) {
+        let mut event = write::event(class, "session_ended");
         event.command_tag = Some("SESSION END".into());
         event.reason = Some(why.to_string());
         event.details = Some(serde_json::json!({ "session_started": started, "ended_by": "its next statement" }));
-        audit_log::record_async(event);
+        write::record_async(event);
     }
     ErrorReport::new(PgSqlErrorCode::ERRCODE_ADMIN_SHUTDOWN, format!("nspg_guard: session ended: {why}"), "nspg_guard")
         .set_detail(format!("The session started at {started}."))
@@ -229,36 +233,36 @@ fn note_escalated_statement(top_level: bool, describe: impl FnOnce() -> (String,
                 escalation.request_id = request_id;
             }
         });
-        if audit_log::audited(AuditClass::Breakglass) {
-            let mut event = audit_log::event(AuditClass::Breakglass, "activated");
+        if write::audited(AuditClass::Breakglass) {
+            let mut event = write::event(AuditClass::Breakglass, "activated");
             event.command_tag = Some("BREAK-GLASS ACTIVATED".into());
             event.object_type = Some("role".into());
             event.object_identity = Some(settings::text_of(&settings::BREAKGLASS_ROLE));
             event.details = Some(serde_json::json!({ "request_id": request_id }));
-            audit_log::record_async(event);
+            write::record_async(event);
         }
     }
     // one row per client statement: nested ones (functions, EXPLAIN ANALYZE) are their caller's
-    if !top_level || !audit_log::audited(AuditClass::Breakglass) {
+    if !top_level || !write::audited(AuditClass::Breakglass) {
         return;
     }
     let request_id = ESCALATION.with(|e| e.borrow().as_ref().and_then(|e| e.request_id));
     let (command, text) = describe();
-    let mut event = audit_log::event(AuditClass::Breakglass, "statement");
+    let mut event = write::event(AuditClass::Breakglass, "statement");
     event.command_tag = Some(command);
     event.statement = Some(text);
     event.details = Some(serde_json::json!({ "request_id": request_id }));
-    audit_log::record_async(event);
+    write::record_async(event);
 }
 
 /// The active request of `requester`, when the registry is in this database (elsewhere the
 /// usages view matches the events by requester and time).
 fn active_request(requester: pg_sys::Oid) -> Option<i64> {
     let queryable = unsafe { pg_sys::IsTransactionState() && !pg_sys::IsAbortedTransactionBlockState() };
-    if !queryable || !crate::protect::breakglass_registry_exists() {
+    if !queryable || !crate::guard::protect::breakglass_registry_exists() {
         return None;
     }
-    crate::as_guard::as_guard(|| {
+    crate::pg::as_guard::as_guard(|| {
         Spi::get_one_with_args::<i64>(
             "SELECT max(id) FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state = 'active'",
             &[requester.into()],
@@ -272,7 +276,7 @@ fn active_request(requester: pg_sys::Oid) -> Option<i64> {
 /// SET ROLE to an admin); refuse what an escalated session changed without a utility statement.
 /// `local` says the statement was SET LOCAL, so the cap is local too.
 pub fn after_statement(local: bool) {
-    if !client_backend() || crate::as_guard::internal() {
+    if !client_backend() || crate::pg::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -335,15 +339,15 @@ unsafe fn cap_timeouts(notice: bool, local: bool) {
     }
 }
 
-/// The audit-relevant settings (`audit::is_audit_relevant_setting`) and their values.
+/// The audit-relevant settings (`audit_event::is_audit_relevant_setting`) and their values.
 unsafe fn audit_relevant_settings() -> Vec<(String, String)> {
     let variables = pg_sys::get_guc_variables();
     (0..pg_sys::GetNumConfigOptions().max(0) as usize)
         .filter_map(|i| {
             let variable = *variables.add(i);
             let name = CStr::from_ptr((*variable).name);
-            audit::is_audit_relevant_setting(name.to_bytes()).then(|| {
-                let value = audit_log::text(pg_sys::GetConfigOption(name.as_ptr(), true, false)).unwrap_or_default();
+            audit_event::is_audit_relevant_setting(name.to_bytes()).then(|| {
+                let value = write::text(pg_sys::GetConfigOption(name.as_ptr(), true, false)).unwrap_or_default();
                 (name.to_string_lossy().into_owned(), value)
             })
         })
@@ -383,7 +387,7 @@ fn refuse_escalated(action: Escalated) {
 /// # Safety
 /// `node` is a valid utility parse tree of type `tag`.
 pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
-    if !client_backend() || crate::as_guard::internal() {
+    if !client_backend() || crate::pg::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -415,7 +419,7 @@ unsafe fn check_set(set: *mut pg_sys::VariableSetStmt, kind: Kind) {
         if !(target == session || target == breakglass_role || target.eq_ignore_ascii_case("none")) {
             refuse_escalated(Escalated::SwitchRole(&target));
         }
-    } else if audit::is_audit_relevant_setting(name.as_bytes()) {
+    } else if audit_event::is_audit_relevant_setting(name.as_bytes()) {
         refuse_escalated(Escalated::ChangeSetting(&name));
     }
 }
@@ -483,7 +487,7 @@ pub fn end_idle_admin_sessions() {
         return;
     }
     pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        let ended = crate::as_guard::as_guard(|| Spi::connect(|client| {
+        let ended = crate::pg::as_guard::as_guard(|| Spi::connect(|client| {
             let rows = client.select(
                 "SELECT pid, usename::text, client_addr::text, client_port, application_name, datname::text, backend_start::text
                    FROM pg_catalog.pg_stat_activity
@@ -494,7 +498,7 @@ pub fn end_idle_admin_sessions() {
             let mut ended = Vec::new();
             for row in rows {
                 let pid = row.get::<i32>(1)?.unwrap_or(0);
-                let mut event = audit_log::event(AuditClass::Admin, "session_ended");
+                let mut event = write::event(AuditClass::Admin, "session_ended");
                 event.command_tag = Some("SESSION END".into());
                 event.reason = Some(format!(
                     "idle admin session older than nspg_guard.admin_session_max_duration ({})",
@@ -517,8 +521,8 @@ pub fn end_idle_admin_sessions() {
             Vec::new()
         });
         for (pid, event) in ended {
-            if audit_log::audited(AuditClass::Admin) {
-                audit_log::record_committed(event);
+            if write::audited(AuditClass::Admin) {
+                write::record_committed(event);
             }
             terminate(&[pid]);
             admin_registry::forget(pid);

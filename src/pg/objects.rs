@@ -3,7 +3,7 @@
 //! reads fields into plain `Name`s; `object_names` renders them. Best effort and never
 //! failing: a statement this does not know gets no object, its statement text still says it all.
 
-use crate::object_names::{kind_of, render, render_all, role_keyword, shape_of, Name, Shape};
+use crate::policy::object_names::{kind_of, render, render_all, role_keyword, shape_of, Name, Shape};
 use pgrx::pg_sys::{self, NodeTag};
 use pgrx::PgList;
 use std::ffi::{c_char, CStr};
@@ -14,7 +14,7 @@ unsafe fn text(p: *const c_char) -> Option<String> {
 
 /// A role's name for messages; a role that no longer exists shows as its oid.
 pub fn role_name(role: pg_sys::Oid) -> String {
-    crate::audit_log::text(unsafe { pg_sys::GetUserNameFromId(role, true) }).unwrap_or_else(|| format!("oid {}", role.to_u32()))
+    crate::trail::write::text(unsafe { pg_sys::GetUserNameFromId(role, true) }).unwrap_or_else(|| format!("oid {}", role.to_u32()))
 }
 
 /// The role of that name, if there is one.

@@ -2,7 +2,7 @@
 //! ALTER SYSTEM, LOAD, COPY to/from a server file or a program, and CREATE EXTENSION of an
 //! extension outside `nspg_guard.extension_allowlist` are for admins only. Pure.
 
-use crate::verdict::Refusal;
+use crate::policy::verdict::Refusal;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use thiserror::Error;
 

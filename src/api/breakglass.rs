@@ -3,12 +3,17 @@
 //! (sql/breakglass.sql) is read and written as nspg_guard itself, the break-glass role is
 //! granted and revoked, and each step is audited in the same transaction as the change.
 
-use crate::audit::AuditClass;
-use crate::breakglass::{self, Approver, State, Step};
-use crate::verdict::{Enforcement, Refusal};
-use crate::objects::{self, role_name};
-use crate::report::fail;
-use crate::{admin_registry, admin_session, audit_log, report, settings, standing};
+use crate::policy::audit_event::AuditClass;
+use crate::policy::breakglass::{self, Approver, State, Step};
+use crate::policy::verdict::{Enforcement, Refusal};
+use crate::pg::objects::{self, role_name};
+use crate::trail::report::fail;
+use crate::pg::admin_registry;
+use crate::guard::admin_session;
+use crate::trail::write;
+use crate::trail::report;
+use crate::pg::settings;
+use crate::pg::standing;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::prelude::*;
@@ -16,10 +21,10 @@ use pgrx::spi::{SpiClient, SpiResult};
 use pgrx::PgLogLevel;
 use std::ffi::{CStr, CString};
 
-extension_sql_file!("../sql/breakglass.sql", name = "breakglass_schema", requires = ["audit_schema"]);
+extension_sql_file!("../../sql/breakglass.sql", name = "breakglass_schema", requires = ["audit_schema"]);
 // the lint rules (sql/lint/) about break-glass
-extension_sql_file!("../sql/lint/audit_breakglass_review_due.sql", requires = ["lint_framework", "breakglass_schema"]);
-extension_sql_file!("../sql/lint/settings_breakglass_self_approve_on.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/audit_breakglass_review_due.sql", requires = ["lint_framework", "breakglass_schema"]);
+extension_sql_file!("../../sql/lint/settings_breakglass_self_approve_on.sql", requires = ["lint_framework"]);
 
 
 /// Raises a policy refusal (42501), audited as class denied.
@@ -39,14 +44,14 @@ pub fn deny(command: &str, message: String, detail: String, hint: &str) -> ! {
 /// The registries live in the audit database (one per cluster, like the grants they track), and
 /// their expiry needs the writer: both need the library preloaded.
 pub fn require_registry(function: &str) {
-    if !crate::hooks::active() {
+    if !crate::guard::hooks::active() {
         fail(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!("nspg_guard: {function} needs nspg_guard in shared_preload_libraries"),
             "Add nspg_guard to shared_preload_libraries and restart the server.",
         );
     }
-    let here = audit_log::text(unsafe { pg_sys::get_database_name(pg_sys::MyDatabaseId) }).unwrap_or_default();
+    let here = write::text(unsafe { pg_sys::get_database_name(pg_sys::MyDatabaseId) }).unwrap_or_default();
     let registry = settings::text_of(&settings::AUDIT_DATABASE);
     if here != registry {
         fail(
@@ -59,7 +64,7 @@ pub fn require_registry(function: &str) {
 
 /// Runs SPI work as nspg_guard itself (the registries refuse everyone else's writes).
 pub fn spi<T>(work: impl FnOnce(&mut SpiClient<'_>) -> SpiResult<T>) -> T {
-    crate::as_guard::as_guard(|| Spi::connect_mut(work)).unwrap_or_else(|e| pgrx::error!("nspg_guard: registry access failed: {e}"))
+    crate::pg::as_guard::as_guard(|| Spi::connect_mut(work)).unwrap_or_else(|e| pgrx::error!("nspg_guard: registry access failed: {e}"))
 }
 
 /// The first column of the first row, None when there is no row.
@@ -173,7 +178,7 @@ fn advance(request: &Request, step: Step) -> State {
 }
 
 fn valid_reason(text: Option<&str>, function: &str, example: &str) -> String {
-    crate::verdict::validate_reason(text.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
+    crate::policy::verdict::validate_reason(text.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a reason: {e}"), example)
     })
 }
@@ -193,10 +198,10 @@ fn breakglass_role() -> (String, pg_sys::Oid) {
 
 /// Records a step of `request` in the audit trail, in the step's transaction.
 fn record(step: &str, id: i64, requester: &str, reason: Option<String>, details: serde_json::Value) {
-    if !audit_log::audited(AuditClass::Breakglass) {
+    if !write::audited(AuditClass::Breakglass) {
         return;
     }
-    let mut event = audit_log::event(AuditClass::Breakglass, step);
+    let mut event = write::event(AuditClass::Breakglass, step);
     event.command_tag = Some(format!("BREAK-GLASS {}", step.to_uppercase()));
     event.object_type = Some("break-glass request".into());
     event.object_identity = Some(format!("{id}"));
@@ -207,7 +212,7 @@ fn record(step: &str, id: i64, requester: &str, reason: Option<String>, details:
         map.insert("requester".into(), requester.into());
     }
     event.details = Some(details);
-    audit_log::record_committed(event);
+    write::record_committed(event);
 }
 
 /// Files a request for break-glass access; returns its id. Any login role may ask.
@@ -222,7 +227,7 @@ fn breakglass_request(reason: Option<&str>, duration: Option<Interval>, incident
             format!("nspg_guard: invalid break-glass request: {e}"),
             &format!(
                 "Say why in a few words and ask for no more than {} (nspg_guard.breakglass_max_duration), e.g. SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '30 minutes', 'INC-1234');",
-                crate::admin_limits::show_ms(i64::from(max) * 1000)
+                crate::policy::admin_limits::show_ms(i64::from(max) * 1000)
             ),
         )
     });
@@ -289,7 +294,7 @@ fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
         .unwrap_or_else(|e| {
             let detail = format!(
                 "{} (approvers: nspg_guard.breakglass_approvers = '{}').",
-                crate::verdict::sentence(&e).trim_end_matches('.'),
+                crate::policy::verdict::sentence(&e).trim_end_matches('.'),
                 settings::text_of(&settings::BREAKGLASS_APPROVERS)
             );
             refuse_step(&request, &caller, Step::Approve, &detail, e.hint())
@@ -353,7 +358,7 @@ fn breakglass_end(request_id: Option<i64>) -> i32 {
 /// sessions, which the caller ends once the change is committed. Audited.
 fn close(request: &Request, state: State, by: &str, why: &str) -> Vec<i32> {
     let revoked = request.state == State::Active && revoke(request);
-    let pids = if request.state == State::Active { crate::as_guard::as_guard(|| admin_session::sessions_of(request.requester_oid)) } else { Vec::new() };
+    let pids = if request.state == State::Active { crate::pg::as_guard::as_guard(|| admin_session::sessions_of(request.requester_oid)) } else { Vec::new() };
     run(
         "UPDATE nspg_guard.breakglass_requests
                     SET state = $2, ended_at = now(), ended_by = $3, end_reason = $4, sessions_ended = $5 WHERE id = $1",
@@ -436,7 +441,7 @@ pub fn expire_due(look_anyway: bool) {
     }
     let seen = admin_registry::next_expiry_now();
     let pids = pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        let present = crate::protect::breakglass_registry_exists();
+        let present = crate::guard::protect::breakglass_registry_exists();
         if !present {
             admin_registry::next_expiry(admin_registry::NO_EXPIRY, seen);
             return Vec::new();

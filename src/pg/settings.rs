@@ -3,10 +3,10 @@
 //! guards. Role lists are validated when set and parsed once, in their assign hook, so the
 //! per-statement path never parses or allocates.
 
-use crate::backend_local::BackendLocal;
-use crate::audit::{AuditClasses, Destinations};
-use crate::roles::RolePatterns;
-use crate::verdict::GuardMode;
+use crate::pg::backend::BackendLocal;
+use crate::policy::audit_event::{AuditClasses, Destinations};
+use crate::policy::roles::RolePatterns;
+use crate::policy::verdict::GuardMode;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -383,7 +383,7 @@ pub static CREDENTIAL_MAX_AGE: GucSetting<i32> = GucSetting::<i32>::new(90 * 24 
 
 thread_local! {
     static APPROVER: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
-    static ALLOWLIST: RefCell<crate::risky::Allowlist> = RefCell::new(crate::risky::Allowlist::default());
+    static ALLOWLIST: RefCell<crate::policy::risky::Allowlist> = RefCell::new(crate::policy::risky::Allowlist::default());
 }
 
 pub fn extension_allowed(name: &str) -> bool {
@@ -397,7 +397,7 @@ unsafe extern "C-unwind" fn assign_approvers(newval: *const c_char, _extra: *mut
 
 #[pg_guard]
 unsafe extern "C-unwind" fn check_breakglass_role(newval: *mut *mut c_char, _extra: *mut *mut c_void, _source: pg_sys::GucSource::Type) -> bool {
-    match crate::breakglass::validate_role_name(guc_text(*newval)) {
+    match crate::policy::breakglass::validate_role_name(guc_text(*newval)) {
         Ok(()) => true,
         Err(e) => reject(format!("Invalid break-glass role: {e}."), c"Give the name of one role, for example 'ns_breakglass_admin'."),
     }
@@ -411,7 +411,7 @@ unsafe extern "C-unwind" fn assign_breakglass_role(_newval: *const c_char, _extr
 
 #[pg_guard]
 unsafe extern "C-unwind" fn check_allowlist(newval: *mut *mut c_char, _extra: *mut *mut c_void, _source: pg_sys::GucSource::Type) -> bool {
-    match crate::risky::Allowlist::parse(guc_text(*newval)) {
+    match crate::policy::risky::Allowlist::parse(guc_text(*newval)) {
         Ok(_) => true,
         Err(e) => reject(format!("Invalid extension allowlist: {e}."), c"Give a comma-separated list of extension names, for example 'pgcrypto, citext'; an empty string allows none."),
     }
@@ -419,7 +419,7 @@ unsafe extern "C-unwind" fn check_allowlist(newval: *mut *mut c_char, _extra: *m
 
 #[pg_guard]
 unsafe extern "C-unwind" fn assign_allowlist(newval: *const c_char, _extra: *mut c_void) {
-    let parsed = crate::risky::Allowlist::parse(guc_text(newval)).unwrap_or_default();
+    let parsed = crate::policy::risky::Allowlist::parse(guc_text(newval)).unwrap_or_default();
     ALLOWLIST.with(|a| *a.borrow_mut() = parsed);
 }
 

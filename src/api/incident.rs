@@ -1,12 +1,16 @@
 //! Incident levers (NS-PG-007 §9): lock a role down fast and undo it, and evidence of password
 //! rotation (§2.3, §10). Who may be locked down is decided in `incident.rs`.
 
-use crate::audit::AuditClass;
-use crate::breakglass_api::{deny, quote_ident, require_registry, run, spi, FirstValue};
-use crate::objects::{self, role_name};
-use crate::report::fail;
-use crate::incident::{self, Lockdown};
-use crate::{admin_session, audit_log, breakglass_api, settings, standing};
+use crate::policy::audit_event::AuditClass;
+use crate::api::breakglass::{deny, quote_ident, require_registry, run, spi, FirstValue};
+use crate::pg::objects::{self, role_name};
+use crate::trail::report::fail;
+use crate::policy::incident::{self, Lockdown};
+use crate::guard::admin_session;
+use crate::trail::write;
+use crate::api::breakglass;
+use crate::pg::settings;
+use crate::pg::standing;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
@@ -38,22 +42,22 @@ fn existing_role(role: Option<&str>, function: &str) -> (String, pg_sys::Oid) {
 }
 
 fn reason_of(reason: Option<&str>, function: &str, example: &str) -> String {
-    crate::verdict::validate_reason(reason.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
+    crate::policy::verdict::validate_reason(reason.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a reason: {e}"), &format!("Say why, e.g. {example}"))
     })
 }
 
 fn record(outcome: &str, role: &str, reason: &str, details: serde_json::Value) {
-    if !audit_log::audited(AuditClass::Admin) {
+    if !write::audited(AuditClass::Admin) {
         return;
     }
-    let mut event = audit_log::event(AuditClass::Admin, outcome);
+    let mut event = write::event(AuditClass::Admin, outcome);
     event.command_tag = Some(if outcome == "locked_down" { "LOCKDOWN ROLE" } else { "UNLOCK ROLE" }.into());
     event.object_type = Some("role".into());
     event.object_identity = Some(role.to_string());
     event.reason = Some(reason.to_string());
     event.details = Some(details);
-    audit_log::record_committed(event);
+    write::record_committed(event);
 }
 
 /// Locks a role down: NOLOGIN, its break-glass access revoked, its sessions ended when this
@@ -73,7 +77,7 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     };
     if let Err(e) = incident::may_lock_down(check) {
         if e.is_privilege() {
-            deny("LOCKDOWN ROLE", format!("nspg_guard: lockdown_role() of \"{name}\" denied for role \"{}\"", role_name(user)), crate::verdict::sentence(&e), e.hint());
+            deny("LOCKDOWN ROLE", format!("nspg_guard: lockdown_role() of \"{name}\" denied for role \"{}\"", role_name(user)), crate::policy::verdict::sentence(&e), e.hint());
         }
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: lockdown_role(): {e}"), e.hint());
     }
@@ -93,9 +97,9 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
         run(&format!("ALTER ROLE {} NOLOGIN", quote_ident(&name)), &[]);
     }
     let why = format!("lockdown: {reason}");
-    let mut revoked = breakglass_api::end_requests_of(oid, &why, &by);
-    revoked |= breakglass_api::revoke_membership(&settings::text_of(&settings::BREAKGLASS_ROLE), &name, oid);
-    let pids = crate::as_guard::as_guard(|| admin_session::sessions_of(oid));
+    let mut revoked = breakglass::end_requests_of(oid, &why, &by);
+    revoked |= breakglass::revoke_membership(&settings::text_of(&settings::BREAKGLASS_ROLE), &name, oid);
+    let pids = crate::pg::as_guard::as_guard(|| admin_session::sessions_of(oid));
     run(
         "INSERT INTO nspg_guard.role_lockdowns (role_name, role_oid, reason, locked_by, could_login, sessions_ended, breakglass_revoked)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -4,9 +4,9 @@
 //! cheapest way in.
 //!
 //! Row ids come from a counter in shared memory: the current time in microseconds, or one more
-//! than the last id handed out or found in the table (`audit::next_audit_id`).
+//! than the last id handed out or found in the table (`audit_event::next_audit_id`).
 
-use crate::audit::{self, AuditEvent};
+use crate::policy::audit_event::{self, AuditEvent};
 use pgrx::lwlock::PgLwLock;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::{pg_guard, pg_shmem_init, PGRXSharedMemory};
@@ -95,7 +95,7 @@ unsafe fn row_of(e: &AuditEvent, id: i64) -> Row {
     let int8 = |v: i64| pg_sys::Datum::from(v);
     let int4 = |v: i32| pg_sys::Datum::from(v);
     row.set(0, Some(int8(id)));
-    let time = audit::parse_iso_timestamp(&e.event_time).unwrap_or_else(|| pg_sys::GetCurrentTimestamp());
+    let time = audit_event::parse_iso_timestamp(&e.event_time).unwrap_or_else(|| pg_sys::GetCurrentTimestamp());
     row.set(1, Some(int8(time)));
     row.set(2, Some(text_datum(&e.class)));
     row.set(3, Some(text_datum(&e.outcome)));
@@ -123,7 +123,7 @@ unsafe fn row_of(e: &AuditEvent, id: i64) -> Row {
 }
 
 fn refuse_shape(why: &str) -> ! {
-    crate::report::fail(
+    crate::trail::report::fail(
         PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         format!("nspg_guard: cannot write the audit row: nspg_guard.audit_log {why}"),
         "The audit table was changed around nspg_guard; restore its definition from the extension script.",
@@ -170,7 +170,7 @@ fn next_id(relid: pg_sys::Oid) -> i64 {
     });
     let now = unsafe { pg_sys::GetCurrentTimestamp() };
     let mut last = LAST_ID.exclusive();
-    last.0 = audit::next_audit_id(last.0, floor, now);
+    last.0 = audit_event::next_audit_id(last.0, floor, now);
     last.0
 }
 

@@ -10,9 +10,9 @@
 //!   `trust`), so the authentication hook keeps it pending and the first transaction commit of
 //!   the session, the end of backend start-up, records it.
 
-use crate::audit::{self, AuditClass, AuditEvent};
-use crate::audit_log::{self, text};
-use crate::settings;
+use crate::policy::audit_event::{self, AuditClass, AuditEvent};
+use crate::trail::write::{self, text};
+use crate::pg::settings;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 use std::cell::RefCell;
@@ -40,7 +40,7 @@ unsafe fn login_event(outcome: &str) -> Option<AuditEvent> {
         return None;
     }
     Some(AuditEvent {
-        event_time: audit::iso_timestamp(pg_sys::GetCurrentTimestamp()),
+        event_time: audit_event::iso_timestamp(pg_sys::GetCurrentTimestamp()),
         class: AuditClass::Login.as_str().to_string(),
         outcome: outcome.to_string(),
         command_tag: Some("LOGIN".to_string()),
@@ -52,7 +52,7 @@ unsafe fn login_event(outcome: &str) -> Option<AuditEvent> {
         application_name: text((*port).application_name),
         database: text((*port).database_name),
         backend_pid: pg_sys::MyProcPid,
-        session_id: Some(audit::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid)),
+        session_id: Some(audit_event::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid)),
         details: Some(serde_json::json!({ "connection": if text((*port).remote_host).as_deref() == Some("[local]") { "local socket" } else { "tcp" } })),
         ..AuditEvent::default()
     })
@@ -68,7 +68,7 @@ unsafe extern "C-unwind" fn client_authentication(port: *mut pg_sys::libpq::be::
 
 #[pg_guard]
 unsafe extern "C-unwind" fn note_login(status: i32) {
-    if status == pg_sys::STATUS_OK as i32 && audit_log::audited(AuditClass::Login) {
+    if status == pg_sys::STATUS_OK as i32 && write::audited(AuditClass::Login) {
         PENDING_LOGIN.with(|p| *p.borrow_mut() = login_event("login_ok"));
     }
 }
@@ -83,7 +83,7 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
 #[pg_guard]
 unsafe extern "C-unwind" fn record_pending_login() {
     if let Some(login) = PENDING_LOGIN.with(|p| p.borrow_mut().take()) {
-        audit_log::record_async(login);
+        write::record_async(login);
     }
 }
 
@@ -119,7 +119,7 @@ unsafe extern "C-unwind" fn note_failure(edata: *mut pg_sys::ErrorData) {
 
 unsafe fn record_failure(edata: *mut pg_sys::ErrorData) {
     let Some(mut event) = login_event("login_failed") else { return };
-    event.sqlstate = Some(crate::report::sqlstate_text((*edata).sqlerrcode));
+    event.sqlstate = Some(crate::trail::report::sqlstate_text((*edata).sqlerrcode));
     event.reason = text((*edata).message);
     // The FATAL's own log entry carries the event now; the queue takes it to the table.
     if let Ok(line) = CString::new(event.log_line()) {
@@ -130,6 +130,6 @@ unsafe fn record_failure(edata: *mut pg_sys::ErrorData) {
         (*edata).detail_log = pg_sys::pstrdup(joined.as_ptr());
     }
     if settings::audit_destinations().table {
-        audit_log::queue_only(&event);
+        write::queue_only(&event);
     }
 }

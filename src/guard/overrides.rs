@@ -5,12 +5,12 @@
 //! statements run as the role that called it (a migration-owned function that calls it does
 //! not open the door for its caller's own statements). Each grant is an `override` audit event.
 
-use crate::ddl_guard::Authority;
-use crate::standing;
+use crate::policy::ddl_guard::Authority;
+use crate::pg::standing;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
-use crate::audit::AuditClass;
-use crate::audit_log;
+use crate::policy::audit_event::AuditClass;
+use crate::trail::write;
 use std::cell::{Cell, RefCell};
 
 thread_local! {
@@ -40,9 +40,9 @@ pub fn active() -> bool {
 /// recorded in the server log with the role that gave it.
 #[pg_extern(volatile, parallel_unsafe)]
 fn allow_destructive(reason: Option<&str>) -> String {
-    let reason = match crate::verdict::validate_reason(reason.unwrap_or("")) {
+    let reason = match crate::policy::verdict::validate_reason(reason.unwrap_or("")) {
         Ok(reason) => reason.to_string(),
-        Err(e) => crate::report::fail(
+        Err(e) => crate::trail::report::fail(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("nspg_guard: allow_destructive needs a reason: {e}"),
             "Say why, for example: SELECT nspg_guard.allow_destructive('purge orders of test tenant, ticket OPS-123');",
@@ -51,7 +51,7 @@ fn allow_destructive(reason: Option<&str>) -> String {
     let role = unsafe { pg_sys::GetUserId() };
     let role_name = unsafe { std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(role, false)) }.to_string_lossy().into_owned();
     if !standing::of(role).has(Authority::Migration) {
-        crate::report::fail(
+        crate::trail::report::fail(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("nspg_guard: allow_destructive denied for role \"{role_name}\""),
             "Only members of a migration role (nspg_guard.migration_roles) or an admin role (nspg_guard.admin_roles) may allow destructive statements.",
@@ -64,11 +64,11 @@ fn allow_destructive(reason: Option<&str>) -> String {
     GRANTED_TO.with(|g| g.set(role));
     REASON.with(|r| *r.borrow_mut() = Some(reason.clone()));
     // Recorded whether or not the transaction commits: the grant itself is the evidence.
-    let mut event = audit_log::event(AuditClass::Override, "granted");
+    let mut event = write::event(AuditClass::Override, "granted");
     event.command_tag = Some("ALLOW DESTRUCTIVE".into());
     event.object_type = Some("role".into());
     event.object_identity = Some(role_name);
     event.reason = Some(reason);
-    audit_log::record_async(event);
+    write::record_async(event);
     "destructive statements allowed until the end of this transaction".to_string()
 }

@@ -5,8 +5,8 @@
 //! The tables grant nothing but SELECT: these functions check the caller, then write as the
 //! extension's owner.
 
-use crate::lint::{required, LintError, DECISIONS};
-use crate::standing;
+use crate::api::lint::{required, LintError, DECISIONS};
+use crate::pg::standing;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
@@ -15,7 +15,7 @@ fn require_admin(action: &'static str) -> Result<(), LintError> {
     if standing::current_user_is_admin() {
         return Ok(());
     }
-    let role = crate::objects::role_name(unsafe { pg_sys::GetUserId() });
+    let role = crate::pg::objects::role_name(unsafe { pg_sys::GetUserId() });
     Err(LintError::Denied { action, role })
 }
 
@@ -133,7 +133,7 @@ fn access_review_record(
 }
 
 extension_sql_file!(
-    "../sql/evidence/snapshots.sql",
+    "../../sql/evidence/snapshots.sql",
     name = "evidence_snapshots",
     requires = ["lint_framework"]
 );
@@ -145,7 +145,7 @@ fn is_admin() -> bool {
 }
 
 extension_sql_file!(
-    "../sql/evidence/evidence.sql",
+    "../../sql/evidence/evidence.sql",
     name = "evidence_bundle",
     requires = ["evidence_snapshots", "lint_entry", "audit_schema", "breakglass_schema", is_admin]
 );

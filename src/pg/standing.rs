@@ -3,9 +3,9 @@
 //! (syscache invalidation, which also covers other sessions' GRANT/REVOKE) or when a role-set
 //! setting changes, so a repeated statement costs no catalog access.
 
-use crate::backend_local::BackendLocal;
-use crate::ddl_guard::Standing;
-use crate::settings::{self, RoleSet};
+use crate::pg::backend::BackendLocal;
+use crate::policy::ddl_guard::Standing;
+use crate::pg::settings::{self, RoleSet};
 use pgrx::pg_sys;
 use std::cell::{Cell, RefCell};
 
@@ -63,7 +63,7 @@ pub fn of(role: pg_sys::Oid) -> Standing {
 
 /// Is the current role an admin (or a superuser)? What the admin-only functions ask.
 pub fn current_user_is_admin() -> bool {
-    of(unsafe { pg_sys::GetUserId() }).has(crate::ddl_guard::Authority::Admin)
+    of(unsafe { pg_sys::GetUserId() }).has(crate::policy::ddl_guard::Authority::Admin)
 }
 
 /// Scans pg_authid for roles in the admin, migration and approver sets and the break-glass role,

@@ -7,8 +7,8 @@
 //! a crash (shared memory does not survive one) or a database without the extension loses no
 //! event silently: `audit_stats()` counts what fell back to the log only.
 
-use crate::audit::AuditEvent;
-use crate::settings;
+use crate::policy::audit_event::AuditEvent;
+use crate::pg::settings;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::lwlock::PgLwLock;
 use pgrx::prelude::*;
@@ -149,11 +149,11 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     let database = settings::text_of(&settings::AUDIT_DATABASE);
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
     QUEUE.exclusive().worker_latch = unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) } as usize;
-    crate::audit_log::record_server_start();
+    crate::trail::write::record_server_start();
     let mut last_full_seal = std::time::Instant::now();
     let mut last_expiry_look = std::time::Instant::now();
     drain_and_seal(true);
-    crate::breakglass_api::expire_due(true);
+    crate::api::breakglass::expire_due(true);
     while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
@@ -164,16 +164,16 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
         }
         drain_and_seal(everything);
         // session governance: idle admin sessions past their maximum, expired break-glass grants
-        crate::admin_session::end_idle_admin_sessions();
+        crate::guard::admin_session::end_idle_admin_sessions();
         let look_anyway = last_expiry_look.elapsed() >= EXPIRY_LOOK_EVERY;
         if look_anyway {
             last_expiry_look = std::time::Instant::now();
         }
-        crate::breakglass_api::expire_due(look_anyway);
+        crate::api::breakglass::expire_due(look_anyway);
     }
     drain_and_seal(false);
     QUEUE.exclusive().worker_latch = 0;
-    crate::audit_log::record_server_stop();
+    crate::trail::write::record_server_stop();
     drain_and_seal(true);
 }
 
@@ -185,12 +185,12 @@ fn drain_and_seal(everything: bool) {
         if n == 0 {
             break;
         }
-        let written = BackgroundWorker::transaction(move || crate::audit_log::insert_queued(&batch));
+        let written = BackgroundWorker::transaction(move || crate::trail::write::insert_queued(&batch));
         let mut q = QUEUE.exclusive();
         q.written += written;
         q.fallen_back += n - written;
     }
-    BackgroundWorker::transaction(move || crate::audit_log::seal(everything));
+    BackgroundWorker::transaction(move || crate::trail::write::seal(everything));
 }
 
 /// Decodes a queued payload.

@@ -2,16 +2,19 @@
 //! the DDL guard and the utility side of the destructive guard (TRUNCATE, DROP). Catalog access happens only on the refusal path (role standing is cached,
 //! temp-object checks run only for a statement that would otherwise be refused).
 
-use crate::classify::{self, Class, CopyEndpoint, Facts};
-use crate::ddl_guard::{self, Authority, RoleSets};
-use crate::audit::{self, AuditClass, AuditEvent};
-use crate::destructive;
-use crate::risky::{self, RiskyCommand};
-use crate::admin_session;
-use crate::{audit_log, objects, protect};
-use crate::settings;
-use crate::verdict::Enforcement;
-use crate::{report, standing};
+use crate::policy::classify::{self, Class, CopyEndpoint, Facts};
+use crate::policy::ddl_guard::{self, Authority, RoleSets};
+use crate::policy::audit_event::{self, AuditClass, AuditEvent};
+use crate::policy::destructive;
+use crate::policy::risky::{self, RiskyCommand};
+use crate::guard::admin_session;
+use crate::trail::write;
+use crate::pg::objects;
+use crate::guard::protect;
+use crate::pg::settings;
+use crate::policy::verdict::Enforcement;
+use crate::trail::report;
+use crate::pg::standing;
 use pgrx::pg_sys::{self, NodeTag};
 use pgrx::{is_a, PgList};
 use std::ffi::CStr;
@@ -52,9 +55,9 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl FnOnce() -> String)
         _ => None,
     };
     let event = audit_class(tag, node, class, warning.is_some())
-        .filter(|&c| audit_log::audited(c) && !temp_allowed)
+        .filter(|&c| write::audited(c) && !temp_allowed)
         .map(|c| {
-            let mut event = audit_log::event(c, "committed");
+            let mut event = write::event(c, "committed");
             let (object_type, object) = objects::describe(node);
             event.command_tag = Some(command_tag(node));
             event.object_type = object_type.map(str::to_string);
@@ -89,7 +92,7 @@ pub fn after_success(after: AfterSuccess) {
         pgrx::warning!("{warning}");
     }
     if let Some(event) = after.event {
-        audit_log::record_committed(*event);
+        write::record_committed(*event);
     }
     if let Some(local) = after.session_recheck {
         admin_session::after_statement(local);
@@ -109,7 +112,7 @@ unsafe fn audit_class(tag: NodeTag, node: *mut pg_sys::Node, class: Class, remov
         Class::Risky => Some(AuditClass::Risky),
         Class::Session if tag == NodeTag::T_VariableSetStmt => {
             let name = (*(node as *mut pg_sys::VariableSetStmt)).name;
-            (!name.is_null() && audit::is_audit_relevant_setting(CStr::from_ptr(name).to_bytes()))
+            (!name.is_null() && audit_event::is_audit_relevant_setting(CStr::from_ptr(name).to_bytes()))
                 .then_some(AuditClass::Config)
         }
         _ => None,
@@ -188,7 +191,7 @@ unsafe fn drop_warning(stmt: *mut pg_sys::DropStmt) -> Option<String> {
     let cascade = (*stmt).behavior == pg_sys::DropBehavior::DROP_CASCADE;
     let heavy = [OBJECT_TABLE, OBJECT_SCHEMA, OBJECT_MATVIEW, OBJECT_FOREIGN_TABLE].contains(&(*stmt).removeType);
     if !(heavy || cascade)
-        || settings::DESTRUCTIVE_GUARD.get() == crate::verdict::GuardMode::Off
+        || settings::DESTRUCTIVE_GUARD.get() == crate::policy::verdict::GuardMode::Off
         || drops_only_temp_relations(stmt)
     {
         return None;
@@ -202,7 +205,7 @@ unsafe fn drop_warning(stmt: *mut pg_sys::DropStmt) -> Option<String> {
 }
 
 unsafe fn dropdb_warning(stmt: *mut pg_sys::DropdbStmt) -> Option<String> {
-    (settings::DESTRUCTIVE_GUARD.get() != crate::verdict::GuardMode::Off).then(|| {
+    (settings::DESTRUCTIVE_GUARD.get() != crate::policy::verdict::GuardMode::Off).then(|| {
         let name = CStr::from_ptr((*stmt).dbname).to_string_lossy().into_owned();
         destructive::drop_warning("DROP DATABASE", &[format!("database \"{name}\"")], false)
     })

@@ -7,9 +7,9 @@
 //! the pure `lint_expr`), hba address ranges (the pure `lint_hba`), and the errors every
 //! lint function raises.
 
-use crate::lint_expr::{self, Catalog, Kind, Volatility};
-use crate::lint_hba;
-use crate::settings::{self, RoleSet};
+use crate::policy::lint_expr::{self, Catalog, Kind, Volatility};
+use crate::policy::lint_hba;
+use crate::pg::settings::{self, RoleSet};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, NodeTag};
 use pgrx::prelude::*;
@@ -369,52 +369,52 @@ fn hba_address_scope(address: Option<&str>, netmask: Option<&str>) -> &'static s
 // The lint framework, then one file per rule. Rules only need the framework: `lint()` finds
 // them in `nspg_guard.lint_rules` when it runs.
 extension_sql_file!(
-    "../sql/lint/framework.sql",
+    "../../sql/lint/framework.sql",
     name = "lint_framework",
     requires = ["preload_check", role_in_set, policy_expr_analysis, hba_address_scope, hooks_active]
 );
-extension_sql_file!("../sql/lint/lint.sql", name = "lint_entry", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/lint.sql", name = "lint_entry", requires = ["lint_framework"]);
 
-extension_sql_file!("../sql/lint/rls_disabled_with_policies.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_enabled_no_policy.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_not_forced_login_owner.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_tenant_table_without_rls.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_policy_always_true.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_policy_missing_with_check.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_multiple_permissive_policies.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_policy_to_public.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_view_bypasses_rls.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_bypassrls_role.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/rls_policy_per_row_call.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/roles_superuser_not_allowed.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/roles_login_reaches_privileged.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/roles_app_member_of_privileged.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/roles_owner_role_login.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/roles_migration_role_app_login.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/roles_md5_password.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/roles_password_never_expires.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/privileges_app_role_owns_objects.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/privileges_app_role_schema_create.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/privileges_public_schema_create.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/privileges_public_execute_security_definer.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/privileges_security_definer_search_path.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/privileges_schema_no_default_privileges.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/hba_weak_auth_method.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/hba_non_tls_host.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/hba_broad_address.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/hba_remote_superuser.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/hba_file_error.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/settings_ssl_disabled.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/settings_ssl_min_protocol_weak.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/settings_password_encryption_not_scram.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/settings_connection_logging_off.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/settings_log_line_prefix_incomplete.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/settings_log_statement_all.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/settings_guard_not_enforced.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/audit_trail_not_installed.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/audit_destination_not_table.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/audit_retention_short.sql", requires = ["lint_framework"]);
-extension_sql_file!("../sql/lint/audit_chain_broken.sql", requires = ["lint_framework", "audit_schema"]);
+extension_sql_file!("../../sql/lint/rls_disabled_with_policies.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_enabled_no_policy.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_not_forced_login_owner.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_tenant_table_without_rls.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_policy_always_true.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_policy_missing_with_check.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_multiple_permissive_policies.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_policy_to_public.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_view_bypasses_rls.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_bypassrls_role.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/rls_policy_per_row_call.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/roles_superuser_not_allowed.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/roles_login_reaches_privileged.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/roles_app_member_of_privileged.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/roles_owner_role_login.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/roles_migration_role_app_login.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/roles_md5_password.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/roles_password_never_expires.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/privileges_app_role_owns_objects.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/privileges_app_role_schema_create.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/privileges_public_schema_create.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/privileges_public_execute_security_definer.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/privileges_security_definer_search_path.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/privileges_schema_no_default_privileges.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/hba_weak_auth_method.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/hba_non_tls_host.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/hba_broad_address.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/hba_remote_superuser.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/hba_file_error.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/settings_ssl_disabled.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/settings_ssl_min_protocol_weak.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/settings_password_encryption_not_scram.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/settings_connection_logging_off.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/settings_log_line_prefix_incomplete.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/settings_log_statement_all.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/settings_guard_not_enforced.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/audit_trail_not_installed.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/audit_destination_not_table.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/audit_retention_short.sql", requires = ["lint_framework"]);
+extension_sql_file!("../../sql/lint/audit_chain_broken.sql", requires = ["lint_framework", "audit_schema"]);
 
 
 #[cfg(test)]
@@ -454,8 +454,8 @@ mod tests {
 
     #[test]
     fn every_function_public_may_call_is_documented() {
-        let readme = include_str!("../README.md");
-        let granted: Vec<&str> = include_str!("../sql/finalize.sql")
+        let readme = include_str!("../../README.md");
+        let granted: Vec<&str> = include_str!("../../sql/finalize.sql")
             .lines()
             .filter_map(|l| l.strip_prefix("GRANT EXECUTE ON FUNCTION nspg_guard."))
             .filter_map(|l| l.split('(').next())

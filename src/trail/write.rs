@@ -8,9 +8,12 @@
 //! On a read-only server or transaction, or where the extension is not installed, the table
 //! cannot take the row in-transaction, so the event goes to the server log (and the queue).
 
-use crate::as_guard::as_guard;
-use crate::audit::{self, AuditClass, AuditEvent};
-use crate::{audit_queue, audit_row, redact, settings};
+use crate::pg::as_guard::as_guard;
+use crate::policy::audit_event::{self, AuditClass, AuditEvent};
+use crate::trail::queue;
+use crate::trail::row;
+use crate::policy::redact;
+use crate::pg::settings;
 use pgrx::prelude::*;
 use pgrx::pg_sys;
 use pgrx::spi::Spi;
@@ -44,7 +47,7 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
         };
         let xid = pg_sys::GetTopTransactionIdIfAny();
         AuditEvent {
-            event_time: audit::iso_timestamp(pg_sys::GetCurrentTimestamp()),
+            event_time: audit_event::iso_timestamp(pg_sys::GetCurrentTimestamp()),
             class: class.as_str().to_string(),
             outcome: outcome.to_string(),
             session_user: role_name(pg_sys::GetSessionUserId()),
@@ -54,7 +57,7 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
             application_name: text(pg_sys::application_name),
             database: text(pg_sys::get_database_name(pg_sys::MyDatabaseId)),
             backend_pid: pg_sys::MyProcPid,
-            session_id: Some(audit::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid)),
+            session_id: Some(audit_event::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid)),
             xid: (xid.into_inner() != 0).then(|| i64::from(xid.into_inner())),
             ..AuditEvent::default()
         }
@@ -79,7 +82,7 @@ fn log_line(event: &AuditEvent) {
 /// ids come from its shared memory).
 fn table_writable() -> bool {
     let read_write = unsafe { !pg_sys::RecoveryInProgress() && !pg_sys::XactReadOnly };
-    read_write && crate::hooks::active() && crate::protect::audit_log_oid().is_some()
+    read_write && crate::guard::hooks::active() && crate::guard::protect::audit_log_oid().is_some()
 }
 
 /// Records a committed action, in the acting transaction.
@@ -106,7 +109,7 @@ pub fn record_async(mut event: AuditEvent) {
     log_line(&event);
     if queue_writable() {
         if let Ok(payload) = serde_json::to_vec(&event) {
-            audit_queue::push(&payload, QUEUE_WAIT);
+            queue::push(&payload, QUEUE_WAIT);
         }
     }
 }
@@ -115,7 +118,7 @@ pub fn record_async(mut event: AuditEvent) {
 pub fn queue_only(event: &AuditEvent) {
     if queue_writable() {
         if let Ok(payload) = serde_json::to_vec(event) {
-            audit_queue::push(&payload, Duration::ZERO);
+            queue::push(&payload, Duration::ZERO);
         }
     }
 }
@@ -127,19 +130,19 @@ fn queue_writable() -> bool {
 }
 
 fn insert(e: AuditEvent) {
-    if let Some(relid) = crate::protect::audit_log_oid() {
-        audit_row::insert(relid, &e);
+    if let Some(relid) = crate::guard::protect::audit_log_oid() {
+        row::insert(relid, &e);
     }
 }
 
 /// The writer's side: inserts queued events; returns how many it wrote.
 pub fn insert_queued(batch: &[String]) -> u64 {
-    if crate::protect::audit_log_oid().is_none() {
+    if crate::guard::protect::audit_log_oid().is_none() {
         return 0;
     }
     batch
         .iter()
-        .filter_map(|payload| audit_queue::decode(payload))
+        .filter_map(|payload| queue::decode(payload))
         .map(insert)
         .count() as u64
 }
@@ -148,7 +151,7 @@ pub fn insert_queued(batch: &[String]) -> u64 {
 /// also finds rows that committed long after later ones); returns how many rows it sealed.
 pub fn seal(everything: bool) -> i64 {
     const BATCH: i64 = 20_000; // _seal_pending's default batch
-    if crate::protect::audit_log_oid().is_none() {
+    if crate::guard::protect::audit_log_oid().is_none() {
         return 0;
     }
     let mut total = 0;
@@ -170,7 +173,7 @@ pub fn seal(everything: bool) -> i64 {
 /// of pg_control to notice that the server ran in between without nspg_guard (see README).
 pub fn record_server_start() {
     pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        if crate::protect::audit_log_oid().is_none() {
+        if crate::guard::protect::audit_log_oid().is_none() {
             return;
         }
         let details = as_guard(|| Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard._server_start_details()"));
@@ -215,7 +218,7 @@ pub fn purge() -> i64 {
 /// The writer records a clean stop, with the WAL position, for the next start to compare.
 pub fn record_server_stop() {
     pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        if crate::protect::audit_log_oid().is_none() {
+        if crate::guard::protect::audit_log_oid().is_none() {
             return;
         }
         let lsn = as_guard(|| Spi::get_one::<String>("SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text")).ok().flatten();

@@ -11,7 +11,7 @@
 
 use pgrx::pg_guard;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
-use crate::backend_local::BackendLocal;
+use crate::pg::backend::BackendLocal;
 
 /// Set while nspg_guard itself works with elevated rights (the tamper guard lets it through).
 static INTERNAL: BackendLocal<bool> = BackendLocal::new(false);
@@ -105,8 +105,8 @@ unsafe extern "C-unwind" fn refuse_foreign_function(function: pg_sys::Oid) {
     if extension != pg_sys::InvalidOid && owner == extension {
         return;
     }
-    let name = crate::audit_log::text(pg_sys::format_procedure(function)).unwrap_or_else(|| function.to_u32().to_string());
-    crate::report::fail(
+    let name = crate::trail::write::text(pg_sys::format_procedure(function)).unwrap_or_else(|| function.to_u32().to_string());
+    crate::trail::report::fail(
         PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!("nspg_guard: function {name} may not run inside nspg_guard's own privileged work"),
         "A trigger, rule, domain check, operator or cast on nspg_guard's objects, or an object named like one of PostgreSQL's, tried to run code while nspg_guard wrote its own tables; remove it.",

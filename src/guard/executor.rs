@@ -7,10 +7,16 @@
 //! CTE leaves after two field reads; DML with a WHERE costs a walk of a few plan nodes and no
 //! catalog access.
 
-use crate::destructive::{self, PlanNode, Ref};
-use crate::verdict::Enforcement;
-use crate::audit::AuditClass;
-use crate::{access, audit_log, objects, overrides, protect, report, settings};
+use crate::policy::destructive::{self, PlanNode, Ref};
+use crate::policy::verdict::Enforcement;
+use crate::policy::audit_event::AuditClass;
+use crate::guard::access;
+use crate::trail::write;
+use crate::pg::objects;
+use crate::guard::overrides;
+use crate::guard::protect;
+use crate::trail::report;
+use crate::pg::settings;
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
 use std::ffi::c_void;
@@ -87,18 +93,18 @@ unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, over_limit: bool
             unbounded = Some(target_name(stmt, mt));
         }
     });
-    if !(over_limit || unbounded.is_some()) || !audit_log::audited(AuditClass::Destructive) {
+    if !(over_limit || unbounded.is_some()) || !write::audited(AuditClass::Destructive) {
         return;
     }
-    let mut event = audit_log::event(AuditClass::Destructive, "committed");
+    let mut event = write::event(AuditClass::Destructive, "committed");
     event.command_tag = Some(command_name((*query_desc).operation).to_string());
     event.object_type = Some("table".into());
     event.object_identity = unbounded;
     event.rows = Some((*(*query_desc).estate).es_processed as i64);
-    event.statement = Some(crate::hooks::statement_text((*query_desc).sourceText, (*query_desc).plannedstmt));
+    event.statement = Some(crate::guard::hooks::statement_text((*query_desc).sourceText, (*query_desc).plannedstmt));
     event.reason = overrides::reason();
     event.details = Some(serde_json::json!({ "unbounded": event.object_identity.is_some(), "over_row_limit": over_limit }));
-    audit_log::record_committed(event);
+    write::record_committed(event);
 }
 
 unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {

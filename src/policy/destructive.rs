@@ -10,7 +10,7 @@
 //! restricts its target when some condition that filters rows references a column of the
 //! target table, directly, through a join, or through a nested-loop parameter.
 
-use crate::verdict::Refusal;
+use crate::policy::verdict::Refusal;
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 
 /// What an expression in a plan node refers to.

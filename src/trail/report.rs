@@ -2,9 +2,9 @@
 //! (class `denied`) first: the statement's transaction is about to abort, so the event takes
 //! the asynchronous route.
 
-use crate::audit::AuditClass;
-use crate::audit_log;
-use crate::verdict::{Enforcement, Refusal};
+use crate::policy::audit_event::AuditClass;
+use crate::trail::write;
+use crate::policy::verdict::{Enforcement, Refusal};
 use pgrx::pg_sys::{errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::PgLogLevel;
 
@@ -22,7 +22,7 @@ pub fn raise(refusal: Refusal, enforcement: Enforcement) {
         Enforcement::Warn => PgLogLevel::WARNING,
         Enforcement::Ignore => return,
     };
-    if audit_log::audited(AuditClass::Denied) {
+    if write::audited(AuditClass::Denied) {
         audit(&refusal, enforcement);
     }
     ErrorReport::new(refusal.sqlstate, refusal.message, "nspg_guard")
@@ -33,14 +33,14 @@ pub fn raise(refusal: Refusal, enforcement: Enforcement) {
 
 fn audit(refusal: &Refusal, enforcement: Enforcement) {
     let outcome = if enforcement == Enforcement::Refuse { "denied" } else { "warned" };
-    let mut event = audit_log::event(AuditClass::Denied, outcome);
+    let mut event = write::event(AuditClass::Denied, outcome);
     event.command_tag = Some(refusal.command.clone());
     event.object_identity = refusal.object.clone();
     event.sqlstate = Some(sqlstate_text(refusal.sqlstate as i32));
     event.reason = Some(refusal.message.clone());
-    event.statement = crate::hooks::current_statement();
+    event.statement = crate::guard::hooks::current_statement();
     event.details = Some(serde_json::json!({ "detail": refusal.detail, "hint": refusal.hint }));
-    audit_log::record_async(event);
+    write::record_async(event);
 }
 
 /// An encoded SQLSTATE (PostgreSQL's MAKE_SQLSTATE, six bits per character) as its five characters.

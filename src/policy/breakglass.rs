@@ -4,7 +4,7 @@
 //! `breakglass_api.rs` keeps the registry and grants; `admin_session.rs` watches escalated
 //! sessions.
 
-use crate::verdict::{validate_reason, ReasonError, Refusal};
+use crate::policy::verdict::{validate_reason, ReasonError, Refusal};
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use thiserror::Error;
 

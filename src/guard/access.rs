@@ -6,8 +6,8 @@
 //! `audit_relation()` changes it (it sends a relcache invalidation for its table), so a
 //! statement on an unaudited table costs one look at an empty or short list.
 
-use crate::audit::AuditClass;
-use crate::audit_log;
+use crate::policy::audit_event::AuditClass;
+use crate::trail::write;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
@@ -72,12 +72,12 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
     if let Some(list) = CACHE.with(|c| c.borrow().as_ref().filter(|(g, _)| *g == generation).map(|(_, l)| l.clone())) {
         return list;
     }
-    if LOADING.with(Cell::get) || crate::protect::audit_log_oid().is_none() {
+    if LOADING.with(Cell::get) || crate::guard::protect::audit_log_oid().is_none() {
         return Vec::new();
     }
     LOADING.with(|l| l.set(true));
     // read as nspg_guard itself: the acting role has no access to the list
-    let loaded = crate::as_guard::as_guard(|| {
+    let loaded = crate::pg::as_guard::as_guard(|| {
         Spi::connect(|client| {
             client
                 .select("SELECT relid, mode FROM nspg_guard.audited_relations", None, &[])?
@@ -100,7 +100,7 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc.
 pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
-    if !audit_log::audited(AuditClass::Access) || LOADING.with(Cell::get) || crate::as_guard::internal() {
+    if !write::audited(AuditClass::Access) || LOADING.with(Cell::get) || crate::pg::as_guard::internal() {
         return;
     }
     let list = audited();
@@ -116,7 +116,7 @@ pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
         }
         let write = targets.contains(&(index as i32 + 1));
         if list.iter().any(|&(oid, mode)| oid == (*rte).relid && mode.covers(write)) {
-            touched.push(crate::objects::relation_name((*rte).relid));
+            touched.push(crate::pg::objects::relation_name((*rte).relid));
         }
     }
     if touched.is_empty() {
@@ -151,13 +151,13 @@ pub unsafe fn note_finish(query_desc: *mut pg_sys::QueryDesc) {
         Some(entry.1)
     });
     let Some(pending) = found else { return };
-    let mut event = audit_log::event(AuditClass::Access, "committed");
+    let mut event = write::event(AuditClass::Access, "committed");
     event.command_tag = Some(pending.command.to_string());
     event.object_type = Some("table".into());
     event.object_identity = Some(pending.relations);
     event.rows = Some((*(*query_desc).estate).es_processed as i64);
     event.statement = pending.statement;
-    audit_log::record_committed(event);
+    write::record_committed(event);
 }
 
 /// Makes reads and/or writes of `rel` audited ('read', 'write', 'all'), or stops ('none').
@@ -174,20 +174,20 @@ COMMENT ON FUNCTION nspg_guard.audit_relation(regclass, text) IS
 "#
 )]
 fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
-    let bad = |message: String, hint: &str| -> ! { crate::report::fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, hint) };
+    let bad = |message: String, hint: &str| -> ! { crate::trail::report::fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, hint) };
     let Some(rel) = rel else { bad("nspg_guard: audit_relation needs a table".into(), "Pass a table name, e.g. audit_relation('public.orders', 'write').") };
     let Some(parsed) = Mode::parse(mode.unwrap_or("")) else {
         bad(format!("nspg_guard: unknown access mode \"{}\"", mode.unwrap_or("")), "Use 'read', 'write', 'all' or 'none'.")
     };
-    crate::audit_api::require_admin("audit_relation()");
+    crate::api::audit::require_admin("audit_relation()");
     if unsafe { pg_sys::get_rel_name(rel) }.is_null() {
-        crate::report::fail(
+        crate::trail::report::fail(
             PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
             format!("nspg_guard: audit_relation: there is no relation with oid {}", u32::from(rel)),
             "Pass an existing table by name, e.g. audit_relation('public.orders', 'write').",
         )
     }
-    if !audit_log::audited(AuditClass::Access) {
+    if !write::audited(AuditClass::Access) {
         pgrx::notice!("nspg_guard: the access class is not in nspg_guard.audit, so nothing is recorded until it is (e.g. ALTER SYSTEM SET nspg_guard.audit = 'all' and a reload)");
     }
     let mode_text = match parsed {
@@ -202,15 +202,15 @@ fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
     } else {
         "DELETE FROM nspg_guard.audited_relations WHERE relid = $1 AND $2 IS NOT NULL"
     };
-    crate::as_guard::as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
+    crate::pg::as_guard::as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
         .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit_relation failed: {e}"));
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(rel) };
-    let name = unsafe { crate::objects::relation_name(rel) };
-    let mut event = audit_log::event(AuditClass::Config, "committed");
+    let name = unsafe { crate::pg::objects::relation_name(rel) };
+    let mut event = write::event(AuditClass::Config, "committed");
     event.command_tag = Some("AUDIT RELATION".into());
     event.object_type = Some("table".into());
     event.object_identity = Some(name.clone());
     event.details = Some(serde_json::json!({ "mode": mode_text }));
-    audit_log::record_committed(event);
+    write::record_committed(event);
     format!("access to {name} audited: {mode_text}")
 }

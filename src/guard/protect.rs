@@ -6,8 +6,8 @@
 //! library, which the next start with it records). Old rows leave only through
 //! `nspg_guard.audit_purge()`. Each refusal is itself audited (class `denied`).
 
-use crate::verdict::{Enforcement, Refusal};
-use crate::report;
+use crate::policy::verdict::{Enforcement, Refusal};
+use crate::trail::report;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, NodeTag};
 use pgrx::PgList;
 use std::cell::Cell;
@@ -141,7 +141,7 @@ fn refuse(command: &str, target: Protected) {
 
 /// Executor side: a statement writing `relid` (any ModifyTable target).
 pub fn check_write(relid: pg_sys::Oid, command: &str) {
-    if crate::as_guard::internal() {
+    if crate::pg::as_guard::internal() {
         return;
     }
     if let Some(table) = trail_table(relid) {
@@ -167,7 +167,7 @@ unsafe fn is_ours(name: *const std::ffi::c_char) -> bool {
 /// # Safety
 /// `node` is a valid utility parse tree.
 pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
-    if crate::as_guard::internal() || pg_sys::creating_extension {
+    if crate::pg::as_guard::internal() || pg_sys::creating_extension {
         return;
     }
     use pg_sys::ObjectType::*;

@@ -8,10 +8,12 @@
 //! (no `#[pg_guard]`, nothing to drop) that calls the chain through raw function pointers and
 //! runs nspg_guard's own work in separate `#[pg_guard]` functions.
 
-use crate::{executor, nesting, utility};
+use crate::guard::executor;
+use crate::pg::nesting;
+use crate::guard::utility;
 use pgrx::pg_guard;
 use pgrx::pg_sys;
-use crate::backend_local::BackendLocal;
+use crate::pg::backend::BackendLocal;
 use std::cell::RefCell;
 use std::ffi::c_char;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -63,7 +65,7 @@ pub unsafe fn install() {
     if !pg_sys::process_shared_preload_libraries_in_progress {
         return;
     }
-    crate::as_guard::install();
+    crate::pg::as_guard::install();
     // before ours: our hooks must run first and see the depth of the statement they judge
     nesting::install();
     PREV_PROCESS_UTILITY = pg_sys::ProcessUtility_hook;
@@ -72,10 +74,10 @@ pub unsafe fn install() {
     pg_sys::ExecutorStart_hook = Some(executor_start);
     PREV_EXECUTOR_FINISH = pg_sys::ExecutorFinish_hook;
     pg_sys::ExecutorFinish_hook = Some(executor_finish);
-    crate::auth::install();
-    crate::audit_queue::init();
-    crate::audit_row::init();
-    crate::admin_session::install();
+    crate::guard::auth::install();
+    crate::trail::queue::init();
+    crate::trail::row::init();
+    crate::guard::admin_session::install();
     HOOKS_ACTIVE.store(true, Ordering::Relaxed);
 }
 
@@ -119,7 +121,7 @@ unsafe extern "C-unwind" fn process_utility(
     }
     if pending != NOTHING_PENDING {
         after_utility(pending);
-    } else if top_level && !crate::admin_session::quiet() {
+    } else if top_level && !crate::guard::admin_session::quiet() {
         after_top_level_utility();
     }
 }
@@ -138,7 +140,7 @@ unsafe extern "C-unwind" fn before_utility(
         note_statement(query_string, pstmt);
     }
     if judged {
-        crate::admin_session::before_statement(top_level, || {
+        crate::guard::admin_session::before_statement(top_level, || {
             (utility::command_tag((*pstmt).utilityStmt), statement_text(query_string, pstmt))
         });
     }
@@ -163,7 +165,7 @@ unsafe extern "C-unwind" fn before_utility(
 #[pg_guard]
 unsafe extern "C-unwind" fn after_top_level_utility() {
     if !exempt() {
-        crate::admin_session::after_statement(false);
+        crate::guard::admin_session::after_statement(false);
     }
 }
 
@@ -188,7 +190,7 @@ static STATEMENT: BackendLocal<(*const c_char, i32, i32, i64)> = BackendLocal::n
 /// Notes the client statement starting now (no copy: only a refusal reads it). nspg_guard's own
 /// SQL, run from a hook while a client statement is at depth 0, is not the client's.
 unsafe fn note_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedStmt) {
-    if crate::as_guard::internal() {
+    if crate::pg::as_guard::internal() {
         return;
     }
     STATEMENT.set((source, (*pstmt).stmt_location, (*pstmt).stmt_len, nesting::statement_start()));
@@ -241,7 +243,7 @@ unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryD
         note_statement(source, pstmt);
     }
     if !exempt() {
-        crate::admin_session::before_statement(top_level, || {
+        crate::guard::admin_session::before_statement(top_level, || {
             (command_of(query_desc), statement_text(source, pstmt))
         });
         executor::check_start(query_desc, eflags);
@@ -263,7 +265,7 @@ unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::Query
     }
     if !exempt() {
         executor::check_finish(query_desc);
-        crate::admin_session::after_statement(false);
+        crate::guard::admin_session::after_statement(false);
     }
 }
 

@@ -1,0 +1,7 @@
+//! SQL-callable functions.
+
+pub mod audit;
+pub mod breakglass;
+pub mod evidence;
+pub mod incident;
+pub mod lint;

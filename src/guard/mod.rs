@@ -1,0 +1,10 @@
+//! The hooks and the per-statement guards.
+
+pub mod access;
+pub mod admin_session;
+pub mod auth;
+pub mod executor;
+pub mod hooks;
+pub mod overrides;
+pub mod protect;
+pub mod utility;

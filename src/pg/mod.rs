@@ -1,0 +1,9 @@
+//! Small PostgreSQL helpers.
+
+pub mod admin_registry;
+pub mod as_guard;
+pub mod backend;
+pub mod nesting;
+pub mod objects;
+pub mod settings;
+pub mod standing;

@@ -1,0 +1,18 @@
+//! The rules, as pure Rust over plain data: no PostgreSQL state, no unsafe code.
+
+#![forbid(unsafe_code)]
+
+pub mod admin_limits;
+pub mod audit_event;
+pub mod breakglass;
+pub mod classify;
+pub mod ddl_guard;
+pub mod destructive;
+pub mod incident;
+pub mod lint_expr;
+pub mod lint_hba;
+pub mod object_names;
+pub mod redact;
+pub mod risky;
+pub mod roles;
+pub mod verdict;

@@ -1,0 +1,6 @@
+//! Writing audit events.
+
+pub mod queue;
+pub mod report;
+pub mod row;
+pub mod write;
