@@ -6,7 +6,7 @@
 use crate::policy::audit_event::AuditClass;
 use crate::policy::breakglass::{self, Approver, State, Step};
 use crate::policy::verdict::{Enforcement, Refusal};
-use crate::pg::objects::{self, role_name};
+use crate::pg::text::{role_name, role_oid, text};
 use crate::trail::report::fail;
 use crate::pg::admin_registry;
 use crate::guard::admin_session;
@@ -51,7 +51,7 @@ pub fn require_registry(function: &str) {
             "Add nspg_guard to shared_preload_libraries and restart the server.",
         );
     }
-    let here = write::text(unsafe { pg_sys::get_database_name(pg_sys::MyDatabaseId) }).unwrap_or_default();
+    let here = text(unsafe { pg_sys::get_database_name(pg_sys::MyDatabaseId) }).unwrap_or_default();
     let registry = settings::text_of(&settings::AUDIT_DATABASE);
     if here != registry {
         fail(
@@ -186,7 +186,7 @@ fn valid_reason(text: Option<&str>, function: &str, example: &str) -> String {
 /// The break-glass role, which must exist before anything is granted.
 fn breakglass_role() -> (String, pg_sys::Oid) {
     let name = settings::text_of(&settings::BREAKGLASS_ROLE);
-    let Some(oid) = objects::role_oid(&name) else {
+    let Some(oid) = role_oid(&name) else {
         fail(
             PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
             format!("nspg_guard: break-glass role \"{name}\" does not exist"),

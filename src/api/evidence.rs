@@ -15,7 +15,7 @@ fn require_admin(action: &'static str) -> Result<(), LintError> {
     if standing::current_user_is_admin() {
         return Ok(());
     }
-    let role = crate::pg::objects::role_name(unsafe { pg_sys::GetUserId() });
+    let role = crate::pg::text::role_name(unsafe { pg_sys::GetUserId() });
     Err(LintError::Denied { action, role })
 }
 

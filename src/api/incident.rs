@@ -3,7 +3,7 @@
 
 use crate::policy::audit_event::AuditClass;
 use crate::api::breakglass::{deny, quote_ident, require_registry, run, spi, FirstValue};
-use crate::pg::objects::{self, role_name};
+use crate::pg::text::{role_name, role_oid};
 use crate::trail::report::fail;
 use crate::policy::incident::{self, Lockdown};
 use crate::guard::admin_session;
@@ -31,7 +31,7 @@ fn existing_role(role: Option<&str>, function: &str) -> (String, pg_sys::Oid) {
     let Some(name) = role.map(str::to_string) else {
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a role name, not NULL"), "Give the name of an existing role, as in pg_roles.rolname.");
     };
-    let Some(oid) = objects::role_oid(&name) else {
+    let Some(oid) = role_oid(&name) else {
         fail(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("nspg_guard: {function}: role \"{name}\" does not exist"),

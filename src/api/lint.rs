@@ -10,6 +10,7 @@
 use crate::policy::lint_expr::{self, Catalog, Kind, Volatility};
 use crate::policy::lint_hba;
 use crate::pg::settings::{self, RoleSet};
+use crate::pg::text::text;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, NodeTag};
 use pgrx::prelude::*;
@@ -122,19 +123,15 @@ fn role_in_set(rolname: &str, role_set_name: &str) -> bool {
 /// Operator and function facts for `lint_expr`, from the syscache.
 struct Syscache;
 
-unsafe fn owned(name: *mut std::ffi::c_char) -> Option<String> {
-    (!name.is_null()).then(|| CStr::from_ptr(name).to_string_lossy().into_owned())
-}
-
 impl Catalog for Syscache {
     fn operator_name(&self, opno: u32) -> Option<String> {
-        unsafe { owned(pg_sys::get_opname(pg_sys::Oid::from(opno))) }
+        text(unsafe { pg_sys::get_opname(pg_sys::Oid::from(opno)) })
     }
 
     fn function(&self, funcid: u32) -> Option<(String, Volatility)> {
         let oid = pg_sys::Oid::from(funcid);
         // get_func_name answers NULL for a missing function; func_volatile would raise.
-        let name = unsafe { owned(pg_sys::get_func_name(oid)) }?;
+        let name = text(unsafe { pg_sys::get_func_name(oid) })?;
         let volatility = match unsafe { pg_sys::func_volatile(oid) } as u8 {
             pg_sys::PROVOLATILE_IMMUTABLE => Volatility::Immutable,
             pg_sys::PROVOLATILE_STABLE => Volatility::Stable,

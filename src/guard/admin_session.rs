@@ -19,7 +19,7 @@ use crate::policy::audit_event::{self, AuditClass};
 use crate::policy::breakglass::{self, Escalated};
 use crate::policy::ddl_guard::Authority;
 use crate::policy::verdict::Enforcement;
-use crate::pg::objects::{self, role_name};
+use crate::pg::text::{role_name, role_oid, text};
 use crate::pg::admin_registry;
 use crate::trail::write;
 use crate::trail::report;
@@ -104,7 +104,7 @@ fn kind() -> Kind {
 unsafe fn look_up(user: pg_sys::Oid, session: pg_sys::Oid) -> Kind {
     let of_session = standing::of(session);
     let of_user = if user == session { of_session } else { standing::of(user) };
-    let breakglass_role = objects::role_oid(&settings::text_of(&settings::BREAKGLASS_ROLE)).unwrap_or(pg_sys::InvalidOid);
+    let breakglass_role = role_oid(&settings::text_of(&settings::BREAKGLASS_ROLE)).unwrap_or(pg_sys::InvalidOid);
     let stale = breakglass_role != pg_sys::InvalidOid
         && user == breakglass_role
         && !of_session.superuser
@@ -347,7 +347,7 @@ unsafe fn audit_relevant_settings() -> Vec<(String, String)> {
             let variable = *variables.add(i);
             let name = CStr::from_ptr((*variable).name);
             audit_event::is_audit_relevant_setting(name.to_bytes()).then(|| {
-                let value = write::text(pg_sys::GetConfigOption(name.as_ptr(), true, false)).unwrap_or_default();
+                let value = text(pg_sys::GetConfigOption(name.as_ptr(), true, false)).unwrap_or_default();
                 (name.to_string_lossy().into_owned(), value)
             })
         })

@@ -11,7 +11,8 @@
 //!   the session, the end of backend start-up, records it.
 
 use crate::policy::audit_event::{self, AuditClass, AuditEvent};
-use crate::trail::write::{self, text};
+use crate::pg::text::text;
+use crate::trail::write;
 use crate::pg::settings;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;

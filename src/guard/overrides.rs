@@ -49,7 +49,7 @@ fn allow_destructive(reason: Option<&str>) -> String {
         ),
     };
     let role = unsafe { pg_sys::GetUserId() };
-    let role_name = unsafe { std::ffi::CStr::from_ptr(pg_sys::GetUserNameFromId(role, false)) }.to_string_lossy().into_owned();
+    let role_name = crate::pg::text::role_name(role);
     if !standing::of(role).has(Authority::Migration) {
         crate::trail::report::fail(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,

@@ -15,6 +15,7 @@ use crate::pg::settings;
 use crate::policy::verdict::Enforcement;
 use crate::trail::report;
 use crate::pg::standing;
+use crate::pg::text::role_name;
 use pgrx::pg_sys::{self, NodeTag};
 use pgrx::{is_a, PgList};
 use std::ffi::CStr;
@@ -141,7 +142,7 @@ unsafe fn check_ddl(tag: NodeTag, node: *mut pg_sys::Node, class: Class) -> bool
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
     let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
     let sets = RoleSets { migration_roles: &migration_roles, admin_roles: &admin_roles };
-    report::raise(ddl_guard::refusal(&command_tag(node), &objects::role_name(role), class, needed, &sets), enforcement);
+    report::raise(ddl_guard::refusal(&command_tag(node), &role_name(role), class, needed, &sets), enforcement);
     false
 }
 
@@ -165,7 +166,7 @@ unsafe fn check_risky(tag: NodeTag, node: *mut pg_sys::Node, facts: Facts) {
     };
     if risky::needs_admin(command, settings::extension_allowed) {
         let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
-        report::raise(risky::refusal(command, &command_tag(node), &objects::role_name(role), &admin_roles), enforcement);
+        report::raise(risky::refusal(command, &command_tag(node), &role_name(role), &admin_roles), enforcement);
     }
 }
 
@@ -182,7 +183,7 @@ unsafe fn check_truncate(stmt: *mut pg_sys::TruncateStmt) {
     }
     let names: Vec<String> = relations.iter_ptr().filter_map(|rv| objects::name_of(rv as *mut pg_sys::Node)).collect();
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
-    report::raise(destructive::truncate_refusal(&objects::role_name(role), &names, &migration_roles), enforcement);
+    report::raise(destructive::truncate_refusal(&role_name(role), &names, &migration_roles), enforcement);
 }
 
 /// An allowed DROP of a table or schema, or any DROP … CASCADE, says what goes.

@@ -7,3 +7,4 @@ pub mod nesting;
 pub mod objects;
 pub mod settings;
 pub mod standing;
+pub mod text;

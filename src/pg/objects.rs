@@ -3,27 +3,11 @@
 //! reads fields into plain `Name`s; `object_names` renders them. Best effort and never
 //! failing: a statement this does not know gets no object, its statement text still says it all.
 
+use crate::pg::text::text;
 use crate::policy::object_names::{kind_of, render, render_all, role_keyword, shape_of, Name, Shape};
 use pgrx::pg_sys::{self, NodeTag};
 use pgrx::PgList;
-use std::ffi::{c_char, CStr};
-
-unsafe fn text(p: *const c_char) -> Option<String> {
-    (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().into_owned())
-}
-
-/// A role's name for messages; a role that no longer exists shows as its oid.
-pub fn role_name(role: pg_sys::Oid) -> String {
-    crate::trail::write::text(unsafe { pg_sys::GetUserNameFromId(role, true) }).unwrap_or_else(|| format!("oid {}", role.to_u32()))
-}
-
-/// The role of that name, if there is one.
-pub fn role_oid(name: &str) -> Option<pg_sys::Oid> {
-    let name = std::ffi::CString::new(name).ok()?;
-    let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
-    (oid != pg_sys::InvalidOid).then_some(oid)
-}
-
+use std::ffi::c_char;
 
 /// A relation's name as plain data (catalog and schema when given).
 unsafe fn range_var(rv: *mut pg_sys::RangeVar) -> Name {

@@ -9,6 +9,7 @@
 //! cannot take the row in-transaction, so the event goes to the server log (and the queue).
 
 use crate::pg::as_guard::as_guard;
+use crate::pg::text::{existing_role_name, text};
 use crate::policy::audit_event::{self, AuditClass, AuditEvent};
 use crate::trail::queue;
 use crate::trail::row;
@@ -17,22 +18,12 @@ use crate::pg::settings;
 use pgrx::prelude::*;
 use pgrx::pg_sys;
 use pgrx::spi::Spi;
-use std::ffi::{c_char, CStr};
 use std::time::Duration;
 
 /// A queued event is cut to this much statement text so that it fits one queue slot.
 const QUEUED_STATEMENT_BYTES: usize = 1024;
 /// How long a backend waits for room in a full queue before falling back to the log only.
 const QUEUE_WAIT: Duration = Duration::from_secs(2);
-
-/// A C string as text; NULL and empty both mean "not known".
-pub fn text(p: *const c_char) -> Option<String> {
-    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()).filter(|s| !s.is_empty())
-}
-
-fn role_name(role: pg_sys::Oid) -> Option<String> {
-    text(unsafe { pg_sys::GetUserNameFromId(role, true) })
-}
 
 /// An event about the current backend: who, from where, when. Catalog lookups are fine here:
 /// events are rare (the per-statement path only builds one when something is audited).
@@ -50,8 +41,8 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
             event_time: audit_event::iso_timestamp(pg_sys::GetCurrentTimestamp()),
             class: class.as_str().to_string(),
             outcome: outcome.to_string(),
-            session_user: role_name(pg_sys::GetSessionUserId()),
-            current_user: role_name(pg_sys::GetUserId()),
+            session_user: existing_role_name(pg_sys::GetSessionUserId()),
+            current_user: existing_role_name(pg_sys::GetUserId()),
             client_addr,
             client_port,
             application_name: text(pg_sys::application_name),

@@ -1,0 +1,27 @@
+//! Text from PostgreSQL: C strings and role names. One helper each, so that every caller reads
+//! "not known" the same way.
+
+use pgrx::pg_sys;
+use std::ffi::{c_char, CStr};
+
+/// A C string as text; NULL and empty both mean "not known".
+pub fn text(p: *const c_char) -> Option<String> {
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()).filter(|s| !s.is_empty())
+}
+
+/// A role's name, or None when no role has that oid (an audit row leaves it NULL then).
+pub fn existing_role_name(role: pg_sys::Oid) -> Option<String> {
+    text(unsafe { pg_sys::GetUserNameFromId(role, true) })
+}
+
+/// A role's name for messages; a role that no longer exists shows as its oid.
+pub fn role_name(role: pg_sys::Oid) -> String {
+    existing_role_name(role).unwrap_or_else(|| format!("oid {}", role.to_u32()))
+}
+
+/// The role of that name, if there is one.
+pub fn role_oid(name: &str) -> Option<pg_sys::Oid> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
+    (oid != pg_sys::InvalidOid).then_some(oid)
+}
