@@ -7,7 +7,7 @@ use crate::policy::audit_event::AuditClass;
 use crate::policy::breakglass::{self, Approver, State, Step};
 use crate::policy::verdict::{Enforcement, Refusal};
 use crate::pg::text::{role_name, role_oid, text};
-use crate::trail::report::fail;
+use crate::pg::errors::fail;
 use crate::pg::admin_registry;
 use crate::guard::admin_session;
 use crate::trail::write;

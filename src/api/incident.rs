@@ -4,7 +4,7 @@
 use crate::policy::audit_event::AuditClass;
 use crate::api::breakglass::{deny, quote_ident, require_registry, run, spi, FirstValue};
 use crate::pg::text::{role_name, role_oid};
-use crate::trail::report::fail;
+use crate::pg::errors::fail;
 use crate::policy::incident::{self, Lockdown};
 use crate::guard::admin_session;
 use crate::trail::write;

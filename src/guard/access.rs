@@ -174,14 +174,14 @@ COMMENT ON FUNCTION nspg_guard.audit_relation(regclass, text) IS
 "#
 )]
 fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
-    let bad = |message: String, hint: &str| -> ! { crate::trail::report::fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, hint) };
+    let bad = |message: String, hint: &str| -> ! { crate::pg::errors::fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, hint) };
     let Some(rel) = rel else { bad("nspg_guard: audit_relation needs a table".into(), "Pass a table name, e.g. audit_relation('public.orders', 'write').") };
     let Some(parsed) = Mode::parse(mode.unwrap_or("")) else {
         bad(format!("nspg_guard: unknown access mode \"{}\"", mode.unwrap_or("")), "Use 'read', 'write', 'all' or 'none'.")
     };
     crate::api::audit::require_admin("audit_relation()");
     if unsafe { pg_sys::get_rel_name(rel) }.is_null() {
-        crate::trail::report::fail(
+        crate::pg::errors::fail(
             PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
             format!("nspg_guard: audit_relation: there is no relation with oid {}", u32::from(rel)),
             "Pass an existing table by name, e.g. audit_relation('public.orders', 'write').",

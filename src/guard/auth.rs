@@ -120,7 +120,7 @@ unsafe extern "C-unwind" fn note_failure(edata: *mut pg_sys::ErrorData) {
 
 unsafe fn record_failure(edata: *mut pg_sys::ErrorData) {
     let Some(mut event) = login_event("login_failed") else { return };
-    event.sqlstate = Some(crate::trail::report::sqlstate_text((*edata).sqlerrcode));
+    event.sqlstate = Some(crate::pg::errors::sqlstate_text((*edata).sqlerrcode));
     event.reason = text((*edata).message);
     // The FATAL's own log entry carries the event now; the queue takes it to the table.
     if let Ok(line) = CString::new(event.log_line()) {

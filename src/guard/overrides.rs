@@ -42,7 +42,7 @@ pub fn active() -> bool {
 fn allow_destructive(reason: Option<&str>) -> String {
     let reason = match crate::policy::verdict::validate_reason(reason.unwrap_or("")) {
         Ok(reason) => reason.to_string(),
-        Err(e) => crate::trail::report::fail(
+        Err(e) => crate::pg::errors::fail(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("nspg_guard: allow_destructive needs a reason: {e}"),
             "Say why, for example: SELECT nspg_guard.allow_destructive('purge orders of test tenant, ticket OPS-123');",
@@ -51,7 +51,7 @@ fn allow_destructive(reason: Option<&str>) -> String {
     let role = unsafe { pg_sys::GetUserId() };
     let role_name = crate::pg::text::role_name(role);
     if !standing::of(role).has(Authority::Migration) {
-        crate::trail::report::fail(
+        crate::pg::errors::fail(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             format!("nspg_guard: allow_destructive denied for role \"{role_name}\""),
             "Only members of a migration role (nspg_guard.migration_roles) or an admin role (nspg_guard.admin_roles) may allow destructive statements.",

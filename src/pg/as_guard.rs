@@ -106,7 +106,7 @@ unsafe extern "C-unwind" fn refuse_foreign_function(function: pg_sys::Oid) {
         return;
     }
     let name = crate::pg::text::text(pg_sys::format_procedure(function)).unwrap_or_else(|| function.to_u32().to_string());
-    crate::trail::report::fail(
+    crate::pg::errors::fail(
         PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!("nspg_guard: function {name} may not run inside nspg_guard's own privileged work"),
         "A trigger, rule, domain check, operator or cast on nspg_guard's objects, or an object named like one of PostgreSQL's, tried to run code while nspg_guard wrote its own tables; remove it.",

@@ -3,6 +3,7 @@
 pub mod admin_registry;
 pub mod as_guard;
 pub mod backend;
+pub mod errors;
 pub mod nesting;
 pub mod objects;
 pub mod settings;

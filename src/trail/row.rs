@@ -123,7 +123,7 @@ unsafe fn row_of(e: &AuditEvent, id: i64) -> Row {
 }
 
 fn refuse_shape(why: &str) -> ! {
-    crate::trail::report::fail(
+    crate::pg::errors::fail(
         PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         format!("nspg_guard: cannot write the audit row: nspg_guard.audit_log {why}"),
         "The audit table was changed around nspg_guard; restore its definition from the extension script.",
