@@ -29,7 +29,7 @@ pub extern "C-unwind" fn _PG_init() {
 /// Whether the guards' hooks are installed in this session (the library was preloaded).
 #[pg_extern]
 fn hooks_active() -> bool {
-    hooks::active()
+    pg::backend::hooks_active()
 }
 
 /// The extension's version, whether its hooks are active, and every guard's setting.
@@ -37,7 +37,7 @@ fn hooks_active() -> bool {
 fn status() -> TableIterator<'static, (name!(setting, String), name!(value, String))> {
     let rows = vec![
         ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("hooks_active".to_string(), hooks::active().to_string()),
+        ("hooks_active".to_string(), pg::backend::hooks_active().to_string()),
         ("ddl_guard".to_string(), settings::DDL_GUARD.get().as_str().to_string()),
         ("migration_roles".to_string(), settings::text_of(&settings::MIGRATION_ROLES)),
         ("admin_roles".to_string(), settings::text_of(&settings::ADMIN_ROLES)),

@@ -44,7 +44,7 @@ pub fn deny(command: &str, message: String, detail: String, hint: &str) -> ! {
 /// The registries live in the audit database (one per cluster, like the grants they track), and
 /// their expiry needs the writer: both need the library preloaded.
 pub fn require_registry(function: &str) {
-    if !crate::guard::hooks::active() {
+    if !crate::pg::backend::hooks_active() {
         fail(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             format!("nspg_guard: {function} needs nspg_guard in shared_preload_libraries"),

@@ -79,13 +79,13 @@ fn client_backend() -> bool {
 /// True when the session is known to be neither admin nor escalated for the roles it has now:
 /// nothing to do after its statements. Reads only cached state (no guard needed).
 pub fn quiet() -> bool {
-    let (user, session) = crate::pg::nesting::users();
+    let (user, session) = crate::pg::backend::users();
     let key = (user, session, standing::current_generation());
     matches!(KIND.get(), Some((cached, kind)) if cached == key && !kind.admin && !kind.escalated && !kind.stale)
 }
 
 fn kind() -> Kind {
-    let (user, session) = crate::pg::nesting::users();
+    let (user, session) = crate::pg::backend::users();
     let key = (user, session, standing::current_generation());
     if let Some((cached, kind)) = KIND.get() {
         if cached == key {

@@ -101,7 +101,7 @@ unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, over_limit: bool
     event.object_type = Some("table".into());
     event.object_identity = unbounded;
     event.rows = Some((*(*query_desc).estate).es_processed as i64);
-    event.statement = Some(crate::guard::hooks::statement_text((*query_desc).sourceText, (*query_desc).plannedstmt));
+    event.statement = Some(crate::pg::statement::statement_text((*query_desc).sourceText, (*query_desc).plannedstmt));
     event.reason = overrides::reason();
     event.details = Some(serde_json::json!({ "unbounded": event.object_identity.is_some(), "over_row_limit": over_limit }));
     write::record_committed(event);

@@ -8,20 +8,17 @@
 //! (no `#[pg_guard]`, nothing to drop) that calls the chain through raw function pointers and
 //! runs nspg_guard's own work in separate `#[pg_guard]` functions.
 
-use crate::guard::executor;
+use crate::guard::{executor, utility};
+use crate::pg::backend::BackendLocal;
 use crate::pg::nesting;
-use crate::guard::utility;
+use crate::pg::statement::{note_statement, statement_text};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
-use crate::pg::backend::BackendLocal;
 use std::cell::RefCell;
-use std::ffi::c_char;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
 static mut PREV_EXECUTOR_FINISH: pg_sys::ExecutorFinish_hook_type = None;
-static HOOKS_ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// PostgreSQL's standard implementations, declared here without pgrx's error-converting
 /// wrapper (see the module comment).
@@ -54,11 +51,6 @@ thread_local! {
 /// `before_utility`'s answer when nothing follows the statement's success.
 const NOTHING_PENDING: usize = usize::MAX;
 
-/// True when the library was preloaded and its hooks are in place in this process.
-pub fn active() -> bool {
-    HOOKS_ACTIVE.load(Ordering::Relaxed)
-}
-
 /// Installs the hooks. Only meaningful while shared_preload_libraries is being processed:
 /// a library loaded later (by CREATE EXTENSION or LOAD) would guard one backend at most.
 pub unsafe fn install() {
@@ -78,7 +70,7 @@ pub unsafe fn install() {
     crate::trail::queue::init();
     crate::trail::row::init();
     crate::guard::admin_session::install();
-    HOOKS_ACTIVE.store(true, Ordering::Relaxed);
+    crate::pg::backend::mark_hooks_active();
 }
 
 /// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs
@@ -180,51 +172,6 @@ unsafe extern "C-unwind" fn after_utility(at: usize) {
     if let Some(after) = after {
         utility::after_success(after);
     }
-}
-
-/// The client statement running now: its query string, where it starts and how long it is,
-/// and the statement start time it was noted at (a pointer is only trusted within that
-/// statement: `current_statement`).
-static STATEMENT: BackendLocal<(*const c_char, i32, i32, i64)> = BackendLocal::new((std::ptr::null(), 0, 0, 0));
-
-/// Notes the client statement starting now (no copy: only a refusal reads it). nspg_guard's own
-/// SQL, run from a hook while a client statement is at depth 0, is not the client's.
-unsafe fn note_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedStmt) {
-    if crate::pg::as_guard::internal() {
-        return;
-    }
-    STATEMENT.set((source, (*pstmt).stmt_location, (*pstmt).stmt_len, nesting::statement_start()));
-}
-
-/// The text of the client statement running now — that statement alone, not the rest of a
-/// multi-statement query string; nested statements give the client statement that ran them.
-pub fn current_statement() -> Option<String> {
-    let (source, location, len, noted_at) = STATEMENT.get();
-    unsafe {
-        if !source.is_null() && noted_at == nesting::statement_start() {
-            return Some(text_at(source, location, len));
-        }
-        // a later protocol message of the same statement (Execute after Bind): the whole text
-        // is that one statement
-        let whole = pg_sys::debug_query_string;
-        (!whole.is_null()).then(|| text_at(whole, 0, 0))
-    }
-}
-
-/// The text of this one statement within a possibly multi-statement query string.
-pub unsafe fn statement_text(query_string: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> String {
-    if query_string.is_null() {
-        return String::new();
-    }
-    text_at(query_string, (*pstmt).stmt_location, (*pstmt).stmt_len)
-}
-
-/// `len` bytes of `query_string` from `location` (the rest of it when `len` is 0), trimmed.
-unsafe fn text_at(query_string: *const c_char, location: i32, len: i32) -> String {
-    let all = std::ffi::CStr::from_ptr(query_string).to_bytes();
-    let start = (location.max(0) as usize).min(all.len());
-    let end = if len > 0 { start.saturating_add(len as usize).min(all.len()) } else { all.len() };
-    String::from_utf8_lossy(&all[start..end]).trim().to_string()
 }
 
 unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {

@@ -1,10 +1,12 @@
-//! State of this backend process, for the per-statement path.
+//! This backend process: its state for the per-statement path, who it runs as, and whether
+//! nspg_guard's hooks are in place in it.
 //!
 //! PostgreSQL runs a backend's (and a background worker's) code on one thread, so a plain
 //! static holds per-process state safely; `thread_local!` in a shared library would pay a
 //! `__tls_get_addr` call on every access instead.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A value of this backend process (see the module comment). Only for `Copy` values read and
 /// written whole, so no reference into it is ever held across a call.
@@ -29,4 +31,36 @@ impl<T: Copy> BackendLocal<T> {
     pub fn replace(&self, value: T) -> T {
         self.0.replace(value)
     }
+}
+
+static HOOKS_ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// True when the library was preloaded and its hooks are in place in this process.
+pub fn hooks_active() -> bool {
+    HOOKS_ACTIVE.load(Ordering::Relaxed)
+}
+
+/// The hooks are in place (the last step of `_PG_init` at preload; backends inherit it).
+pub fn mark_hooks_active() {
+    HOOKS_ACTIVE.store(true, Ordering::Relaxed);
+}
+
+/// Getters of backend state that cannot raise an error, called directly on the per-statement
+/// path (pgrx's bindings enter a guard with sigsetjmp for every call).
+mod raw {
+    extern "C" {
+        pub fn GetUserId() -> pgrx::pg_sys::Oid;
+        pub fn GetSessionUserId() -> pgrx::pg_sys::Oid;
+        pub fn GetCurrentStatementStartTimestamp() -> pgrx::pg_sys::TimestampTz;
+    }
+}
+
+/// The current and the session user.
+pub fn users() -> (pgrx::pg_sys::Oid, pgrx::pg_sys::Oid) {
+    unsafe { (raw::GetUserId(), raw::GetSessionUserId()) }
+}
+
+/// When the current client message began (PostgreSQL's statement_timestamp()).
+pub fn statement_start() -> pgrx::pg_sys::TimestampTz {
+    unsafe { raw::GetCurrentStatementStartTimestamp() }
 }

@@ -8,4 +8,5 @@ pub mod nesting;
 pub mod objects;
 pub mod settings;
 pub mod standing;
+pub mod statement;
 pub mod text;

@@ -10,26 +10,6 @@ extern "C" {
     fn nspg_guard_arm_statement_timeout();
 }
 
-/// Getters of backend state that cannot raise an error, called directly on the per-statement
-/// path (pgrx's bindings enter a guard with sigsetjmp for every call).
-mod raw {
-    extern "C" {
-        pub fn GetUserId() -> pgrx::pg_sys::Oid;
-        pub fn GetSessionUserId() -> pgrx::pg_sys::Oid;
-        pub fn GetCurrentStatementStartTimestamp() -> pgrx::pg_sys::TimestampTz;
-    }
-}
-
-/// The current and the session user.
-pub fn users() -> (pgrx::pg_sys::Oid, pgrx::pg_sys::Oid) {
-    unsafe { (raw::GetUserId(), raw::GetSessionUserId()) }
-}
-
-/// When the current client message began (PostgreSQL's statement_timestamp()).
-pub fn statement_start() -> pgrx::pg_sys::TimestampTz {
-    unsafe { raw::GetCurrentStatementStartTimestamp() }
-}
-
 /// The current statement's depth (see the module comment).
 pub fn depth() -> i32 {
     unsafe { nspg_guard_nesting }

@@ -32,7 +32,7 @@ fn audit(refusal: &Refusal, enforcement: Enforcement) {
     event.object_identity = refusal.object.clone();
     event.sqlstate = Some(sqlstate_text(refusal.sqlstate as i32));
     event.reason = Some(refusal.message.clone());
-    event.statement = crate::guard::hooks::current_statement();
+    event.statement = crate::pg::statement::current_statement();
     event.details = Some(serde_json::json!({ "detail": refusal.detail, "hint": refusal.hint }));
     write::record_async(event);
 }

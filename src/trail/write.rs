@@ -57,7 +57,7 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
 
 /// Redacts and cuts statement text for storage. Text the redactor cannot finish (nested past
 /// its limits) is not kept: a marker with its length stands in for it.
-pub fn statement_text(sql: &str, max_bytes: usize) -> String {
+fn redacted_statement(sql: &str, max_bytes: usize) -> String {
     match redact::redact(sql) {
         Ok(redacted) => redact::truncate(&redacted, max_bytes),
         Err(why) => redact::unredacted_marker(sql.len(), why),
@@ -73,14 +73,14 @@ fn log_line(event: &AuditEvent) {
 /// ids come from its shared memory).
 fn table_writable() -> bool {
     let read_write = unsafe { !pg_sys::RecoveryInProgress() && !pg_sys::XactReadOnly };
-    read_write && crate::guard::hooks::active() && crate::guard::protect::audit_log_oid().is_some()
+    read_write && crate::pg::backend::hooks_active() && crate::guard::protect::audit_log_oid().is_some()
 }
 
 /// Records a committed action, in the acting transaction.
 pub fn record_committed(mut event: AuditEvent) {
     let destinations = settings::audit_destinations();
     if let Some(sql) = event.statement.take() {
-        event.statement = Some(statement_text(&sql, settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize));
+        event.statement = Some(redacted_statement(&sql, settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize));
     }
     let to_table = destinations.table && table_writable();
     if destinations.log || !to_table {
@@ -95,7 +95,7 @@ pub fn record_committed(mut event: AuditEvent) {
 pub fn record_async(mut event: AuditEvent) {
     if let Some(sql) = event.statement.take() {
         let max = (settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize).min(QUEUED_STATEMENT_BYTES);
-        event.statement = Some(statement_text(&sql, max));
+        event.statement = Some(redacted_statement(&sql, max));
     }
     log_line(&event);
     if queue_writable() {
