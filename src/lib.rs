@@ -5,7 +5,7 @@
 //! `settings` and `report` are the glue that reads PostgreSQL's state into that data and
 //! raises the decisions.
 
-use crate::guard::{access, hooks, protect};
+use crate::guard::{access, hooks};
 use crate::pg::{settings, standing};
 use pgrx::prelude::*;
 
@@ -21,7 +21,7 @@ mod trail;
 pub extern "C-unwind" fn _PG_init() {
     settings::define();
     standing::register_invalidation();
-    protect::register_invalidation();
+    pg::trail_tables::register_invalidation();
     access::register_invalidation();
     unsafe { hooks::install() };
 }

@@ -441,7 +441,7 @@ pub fn expire_due(look_anyway: bool) {
     }
     let seen = admin_registry::next_expiry_now();
     let pids = pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        let present = crate::guard::protect::breakglass_registry_exists();
+        let present = crate::pg::trail_tables::breakglass_registry_exists();
         if !present {
             admin_registry::next_expiry(admin_registry::NO_EXPIRY, seen);
             return Vec::new();

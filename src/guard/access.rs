@@ -72,7 +72,7 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
     if let Some(list) = CACHE.with(|c| c.borrow().as_ref().filter(|(g, _)| *g == generation).map(|(_, l)| l.clone())) {
         return list;
     }
-    if LOADING.with(Cell::get) || crate::guard::protect::audit_log_oid().is_none() {
+    if LOADING.with(Cell::get) || crate::pg::trail_tables::audit_log_oid().is_none() {
         return Vec::new();
     }
     LOADING.with(|l| l.set(true));

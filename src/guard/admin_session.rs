@@ -259,7 +259,7 @@ fn note_escalated_statement(top_level: bool, describe: impl FnOnce() -> (String,
 /// usages view matches the events by requester and time).
 fn active_request(requester: pg_sys::Oid) -> Option<i64> {
     let queryable = unsafe { pg_sys::IsTransactionState() && !pg_sys::IsAbortedTransactionBlockState() };
-    if !queryable || !crate::guard::protect::breakglass_registry_exists() {
+    if !queryable || !crate::pg::trail_tables::breakglass_registry_exists() {
         return None;
     }
     crate::pg::as_guard::as_guard(|| {

@@ -10,3 +10,4 @@ pub mod settings;
 pub mod standing;
 pub mod statement;
 pub mod text;
+pub mod trail_tables;

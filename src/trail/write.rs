@@ -73,7 +73,7 @@ fn log_line(event: &AuditEvent) {
 /// ids come from its shared memory).
 fn table_writable() -> bool {
     let read_write = unsafe { !pg_sys::RecoveryInProgress() && !pg_sys::XactReadOnly };
-    read_write && crate::pg::backend::hooks_active() && crate::guard::protect::audit_log_oid().is_some()
+    read_write && crate::pg::backend::hooks_active() && crate::pg::trail_tables::audit_log_oid().is_some()
 }
 
 /// Records a committed action, in the acting transaction.
@@ -121,14 +121,14 @@ fn queue_writable() -> bool {
 }
 
 fn insert(e: AuditEvent) {
-    if let Some(relid) = crate::guard::protect::audit_log_oid() {
+    if let Some(relid) = crate::pg::trail_tables::audit_log_oid() {
         row::insert(relid, &e);
     }
 }
 
 /// The writer's side: inserts queued events; returns how many it wrote.
 pub fn insert_queued(batch: &[String]) -> u64 {
-    if crate::guard::protect::audit_log_oid().is_none() {
+    if crate::pg::trail_tables::audit_log_oid().is_none() {
         return 0;
     }
     batch
@@ -142,7 +142,7 @@ pub fn insert_queued(batch: &[String]) -> u64 {
 /// also finds rows that committed long after later ones); returns how many rows it sealed.
 pub fn seal(everything: bool) -> i64 {
     const BATCH: i64 = 20_000; // _seal_pending's default batch
-    if crate::guard::protect::audit_log_oid().is_none() {
+    if crate::pg::trail_tables::audit_log_oid().is_none() {
         return 0;
     }
     let mut total = 0;
@@ -164,7 +164,7 @@ pub fn seal(everything: bool) -> i64 {
 /// of pg_control to notice that the server ran in between without nspg_guard (see README).
 pub fn record_server_start() {
     pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        if crate::guard::protect::audit_log_oid().is_none() {
+        if crate::pg::trail_tables::audit_log_oid().is_none() {
             return;
         }
         let details = as_guard(|| Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard._server_start_details()"));
@@ -209,7 +209,7 @@ pub fn purge() -> i64 {
 /// The writer records a clean stop, with the WAL position, for the next start to compare.
 pub fn record_server_stop() {
     pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        if crate::guard::protect::audit_log_oid().is_none() {
+        if crate::pg::trail_tables::audit_log_oid().is_none() {
             return;
         }
         let lsn = as_guard(|| Spi::get_one::<String>("SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text")).ok().flatten();
