@@ -14,6 +14,7 @@ mod guard;
 mod pg;
 mod policy;
 mod trail;
+mod worker;
 
 ::pgrx::pg_module_magic!();
 
@@ -23,7 +24,18 @@ pub extern "C-unwind" fn _PG_init() {
     standing::register_invalidation();
     pg::trail_tables::register_invalidation();
     access::register_invalidation();
+    // The rest only while shared_preload_libraries is processed: a library loaded later (by
+    // CREATE EXTENSION or LOAD) would guard one backend at most, and shared memory is reserved
+    // at server start.
+    if unsafe { !pg_sys::process_shared_preload_libraries_in_progress } {
+        return;
+    }
     unsafe { hooks::install() };
+    trail::queue::init();
+    worker::register();
+    trail::row::init();
+    unsafe { guard::admin_session::install() };
+    pg::backend::mark_hooks_active();
 }
 
 /// Whether the guards' hooks are installed in this session (the library was preloaded).

@@ -8,7 +8,6 @@ use crate::policy::breakglass::{self, Approver, State, Step};
 use crate::policy::verdict::{Enforcement, Refusal};
 use crate::pg::text::{role_name, role_oid, text};
 use crate::pg::errors::fail;
-use crate::pg::admin_registry;
 use crate::guard::admin_session;
 use crate::trail::write;
 use crate::trail::report;
@@ -358,7 +357,7 @@ fn breakglass_end(request_id: Option<i64>) -> i32 {
 /// sessions, which the caller ends once the change is committed. Audited.
 fn close(request: &Request, state: State, by: &str, why: &str) -> Vec<i32> {
     let revoked = request.state == State::Active && revoke(request);
-    let pids = if request.state == State::Active { crate::pg::as_guard::as_guard(|| admin_session::sessions_of(request.requester_oid)) } else { Vec::new() };
+    let pids = if request.state == State::Active { crate::pg::as_guard::as_guard(|| crate::pg::backend::sessions_of(request.requester_oid)) } else { Vec::new() };
     run(
         "UPDATE nspg_guard.breakglass_requests
                     SET state = $2, ended_at = now(), ended_by = $3, end_reason = $4, sessions_ended = $5 WHERE id = $1",
@@ -431,45 +430,36 @@ fn request_ids(sql: &str, args: &[pgrx::datum::DatumWithOid<'_>]) -> Vec<i64> {
         .collect()
 }
 
-/// The writer's round: expires due grants (in a transaction of its own), then ends the
-/// requesters' sessions. Looks when a known expiry is due, and every few seconds anyway; then
-/// also lets requests lapse that nobody decided within `breakglass_max_duration`.
-pub fn expire_due(look_anyway: bool) {
-    let now = unsafe { pg_sys::GetCurrentTimestamp() };
-    if !look_anyway && !admin_registry::expiry_due(now) {
-        return;
+/// Closes every active request whose grant ran out (the writer's expiry round, in its
+/// transaction); returns the requesters' sessions, to end once that commits.
+pub fn expire_ran_out() -> Vec<i32> {
+    let mut pids = Vec::new();
+    for id in request_ids("SELECT id FROM nspg_guard.breakglass_requests WHERE state = 'active' AND expires_at <= now() FOR UPDATE", &[]) {
+        let request = lock_request(Some(id), "expiry");
+        let state = advance(&request, Step::Expire);
+        pids.extend(close(&request, state, "nspg_guard", "the approved duration ran out"));
     }
-    let seen = admin_registry::next_expiry_now();
-    let pids = pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        let present = crate::pg::trail_tables::breakglass_registry_exists();
-        if !present {
-            admin_registry::next_expiry(admin_registry::NO_EXPIRY, seen);
-            return Vec::new();
-        }
-        let mut pids = Vec::new();
-        for id in request_ids("SELECT id FROM nspg_guard.breakglass_requests WHERE state = 'active' AND expires_at <= now() FOR UPDATE", &[]) {
-            let request = lock_request(Some(id), "expiry");
-            let state = advance(&request, Step::Expire);
-            pids.extend(close(&request, state, "nspg_guard", "the approved duration ran out"));
-        }
-        // an emergency request nobody decided within the longest grant is stale: it lapses
-        if look_anyway {
-            let max = f64::from(settings::BREAKGLASS_MAX_DURATION.get());
-            let stale = "SELECT id FROM nspg_guard.breakglass_requests
-                          WHERE state = 'requested' AND requested_at < now() - make_interval(secs => $1) FOR UPDATE";
-            for id in request_ids(stale, &[max.into()]) {
-                let request = lock_request(Some(id), "lapse");
-                let state = advance(&request, Step::End);
-                close(&request, state, "nspg_guard", "not decided within nspg_guard.breakglass_max_duration");
-            }
-        }
-        let next = spi(|client| {
-            client
-                .select("SELECT min(expires_at) FROM nspg_guard.breakglass_requests WHERE state = 'active'", None, &[])?
-                .first_value::<TimestampWithTimeZone>()
-        });
-        admin_registry::next_expiry(next.map(|t| t.into_inner()).unwrap_or(admin_registry::NO_EXPIRY), seen);
-        pids
-    });
-    admin_session::terminate(&pids);
+    pids
+}
+
+/// Lets the requests lapse that nobody decided within `breakglass_max_duration`.
+pub fn lapse_undecided() {
+    let max = f64::from(settings::BREAKGLASS_MAX_DURATION.get());
+    let stale = "SELECT id FROM nspg_guard.breakglass_requests
+                  WHERE state = 'requested' AND requested_at < now() - make_interval(secs => $1) FOR UPDATE";
+    for id in request_ids(stale, &[max.into()]) {
+        let request = lock_request(Some(id), "lapse");
+        let state = advance(&request, Step::End);
+        close(&request, state, "nspg_guard", "not decided within nspg_guard.breakglass_max_duration");
+    }
+}
+
+/// When the next active grant expires, if one is active.
+pub fn next_expiry() -> Option<i64> {
+    spi(|client| {
+        client
+            .select("SELECT min(expires_at) FROM nspg_guard.breakglass_requests WHERE state = 'active'", None, &[])?
+            .first_value::<TimestampWithTimeZone>()
+    })
+    .map(|t| t.into_inner())
 }

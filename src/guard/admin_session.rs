@@ -65,7 +65,7 @@ thread_local! {
 }
 
 /// Registers the transaction callback that applies the caps at session start and ends sessions
-/// after a commit; from `hooks::install`.
+/// after a commit; from `_PG_init` at preload.
 pub unsafe fn install() {
     admin_registry::init();
     pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
@@ -167,7 +167,7 @@ unsafe extern "C-unwind" fn cap_at_session_start() {
 #[pg_guard]
 unsafe extern "C-unwind" fn after_commit() {
     let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
-    terminate(&pids);
+    crate::pg::backend::terminate(&pids);
     if let Some(at) = EXPIRY_AT.with(|e| e.take()) {
         admin_registry::expiry_at(at);
     }
@@ -433,22 +433,6 @@ unsafe fn first_string_arg(args: *mut pg_sys::List) -> Option<String> {
     pgrx::is_a(value, NodeTag::T_String).then(|| CStr::from_ptr((*(value as *mut pg_sys::String)).sval).to_string_lossy().into_owned())
 }
 
-/// Client backends of `role` other than this one.
-pub fn sessions_of(role: pg_sys::Oid) -> Vec<i32> {
-    Spi::connect(|client| {
-        client
-            .select(
-                "SELECT pid FROM pg_catalog.pg_stat_activity WHERE usesysid = $1 AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()",
-                None,
-                &[role.into()],
-            )?
-            .map(|row| row.get::<i32>(1))
-            .collect::<Result<Vec<_>, _>>()
-            .map(|pids| pids.into_iter().flatten().collect())
-    })
-    .unwrap_or_else(|e: pgrx::spi::Error| pgrx::error!("nspg_guard: could not list the sessions of a role: {e}"))
-}
-
 /// Tells the writer about a grant expiring at `at` once the current transaction commits (before
 /// that, the writer could not see the grant).
 pub fn expiry_after_commit(at: i64) {
@@ -458,74 +442,4 @@ pub fn expiry_after_commit(at: i64) {
 /// Ends `pids` once the current transaction commits (nothing happens if it aborts).
 pub fn terminate_after_commit(pids: &[i32]) {
     TO_TERMINATE.with(|t| t.borrow_mut().extend_from_slice(pids));
-}
-
-extern "C" {
-    fn kill(pid: i32, signal: i32) -> i32;
-}
-
-/// SIGTERM, as pg_terminate_backend() sends (15 on every platform PostgreSQL runs on).
-const SIGTERM: i32 = 15;
-
-/// Ends backends the way pg_terminate_backend() does; the policy, not the caller's privileges,
-/// decided that they go.
-pub fn terminate(pids: &[i32]) {
-    for &pid in pids {
-        unsafe { kill(pid, SIGTERM) };
-    }
-}
-
-/// The worker's round: end idle admin sessions past the maximum duration, audited.
-pub fn end_idle_admin_sessions() {
-    let max = settings::ADMIN_SESSION_MAX_DURATION.get();
-    if max <= 0 {
-        return;
-    }
-    let started_before = unsafe { pg_sys::GetCurrentTimestamp() } - i64::from(max) * 1_000_000;
-    let candidates = admin_registry::started_before(started_before);
-    if candidates.is_empty() {
-        return;
-    }
-    pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        let ended = crate::pg::as_guard::as_guard(|| Spi::connect(|client| {
-            let rows = client.select(
-                "SELECT pid, usename::text, client_addr::text, client_port, application_name, datname::text, backend_start::text
-                   FROM pg_catalog.pg_stat_activity
-                  WHERE pid OPERATOR(pg_catalog.=) ANY($1) AND backend_type OPERATOR(pg_catalog.=) 'client backend' AND state IS DISTINCT FROM 'active'",
-                None,
-                &[candidates.clone().into()],
-            )?;
-            let mut ended = Vec::new();
-            for row in rows {
-                let pid = row.get::<i32>(1)?.unwrap_or(0);
-                let mut event = write::event(AuditClass::Admin, "session_ended");
-                event.command_tag = Some("SESSION END".into());
-                event.reason = Some(format!(
-                    "idle admin session older than nspg_guard.admin_session_max_duration ({})",
-                    admin_limits::show_ms(i64::from(max) * 1000)
-                ));
-                event.session_user = row.get::<String>(2)?;
-                event.current_user = None;
-                event.client_addr = row.get::<String>(3)?;
-                event.client_port = row.get::<i32>(4)?;
-                event.application_name = row.get::<String>(5)?;
-                event.database = row.get::<String>(6)?;
-                event.backend_pid = pid;
-                event.details = Some(serde_json::json!({ "session_started": row.get::<String>(7)?, "ended_by": "nspg_guard audit writer" }));
-                ended.push((pid, event));
-            }
-            Ok::<_, pgrx::spi::Error>(ended)
-        }))
-        .unwrap_or_else(|e| {
-            pgrx::warning!("nspg_guard: could not look for idle admin sessions: {e}");
-            Vec::new()
-        });
-        for (pid, event) in ended {
-            if write::audited(AuditClass::Admin) {
-                write::record_committed(event);
-            }
-            terminate(&[pid]);
-            admin_registry::forget(pid);
-        }
-    });
 }

@@ -51,12 +51,9 @@ thread_local! {
 /// `before_utility`'s answer when nothing follows the statement's success.
 const NOTHING_PENDING: usize = usize::MAX;
 
-/// Installs the hooks. Only meaningful while shared_preload_libraries is being processed:
-/// a library loaded later (by CREATE EXTENSION or LOAD) would guard one backend at most.
+/// Installs the hooks; from `_PG_init`, only while shared_preload_libraries is being processed
+/// (a library loaded later, by CREATE EXTENSION or LOAD, would guard one backend at most).
 pub unsafe fn install() {
-    if !pg_sys::process_shared_preload_libraries_in_progress {
-        return;
-    }
     crate::pg::as_guard::install();
     // before ours: our hooks must run first and see the depth of the statement they judge
     nesting::install();
@@ -67,10 +64,6 @@ pub unsafe fn install() {
     PREV_EXECUTOR_FINISH = pg_sys::ExecutorFinish_hook;
     pg_sys::ExecutorFinish_hook = Some(executor_finish);
     crate::guard::auth::install();
-    crate::trail::queue::init();
-    crate::trail::row::init();
-    crate::guard::admin_session::install();
-    crate::pg::backend::mark_hooks_active();
 }
 
 /// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs

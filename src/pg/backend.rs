@@ -64,3 +64,34 @@ pub fn users() -> (pgrx::pg_sys::Oid, pgrx::pg_sys::Oid) {
 pub fn statement_start() -> pgrx::pg_sys::TimestampTz {
     unsafe { raw::GetCurrentStatementStartTimestamp() }
 }
+
+/// Client backends of `role` other than this one.
+pub fn sessions_of(role: pgrx::pg_sys::Oid) -> Vec<i32> {
+    pgrx::spi::Spi::connect(|client| {
+        client
+            .select(
+                "SELECT pid FROM pg_catalog.pg_stat_activity WHERE usesysid = $1 AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()",
+                None,
+                &[role.into()],
+            )?
+            .map(|row| row.get::<i32>(1))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|pids| pids.into_iter().flatten().collect())
+    })
+    .unwrap_or_else(|e: pgrx::spi::Error| pgrx::error!("nspg_guard: could not list the sessions of a role: {e}"))
+}
+
+extern "C" {
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
+/// SIGTERM, as pg_terminate_backend() sends (15 on every platform PostgreSQL runs on).
+const SIGTERM: i32 = 15;
+
+/// Ends backends the way pg_terminate_backend() does; the policy, not the caller's privileges,
+/// decided that they go.
+pub fn terminate(pids: &[i32]) {
+    for &pid in pids {
+        unsafe { kill(pid, SIGTERM) };
+    }
+}

@@ -1,31 +1,20 @@
 //! The asynchronous path of the audit trail: events that must outlive the transaction that
-//! raised them (refusals, logins, overrides) are queued in shared memory and written by a
-//! background worker in transactions of its own, into `nspg_guard.audit_log` of
-//! `nspg_guard.audit_database`. The worker also seals new rows into the hash chain.
+//! raised them (refusals, logins, overrides) are queued in shared memory and written by the
+//! background writer (`worker.rs`) in transactions of its own, into `nspg_guard.audit_log` of
+//! `nspg_guard.audit_database`.
 //!
 //! Every queued event was already written to the server log when it happened, so a full queue,
 //! a crash (shared memory does not survive one) or a database without the extension loses no
 //! event silently: `audit_stats()` counts what fell back to the log only.
 
 use crate::policy::audit_event::AuditEvent;
-use crate::pg::settings;
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::lwlock::PgLwLock;
-use pgrx::prelude::*;
-use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory};
+use pgrx::{pg_guard, pg_shmem_init, pg_sys, PGRXSharedMemory};
 use std::time::Duration;
 
 const SLOTS: usize = 512;
-/// Room for one serialized event; statements are cut to fit (see `audit_log::QUEUED_STATEMENT_BYTES`).
+/// Room for one serialized event; statements are cut to fit (see `write::QUEUED_STATEMENT_BYTES`).
 pub const SLOT_BYTES: usize = 2040;
-/// Events the worker writes per transaction.
-const BATCH: usize = 256;
-/// How often the writer seals looking at the whole table, not just at the rows after the last
-/// sealed one (a row whose transaction committed long after later rows is sealed then).
-const FULL_SEAL_EVERY: Duration = Duration::from_secs(60);
-/// How often the writer looks for expired break-glass grants even when none is known to be due
-/// (a grant approved while it was computing the next expiry is caught by this).
-const EXPIRY_LOOK_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Copy, Clone)]
 struct Slot {
@@ -64,18 +53,9 @@ impl Default for Queue {
 
 static QUEUE: PgLwLock<Queue> = unsafe { PgLwLock::new(c"nspg_guard_audit_queue") };
 
-/// Reserves the queue in shared memory and registers the writer; from `_PG_init` at preload.
+/// Reserves the queue in shared memory; from `_PG_init` at preload.
 pub fn init() {
     pg_shmem_init!(QUEUE);
-    BackgroundWorkerBuilder::new("nspg_guard audit writer")
-        .set_type("nspg_guard audit writer")
-        .set_function("nspg_guard_audit_writer_main")
-        .set_library("nspg_guard")
-        .enable_spi_access()
-        // the worker writes rows, so it waits for a read-write server (a promoted standby too)
-        .set_start_time(BgWorkerStartTime::RecoveryFinished)
-        .set_restart_time(Some(Duration::from_secs(1)))
-        .load();
 }
 
 /// Counters for `nspg_guard.audit_stats()`.
@@ -130,8 +110,13 @@ fn wake(latch: usize) {
     }
 }
 
-/// Takes up to `max` events off the queue.
-fn pop_batch(max: usize) -> Vec<String> {
+/// The writer's latch, which `push` sets; `None` when the writer stops.
+pub fn set_writer_latch(latch: Option<*mut pg_sys::Latch>) {
+    QUEUE.exclusive().worker_latch = latch.map_or(0, |l| l as usize);
+}
+
+/// Takes up to `max` events off the queue (the writer).
+pub fn pop_batch(max: usize) -> Vec<String> {
     let mut q = QUEUE.exclusive();
     let mut out = Vec::new();
     while q.head < q.tail && out.len() < max {
@@ -142,55 +127,11 @@ fn pop_batch(max: usize) -> Vec<String> {
     out
 }
 
-#[pg_guard]
-#[no_mangle]
-pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
-    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
-    let database = settings::text_of(&settings::AUDIT_DATABASE);
-    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
-    QUEUE.exclusive().worker_latch = unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) } as usize;
-    crate::trail::write::record_server_start();
-    let mut last_full_seal = std::time::Instant::now();
-    let mut last_expiry_look = std::time::Instant::now();
-    drain_and_seal(true);
-    crate::api::breakglass::expire_due(true);
-    while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
-        if BackgroundWorker::sighup_received() {
-            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
-        }
-        let everything = last_full_seal.elapsed() >= FULL_SEAL_EVERY;
-        if everything {
-            last_full_seal = std::time::Instant::now();
-        }
-        drain_and_seal(everything);
-        // session governance: idle admin sessions past their maximum, expired break-glass grants
-        crate::guard::admin_session::end_idle_admin_sessions();
-        let look_anyway = last_expiry_look.elapsed() >= EXPIRY_LOOK_EVERY;
-        if look_anyway {
-            last_expiry_look = std::time::Instant::now();
-        }
-        crate::api::breakglass::expire_due(look_anyway);
-    }
-    drain_and_seal(false);
-    QUEUE.exclusive().worker_latch = 0;
-    crate::trail::write::record_server_stop();
-    drain_and_seal(true);
-}
-
-/// Writes queued events in batches, then seals whatever was committed since the last round.
-fn drain_and_seal(everything: bool) {
-    loop {
-        let batch = pop_batch(BATCH);
-        let n = batch.len() as u64;
-        if n == 0 {
-            break;
-        }
-        let written = BackgroundWorker::transaction(move || crate::trail::write::insert_queued(&batch));
-        let mut q = QUEUE.exclusive();
-        q.written += written;
-        q.fallen_back += n - written;
-    }
-    BackgroundWorker::transaction(move || crate::trail::write::seal(everything));
+/// The writer wrote `written` of the `taken` events it popped; the rest fell back to the log only.
+pub fn count_written(taken: u64, written: u64) {
+    let mut q = QUEUE.exclusive();
+    q.written += written;
+    q.fallen_back += taken - written;
 }
 
 /// Decodes a queued payload.

@@ -160,22 +160,6 @@ pub fn seal(everything: bool) -> i64 {
     }
 }
 
-/// The writer records each server start as a `config` event, with what is loaded and enough
-/// of pg_control to notice that the server ran in between without nspg_guard (see README).
-pub fn record_server_start() {
-    pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        if crate::pg::trail_tables::audit_log_oid().is_none() {
-            return;
-        }
-        let details = as_guard(|| Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard._server_start_details()"));
-        let mut e = event(AuditClass::Config, "started");
-        e.command_tag = Some("SERVER START".into());
-        e.details = details.ok().flatten().map(|j| j.0);
-        log_line(&e);
-        insert(e);
-    });
-}
-
 /// Purges rows older than the retention, leaving a row that says so and lets
 /// `audit_verify()` accept the cut in the chain.
 pub fn purge() -> i64 {
@@ -206,19 +190,11 @@ pub fn purge() -> i64 {
     purged
 }
 
-/// The writer records a clean stop, with the WAL position, for the next start to compare.
-pub fn record_server_stop() {
-    pgrx::bgworkers::BackgroundWorker::transaction(|| {
-        if crate::pg::trail_tables::audit_log_oid().is_none() {
-            return;
-        }
-        let lsn = as_guard(|| Spi::get_one::<String>("SELECT pg_catalog.pg_current_wal_insert_lsn()::pg_catalog.text")).ok().flatten();
-        let mut e = event(AuditClass::Config, "stopped");
-        e.command_tag = Some("SERVER STOP".into());
-        e.details = Some(serde_json::json!({ "wal_lsn": lsn }));
-        log_line(&e);
-        insert(e);
-    });
+/// Records an event that must exist whatever the audit settings say (the writer's server start
+/// and stop rows): logged, and inserted in the current transaction.
+pub fn record_always(event: AuditEvent) {
+    log_line(&event);
+    insert(event);
 }
 
 /// Is `class` being audited (`nspg_guard.audit`)?
