@@ -1,11 +1,16 @@
 //! SQL functions of the audit trail (the table and the chain functions are in sql/audit.sql).
 
-use crate::trail::write;
-use crate::trail::queue;
+use crate::api::support::require_admin;
+use crate::guard::access::Mode;
+use crate::pg::as_guard::as_guard;
+use crate::pg::errors::fail;
+use crate::pg::objects::relation_name;
 use crate::pg::standing;
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
+use crate::policy::audit_event::AuditClass;
+use crate::trail::{queue, write};
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
-use pgrx::PgLogLevel;
+use pgrx::spi::Spi;
 
 extension_sql_file!("../../sql/audit.sql", name = "audit_schema");
 // the lint rules (sql/lint/) that call functions of this module
@@ -23,19 +28,11 @@ fn audit_stats() -> TableIterator<'static, (name!(queued, i64), name!(written, i
 /// The audit classes in force (nspg_guard.audit after `all` and `-class` are applied).
 #[pg_extern(stable)]
 fn audit_classes_active() -> Vec<String> {
-    crate::policy::audit_event::AuditClass::ALL
+    AuditClass::ALL
         .iter()
         .filter(|c| crate::pg::settings::audit_classes().contains(**c))
         .map(|c| c.as_str().to_string())
         .collect()
-}
-
-pub fn require_admin(what: &str) {
-    if !standing::current_user_is_admin() {
-        ErrorReport::new(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("nspg_guard: {what} is for admins"), "nspg_guard")
-            .set_hint("Run it as a superuser or a member of an admin role (nspg_guard.admin_roles).")
-            .report(PgLogLevel::ERROR);
-    }
 }
 
 /// Removes audit rows older than `nspg_guard.audit_retention` (the only way rows leave);
@@ -74,4 +71,59 @@ fn audit_flush(timeout_ms: default!(i32, 10000)) -> i64 {
             pg_sys::check_for_interrupts!();
         }
     }
+}
+
+/// Makes reads and/or writes of `rel` audited ('read', 'write', 'all'), or stops ('none').
+/// Declared by hand to take a regclass (an oid on the wire), so that no internal wrapper needs
+/// to be executable by its callers.
+#[pg_extern(
+    volatile,
+    requires = ["audit_schema"],
+    sql = r#"
+CREATE FUNCTION nspg_guard.audit_relation(rel regclass, mode text) RETURNS text
+VOLATILE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION nspg_guard.audit_relation(regclass, text) IS
+    'Audit reads and/or writes of a table: read, write, all; none stops';
+"#
+)]
+fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
+    let bad = |message: String, hint: &str| -> ! { fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, hint) };
+    let Some(rel) = rel else { bad("nspg_guard: audit_relation needs a table".into(), "Pass a table name, e.g. audit_relation('public.orders', 'write').") };
+    let Some(parsed) = Mode::parse(mode.unwrap_or("")) else {
+        bad(format!("nspg_guard: unknown access mode \"{}\"", mode.unwrap_or("")), "Use 'read', 'write', 'all' or 'none'.")
+    };
+    require_admin("audit_relation()");
+    if unsafe { pg_sys::get_rel_name(rel) }.is_null() {
+        fail(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("nspg_guard: audit_relation: there is no relation with oid {}", u32::from(rel)),
+            "Pass an existing table by name, e.g. audit_relation('public.orders', 'write').",
+        )
+    }
+    if !write::audited(AuditClass::Access) {
+        pgrx::notice!("nspg_guard: the access class is not in nspg_guard.audit, so nothing is recorded until it is (e.g. ALTER SYSTEM SET nspg_guard.audit = 'all' and a reload)");
+    }
+    let mode_text = match parsed {
+        Some(Mode::Read) => "read",
+        Some(Mode::Write) => "write",
+        Some(Mode::All) => "all",
+        None => "none",
+    };
+    let sql = if parsed.is_some() {
+        "INSERT INTO nspg_guard.audited_relations (relid, mode) VALUES ($1, $2)
+         ON CONFLICT (relid) DO UPDATE SET mode = EXCLUDED.mode, changed_at = now()"
+    } else {
+        "DELETE FROM nspg_guard.audited_relations WHERE relid = $1 AND $2 IS NOT NULL"
+    };
+    as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
+        .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit_relation failed: {e}"));
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(rel) };
+    let name = unsafe { relation_name(rel) };
+    let mut event = write::event(AuditClass::Config, "committed");
+    event.command_tag = Some("AUDIT RELATION".into());
+    event.object_type = Some("table".into());
+    event.object_identity = Some(name.clone());
+    event.details = Some(serde_json::json!({ "mode": mode_text }));
+    write::record_committed(event);
+    format!("access to {name} audited: {mode_text}")
 }

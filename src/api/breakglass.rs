@@ -3,90 +3,25 @@
 //! (sql/breakglass.sql) is read and written as nspg_guard itself, the break-glass role is
 //! granted and revoked, and each step is audited in the same transaction as the change.
 
-use crate::policy::audit_event::AuditClass;
-use crate::policy::breakglass::{self, Approver, State, Step};
-use crate::policy::verdict::{Enforcement, Refusal};
-use crate::pg::text::{role_name, role_oid, text};
-use crate::pg::errors::fail;
+use crate::api::support::{quote_ident, require_registry, run, spi, FirstValue};
 use crate::guard::admin_session;
-use crate::trail::write;
-use crate::trail::report;
+use crate::pg::errors::fail;
 use crate::pg::settings;
 use crate::pg::standing;
+use crate::pg::text::{role_name, role_oid};
+use crate::policy::audit_event::AuditClass;
+use crate::policy::breakglass::{self, Approver, State, Step};
+use crate::trail::report::deny;
+use crate::trail::write;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::prelude::*;
-use pgrx::spi::{SpiClient, SpiResult};
 use pgrx::PgLogLevel;
-use std::ffi::{CStr, CString};
 
 extension_sql_file!("../../sql/breakglass.sql", name = "breakglass_schema", requires = ["audit_schema"]);
 // the lint rules (sql/lint/) about break-glass
 extension_sql_file!("../../sql/lint/audit_breakglass_review_due.sql", requires = ["lint_framework", "breakglass_schema"]);
 extension_sql_file!("../../sql/lint/settings_breakglass_self_approve_on.sql", requires = ["lint_framework"]);
-
-
-/// Raises a policy refusal (42501), audited as class denied.
-pub fn deny(command: &str, message: String, detail: String, hint: &str) -> ! {
-    let refusal = Refusal {
-        sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-        message,
-        detail,
-        hint: hint.to_string(),
-        command: command.to_string(),
-        object: None,
-    };
-    report::raise(refusal, Enforcement::Refuse);
-    unreachable!("a refusal raises an ERROR")
-}
-
-/// The registries live in the audit database (one per cluster, like the grants they track), and
-/// their expiry needs the writer: both need the library preloaded.
-pub fn require_registry(function: &str) {
-    if !crate::pg::backend::hooks_active() {
-        fail(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("nspg_guard: {function} needs nspg_guard in shared_preload_libraries"),
-            "Add nspg_guard to shared_preload_libraries and restart the server.",
-        );
-    }
-    let here = text(unsafe { pg_sys::get_database_name(pg_sys::MyDatabaseId) }).unwrap_or_default();
-    let registry = settings::text_of(&settings::AUDIT_DATABASE);
-    if here != registry {
-        fail(
-            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-            format!("nspg_guard: {function} runs in database \"{registry}\", not \"{here}\""),
-            &format!("Role grants are cluster-wide, so the break-glass and lockdown registries are kept in one database (nspg_guard.audit_database): connect to \"{registry}\"."),
-        );
-    }
-}
-
-/// Runs SPI work as nspg_guard itself (the registries refuse everyone else's writes).
-pub fn spi<T>(work: impl FnOnce(&mut SpiClient<'_>) -> SpiResult<T>) -> T {
-    crate::pg::as_guard::as_guard(|| Spi::connect_mut(work)).unwrap_or_else(|e| pgrx::error!("nspg_guard: registry access failed: {e}"))
-}
-
-/// The first column of the first row, None when there is no row.
-pub trait FirstValue {
-    fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(self) -> SpiResult<Option<T>>;
-}
-
-impl FirstValue for pgrx::spi::SpiTupleTable<'_> {
-    fn first_value<T: pgrx::FromDatum + pgrx::IntoDatum>(self) -> SpiResult<Option<T>> {
-        if self.is_empty() { Ok(None) } else { self.first().get_one::<T>() }
-    }
-}
-
-/// Runs one statement that returns nothing of interest, as nspg_guard itself.
-pub fn run(sql: &str, args: &[pgrx::datum::DatumWithOid<'_>]) {
-    spi(|client| client.update(sql, None, args).map(|_| ()))
-}
-
-pub fn quote_ident(name: &str) -> String {
-    let name = CString::new(name).unwrap_or_default();
-    unsafe { CStr::from_ptr(pg_sys::quote_identifier(name.as_ptr())) }.to_string_lossy().into_owned()
-}
-
 
 /// The caller: its session role (the person) and current role.
 struct Caller {

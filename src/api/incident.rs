@@ -2,7 +2,8 @@
 //! rotation (§2.3, §10). Who may be locked down is decided in `incident.rs`.
 
 use crate::policy::audit_event::AuditClass;
-use crate::api::breakglass::{deny, quote_ident, require_registry, run, spi, FirstValue};
+use crate::api::support::{quote_ident, require_registry, run, spi, FirstValue};
+use crate::trail::report::deny;
 use crate::pg::text::{role_name, role_oid};
 use crate::pg::errors::fail;
 use crate::policy::incident::{self, Lockdown};

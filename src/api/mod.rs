@@ -5,3 +5,4 @@ pub mod breakglass;
 pub mod evidence;
 pub mod incident;
 pub mod lint;
+pub mod support;

@@ -1,6 +1,6 @@
 //! Per-relation access auditing (class `access`): `nspg_guard.audit_relation(tbl, 'read' |
-//! 'write' | 'all' | 'none')` makes reads and/or writes of that table audited, with the rows
-//! the statement touched.
+//! 'write' | 'all' | 'none')` (api/audit.rs) makes reads and/or writes of that table audited,
+//! with the rows the statement touched; here the executor notes them.
 //!
 //! The list of audited relations is cached per session and reloaded only when
 //! `audit_relation()` changes it (it sends a relcache invalidation for its table), so a
@@ -8,7 +8,7 @@
 
 use crate::policy::audit_event::AuditClass;
 use crate::trail::write;
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
 use std::cell::{Cell, RefCell};
@@ -21,7 +21,8 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn parse(text: &str) -> Option<Option<Mode>> {
+    /// `read`, `write`, `all`, or `none` (Some(None)); None for anything else.
+    pub fn parse(text: &str) -> Option<Option<Mode>> {
         match text.trim().to_ascii_lowercase().as_str() {
             "read" => Some(Some(Mode::Read)),
             "write" => Some(Some(Mode::Write)),
@@ -158,59 +159,4 @@ pub unsafe fn note_finish(query_desc: *mut pg_sys::QueryDesc) {
     event.rows = Some((*(*query_desc).estate).es_processed as i64);
     event.statement = pending.statement;
     write::record_committed(event);
-}
-
-/// Makes reads and/or writes of `rel` audited ('read', 'write', 'all'), or stops ('none').
-/// Declared by hand to take a regclass (an oid on the wire), so that no internal wrapper needs
-/// to be executable by its callers.
-#[pg_extern(
-    volatile,
-    requires = ["audit_schema"],
-    sql = r#"
-CREATE FUNCTION nspg_guard.audit_relation(rel regclass, mode text) RETURNS text
-VOLATILE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
-COMMENT ON FUNCTION nspg_guard.audit_relation(regclass, text) IS
-    'Audit reads and/or writes of a table: read, write, all; none stops';
-"#
-)]
-fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
-    let bad = |message: String, hint: &str| -> ! { crate::pg::errors::fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, hint) };
-    let Some(rel) = rel else { bad("nspg_guard: audit_relation needs a table".into(), "Pass a table name, e.g. audit_relation('public.orders', 'write').") };
-    let Some(parsed) = Mode::parse(mode.unwrap_or("")) else {
-        bad(format!("nspg_guard: unknown access mode \"{}\"", mode.unwrap_or("")), "Use 'read', 'write', 'all' or 'none'.")
-    };
-    crate::api::audit::require_admin("audit_relation()");
-    if unsafe { pg_sys::get_rel_name(rel) }.is_null() {
-        crate::pg::errors::fail(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-            format!("nspg_guard: audit_relation: there is no relation with oid {}", u32::from(rel)),
-            "Pass an existing table by name, e.g. audit_relation('public.orders', 'write').",
-        )
-    }
-    if !write::audited(AuditClass::Access) {
-        pgrx::notice!("nspg_guard: the access class is not in nspg_guard.audit, so nothing is recorded until it is (e.g. ALTER SYSTEM SET nspg_guard.audit = 'all' and a reload)");
-    }
-    let mode_text = match parsed {
-        Some(Mode::Read) => "read",
-        Some(Mode::Write) => "write",
-        Some(Mode::All) => "all",
-        None => "none",
-    };
-    let sql = if parsed.is_some() {
-        "INSERT INTO nspg_guard.audited_relations (relid, mode) VALUES ($1, $2)
-         ON CONFLICT (relid) DO UPDATE SET mode = EXCLUDED.mode, changed_at = now()"
-    } else {
-        "DELETE FROM nspg_guard.audited_relations WHERE relid = $1 AND $2 IS NOT NULL"
-    };
-    crate::pg::as_guard::as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
-        .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit_relation failed: {e}"));
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(rel) };
-    let name = unsafe { crate::pg::objects::relation_name(rel) };
-    let mut event = write::event(AuditClass::Config, "committed");
-    event.command_tag = Some("AUDIT RELATION".into());
-    event.object_type = Some("table".into());
-    event.object_identity = Some(name.clone());
-    event.details = Some(serde_json::json!({ "mode": mode_text }));
-    write::record_committed(event);
-    format!("access to {name} audited: {mode_text}")
 }

@@ -6,8 +6,22 @@ use crate::pg::errors::sqlstate_text;
 use crate::policy::audit_event::AuditClass;
 use crate::policy::verdict::{Enforcement, Refusal};
 use crate::trail::write;
-use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::pg_sys::{errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::PgLogLevel;
+
+/// Raises a policy refusal (42501), audited as class denied.
+pub fn deny(command: &str, message: String, detail: String, hint: &str) -> ! {
+    let refusal = Refusal {
+        sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        message,
+        detail,
+        hint: hint.to_string(),
+        command: command.to_string(),
+        object: None,
+    };
+    raise(refusal, Enforcement::Refuse);
+    unreachable!("a refusal raises an ERROR")
+}
 
 /// ERROR (does not return), WARNING, or nothing, per `enforcement`.
 pub fn raise(refusal: Refusal, enforcement: Enforcement) {
