@@ -1,12 +1,23 @@
 //! nspg_guard: the NS-PG-007 security posture enforced inside PostgreSQL.
 //!
-//! Functional core, thin shell: `classify`, `roles`, `ddl_guard`, `destructive` and `verdict`
-//! are pure Rust taking plain data; `hooks`, `utility`, `executor`, `standing`, `overrides`,
-//! `settings` and `report` are the glue that reads PostgreSQL's state into that data and
-//! raises the decisions.
+//! Layers, top to bottom; a module imports only from its own folder or from below
+//! (scripts/check_layers.pl holds the code to that, with no import cycle):
+//!
+//! - `lib.rs` — `_PG_init`: what is installed at preload, in order; `worker.rs` — the
+//!   background writer: drains the audit queue, seals the chain, ends idle admin sessions and
+//!   expired break-glass grants.
+//! - `api/` — the SQL-callable functions (`#[pg_extern]`), one file per area, and `support.rs`
+//!   for what they share.
+//! - `guard/` — the hooks and the per-statement guards: utility statements, the executor, the
+//!   trail's own protection, access auditing, the override, admin sessions, logins.
+//! - `trail/` — writing audit events: in the acting transaction or through the shared-memory
+//!   queue, rows through the table API, refusals audited then raised.
+//! - `pg/` — small PostgreSQL helpers: settings, role standing, object names, text, this
+//!   backend, statement nesting, the current statement, the trail's tables, running as
+//!   nspg_guard itself, the admin-session registry, plain errors.
+//! - `policy/` — the rules, pure Rust over plain data (`#![forbid(unsafe_code)]`): what the
+//!   glue above reads out of PostgreSQL goes in, verdicts come out.
 
-use crate::guard::{access, hooks};
-use crate::pg::{settings, standing};
 use pgrx::prelude::*;
 
 mod api;
@@ -20,64 +31,23 @@ mod worker;
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    settings::define();
-    standing::register_invalidation();
+    pg::settings::define();
+    pg::standing::register_invalidation();
     pg::trail_tables::register_invalidation();
-    access::register_invalidation();
+    guard::access::register_invalidation();
     // The rest only while shared_preload_libraries is processed: a library loaded later (by
     // CREATE EXTENSION or LOAD) would guard one backend at most, and shared memory is reserved
     // at server start.
     if unsafe { !pg_sys::process_shared_preload_libraries_in_progress } {
         return;
     }
-    unsafe { hooks::install() };
+    unsafe { guard::hooks::install() };
     trail::queue::init();
     worker::register();
     trail::row::init();
     unsafe { guard::admin_session::install() };
     pg::backend::mark_hooks_active();
 }
-
-/// Whether the guards' hooks are installed in this session (the library was preloaded).
-#[pg_extern]
-fn hooks_active() -> bool {
-    pg::backend::hooks_active()
-}
-
-/// The extension's version, whether its hooks are active, and every guard's setting.
-#[pg_extern]
-fn status() -> TableIterator<'static, (name!(setting, String), name!(value, String))> {
-    let rows = vec![
-        ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("hooks_active".to_string(), pg::backend::hooks_active().to_string()),
-        ("ddl_guard".to_string(), settings::DDL_GUARD.get().as_str().to_string()),
-        ("migration_roles".to_string(), settings::text_of(&settings::MIGRATION_ROLES)),
-        ("admin_roles".to_string(), settings::text_of(&settings::ADMIN_ROLES)),
-        ("allow_temp_objects".to_string(), settings::ALLOW_TEMP_OBJECTS.get().to_string()),
-        ("destructive_guard".to_string(), settings::DESTRUCTIVE_GUARD.get().as_str().to_string()),
-        ("max_rows_per_statement".to_string(), settings::MAX_ROWS_PER_STATEMENT.get().to_string()),
-        ("risky_guard".to_string(), settings::RISKY_GUARD.get().as_str().to_string()),
-    ];
-    TableIterator::new(rows)
-}
-
-extension_sql!(
-    r#"
--- Every role may call the functions; each checks its caller's standing itself.
-GRANT USAGE ON SCHEMA nspg_guard TO PUBLIC;
-
-DO $preload_check$
-BEGIN
-    IF NOT nspg_guard.hooks_active() THEN
-        RAISE WARNING 'nspg_guard is installed but its guards are inactive: the library is not in shared_preload_libraries'
-            USING HINT = 'Add nspg_guard to shared_preload_libraries in postgresql.conf, keeping the libraries already listed, and restart the server.';
-    END IF;
-END
-$preload_check$;
-"#,
-    name = "preload_check",
-    requires = [hooks_active],
-);
 
 // Last in the script: every function gets a fixed search_path, and PUBLIC keeps EXECUTE on
 // the documented functions only (sql/finalize.sql).

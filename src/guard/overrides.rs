@@ -1,16 +1,11 @@
-//! The deliberate override: `SELECT nspg_guard.allow_destructive('reason')` lets the current
+//! The deliberate override: `SELECT nspg_guard.allow_destructive('reason')` (api/destructive.rs) lets the current
 //! transaction run statements the destructive guard would refuse (unbounded UPDATE/DELETE/MERGE,
 //! more rows than the limit). Only migration and admin roles may call it; it ends with the
 //! transaction, because it remembers the transaction it was granted in, and it covers only
 //! statements run as the role that called it (a migration-owned function that calls it does
 //! not open the door for its caller's own statements). Each grant is an `override` audit event.
 
-use crate::policy::ddl_guard::Authority;
-use crate::pg::standing;
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
-use pgrx::prelude::*;
-use crate::policy::audit_event::AuditClass;
-use crate::trail::write;
+use pgrx::pg_sys;
 use std::cell::{Cell, RefCell};
 
 thread_local! {
@@ -36,39 +31,10 @@ pub fn active() -> bool {
     granted != 0 && granted == unsafe { current_transaction() } && GRANTED_TO.with(Cell::get) == unsafe { pg_sys::GetUserId() }
 }
 
-/// Lets the current transaction run destructive statements. The reason is mandatory and
-/// recorded in the server log with the role that gave it.
-#[pg_extern(volatile, parallel_unsafe)]
-fn allow_destructive(reason: Option<&str>) -> String {
-    let reason = match crate::policy::verdict::validate_reason(reason.unwrap_or("")) {
-        Ok(reason) => reason.to_string(),
-        Err(e) => crate::pg::errors::fail(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("nspg_guard: allow_destructive needs a reason: {e}"),
-            "Say why, for example: SELECT nspg_guard.allow_destructive('purge orders of test tenant, ticket OPS-123');",
-        ),
-    };
-    let role = unsafe { pg_sys::GetUserId() };
-    let role_name = crate::pg::text::role_name(role);
-    if !standing::of(role).has(Authority::Migration) {
-        crate::pg::errors::fail(
-            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-            format!("nspg_guard: allow_destructive denied for role \"{role_name}\""),
-            "Only members of a migration role (nspg_guard.migration_roles) or an admin role (nspg_guard.admin_roles) may allow destructive statements.",
-        );
-    }
-    if unsafe { !pg_sys::IsTransactionBlock() } {
-        warning!("nspg_guard: allow_destructive outside a transaction block ends with this statement; use BEGIN first");
-    }
+/// Grants the override to `role` for the current transaction (`allow_destructive()`, which
+/// checked the role and the reason).
+pub fn grant(role: pg_sys::Oid, reason: String) {
     GRANTED_IN.with(|g| g.set(unsafe { current_transaction() }));
     GRANTED_TO.with(|g| g.set(role));
-    REASON.with(|r| *r.borrow_mut() = Some(reason.clone()));
-    // Recorded whether or not the transaction commits: the grant itself is the evidence.
-    let mut event = write::event(AuditClass::Override, "granted");
-    event.command_tag = Some("ALLOW DESTRUCTIVE".into());
-    event.object_type = Some("role".into());
-    event.object_identity = Some(role_name);
-    event.reason = Some(reason);
-    write::record_async(event);
-    "destructive statements allowed until the end of this transaction".to_string()
+    REASON.with(|r| *r.borrow_mut() = Some(reason));
 }
