@@ -6,6 +6,7 @@ pub mod backend;
 pub mod errors;
 pub mod nesting;
 pub mod objects;
+pub mod policy_expr;
 pub mod settings;
 pub mod standing;
 pub mod statement;
