@@ -3,7 +3,7 @@
 //! (sql/breakglass.sql) is read and written as nspg_guard itself, the break-glass role is
 //! granted and revoked, and each step is audited in the same transaction as the change.
 
-use crate::api::support::{quote_ident, require_registry, run, spi, FirstValue};
+use crate::api::support::{quote_ident, require_registry, required_reason, run, spi, FirstValue};
 use crate::guard::admin_session;
 use crate::pg::errors::fail;
 use crate::pg::settings;
@@ -108,12 +108,6 @@ fn refuse_step(request: &Request, caller: &Caller, step: Step, detail: &str, hin
 fn advance(request: &Request, step: Step) -> State {
     breakglass::next_state(request.id, request.state, step).unwrap_or_else(|e| {
         fail(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("nspg_guard: {e}"), "See its state in nspg_guard.breakglass_usages.")
-    })
-}
-
-fn valid_reason(text: Option<&str>, function: &str, example: &str) -> String {
-    crate::policy::verdict::validate_reason(text.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
-        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a reason: {e}"), example)
     })
 }
 
@@ -261,7 +255,7 @@ fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
 fn breakglass_deny(request_id: Option<i64>, reason: Option<&str>) {
     require_registry("breakglass_deny()");
     let caller = Caller::now();
-    let reason = valid_reason(reason, "breakglass_deny()", "Say why, e.g. SELECT nspg_guard.breakglass_deny(42, 'no incident open for this');");
+    let reason = required_reason(reason, "breakglass_deny()", "Say why, e.g. SELECT nspg_guard.breakglass_deny(42, 'no incident open for this');");
     let request = lock_request(request_id, "breakglass_deny()");
     if caller.is(request.requester_oid) || !caller.approver() {
         refuse_step(&request, &caller, Step::Deny, "Only members of an approver role other than the requester decide requests.", "Requesters withdraw their own request with nspg_guard.breakglass_end(id).");
@@ -332,7 +326,7 @@ pub fn revoke_membership(role: &str, member_name: &str, member: pg_sys::Oid) -> 
 fn breakglass_review(request_id: Option<i64>, notes: Option<&str>) {
     require_registry("breakglass_review()");
     let caller = Caller::now();
-    let notes = valid_reason(notes, "breakglass_review()", "Record what was done and what follows, e.g. SELECT nspg_guard.breakglass_review(42, 'restored 120 orders from PITR, root cause in INC-7 report');");
+    let notes = required_reason(notes, "breakglass_review()", "Record what was done and what follows, e.g. SELECT nspg_guard.breakglass_review(42, 'restored 120 orders from PITR, root cause in INC-7 report');");
     let request = lock_request(request_id, "breakglass_review()");
     if caller.is(request.requester_oid) || !(caller.approver() || caller.admin()) {
         refuse_step(&request, &caller, Step::Review, "The review is done by an approver or an admin other than the requester.", "Ask an approver or a platform admin to review it.");

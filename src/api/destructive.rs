@@ -2,13 +2,13 @@
 //! admin roles, until the end of the transaction (`guard/overrides.rs` keeps it and says what
 //! it covers). Each grant is an `override` audit event.
 
+use crate::api::support::required_reason;
 use crate::guard::overrides;
 use crate::pg::errors::fail;
 use crate::pg::standing;
 use crate::pg::text::role_name;
 use crate::policy::audit_event::AuditClass;
 use crate::policy::ddl_guard::Authority;
-use crate::policy::verdict::validate_reason;
 use crate::trail::write;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
@@ -17,14 +17,11 @@ use pgrx::prelude::*;
 /// recorded in the server log with the role that gave it.
 #[pg_extern(volatile, parallel_unsafe)]
 fn allow_destructive(reason: Option<&str>) -> String {
-    let reason = match validate_reason(reason.unwrap_or("")) {
-        Ok(reason) => reason.to_string(),
-        Err(e) => fail(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("nspg_guard: allow_destructive needs a reason: {e}"),
-            "Say why, for example: SELECT nspg_guard.allow_destructive('purge orders of test tenant, ticket OPS-123');",
-        ),
-    };
+    let reason = required_reason(
+        reason,
+        "allow_destructive",
+        "Say why, for example: SELECT nspg_guard.allow_destructive('purge orders of test tenant, ticket OPS-123');",
+    );
     let role = unsafe { pg_sys::GetUserId() };
     let role_name = role_name(role);
     if !standing::of(role).has(Authority::Migration) {

@@ -10,8 +10,9 @@ use crate::pg::standing;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-/// Refuses callers that are neither superusers nor admins.
-fn require_admin(action: &'static str) -> Result<(), LintError> {
+/// Refuses callers that are neither superusers nor admins, with the lint functions' own error
+/// (`LintError::Denied`, whose HINT names the evidence they would change).
+fn admin_or_denied(action: &'static str) -> Result<(), LintError> {
     if standing::current_user_is_admin() {
         return Ok(());
     }
@@ -50,7 +51,7 @@ fn lint_suppress(key: Option<&str>, reason: Option<&str>, until: Option<Timestam
         let key = required(key, F, "key")?;
         let reason = required(reason, F, "reason")?;
         let until = until.ok_or(LintError::Null { function: F, argument: "until" })?;
-        require_admin(F)?;
+        admin_or_denied(F)?;
         let known = Spi::get_one_with_args::<bool>(
             "SELECT EXISTS (SELECT FROM nspg_guard.lint_rules WHERE starts_with($1, rule || ':'))",
             &[key.into()],
@@ -79,7 +80,7 @@ fn snapshot_save(label: Option<&str>) -> i64 {
     or_raise((|| {
         const F: &str = "snapshot_save";
         let label = required(label, F, "label")?;
-        require_admin(F)?;
+        admin_or_denied(F)?;
         // taken as the caller, so the inventory is what the caller can see
         let snapshot = Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard.privilege_snapshot()")?
             .ok_or(LintError::Internal("privilege_snapshot() returned NULL"))?;
@@ -112,7 +113,7 @@ fn access_review_record(
         if !DECISIONS.contains(&decision) {
             return Err(LintError::UnknownDecision(decision.to_string()));
         }
-        require_admin(F)?;
+        admin_or_denied(F)?;
         let exists = Spi::get_one_with_args::<bool>(
             "SELECT EXISTS (SELECT FROM nspg_guard.snapshots WHERE id = $1)",
             &[snapshot_id.into()],

@@ -2,7 +2,7 @@
 //! rotation (§2.3, §10). Who may be locked down is decided in `incident.rs`.
 
 use crate::policy::audit_event::AuditClass;
-use crate::api::support::{quote_ident, require_registry, run, spi, FirstValue};
+use crate::api::support::{quote_ident, require_registry, required_reason, run, spi, FirstValue};
 use crate::trail::report::deny;
 use crate::pg::text::{role_name, role_oid};
 use crate::pg::errors::fail;
@@ -16,7 +16,10 @@ use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 
-fn require_admin(function: &str, command: &str) {
+/// An incident lever refuses a caller that is not an admin as a policy refusal: audited (class
+/// denied), with the admin roles in its DETAIL (the other admin-only functions raise
+/// `support::require_admin`'s plain error).
+fn refuse_non_admin(function: &str, command: &str) {
     if !standing::current_user_is_admin() {
         let user = unsafe { pg_sys::GetUserId() };
         deny(
@@ -42,12 +45,6 @@ fn existing_role(role: Option<&str>, function: &str) -> (String, pg_sys::Oid) {
     (name, oid)
 }
 
-fn reason_of(reason: Option<&str>, function: &str, example: &str) -> String {
-    crate::policy::verdict::validate_reason(reason.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
-        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a reason: {e}"), &format!("Say why, e.g. {example}"))
-    })
-}
-
 fn record(outcome: &str, role: &str, reason: &str, details: serde_json::Value) {
     if !write::audited(AuditClass::Admin) {
         return;
@@ -66,8 +63,8 @@ fn record(outcome: &str, role: &str, reason: &str, details: serde_json::Value) {
 #[pg_extern(volatile, parallel_unsafe, requires = ["breakglass_schema"])]
 fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     require_registry("lockdown_role()");
-    require_admin("lockdown_role()", "LOCKDOWN ROLE");
-    let reason = reason_of(reason, "lockdown_role()", "SELECT nspg_guard.lockdown_role('ns_app_rw_orders', 'password leaked in CI logs, INC-88');");
+    refuse_non_admin("lockdown_role()", "LOCKDOWN ROLE");
+    let reason = required_reason(reason, "lockdown_role()", "Say why, e.g. SELECT nspg_guard.lockdown_role('ns_app_rw_orders', 'password leaked in CI logs, INC-88');");
     let (name, oid) = existing_role(role, "lockdown_role()");
     let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
     let check = Lockdown {
@@ -116,8 +113,8 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
 #[pg_extern(volatile, parallel_unsafe, requires = ["breakglass_schema"])]
 fn unlock_role(role: Option<&str>, reason: Option<&str>) {
     require_registry("unlock_role()");
-    require_admin("unlock_role()", "UNLOCK ROLE");
-    let reason = reason_of(reason, "unlock_role()", "SELECT nspg_guard.unlock_role('ns_app_rw_orders', 'password rotated after INC-88');");
+    refuse_non_admin("unlock_role()", "UNLOCK ROLE");
+    let reason = required_reason(reason, "unlock_role()", "Say why, e.g. SELECT nspg_guard.unlock_role('ns_app_rw_orders', 'password rotated after INC-88');");
     let (name, oid) = existing_role(role, "unlock_role()");
     let by = role_name(unsafe { pg_sys::GetSessionUserId() });
     let could_login = spi(|client| {
@@ -158,7 +155,7 @@ fn credential_age() -> TableIterator<
         name!(rotation_due, bool),
     ),
 > {
-    require_admin("credential_age()", "CREDENTIAL AGE");
+    refuse_non_admin("credential_age()", "CREDENTIAL AGE");
     let max_age = settings::CREDENTIAL_MAX_AGE.get();
     let rows = spi(|client| {
         client

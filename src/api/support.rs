@@ -5,6 +5,7 @@ use crate::pg::errors::fail;
 use crate::pg::settings;
 use crate::pg::standing;
 use crate::pg::text::text;
+use crate::policy::verdict::validate_reason;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::spi::{Spi, SpiClient, SpiResult};
 use pgrx::PgLogLevel;
@@ -38,6 +39,14 @@ pub fn require_registry(function: &str) {
             &format!("Role grants are cluster-wide, so the break-glass and lockdown registries are kept in one database (nspg_guard.audit_database): connect to \"{registry}\"."),
         );
     }
+}
+
+/// The reason a function records as evidence (an override, a break-glass decision or review, a
+/// lockdown), trimmed; a missing or too short one is a plain ERROR (22023) with `hint`.
+pub fn required_reason(reason: Option<&str>, function: &str, hint: &str) -> String {
+    validate_reason(reason.unwrap_or("")).map(str::to_string).unwrap_or_else(|e| {
+        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a reason: {e}"), hint)
+    })
 }
 
 /// Runs SPI work as nspg_guard itself (the registries refuse everyone else's writes).
