@@ -1,5 +1,5 @@
 //! Break-glass glue: the SQL functions that file, approve, deny, end and review requests, and
-//! the writer's expiry round. The rules are in `breakglass.rs`; here the registry
+//! the registry steps of the writer's expiry round (`worker.rs`). The rules are in `policy/breakglass.rs`; here the registry
 //! (sql/breakglass.sql) is read and written as nspg_guard itself, the break-glass role is
 //! granted and revoked, and each step is audited in the same transaction as the change.
 
@@ -13,10 +13,10 @@ use crate::policy::audit_event::AuditClass;
 use crate::policy::breakglass::{self, Approver, State, Step};
 use crate::trail::report::deny;
 use crate::trail::write;
+use pgrx::PgLogLevel;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::prelude::*;
-use pgrx::PgLogLevel;
 
 extension_sql_file!("../../sql/breakglass.sql", name = "breakglass_schema", requires = ["audit_schema"]);
 // the lint rules (sql/lint/) about break-glass

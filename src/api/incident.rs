@@ -1,17 +1,17 @@
 //! Incident levers (NS-PG-007 §9): lock a role down fast and undo it, and evidence of password
-//! rotation (§2.3, §10). Who may be locked down is decided in `incident.rs`.
+//! rotation (§2.3, §10). Who may be locked down is decided in `policy/incident.rs`.
 
-use crate::policy::audit_event::AuditClass;
-use crate::api::support::{quote_ident, require_registry, required_reason, run, spi, FirstValue};
-use crate::trail::report::deny;
-use crate::pg::text::{role_name, role_oid};
-use crate::pg::errors::fail;
-use crate::policy::incident::{self, Lockdown};
-use crate::guard::admin_session;
-use crate::trail::write;
 use crate::api::breakglass;
+use crate::api::support::{quote_ident, require_registry, required_reason, run, spi, FirstValue};
+use crate::guard::admin_session;
+use crate::pg::errors::fail;
 use crate::pg::settings;
 use crate::pg::standing;
+use crate::pg::text::{role_name, role_oid};
+use crate::policy::audit_event::AuditClass;
+use crate::policy::incident::{self, Lockdown};
+use crate::trail::report::deny;
+use crate::trail::write;
 use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;

@@ -3,7 +3,7 @@
 //! The rules are set-based SQL, one file per rule under `sql/lint/`, each defining
 //! `nspg_guard.lint_<rule>()` and registering itself in `nspg_guard.lint_rules`;
 //! `nspg_guard.lint()` runs the registered rules. This module holds what SQL cannot decide
-//! well: role-set membership (the GUC patterns of `roles.rs`), policy expressions (read by
+//! well: role-set membership (the GUC patterns of `policy/roles.rs`), policy expressions (read by
 //! `pg/policy_expr.rs`, decided by the pure `lint_expr`), hba address ranges (the pure
 //! `lint_hba`), and the errors every lint function raises.
 
@@ -11,10 +11,10 @@ use crate::pg::policy_expr::{self, Syscache, ANUM_PG_POLICY_POLQUAL, ANUM_PG_POL
 use crate::pg::settings::{self, RoleSet};
 use crate::policy::lint_expr;
 use crate::policy::lint_hba;
+use pgrx::PgLogLevel;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
-use pgrx::PgLogLevel;
 use thiserror::Error;
 
 /// Bad input and refusals of the lint and evidence functions.

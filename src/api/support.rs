@@ -6,9 +6,9 @@ use crate::pg::settings;
 use crate::pg::standing;
 use crate::pg::text::text;
 use crate::policy::verdict::validate_reason;
+use pgrx::PgLogLevel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::spi::{Spi, SpiClient, SpiResult};
-use pgrx::PgLogLevel;
 use std::ffi::{CStr, CString};
 
 /// Refuses (a plain ERROR, not audited) a caller that is neither an admin nor a superuser.

@@ -3,7 +3,7 @@
 //! An **admin session** is one whose session or current role is an admin or a superuser. Its
 //! timeouts are capped (`admin_limits`) when it starts, when it becomes admin, and whenever it
 //! raises them; past `admin_session_max_duration` its next statement ends it (the worker ends
-//! idle ones, see `admin_registry`).
+//! idle ones, see `pg/admin_registry.rs` and `worker.rs`).
 //!
 //! An **escalated** session holds `nspg_guard.breakglass_role` (granted by an approved request).
 //! Each of its statements is audited, and it may not reconfigure the server, blind the audit
@@ -14,21 +14,21 @@
 //!
 //! The per-statement cost for everyone else is one comparison of cached keys.
 
+use crate::pg::admin_registry;
+use crate::pg::backend::BackendLocal;
+use crate::pg::settings;
+use crate::pg::standing;
+use crate::pg::text::{role_name, role_oid, text};
 use crate::policy::admin_limits::{self, Timeout};
 use crate::policy::audit_event::{self, AuditClass};
 use crate::policy::breakglass::{self, Escalated};
 use crate::policy::ddl_guard::Authority;
 use crate::policy::verdict::Enforcement;
-use crate::pg::text::{role_name, role_oid, text};
-use crate::pg::admin_registry;
-use crate::trail::write;
 use crate::trail::report;
-use crate::pg::settings;
-use crate::pg::standing;
+use crate::trail::write;
+use pgrx::PgLogLevel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
 use pgrx::prelude::*;
-use pgrx::PgLogLevel;
-use crate::pg::backend::BackendLocal;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_void, CStr, CString};
 
@@ -176,7 +176,7 @@ unsafe extern "C-unwind" fn after_commit() {
 /// Before each statement (top-level or nested): end a session that outlived its allowance or
 /// its escalation; hold the admin caps whatever raised a timeout since (a PL/pgSQL assignment
 /// of set_config(), a function's SET clause); audit each of an escalated session's own
-/// statements. `top_level` says the statement is the client's own (`nesting`); `describe`
+/// statements. `top_level` says the statement is the client's own (`pg::nesting`); `describe`
 /// gives its command tag and text.
 pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
     if !client_backend() || crate::pg::as_guard::internal() {

@@ -10,10 +10,10 @@
 //!   `trust`), so the authentication hook keeps it pending and the first transaction commit of
 //!   the session, the end of backend start-up, records it.
 
-use crate::policy::audit_event::{self, AuditClass, AuditEvent};
-use crate::pg::text::text;
-use crate::trail::write;
 use crate::pg::settings;
+use crate::pg::text::text;
+use crate::policy::audit_event::{self, AuditClass, AuditEvent};
+use crate::trail::write;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 use std::cell::RefCell;

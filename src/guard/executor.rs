@@ -7,18 +7,18 @@
 //! CTE leaves after two field reads; DML with a WHERE costs a walk of a few plan nodes and no
 //! catalog access.
 
-use crate::policy::destructive::{self, PlanNode, Ref};
-use crate::policy::verdict::Enforcement;
-use crate::policy::audit_event::AuditClass;
 use crate::guard::access;
-use crate::trail::write;
-use crate::pg::objects;
 use crate::guard::overrides;
 use crate::guard::protect;
-use crate::trail::report;
+use crate::pg::objects;
 use crate::pg::settings;
-use pgrx::pg_sys::{self, CmdType, NodeTag};
+use crate::policy::audit_event::AuditClass;
+use crate::policy::destructive::{self, PlanNode, Ref};
+use crate::policy::verdict::Enforcement;
+use crate::trail::report;
+use crate::trail::write;
 use pgrx::PgList;
+use pgrx::pg_sys::{self, CmdType, NodeTag};
 use std::ffi::c_void;
 
 /// ExecutorStart: the WHERE rule for every UPDATE/DELETE/MERGE the statement contains.

@@ -1,5 +1,5 @@
-//! The deliberate override: `SELECT nspg_guard.allow_destructive('reason')` (api/destructive.rs) lets the current
-//! transaction run statements the destructive guard would refuse (unbounded UPDATE/DELETE/MERGE,
+//! The deliberate override: `SELECT nspg_guard.allow_destructive('reason')` (api/destructive.rs)
+//! lets the current transaction run statements the destructive guard would refuse (unbounded UPDATE/DELETE/MERGE,
 //! more rows than the limit). Only migration and admin roles may call it; it ends with the
 //! transaction, because it remembers the transaction it was granted in, and it covers only
 //! statements run as the role that called it (a migration-owned function that calls it does

@@ -9,8 +9,8 @@
 use crate::pg::trail_tables::{audit_log_oid, trail};
 use crate::policy::verdict::{Enforcement, Refusal};
 use crate::trail::report;
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, NodeTag};
 use pgrx::PgList;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, NodeTag};
 use std::ffi::CStr;
 
 const EXTENSION: &str = "nspg_guard";

@@ -2,20 +2,20 @@
 //! the DDL guard and the utility side of the destructive guard (TRUNCATE, DROP). Catalog access happens only on the refusal path (role standing is cached,
 //! temp-object checks run only for a statement that would otherwise be refused).
 
-use crate::policy::classify::{self, Class, CopyEndpoint, Facts};
-use crate::policy::ddl_guard::{self, Authority, RoleSets};
-use crate::policy::audit_event::{self, AuditClass, AuditEvent};
-use crate::policy::destructive;
-use crate::policy::risky::{self, RiskyCommand};
 use crate::guard::admin_session;
-use crate::trail::write;
-use crate::pg::objects;
 use crate::guard::protect;
+use crate::pg::objects;
 use crate::pg::settings;
-use crate::policy::verdict::Enforcement;
-use crate::trail::report;
 use crate::pg::standing;
 use crate::pg::text::role_name;
+use crate::policy::audit_event::{self, AuditClass, AuditEvent};
+use crate::policy::classify::{self, Class, CopyEndpoint, Facts};
+use crate::policy::ddl_guard::{self, Authority, RoleSets};
+use crate::policy::destructive;
+use crate::policy::risky::{self, RiskyCommand};
+use crate::policy::verdict::Enforcement;
+use crate::trail::report;
+use crate::trail::write;
 use pgrx::pg_sys::{self, NodeTag};
 use pgrx::{is_a, PgList};
 use std::ffi::CStr;

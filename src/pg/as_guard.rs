@@ -7,11 +7,11 @@
 //! caller's schema, and temporary objects come last. While the permission is set, no function
 //! that is not nspg_guard's own may run (`needs_fmgr_hook`): a planted trigger, domain CHECK,
 //! operator, cast or rule action calling a user function is refused, not run as superuser.
-//! Functions the caller runs as itself get the same path from their `SET` clause (lib.rs).
+//! Functions the caller runs as itself get the same path from their `SET` clause (sql/finalize.sql).
 
+use crate::pg::backend::BackendLocal;
 use pgrx::pg_guard;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
-use crate::pg::backend::BackendLocal;
 
 /// Set while nspg_guard itself works with elevated rights (the tamper guard lets it through).
 static INTERNAL: BackendLocal<bool> = BackendLocal::new(false);
@@ -79,7 +79,7 @@ pub fn as_guard<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Installs the refusal of user code during nspg_guard's own work; from `hooks::install`.
+/// Installs the refusal of user code during nspg_guard's own work; from `guard::hooks::install`.
 pub unsafe fn install() {
     PREV_NEEDS_FMGR_HOOK = pg_sys::needs_fmgr_hook;
     pg_sys::needs_fmgr_hook = Some(needs_fmgr_hook);

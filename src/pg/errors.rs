@@ -1,8 +1,8 @@
 //! PostgreSQL errors that are not policy refusals (those go through `trail::report`, which
 //! audits them): a plain ERROR with a HINT, and SQLSTATEs as text.
 
-use pgrx::pg_sys::{errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::PgLogLevel;
+use pgrx::pg_sys::{errcodes::PgSqlErrorCode, panic::ErrorReport};
 
 /// Raises a plain ERROR with a HINT: a bad argument or a wrong state, not a policy refusal
 /// (those go through `trail::report::raise`, which audits them).

@@ -5,8 +5,8 @@
 
 use crate::pg::text::text;
 use crate::policy::object_names::{kind_of, render, render_all, role_keyword, shape_of, Name, Shape};
-use pgrx::pg_sys::{self, NodeTag};
 use pgrx::PgList;
+use pgrx::pg_sys::{self, NodeTag};
 use std::ffi::c_char;
 
 /// A relation's name as plain data (catalog and schema when given).

@@ -4,8 +4,8 @@
 //! setting changes, so a repeated statement costs no catalog access.
 
 use crate::pg::backend::BackendLocal;
-use crate::policy::ddl_guard::Standing;
 use crate::pg::settings::{self, RoleSet};
+use crate::policy::ddl_guard::Standing;
 use pgrx::pg_sys;
 use std::cell::{Cell, RefCell};
 

@@ -1,7 +1,7 @@
 //! Break-glass (NS-PG-007 §8.1): emergency-only, approved by someone else (or under a declared
 //! incident), time-bounded, reviewed afterwards. Pure: what a valid request is, the life cycle
 //! of a request, who may approve, and what an escalated session may not do (set_user parity).
-//! `breakglass_api.rs` keeps the registry and grants; `admin_session.rs` watches escalated
+//! `api/breakglass.rs` keeps the registry and grants; `guard/admin_session.rs` watches escalated
 //! sessions.
 
 use crate::policy::verdict::{validate_reason, ReasonError, Refusal};

@@ -4,7 +4,7 @@
 //!
 //! The WHERE rule is decided on the planned statement, the form every execution path shares
 //! (top level, CTEs, functions, procedures, DO, prepared statements, cached plans), simplified
-//! by `executor.rs` into [`PlanNode`]s. The planner has already folded constants, so
+//! by `guard/executor.rs` into [`PlanNode`]s. The planner has already folded constants, so
 //! `WHERE 1=1` or `WHERE 'a'='a'` have vanished, and `WHERE now() > …`, `WHERE $1 = $1` or an
 //! uncorrelated `EXISTS` have become gating conditions that reference no column. A statement
 //! restricts its target when some condition that filters rows references a column of the

@@ -1,5 +1,5 @@
 //! Incident levers (NS-PG-007 §9 "lock down roles", §10 rotation evidence): which roles may be
-//! locked down by whom. Pure; `incident_api.rs` does the locking.
+//! locked down by whom. Pure; `api/incident.rs` does the locking.
 
 use thiserror::Error;
 

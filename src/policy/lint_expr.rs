@@ -2,7 +2,7 @@
 //! and `polwithcheck`) rather than on the SQL text, so that `1 = 1`, `(true)` and `x OR true`
 //! are recognised however they were written.
 //!
-//! Pure: the glue in `lint.rs` reads the stored tree with PostgreSQL's own reader
+//! Pure: the glue in `pg/policy_expr.rs` reads the stored tree with PostgreSQL's own reader
 //! (`stringToNode`, which checks the stack depth) and walks the real nodes into an [`Expr`];
 //! the decisions take that plus a [`Catalog`] answering the two questions the tree alone cannot
 //! (an operator's name, a function's name and volatility). The tests answer them from a table.

@@ -1,5 +1,5 @@
 //! How the objects a utility statement names are written in audit rows and messages, from plain
-//! data read off the parse tree (`objects` does the reading). Pure and total: every shape of
+//! data read off the parse tree (`pg/objects.rs` does the reading). Pure and total: every shape of
 //! name renders to something or to nothing, never to an error. A statement we merely classify
 //! must never fail because of how we describe it (PostgreSQL's `NameListToString` raises on a
 //! list of type names, which is what `DROP CAST (text AS t)` carries).

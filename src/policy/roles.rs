@@ -2,7 +2,7 @@
 //!
 //! Every role set is a GUC holding a comma-separated list of role names in which `*` matches
 //! any run of characters (`ns_migrate_*, ns_owner_*`). This module is pure: it parses and
-//! matches patterns; which roles a session actually holds is looked up by `standing.rs`.
+//! matches patterns; which roles a session actually holds is looked up by `pg/standing.rs`.
 
 use thiserror::Error;
 

@@ -6,8 +6,8 @@ use crate::pg::errors::sqlstate_text;
 use crate::policy::audit_event::AuditClass;
 use crate::policy::verdict::{Enforcement, Refusal};
 use crate::trail::write;
-use pgrx::pg_sys::{errcodes::PgSqlErrorCode, panic::ErrorReport};
 use pgrx::PgLogLevel;
+use pgrx::pg_sys::{errcodes::PgSqlErrorCode, panic::ErrorReport};
 
 /// Raises a policy refusal (42501), audited as class denied.
 pub fn deny(command: &str, message: String, detail: String, hint: &str) -> ! {

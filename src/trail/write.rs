@@ -3,20 +3,20 @@
 //!   inserted in the acting transaction, so the row commits or rolls back with the action:
 //!   no row claims success for work that rolled back, and a crash loses no committed row;
 //! - **asynchronous events** (refusals, logins, overrides) must outlive an aborted transaction:
-//!   they are logged at once and queued for the background writer (`audit_queue`).
+//!   they are logged at once and queued for the background writer (`queue`, `worker.rs`).
 //!
 //! On a read-only server or transaction, or where the extension is not installed, the table
 //! cannot take the row in-transaction, so the event goes to the server log (and the queue).
 
 use crate::pg::as_guard::as_guard;
+use crate::pg::settings;
 use crate::pg::text::{existing_role_name, text};
 use crate::policy::audit_event::{self, AuditClass, AuditEvent};
+use crate::policy::redact;
 use crate::trail::queue;
 use crate::trail::row;
-use crate::policy::redact;
-use crate::pg::settings;
-use pgrx::prelude::*;
 use pgrx::pg_sys;
+use pgrx::prelude::*;
 use pgrx::spi::Spi;
 use std::time::Duration;
 
