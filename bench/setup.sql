@@ -1,4 +1,4 @@
--- Fixtures of the instruction-count template data directory. pg_test/bench.sh runs this once,
+-- Fixtures of the instruction-count template data directory. bench/bench.sh runs this once,
 -- in single-user mode as the bootstrap superuser: one statement per line, comment lines and
 -- blank lines dropped, {rows} replaced. No CREATE EXTENSION: the guard works from
 -- shared_preload_libraries alone.

@@ -1,4 +1,4 @@
--- The DML mix, run by pg_test/bench.sh in single-user mode as the app role (it prepends
+-- The DML mix, run by bench/bench.sh in single-user mode as the app role (it prepends
 -- SET ROLE ns_app_rw_orders). One statement per line; comment and blank lines are dropped.
 -- Lines above "-- @repeat" run once, lines below it are repeated N times (N depends on --quick)
 -- with these placeholders filled in for block i = 1..N:

@@ -25,9 +25,9 @@
 # Sessions that must stay open across time are psql clients reading from a FIFO (kept open by a
 # file descriptor of this script); each is named by its application_name.
 # Own cluster next to the main one: $TEST_PORT + 5.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 
 DIR=$(dirname "$TEST_DIR")/admin_sessions
 PORT=$((TEST_PORT + 5))

@@ -11,9 +11,9 @@
 #   log        audit_destination = log writes one tagged JSON line per event, no row;
 #   replica    on a hot standby, audit goes to the server log without errors.
 # Own clusters next to the main one: primary on $TEST_PORT + 3, standby on $TEST_PORT + 4.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 
 DIR=$(dirname "$TEST_DIR")/audit_primary
 STANDBY=$(dirname "$TEST_DIR")/audit_standby

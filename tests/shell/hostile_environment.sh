@@ -36,9 +36,9 @@
 #              pg_db_role_setting before and after); no audit row was tampered with; the audit
 #              chain verifies; no backend was terminated by a signal.
 # Own cluster next to the main one: $TEST_PORT + 10 (robustness.sh has + 9).
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 
 DIR=$(dirname "$TEST_DIR")/hostile_environment
 PORT=$((TEST_PORT + 10))

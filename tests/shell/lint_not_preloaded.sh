@@ -2,7 +2,7 @@
 # settings_guard_not_enforced when the library is not preloaded: a server started without
 # nspg_guard in shared_preload_libraries, where CREATE EXTENSION loads the library into one
 # backend but no guard runs. pg_regress cannot show this: its server preloads the library.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 dir=$(dirname "$TEST_DIR")/lint_not_preloaded
 port=$((TEST_PORT + 1))
 start_cluster "$dir" "$port" ''

@@ -24,9 +24,9 @@
 #                  server connection past the maximum, and the next admin client gets a new one;
 #                  a non-admin pooled server connection of the same age stays.
 # Own cluster on $TEST_PORT + 6, PgBouncer (run as postgres, it refuses root) on $TEST_PORT + 7.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 
 DIR=$(dirname "$TEST_DIR")/pgbouncer
 PORT=$((TEST_PORT + 6))

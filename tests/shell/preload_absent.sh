@@ -5,9 +5,9 @@
 # (as the HINT says, here with nspg_guard *before* pg_stat_statements, the reverse of the main
 # test cluster) and a restart, the guard works and pg_stat_statements still records statements.
 # Uses its own throwaway cluster next to the main one, on port $TEST_PORT + 1.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 
 DIR=$(dirname "$TEST_DIR")/preload_absent
 PORT=$((TEST_PORT + 1))

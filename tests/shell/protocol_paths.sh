@@ -39,9 +39,9 @@
 #              covers that function's own DELETE (it runs), not the calling app role's unbounded
 #              DELETE later in the same transaction (refused, 42501).
 # Own cluster next to the main one: $TEST_PORT + 8.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 
 DIR=$(dirname "$TEST_DIR")/protocol_paths
 PORT=$((TEST_PORT + 8))

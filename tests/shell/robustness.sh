@@ -11,7 +11,7 @@
 #   3. then: the postmaster PID is unchanged, the log has no "terminated by signal", no error of
 #      ours is XX000, and a statement too nested to redact is kept as a marker, not in clear.
 # Errors are fine; crashes are not. Prints the number of cases run.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
 set +e
 dir=$(dirname "${TEST_DIR:-/tmp/nspg_guard_test/main}")/robustness

@@ -4,10 +4,10 @@
 # (B, run from A's script with \!) grants and revokes the migration role, and changes
 # nspg_guard.migration_roles with ALTER SYSTEM + pg_reload_conf(). A's next statement sees each
 # change. (Changes within one session are in tests/regress/sql/ddl_roles.sql.)
-# Runs against the main test cluster ($TEST_DIR, $TEST_PORT, exported by pg_test/test.sh).
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+# Runs against the main test cluster ($TEST_DIR, $TEST_PORT, exported by scripts/test.sh).
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 DB=nspg_regress
 
 # session B: one superuser statement in a new connection.

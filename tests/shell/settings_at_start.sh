@@ -5,9 +5,9 @@
 # reload. One setting of each group (guards, audit, lint, admin sessions, risky capabilities),
 # and a misspelt one to show the prefix is still reserved.
 # Own cluster next to the main one: $TEST_PORT + 8.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 
 DIR=$(dirname "$TEST_DIR")/settings_at_start
 PORT=$((TEST_PORT + 8))

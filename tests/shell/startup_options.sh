@@ -2,10 +2,10 @@
 # Connection options cannot turn the guard off: PGOPTIONS='-c nspg_guard.ddl_guard=off' (or any
 # other nspg_guard.* setting) from a non-superuser is refused at login with "permission denied
 # to set parameter", and the guard stays on; a superuser may use the option.
-# Runs against the main test cluster ($TEST_DIR, $TEST_PORT, exported by pg_test/test.sh) after
+# Runs against the main test cluster ($TEST_DIR, $TEST_PORT, exported by scripts/test.sh) after
 # the pg_regress suites, whose setup created the roles.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 DB=nspg_regress
 
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"

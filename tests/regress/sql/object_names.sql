@@ -2,7 +2,7 @@
 -- never fails the statement: DROP CAST, DROP CAST IF EXISTS and DROP TRANSFORM used to fail for
 -- everyone, superusers included ("unexpected node type in name list"), because their object
 -- lists hold type names. PostgreSQL's core regression suite runs every other shape
--- (pg_test/pg_core_regress.sh).
+-- (scripts/pg_core_regress.sh).
 \set VERBOSITY terse
 SELECT coalesce(max(id), 0) AS start_id FROM nspg_guard.audit_log \gset
 CREATE SCHEMA names;

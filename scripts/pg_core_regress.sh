@@ -4,7 +4,7 @@
 #
 # The suite comes from Debian's source package postgresql-15 (apt-get source, cached in
 # $NSPG_PG_SRC_CACHE; the download happens once). Its C helpers (regress.c, contrib/spi's
-# refint.c and autoinc.c) are built with PGXS (pg_test/core_regress/Makefile). The packaged
+# refint.c and autoinc.c) are built with PGXS (scripts/core_regress/Makefile). The packaged
 # source can be a minor version behind the installed server and psql, so results are compared
 # run against run (with the library against without it), not against expected/.
 #
@@ -26,8 +26,8 @@
 # PANIC, a crash, an assertion failure, an internal error (XX000) that run A has not, or an
 # nspg_guard message saying "internal".
 #
-# Usage: pg_test/pg_core_regress.sh [--installed] [--gate-only] [--runs "A B B2 W C"]
-#   --installed  the extension is already built and installed (pg_test/test.sh does that)
+# Usage: scripts/pg_core_regress.sh [--installed] [--gate-only] [--runs "A B B2 W C"]
+#   --installed  the extension is already built and installed (scripts/test.sh does that)
 #   --gate-only  judge the results of the last runs again (after editing the lists below)
 #   --runs       a subset; B and B2 are judged against run A's results, W and C against B2's,
 #                so those must be in the subset or left from an earlier run
@@ -43,7 +43,7 @@ CORE_PORT=$((${NSPG_TEST_PORT:-55441} + 10))
 CONNECTIONS=${NSPG_CORE_CONNECTIONS:-4}
 SRC_CACHE=${NSPG_PG_SRC_CACHE:-/var/cache/nspg_guard/pgsrc}
 PG_REGRESS=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/test/regress/pg_regress
-HELPERS=$REPO_ROOT/pg_test/core_regress
+HELPERS=$REPO_ROOT/scripts/core_regress
 RUNS="A B B2 W C"
 INSTALLED=0
 GATE_ONLY=0

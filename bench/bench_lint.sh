@@ -6,7 +6,7 @@
 # the growth of the catalogs (5x).
 #   NSPG_BENCH_DIR (default /tmp/nsg_lint_bench), NSPG_BENCH_PORT (default 55481),
 #   NSPG_BENCH_RUNS (timed runs per measurement, best kept; default 3).
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 BENCH_DIR=${NSPG_BENCH_DIR:-/tmp/nsg_lint_bench}
 BENCH_PORT=${NSPG_BENCH_PORT:-55481}

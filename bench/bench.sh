@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of nspg_guard: what the guard and its audit trail cost the statements they watch.
 #
-#   bash pg_test/bench.sh [--quick] [--build] [--no-pgbench] [--audit-only]
+#   bash bench/bench.sh [--quick] [--build] [--no-pgbench] [--audit-only]
 #
 #   --quick       fewer statements, fewer and shorter rounds (about 2½ minutes instead of about 10)
 #   --no-pgbench  only the instruction counts (the decisive part)
@@ -81,7 +81,7 @@
 # Output: bench/out/report.txt (also printed at the end); the generated scripts, server output,
 # cachegrind profiles (read them with cg_annotate), pgbench logs and the cluster's server log
 # (without the per-statement audit lines; the full log stays in /tmp/nspg_bench/pgb) are kept under bench/out/.
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 BENCH_ROOT=${NSPG_BENCH_ROOT:-/tmp/nspg_bench}
 TEMPLATE=$BENCH_ROOT/template
@@ -141,7 +141,7 @@ parse_args() {
             --no-pgbench) ((INSTRUCTIONS)) || die "--no-pgbench and --audit-only exclude each other"; PGBENCH=0 AUDIT=0 ;;
             --audit-only) ((AUDIT)) || die "--no-pgbench and --audit-only exclude each other"; INSTRUCTIONS=0 PGBENCH=0 ;;
             -h | --help) sed -n '1d; /^#/!q; s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
-            *) die "unknown argument $arg (usage: bash pg_test/bench.sh [--quick] [--build] [--no-pgbench] [--audit-only])" ;;
+            *) die "unknown argument $arg (usage: bash bench/bench.sh [--quick] [--build] [--no-pgbench] [--audit-only])" ;;
         esac
     done
     # BLOCKS: how many times each script's "-- @repeat" part is repeated.

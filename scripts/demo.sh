@@ -84,5 +84,5 @@ The cluster keeps running:
             (or as a role of the taxonomy: -U ns_app_rw_orders, -U ns_migrate_orders)
   stop:     runuser -u postgres -- $PG_BIN/pg_ctl -D $DEMO_DIR/data stop
   log:      $DEMO_DIR/server.log
-Run every test: bash pg_test/test.sh
+Run every test: bash scripts/test.sh
 EOF2

@@ -88,7 +88,7 @@ done
 stop_cluster "$TEST_DIR"
 
 set +e
-bash "$REPO_ROOT/pg_test/pg_core_regress.sh" --installed 2>&1 | tee "$TEST_ROOT/core_regress.log"
+bash "$REPO_ROOT/scripts/pg_core_regress.sh" --installed 2>&1 | tee "$TEST_ROOT/core_regress.log"
 core_status=${PIPESTATUS[0]}
 set -e
 # one line per run: "core run B: 217 tests, 0 differing, 0 failing the gate, 41 s: ok"
