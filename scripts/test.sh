@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # README command 2: runs every test and exits non-zero on any failure.
+#   0. the layer check (check_layers.pl): src/ imports only point down its layers, no cycle;
 #   1. plain Rust unit tests of the pure policy logic (cargo test, no database), and of the
 #      protocol test client in tests/pgwire;
 #   2. build and install the extension into the system PostgreSQL 15;
@@ -23,6 +24,13 @@ record() { # record NAME STATUS
 }
 
 ensure_toolchain
+
+say "layer check (scripts/check_layers.pl)"
+set +e
+perl "$REPO_ROOT/scripts/check_layers.pl"
+layers_status=$?
+set -e
+record "layer check" "$layers_status"
 
 say "unit tests (pure Rust)"
 unit_log=$(mktemp)
