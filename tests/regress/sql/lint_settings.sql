@@ -1,56 +1,11 @@
--- Posture lint, settings and audit categories, in splinter's shape: no finding, the problem,
--- exactly the expected finding, the fix, no finding. Settings a session may SET are changed
--- with SET; the others with ALTER SYSTEM and a reload (and a new session for the ones read at
--- connection start), and reset at the end.
+-- Posture lint, settings category, in splinter's shape: no finding, the problem, exactly the
+-- expected finding, the fix, no finding. Settings a session may SET are changed with SET; the
+-- others with ALTER SYSTEM and a reload (and a new session for the ones read at connection
+-- start), and reset at the end. The audit category is in lint_audit.
 \x on
-CREATE FUNCTION pg_temp.findings(wanted text)
-RETURNS TABLE (severity text, object_identity text, message text, details jsonb, remediation text, key text)
-LANGUAGE sql AS $$
-    SELECT f.severity, f.object_identity, f.message, f.details, f.remediation, f.key
-    FROM nspg_guard.lint(ARRAY['settings', 'audit']) f WHERE f.rule = wanted
-$$;
--- the test cluster as started: no TLS, no connection logging, no client host in log lines;
--- the audit trail with its defaults passes the audit rules
-SELECT rule, severity, object_identity FROM nspg_guard.lint(ARRAY['settings', 'audit']);
-
--- audit_trail_not_installed: the library is preloaded, so its settings exist (the shell test
--- lint_not_preloaded shows the finding on a server without it)
-SELECT * FROM pg_temp.findings('audit_trail_not_installed');
-
--- audit_classes_incomplete: one finding per class NS-PG-007 §7 says to record
-SELECT * FROM pg_temp.findings('audit_classes_incomplete');
-ALTER SYSTEM SET nspg_guard.audit = 'all, -login, -denied';
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);
-SELECT * FROM pg_temp.findings('audit_classes_incomplete');
-ALTER SYSTEM RESET nspg_guard.audit;
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);
-SELECT * FROM pg_temp.findings('audit_classes_incomplete');
-
--- audit_destination_not_table
-SELECT * FROM pg_temp.findings('audit_destination_not_table');
-ALTER SYSTEM SET nspg_guard.audit_destination = 'log';
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);
-SELECT * FROM pg_temp.findings('audit_destination_not_table');
-ALTER SYSTEM RESET nspg_guard.audit_destination;
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);
-SELECT * FROM pg_temp.findings('audit_destination_not_table');
-
--- audit_retention_short
-SELECT * FROM pg_temp.findings('audit_retention_short');
-ALTER SYSTEM SET nspg_guard.audit_retention = '30d';
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);
-SELECT * FROM pg_temp.findings('audit_retention_short');
-ALTER SYSTEM RESET nspg_guard.audit_retention;
-SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);
-SELECT * FROM pg_temp.findings('audit_retention_short');
--- (audit_chain_broken and audit_events_fell_back need an edit around the guard and a server
--- without an audit table: the shell test audit_trail shows both)
+\i include/findings_settings_audit.sql
+-- the test cluster as started: no TLS, no connection logging, no client host in log lines
+SELECT rule, severity, object_identity FROM nspg_guard.lint(ARRAY['settings']);
 
 -- settings_password_encryption_not_scram
 SELECT * FROM pg_temp.findings('settings_password_encryption_not_scram');
@@ -130,7 +85,7 @@ SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
 \c
 \x on
-SELECT rule, severity, object_identity FROM nspg_guard.lint(ARRAY['settings', 'audit']);
+SELECT rule, severity, object_identity FROM nspg_guard.lint(ARRAY['settings']);
 
 -- a role without pg_read_all_settings cannot see ssl_min_protocol_version: not evaluated
 SET ROLE ns_app_ro_orders;
