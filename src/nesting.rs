@@ -17,6 +17,15 @@ mod raw {
         pub fn GetUserId() -> pgrx::pg_sys::Oid;
         pub fn GetSessionUserId() -> pgrx::pg_sys::Oid;
         pub fn GetCurrentStatementStartTimestamp() -> pgrx::pg_sys::TimestampTz;
+        pub fn stack_is_too_deep() -> bool;
+    }
+}
+
+/// PostgreSQL's check_stack_depth() (ERROR 54001 when the stack is too deep) for every level of
+/// a walk: the cheap test first, the guarded call that raises only when it will.
+pub fn check_stack_depth() {
+    if unsafe { raw::stack_is_too_deep() } {
+        unsafe { pgrx::pg_sys::check_stack_depth() };
     }
 }
 
