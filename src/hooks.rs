@@ -65,7 +65,7 @@ pub unsafe fn install() {
     }
     crate::as_guard::install();
     // before ours: our hooks must run first and see the depth of the statement they judge
-    nesting::install();
+    nesting::install(on_top_level_run, on_fastpath_call);
     PREV_PROCESS_UTILITY = pg_sys::ProcessUtility_hook;
     pg_sys::ProcessUtility_hook = Some(process_utility);
     PREV_EXECUTOR_START = pg_sys::ExecutorStart_hook;
@@ -76,6 +76,7 @@ pub unsafe fn install() {
     crate::audit_queue::init();
     crate::audit_row::init();
     crate::admin_session::install();
+    crate::overrides::install();
     HOOKS_ACTIVE.store(true, Ordering::Relaxed);
 }
 
@@ -100,6 +101,32 @@ unsafe fn logical_worker() -> bool {
     }
 }
 
+/// Each run of a client statement's portal (csrc/nesting.c calls it): a plain frame that leaves
+/// at once for a session with nothing to hold.
+unsafe extern "C-unwind" fn on_top_level_run() {
+    if !crate::admin_session::quiet() {
+        before_top_level_run();
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn before_top_level_run() {
+    if !exempt() {
+        crate::admin_session::before_run();
+    }
+}
+
+/// A fastpath function call (the protocol's 'F' message) is a client statement of its own.
+#[pg_guard]
+unsafe extern "C-unwind" fn on_fastpath_call(function: pg_sys::Oid) {
+    if !exempt() {
+        crate::admin_session::before_statement(true, || {
+            let name = crate::audit_log::text(pg_sys::format_procedure(function)).unwrap_or_default();
+            ("FASTPATH FUNCTION CALL".to_string(), format!("fastpath call of {name}"))
+        });
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C-unwind" fn process_utility(
     pstmt: *mut pg_sys::PlannedStmt,
@@ -118,7 +145,7 @@ unsafe extern "C-unwind" fn process_utility(
         None => raw::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
     }
     if pending != NOTHING_PENDING {
-        after_utility(pending);
+        after_utility(pending, if qc.is_null() { 0 } else { (*qc).nprocessed });
     } else if top_level && !crate::admin_session::quiet() {
         after_top_level_utility();
     }
@@ -168,7 +195,7 @@ unsafe extern "C-unwind" fn after_top_level_utility() {
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn after_utility(at: usize) {
+unsafe extern "C-unwind" fn after_utility(at: usize, rows: u64) {
     let after = PENDING.with(|p| {
         let mut pending = p.borrow_mut();
         let after = (at < pending.len()).then(|| pending.swap_remove(at));
@@ -176,7 +203,7 @@ unsafe extern "C-unwind" fn after_utility(at: usize) {
         after
     });
     if let Some(after) = after {
-        utility::after_success(after);
+        utility::after_success(after, rows);
     }
 }
 
@@ -192,6 +219,16 @@ unsafe fn note_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedStmt)
         return;
     }
     STATEMENT.set((source, (*pstmt).stmt_location, (*pstmt).stmt_len, nesting::statement_start()));
+}
+
+/// A client statement's portal can finish in a later protocol message, even while its
+/// transaction commits (an extended-protocol portal closed at Sync): it is still the statement
+/// a refusal names.
+unsafe fn note_finishing_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedStmt) {
+    let (noted, location, _, _) = STATEMENT.get();
+    if nesting::top_level() || (!source.is_null() && source == noted && location == (*pstmt).stmt_location) {
+        note_statement(source, pstmt);
+    }
 }
 
 /// The text of the client statement running now — that statement alone, not the rest of a
@@ -258,9 +295,7 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
 
 #[pg_guard]
 unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::QueryDesc) {
-    if nesting::top_level() {
-        note_statement((*query_desc).sourceText, (*query_desc).plannedstmt);
-    }
+    note_finishing_statement((*query_desc).sourceText, (*query_desc).plannedstmt);
     if !exempt() {
         executor::check_finish(query_desc);
         crate::admin_session::after_statement(false);
