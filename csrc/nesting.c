@@ -2,6 +2,8 @@
  * How deep the current statement is nested: 0 while PostgreSQL starts or judges a client's own
  * statement, more inside functions, DO blocks, procedures, triggers and utility statements that
  * run others (EXPLAIN ANALYZE, CREATE TABLE AS, EXECUTE). pg_stat_statements counts the same way.
+ * A client's own statement also runs in a portal: code run at depth 0 outside one is PostgreSQL
+ * planning (an IMMUTABLE function folded at plan time) or committing (deferred triggers).
  *
  * This is C because the count must come back down when an error leaves the statement, and only
  * PG_TRY/PG_FINALLY sees every error without re-raising it differently: a Rust frame could only
@@ -9,20 +11,41 @@
  */
 #include "postgres.h"
 
+#include "catalog/objectaccess.h"
 #include "executor/executor.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "utils/backend_status.h"
+#include "utils/portal.h"
+#include "utils/timestamp.h"
 #include "utils/timeout.h"
 #include "storage/proc.h"
 
 int nspg_guard_nesting = 0;
 
+/* nspg_guard's own work at the start of each run of a client statement's portal (every Execute
+ * message of a portal fetched in parts), and at each fastpath function call (the protocol's
+ * 'F' message, which reaches no other hook); set by the Rust side. */
+void (*nspg_guard_on_top_level_run) (void) = NULL;
+void (*nspg_guard_on_fastpath_call) (Oid function) = NULL;
+
 static ExecutorRun_hook_type prev_executor_run = NULL;
+static object_access_hook_type prev_object_access = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/* Is the statement starting or running now a client's own? */
+bool
+nspg_guard_top_level(void)
+{
+	return nspg_guard_nesting == 0 && ActivePortal != NULL;
+}
 
 static void
 nested_executor_run(QueryDesc *query_desc, ScanDirection direction, uint64 count, bool execute_once)
 {
+	if (nspg_guard_on_top_level_run && nspg_guard_top_level())
+		nspg_guard_on_top_level_run();
 	nspg_guard_nesting++;
 	PG_TRY();
 	{
@@ -76,6 +99,18 @@ nested_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_o
 	PG_END_TRY();
 }
 
+/* PostgreSQL announces every function it is about to call; a fastpath call is the one that comes
+ * at depth 0 outside any portal while the backend reports the fastpath state. */
+static void
+fastpath_watch(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, void *arg)
+{
+	if (prev_object_access)
+		prev_object_access(access, class_id, object_id, sub_id, arg);
+	if (access == OAT_FUNCTION_EXECUTE && nspg_guard_nesting == 0 && ActivePortal == NULL &&
+		MyBEEntry != NULL && MyBEEntry->st_state == STATE_FASTPATH && nspg_guard_on_fastpath_call)
+		nspg_guard_on_fastpath_call(object_id);
+}
+
 /*
  * Installs the counting hooks; nspg_guard's own hooks are installed after these, so they run
  * first and see the depth of the statement they judge, not one more.
@@ -89,15 +124,23 @@ nspg_guard_install_nesting(void)
 	ExecutorFinish_hook = nested_executor_finish;
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = nested_process_utility;
+	prev_object_access = object_access_hook;
+	object_access_hook = fastpath_watch;
 }
 
 /*
  * PostgreSQL arms the statement timer when a statement starts, from statement_timeout as it is
- * then; an admin session whose timeout nspg_guard caps later (it was 0) gets its timer here.
+ * then; an admin session whose timeout nspg_guard caps later (it was 0, or higher) gets its timer
+ * here: armed if off, brought forward if it would fire later than the cap allows.
  */
 void
 nspg_guard_arm_statement_timeout(void)
 {
-	if (StatementTimeout > 0 && !get_timeout_active(STATEMENT_TIMEOUT))
-		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
+	if (StatementTimeout <= 0)
+		return;
+	if (get_timeout_active(STATEMENT_TIMEOUT) &&
+		get_timeout_finish_time(STATEMENT_TIMEOUT) <=
+		TimestampTzPlusMilliseconds(GetCurrentTimestamp(), StatementTimeout))
+		return;
+	enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
 }

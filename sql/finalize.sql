@@ -1,5 +1,18 @@
 -- Last in the extension script (finalize), once every function exists.
 
+-- 0. The functions take and return text as UTF-8: in a database of another encoding they would
+-- fail on the first non-ASCII argument or name. (The guards, in the library, judge statements in
+-- every database whatever its encoding.)
+DO $utf8_only$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() OPERATOR(pg_catalog.<>) 'UTF8' THEN
+        RAISE EXCEPTION 'nspg_guard: CREATE EXTENSION needs a UTF8 database, not %', pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create the extension in UTF8 databases (nspg_guard.audit_database among them); statements in this database are still judged by the preloaded library.';
+    END IF;
+END
+$utf8_only$;
+
 -- 1. Every function of the extension resolves names as PostgreSQL itself does, never through
 -- the caller's search_path (a DBA running lint() with a planted schema first in its path must
 -- not run the planter's code), and unqualified temporary objects come last.

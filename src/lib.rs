@@ -46,6 +46,7 @@ pub extern "C-unwind" fn _PG_init() {
     worker::register();
     trail::row::init();
     unsafe { guard::admin_session::install() };
+    unsafe { guard::overrides::install() };
     pg::backend::mark_hooks_active();
 }
 

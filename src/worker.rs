@@ -2,10 +2,11 @@
 //! `nspg_guard.audit_database`. Every half second, or when a backend queues an event, it
 //! drains the queue into `nspg_guard.audit_log` and seals new rows into the hash chain
 //! (`trail/`); it records each server start and clean stop; and it governs sessions no
-//! statement of theirs will: idle admin sessions past their maximum duration, and break-glass
-//! grants that ran out.
+//! statement of theirs will: admin sessions idle past their maximum duration or their caps, and
+//! break-glass grants that ran out.
 
 use crate::api::breakglass;
+use crate::guard::admin_session;
 use crate::pg::admin_registry;
 use crate::pg::as_guard::as_guard;
 use crate::pg::backend;
@@ -62,7 +63,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
             last_full_seal = std::time::Instant::now();
         }
         drain_and_seal(everything);
-        // session governance: idle admin sessions past their maximum, expired break-glass grants
+        // session governance: idle admin sessions past their limits, expired break-glass grants
         end_idle_admin_sessions();
         let look_anyway = last_expiry_look.elapsed() >= EXPIRY_LOOK_EVERY;
         if look_anyway {
@@ -119,36 +120,57 @@ fn record_server_stop() {
     });
 }
 
-/// The writer's round: ends idle admin sessions past the maximum duration, audited (their next
-/// statement would, but an idle session has none).
+/// The writer's round: ends admin sessions that are not running a statement and are past the
+/// maximum duration or idle longer than their caps (their own timers can have been switched off
+/// by a route no hook sees), audited.
 fn end_idle_admin_sessions() {
-    let max = settings::ADMIN_SESSION_MAX_DURATION.get();
-    if max <= 0 {
+    let limits = admin_limits::Limits {
+        max_duration_s: settings::ADMIN_SESSION_MAX_DURATION.get(),
+        idle_session_ms: settings::ADMIN_IDLE_SESSION_TIMEOUT.get(),
+        idle_in_transaction_ms: settings::ADMIN_IDLE_IN_TRANSACTION_TIMEOUT.get(),
+    };
+    if limits.max_duration_s <= 0 && limits.idle_session_ms <= 0 && limits.idle_in_transaction_ms <= 0 {
         return;
     }
-    let started_before = unsafe { pg_sys::GetCurrentTimestamp() } - i64::from(max) * 1_000_000;
-    let candidates = admin_registry::started_before(started_before);
+    let candidates = admin_registry::started_before(i64::MAX);
     if candidates.is_empty() {
         return;
     }
     BackgroundWorker::transaction(|| {
+        let now = unsafe { pg_sys::GetCurrentTimestamp() };
         let ended = as_guard(|| Spi::connect(|client| {
             let rows = client.select(
-                "SELECT pid, usename::text, client_addr::text, client_port, application_name, datname::text, backend_start::text
+                "SELECT pid, usename::text, client_addr::text, client_port, application_name, datname::text, backend_start::text,
+                        state, backend_start, state_change
                    FROM pg_catalog.pg_stat_activity
-                  WHERE pid OPERATOR(pg_catalog.=) ANY($1) AND backend_type OPERATOR(pg_catalog.=) 'client backend' AND state IS DISTINCT FROM 'active'",
+                  WHERE pid OPERATOR(pg_catalog.=) ANY($1) AND backend_type OPERATOR(pg_catalog.=) 'client backend'",
                 None,
                 &[candidates.clone().into()],
             )?;
             let mut ended = Vec::new();
             for row in rows {
+                let activity = match row.get::<String>(8)?.as_deref() {
+                    Some("idle") => admin_limits::Activity::Idle,
+                    Some("idle in transaction" | "idle in transaction (aborted)") => admin_limits::Activity::IdleInTransaction,
+                    _ => admin_limits::Activity::Other,
+                };
+                let micros = |t: Option<pgrx::datum::TimestampWithTimeZone>| t.map_or(now, |t| t.into_inner());
+                let (started, since) = (micros(row.get(9)?), micros(row.get(10)?));
+                let Some(why) = admin_limits::idle_end(activity, started, since, now, limits) else { continue };
                 let pid = row.get::<i32>(1)?.unwrap_or(0);
                 let mut event = write::event(AuditClass::Admin, "session_ended");
                 event.command_tag = Some("SESSION END".into());
-                event.reason = Some(format!(
-                    "idle admin session older than nspg_guard.admin_session_max_duration ({})",
-                    admin_limits::show_ms(i64::from(max) * 1000)
-                ));
+                event.reason = Some(match why {
+                    admin_limits::IdleEnd::MaxDuration => format!(
+                        "idle admin session older than nspg_guard.admin_session_max_duration ({})",
+                        admin_limits::show_ms(i64::from(limits.max_duration_s) * 1000)
+                    ),
+                    admin_limits::IdleEnd::Timeout(timeout) => format!(
+                        "admin session idle longer than {} allows ({})",
+                        timeout.cap_setting(),
+                        admin_limits::show_ms(i64::from(admin_session::cap_ms(timeout)))
+                    ),
+                });
                 event.session_user = row.get::<String>(2)?;
                 event.current_user = None;
                 event.client_addr = row.get::<String>(3)?;

@@ -131,10 +131,49 @@ pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
         pg_sys::CmdType::CMD_MERGE => "MERGE",
         _ => "SELECT",
     };
+    // this statement's own text, not the rest of a multi-statement query string
     let text = (*query_desc).sourceText;
-    let statement = (!text.is_null()).then(|| std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned());
+    let statement = (!text.is_null()).then(|| crate::pg::statement::statement_text(text, stmt));
     let pending = Pending { command, relations: touched.join(", "), statement };
     PENDING.with(|p| p.borrow_mut().push((query_desc as usize, pending)));
+}
+
+/// A COPY of an audited table, noted before it runs (COPY of a table does not pass the executor).
+pub struct CopyAccess(Pending);
+
+/// Notes a COPY that reads or writes an audited table; `statement` gives its text.
+///
+/// # Safety
+/// `copy` is a valid CopyStmt parse tree.
+pub unsafe fn note_copy(copy: *mut pg_sys::CopyStmt, statement: impl FnOnce() -> String) -> Option<CopyAccess> {
+    if (*copy).relation.is_null() || !write::audited(AuditClass::Access) || crate::pg::as_guard::internal() {
+        return None;
+    }
+    let list = audited();
+    if list.is_empty() {
+        return None;
+    }
+    let relid = pg_sys::RangeVarGetRelidExtended((*copy).relation, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+    let writes = (*copy).is_from;
+    list.iter().any(|&(oid, mode)| oid == relid && mode.covers(writes)).then(|| {
+        let command = if writes { "COPY FROM" } else { "COPY TO" };
+        CopyAccess(Pending { command, relations: crate::pg::objects::relation_name(relid), statement: Some(statement()) })
+    })
+}
+
+/// Writes the access event of a COPY that succeeded, with the rows it copied.
+pub fn record_copy(copy: CopyAccess, rows: u64) {
+    record(copy.0, rows);
+}
+
+fn record(pending: Pending, rows: u64) {
+    let mut event = write::event(AuditClass::Access, "committed");
+    event.command_tag = Some(pending.command.to_string());
+    event.object_type = Some("table".into());
+    event.object_identity = Some(pending.relations);
+    event.rows = Some(rows as i64);
+    event.statement = pending.statement;
+    write::record_committed(event);
 }
 
 /// ExecutorFinish: writes the access event of a noted statement, with its row count, in the
@@ -152,11 +191,5 @@ pub unsafe fn note_finish(query_desc: *mut pg_sys::QueryDesc) {
         Some(entry.1)
     });
     let Some(pending) = found else { return };
-    let mut event = write::event(AuditClass::Access, "committed");
-    event.command_tag = Some(pending.command.to_string());
-    event.object_type = Some("table".into());
-    event.object_identity = Some(pending.relations);
-    event.rows = Some((*(*query_desc).estate).es_processed as i64);
-    event.statement = pending.statement;
-    write::record_committed(event);
+    record(pending, (*(*query_desc).estate).es_processed);
 }

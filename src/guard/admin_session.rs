@@ -43,12 +43,12 @@ struct Kind {
     breakglass_role: pg_sys::Oid,
 }
 
-type Key = (pg_sys::Oid, pg_sys::Oid, (u64, u64));
+/// (current user, session user, current user lent by a SECURITY DEFINER function, standing generation)
+type Key = (pg_sys::Oid, pg_sys::Oid, bool, (u64, u64));
 
 /// What the session looked like when its escalation began.
 struct Escalation {
     settings: Vec<(String, String)>,
-    user: pg_sys::Oid,
     /// The request it came from, when the registry is in this database.
     request_id: Option<i64>,
 }
@@ -79,20 +79,20 @@ fn client_backend() -> bool {
 /// True when the session is known to be neither admin nor escalated for the roles it has now:
 /// nothing to do after its statements. Reads only cached state (no guard needed).
 pub fn quiet() -> bool {
-    let (user, session) = crate::pg::backend::users();
-    let key = (user, session, standing::current_generation());
+    let (user, session, lent) = crate::pg::backend::users();
+    let key = (user, session, lent, standing::current_generation());
     matches!(KIND.get(), Some((cached, kind)) if cached == key && !kind.admin && !kind.escalated && !kind.stale)
 }
 
 fn kind() -> Kind {
-    let (user, session) = crate::pg::backend::users();
-    let key = (user, session, standing::current_generation());
+    let (user, session, lent) = crate::pg::backend::users();
+    let key = (user, session, lent, standing::current_generation());
     if let Some((cached, kind)) = KIND.get() {
         if cached == key {
             return kind;
         }
     }
-    let kind = unsafe { look_up(user, session) };
+    let kind = unsafe { look_up(user, session, lent) };
     admin_registry::set_admin(kind.admin);
     if !kind.escalated {
         ESCALATION.with(|e| e.borrow_mut().take());
@@ -101,9 +101,11 @@ fn kind() -> Kind {
     kind
 }
 
-unsafe fn look_up(user: pg_sys::Oid, session: pg_sys::Oid) -> Kind {
+/// The session's kind. A current user lent by a SECURITY DEFINER function does not make the
+/// session an admin one (nor escalated): the function's owner vouches for what it runs.
+unsafe fn look_up(user: pg_sys::Oid, session: pg_sys::Oid, lent: bool) -> Kind {
     let of_session = standing::of(session);
-    let of_user = if user == session { of_session } else { standing::of(user) };
+    let of_user = if user == session || lent { of_session } else { standing::of(user) };
     let breakglass_role = role_oid(&settings::text_of(&settings::BREAKGLASS_ROLE)).unwrap_or(pg_sys::InvalidOid);
     let stale = breakglass_role != pg_sys::InvalidOid
         && user == breakglass_role
@@ -144,6 +146,7 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
         {
             cap_at_session_start()
         }
+        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT if client_backend() && !quiet() => before_commit(),
         pg_sys::XactEvent::XACT_EVENT_COMMIT
             if TO_TERMINATE.with(|t| !t.borrow().is_empty()) || EXPIRY_AT.with(|e| e.get().is_some()) =>
         {
@@ -200,7 +203,56 @@ pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, Str
         crate::pg::nesting::arm_statement_timeout();
     }
     if kind.escalated {
+        refuse_switched_role(kind);
         note_escalated_statement(top_level, describe);
+    }
+}
+
+/// At each run of a client statement's portal (every Execute message of a portal fetched in
+/// parts): the caps hold again, and an escalated session still runs as itself.
+pub fn before_run() {
+    if !client_backend() || crate::pg::as_guard::internal() {
+        return;
+    }
+    let kind = kind();
+    if kind.admin {
+        unsafe { cap_timeouts(true, false) };
+        crate::pg::nesting::arm_statement_timeout();
+    }
+    if kind.escalated {
+        refuse_switched_role(kind);
+    }
+}
+
+/// Before the transaction commits (after deferred triggers ran, and after a fastpath call): the
+/// caps hold, and whatever an escalated session changed is refused — the ERROR aborts the
+/// transaction, so the change does not persist.
+#[pg_guard]
+unsafe extern "C-unwind" fn before_commit() {
+    if crate::pg::as_guard::internal() {
+        return;
+    }
+    let kind = kind();
+    if kind.admin {
+        cap_timeouts(true, false);
+    }
+    if kind.escalated {
+        verify_escalation(kind);
+    }
+}
+
+/// The role a statement of an escalated session runs as, when it is neither the session's own
+/// nor the break-glass role, nor lent by a SECURITY DEFINER function for its own statements.
+fn switched_role(kind: Kind) -> Option<pg_sys::Oid> {
+    let (user, session, lent) = crate::pg::backend::users();
+    (user != session && user != kind.breakglass_role && !lent).then_some(user)
+}
+
+/// Refuses before it runs a statement of an escalated session that became another role (a role
+/// option at connection, set_config('role', …) through any route).
+fn refuse_switched_role(kind: Kind) {
+    if let Some(role) = switched_role(kind) {
+        refuse_escalated(Escalated::SwitchRole(&role_name(role)));
     }
 }
 
@@ -224,9 +276,9 @@ fn end_session(class: AuditClass, why: &str, hint: &str) -> ! {
 fn note_escalated_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
     let began = ESCALATION.with(|e| e.borrow().is_none());
     if began {
-        let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
+        let session = unsafe { pg_sys::GetSessionUserId() };
         // set before the lookup: the lookup's own statement must not begin another escalation
-        ESCALATION.with(|e| *e.borrow_mut() = Some(Escalation { settings: unsafe { audit_relevant_settings() }, user, request_id: None }));
+        ESCALATION.with(|e| *e.borrow_mut() = Some(Escalation { settings: unsafe { audit_relevant_settings() }, request_id: None }));
         let request_id = active_request(session);
         ESCALATION.with(|e| {
             if let Some(escalation) = e.borrow_mut().as_mut() {
@@ -296,7 +348,8 @@ unsafe fn current_ms(timeout: Timeout) -> i32 {
     }
 }
 
-fn cap_ms(timeout: Timeout) -> i32 {
+/// The cap of a timeout for admin sessions, from its `nspg_guard.admin_*` setting.
+pub fn cap_ms(timeout: Timeout) -> i32 {
     match timeout {
         Timeout::Statement => settings::ADMIN_STATEMENT_TIMEOUT.get(),
         Timeout::IdleInTransaction => settings::ADMIN_IDLE_IN_TRANSACTION_TIMEOUT.get(),
@@ -355,25 +408,13 @@ unsafe fn audit_relevant_settings() -> Vec<(String, String)> {
 }
 
 fn verify_escalation(kind: Kind) {
-    let (user, session) = unsafe { (pg_sys::GetUserId(), pg_sys::GetSessionUserId()) };
-    let violation = ESCALATION.with(|e| {
-        let e = e.borrow();
-        let baseline = e.as_ref()?;
-        if user != session && user != kind.breakglass_role && user != baseline.user {
-            return Some(Violation::Role(role_name(user)));
-        }
-        breakglass::changed_setting(&baseline.settings, &unsafe { audit_relevant_settings() }).map(Violation::Setting)
+    refuse_switched_role(kind);
+    let changed = ESCALATION.with(|e| {
+        e.borrow().as_ref().and_then(|baseline| breakglass::changed_setting(&baseline.settings, &unsafe { audit_relevant_settings() }))
     });
-    match violation {
-        Some(Violation::Role(name)) => refuse_escalated(Escalated::SwitchRole(&name)),
-        Some(Violation::Setting(name)) => refuse_escalated(Escalated::ChangeSetting(&name)),
-        None => {}
+    if let Some(name) = changed {
+        refuse_escalated(Escalated::ChangeSetting(&name));
     }
-}
-
-enum Violation {
-    Role(String),
-    Setting(String),
 }
 
 fn refuse_escalated(action: Escalated) {
@@ -398,10 +439,18 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
         NodeTag::T_AlterSystemStmt => refuse_escalated(Escalated::AlterSystem),
         NodeTag::T_CopyStmt if (*(node as *mut pg_sys::CopyStmt)).is_program => refuse_escalated(Escalated::CopyProgram),
         NodeTag::T_VariableSetStmt => check_set(node as *mut pg_sys::VariableSetStmt, kind),
-        NodeTag::T_AlterRoleSetStmt => check_set((*(node as *mut pg_sys::AlterRoleSetStmt)).setstmt, kind),
-        NodeTag::T_AlterDatabaseSetStmt => check_set((*(node as *mut pg_sys::AlterDatabaseSetStmt)).setstmt, kind),
+        NodeTag::T_AlterRoleSetStmt => check_stored_set((*(node as *mut pg_sys::AlterRoleSetStmt)).setstmt, kind),
+        NodeTag::T_AlterDatabaseSetStmt => check_stored_set((*(node as *mut pg_sys::AlterDatabaseSetStmt)).setstmt, kind),
         _ => {}
     }
+}
+
+/// ALTER ROLE/DATABASE … SET or RESET: RESET ALL removes stored audit-relevant settings too.
+unsafe fn check_stored_set(set: *mut pg_sys::VariableSetStmt, kind: Kind) {
+    if !set.is_null() && (*set).kind == pg_sys::VariableSetKind::VAR_RESET_ALL {
+        refuse_escalated(Escalated::ChangeSetting("all"));
+    }
+    check_set(set, kind);
 }
 
 unsafe fn check_set(set: *mut pg_sys::VariableSetStmt, kind: Kind) {

@@ -115,7 +115,7 @@ unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {
 
 /// Recursion follows the plan tree, so each level checks the stack as PostgreSQL's walkers do.
 unsafe fn for_each_modify_table(plan: *mut pg_sys::Plan, f: &mut dyn FnMut(*mut pg_sys::ModifyTable)) {
-    pg_sys::check_stack_depth();
+    crate::pg::backend::check_stack_depth();
     if plan.is_null() {
         return;
     }
@@ -199,7 +199,7 @@ fn is_scan(tag: NodeTag) -> bool {
 
 /// Reads one plan subtree into the WHERE rule's plain form (checking the stack at each level).
 unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
-    pg_sys::check_stack_depth();
+    crate::pg::backend::check_stack_depth();
     if plan.is_null() {
         return PlanNode::default();
     }
@@ -276,7 +276,7 @@ unsafe fn refs_in(expr: *mut pg_sys::Node, scope: u32) -> Vec<Ref> {
 unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
     // expression_tree_walker recurses through us: check the stack at each level, as
     // PostgreSQL's own walkers do
-    pg_sys::check_stack_depth();
+    crate::pg::backend::check_stack_depth();
     if node.is_null() {
         return false;
     }

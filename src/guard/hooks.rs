@@ -11,7 +11,7 @@
 use crate::guard::{executor, utility};
 use crate::pg::backend::BackendLocal;
 use crate::pg::nesting;
-use crate::pg::statement::{note_statement, statement_text};
+use crate::pg::statement::{note_finishing_statement, note_statement, statement_text};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
 use std::cell::RefCell;
@@ -56,7 +56,7 @@ const NOTHING_PENDING: usize = usize::MAX;
 pub unsafe fn install() {
     crate::pg::as_guard::install();
     // before ours: our hooks must run first and see the depth of the statement they judge
-    nesting::install();
+    nesting::install(on_top_level_run, on_fastpath_call);
     PREV_PROCESS_UTILITY = pg_sys::ProcessUtility_hook;
     pg_sys::ProcessUtility_hook = Some(process_utility);
     PREV_EXECUTOR_START = pg_sys::ExecutorStart_hook;
@@ -87,6 +87,32 @@ unsafe fn logical_worker() -> bool {
     }
 }
 
+/// Each run of a client statement's portal (csrc/nesting.c calls it): a plain frame that leaves
+/// at once for a session with nothing to hold.
+unsafe extern "C-unwind" fn on_top_level_run() {
+    if !crate::guard::admin_session::quiet() {
+        before_top_level_run();
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn before_top_level_run() {
+    if !exempt() {
+        crate::guard::admin_session::before_run();
+    }
+}
+
+/// A fastpath function call (the protocol's 'F' message) is a client statement of its own.
+#[pg_guard]
+unsafe extern "C-unwind" fn on_fastpath_call(function: pg_sys::Oid) {
+    if !exempt() {
+        crate::guard::admin_session::before_statement(true, || {
+            let name = crate::pg::text::text(pg_sys::format_procedure(function)).unwrap_or_default();
+            ("FASTPATH FUNCTION CALL".to_string(), format!("fastpath call of {name}"))
+        });
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 unsafe extern "C-unwind" fn process_utility(
     pstmt: *mut pg_sys::PlannedStmt,
@@ -105,7 +131,7 @@ unsafe extern "C-unwind" fn process_utility(
         None => raw::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
     }
     if pending != NOTHING_PENDING {
-        after_utility(pending);
+        after_utility(pending, if qc.is_null() { 0 } else { (*qc).nprocessed });
     } else if top_level && !crate::guard::admin_session::quiet() {
         after_top_level_utility();
     }
@@ -155,7 +181,7 @@ unsafe extern "C-unwind" fn after_top_level_utility() {
 }
 
 #[pg_guard]
-unsafe extern "C-unwind" fn after_utility(at: usize) {
+unsafe extern "C-unwind" fn after_utility(at: usize, rows: u64) {
     let after = PENDING.with(|p| {
         let mut pending = p.borrow_mut();
         let after = (at < pending.len()).then(|| pending.swap_remove(at));
@@ -163,7 +189,7 @@ unsafe extern "C-unwind" fn after_utility(at: usize) {
         after
     });
     if let Some(after) = after {
-        utility::after_success(after);
+        utility::after_success(after, rows);
     }
 }
 
@@ -200,9 +226,7 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
 
 #[pg_guard]
 unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::QueryDesc) {
-    if nesting::top_level() {
-        note_statement((*query_desc).sourceText, (*query_desc).plannedstmt);
-    }
+    note_finishing_statement((*query_desc).sourceText, (*query_desc).plannedstmt);
     if !exempt() {
         executor::check_finish(query_desc);
         crate::guard::admin_session::after_statement(false);

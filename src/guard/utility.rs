@@ -27,6 +27,8 @@ pub struct AfterSuccess {
     session_recheck: Option<bool>,
     /// Boxed: most statements have none, and this travels through the hook's bookkeeping.
     event: Option<Box<AuditEvent>>,
+    /// A COPY of an audited table, recorded with the rows it copied.
+    copy_access: Option<Box<crate::guard::access::CopyAccess>>,
 }
 
 /// Checks one utility statement against the audit trail's own protection, the DDL guard and
@@ -36,7 +38,7 @@ pub struct AfterSuccess {
 /// # Safety
 /// `node` is a valid utility parse tree; `statement` gives its text (only asked for when the
 /// statement is audited, to keep the per-statement path free of copies).
-pub unsafe fn check(node: *mut pg_sys::Node, statement: impl FnOnce() -> String) -> Option<AfterSuccess> {
+pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> Option<AfterSuccess> {
     let (tag, node) = effective_statement(node);
     protect::check_utility(tag, node);
     admin_session::check_utility(tag, node);
@@ -70,7 +72,13 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl FnOnce() -> String)
             Box::new(event)
         });
     let session_recheck = admin_session::recheck_after(tag, node);
-    (warning.is_some() || event.is_some() || session_recheck.is_some()).then_some(AfterSuccess { warning, session_recheck, event })
+    let copy_access = if tag == NodeTag::T_CopyStmt {
+        crate::guard::access::note_copy(node as *mut pg_sys::CopyStmt, &statement).map(Box::new)
+    } else {
+        None
+    };
+    (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some())
+        .then_some(AfterSuccess { warning, session_recheck, event, copy_access })
 }
 
 /// Does this CREATE/ALTER ROLE set a password (PASSWORD NULL clears it)? Recorded so that
@@ -86,14 +94,17 @@ unsafe fn sets_password(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
         .any(|def| CStr::from_ptr((*def).defname).to_bytes() == b"password" && !(*def).arg.is_null())
 }
 
-/// After the statement succeeded: warn about what a DROP removed, write the audit row (in the
-/// statement's transaction).
-pub fn after_success(after: AfterSuccess) {
+/// After the statement succeeded (having processed `rows`, for a COPY): warn about what a DROP
+/// removed, write the audit rows (in the statement's transaction).
+pub fn after_success(after: AfterSuccess, rows: u64) {
     if let Some(warning) = after.warning {
         pgrx::warning!("{warning}");
     }
     if let Some(event) = after.event {
         write::record_committed(*event);
+    }
+    if let Some(copy) = after.copy_access {
+        crate::guard::access::record_copy(*copy, rows);
     }
     if let Some(local) = after.session_recheck {
         admin_session::after_statement(local);

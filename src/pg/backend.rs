@@ -52,12 +52,23 @@ mod raw {
         pub fn GetUserId() -> pgrx::pg_sys::Oid;
         pub fn GetSessionUserId() -> pgrx::pg_sys::Oid;
         pub fn GetCurrentStatementStartTimestamp() -> pgrx::pg_sys::TimestampTz;
+        pub fn stack_is_too_deep() -> bool;
+        pub fn InLocalUserIdChange() -> bool;
     }
 }
 
-/// The current and the session user.
-pub fn users() -> (pgrx::pg_sys::Oid, pgrx::pg_sys::Oid) {
-    unsafe { (raw::GetUserId(), raw::GetSessionUserId()) }
+/// PostgreSQL's check_stack_depth() (ERROR 54001 when the stack is too deep) for every level of
+/// a walk: the cheap test first, the guarded call that raises only when it will.
+pub fn check_stack_depth() {
+    if unsafe { raw::stack_is_too_deep() } {
+        unsafe { pgrx::pg_sys::check_stack_depth() };
+    }
+}
+
+/// The current user, the session user, and whether the current user is only lent by a SECURITY
+/// DEFINER function (or nspg_guard's own work) running now.
+pub fn users() -> (pgrx::pg_sys::Oid, pgrx::pg_sys::Oid, bool) {
+    unsafe { (raw::GetUserId(), raw::GetSessionUserId(), raw::InLocalUserIdChange()) }
 }
 
 /// When the current client message began (PostgreSQL's statement_timestamp()).

@@ -129,7 +129,7 @@ unsafe extern "C-unwind" fn note_child(node: *mut pg_sys::Node, context: *mut c_
     }
     if (*node).type_ == NodeTag::T_List {
         // the one recursion left: lists of lists, a level or two in stored trees
-        pg_sys::check_stack_depth();
+        crate::pg::backend::check_stack_depth();
         return pg_sys::expression_tree_walker(node, Some(note_child), context);
     }
     (*(context as *mut Vec<*mut pg_sys::Node>)).push(node);

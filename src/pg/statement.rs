@@ -21,6 +21,16 @@ pub unsafe fn note_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedS
     STATEMENT.set((source, (*pstmt).stmt_location, (*pstmt).stmt_len, statement_start()));
 }
 
+/// A client statement's portal can finish in a later protocol message, even while its
+/// transaction commits (an extended-protocol portal closed at Sync): it is still the statement
+/// a refusal names.
+pub unsafe fn note_finishing_statement(source: *const c_char, pstmt: *mut pg_sys::PlannedStmt) {
+    let (noted, location, _, _) = STATEMENT.get();
+    if crate::pg::nesting::top_level() || (!source.is_null() && source == noted && location == (*pstmt).stmt_location) {
+        note_statement(source, pstmt);
+    }
+}
+
 /// The text of the client statement running now — that statement alone, not the rest of a
 /// multi-statement query string; nested statements give the client statement that ran them.
 pub fn current_statement() -> Option<String> {

@@ -44,6 +44,49 @@ pub fn past_max_duration(started_us: i64, now_us: i64, max_s: i32) -> bool {
     max_s > 0 && now_us.saturating_sub(started_us) > i64::from(max_s) * 1_000_000
 }
 
+/// What an admin session is doing, as the writer sees it from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Idle,
+    IdleInTransaction,
+    /// Running a statement, or a state the writer does not judge.
+    Other,
+}
+
+/// The limits the writer holds admin sessions to from outside, in case a session's own timers
+/// were switched off by a route no hook sees (a fastpath call, planning in a Bind message).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_duration_s: i32,
+    pub idle_session_ms: i32,
+    pub idle_in_transaction_ms: i32,
+}
+
+/// Why the writer ends an admin session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleEnd {
+    /// Older than `admin_session_max_duration`.
+    MaxDuration,
+    /// Idle longer than the cap of this timeout.
+    Timeout(Timeout),
+}
+
+/// Why the writer ends an admin session that is not running a statement, if it must: older than
+/// the maximum duration, or idle (in a transaction or not) longer than its cap. Times in
+/// microseconds; a limit of 0 is no limit.
+pub fn idle_end(activity: Activity, started_us: i64, state_since_us: i64, now_us: i64, limits: Limits) -> Option<IdleEnd> {
+    let idle_longer_than = |ms: i32| ms > 0 && now_us.saturating_sub(state_since_us) > i64::from(ms) * 1_000;
+    match activity {
+        Activity::Other => None,
+        _ if past_max_duration(started_us, now_us, limits.max_duration_s) => Some(IdleEnd::MaxDuration),
+        Activity::Idle if idle_longer_than(limits.idle_session_ms) => Some(IdleEnd::Timeout(Timeout::IdleSession)),
+        Activity::IdleInTransaction if idle_longer_than(limits.idle_in_transaction_ms) => {
+            Some(IdleEnd::Timeout(Timeout::IdleInTransaction))
+        }
+        _ => None,
+    }
+}
+
 /// Milliseconds as PostgreSQL shows a time setting: the largest unit that divides evenly.
 pub fn show_ms(ms: i64) -> String {
     if ms <= 0 {
@@ -60,6 +103,22 @@ pub fn show_ms(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writer_ends_idle_admin_sessions_past_their_caps() {
+        let limits = Limits { max_duration_s: 3_600, idle_session_ms: 900_000, idle_in_transaction_ms: 60_000 };
+        let (start, now) = (0, 10 * 60 * 1_000_000);
+        assert_eq!(idle_end(Activity::Idle, start, now - 1_000_000, now, limits), None);
+        assert_eq!(idle_end(Activity::Idle, start, 0, 16 * 60 * 1_000_000, limits), Some(IdleEnd::Timeout(Timeout::IdleSession)));
+        assert_eq!(idle_end(Activity::IdleInTransaction, start, now - 61_000_000, now, limits), Some(IdleEnd::Timeout(Timeout::IdleInTransaction)));
+        assert_eq!(idle_end(Activity::IdleInTransaction, start, now - 59_000_000, now, limits), None);
+        assert_eq!(idle_end(Activity::Other, start, 0, i64::MAX, limits), None, "a running statement is not the writer's");
+        let past_max = 3_601 * 1_000_000;
+        assert_eq!(idle_end(Activity::Idle, start, past_max - 1, past_max, limits), Some(IdleEnd::MaxDuration), "older than the maximum");
+        let no_limits = Limits { max_duration_s: 0, idle_session_ms: 0, idle_in_transaction_ms: 0 };
+        assert_eq!(idle_end(Activity::Idle, start, 0, i64::MAX, no_limits), None);
+    }
+
 
     #[test]
     fn timeouts_above_the_cap_or_unlimited_are_capped() {
