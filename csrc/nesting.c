@@ -13,6 +13,7 @@
 
 #include "catalog/objectaccess.h"
 #include "executor/executor.h"
+#include "optimizer/planner.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
@@ -24,13 +25,15 @@
 int nspg_guard_nesting = 0;
 
 /* nspg_guard's own work at the start of each run of a client statement's portal (every Execute
- * message of a portal fetched in parts), and at each fastpath function call (the protocol's
+ * message of a portal fetched in parts) and of each planning at depth 0, and at each fastpath
+ * function call (the protocol's
  * 'F' message, which reaches no other hook); set by the Rust side. */
 void (*nspg_guard_on_top_level_run) (void) = NULL;
 void (*nspg_guard_on_fastpath_call) (Oid function) = NULL;
 
 static ExecutorRun_hook_type prev_executor_run = NULL;
 static object_access_hook_type prev_object_access = NULL;
+static planner_hook_type prev_planner = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
@@ -99,6 +102,18 @@ nested_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_o
 	PG_END_TRY();
 }
 
+/* Planning a client's statement (in a Bind message, before any portal) can run functions too
+ * (IMMUTABLE ones are folded): nspg_guard's per-run work comes first there as well. */
+static PlannedStmt *
+top_level_planner(Query *parse, const char *query_string, int cursor_options, ParamListInfo bound_params)
+{
+	if (nspg_guard_on_top_level_run && nspg_guard_nesting == 0)
+		nspg_guard_on_top_level_run();
+	if (prev_planner)
+		return prev_planner(parse, query_string, cursor_options, bound_params);
+	return standard_planner(parse, query_string, cursor_options, bound_params);
+}
+
 /* PostgreSQL announces every function it is about to call; a fastpath call is the one that comes
  * at depth 0 outside any portal while the backend reports the fastpath state. */
 static void
@@ -126,6 +141,8 @@ nspg_guard_install_nesting(void)
 	ProcessUtility_hook = nested_process_utility;
 	prev_object_access = object_access_hook;
 	object_access_hook = fastpath_watch;
+	prev_planner = planner_hook;
+	planner_hook = top_level_planner;
 }
 
 /*

@@ -87,8 +87,9 @@ unsafe fn logical_worker() -> bool {
     }
 }
 
-/// Each run of a client statement's portal (csrc/nesting.c calls it): a plain frame that leaves
-/// at once for a session with nothing to hold.
+/// Each run of a client statement's portal, and each planning of a statement at depth 0 (in a
+/// Bind message planning runs before any portal), called from csrc/nesting.c: a plain frame that
+/// leaves at once for a session with nothing to hold.
 unsafe extern "C-unwind" fn on_top_level_run() {
     if !crate::guard::admin_session::quiet() {
         before_top_level_run();

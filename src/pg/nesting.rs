@@ -5,8 +5,9 @@
 //! that run others. A client's statement runs in a portal: what runs at depth 0 outside one is
 //! PostgreSQL planning or committing (deferred triggers), not the client's statement.
 //!
-//! The C side also calls back at each run of a client statement's portal (every Execute message)
-//! and at each fastpath function call (the protocol's 'F' message), which no other hook sees.
+//! The C side also calls back at each run of a client statement's portal (every Execute message),
+//! at each planning at depth 0 (planning in a Bind message runs functions before any portal), and
+//! at each fastpath function call (the protocol's 'F' message), which no other hook sees.
 
 extern "C" {
     static mut nspg_guard_on_top_level_run: Option<unsafe extern "C-unwind" fn()>;

@@ -179,13 +179,14 @@ pub fn session_id(start_time_secs: i64, pid: i32) -> String {
     format!("{start_time_secs:x}.{pid:x}")
 }
 
-/// Settings whose change is a `config` event: nspg_guard's own, logging, what gets loaded, and
-/// password hashing.
+/// Settings whose change is a `config` event: nspg_guard's own, logging, what gets loaded,
+/// password hashing, row security, and activity tracking (what the writer and the fastpath watch
+/// see of a session).
 pub fn is_audit_relevant_setting(name: &[u8]) -> bool {
     let starts = |prefix: &[u8]| name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix);
     [&b"nspg_guard."[..], b"log_", b"pgaudit.", b"ssl"].iter().any(|p| starts(p))
         || [&b"shared_preload_libraries"[..], b"session_preload_libraries", b"local_preload_libraries",
-            b"password_encryption", b"logging_collector", b"row_security"]
+            b"password_encryption", b"logging_collector", b"row_security", b"track_activities"]
             .iter()
             .any(|n| name.eq_ignore_ascii_case(n))
 }
@@ -275,7 +276,7 @@ mod tests {
 
     #[test]
     fn relevant_settings() {
-        for name in ["nspg_guard.ddl_guard", "LOG_STATEMENT", "log_min_duration_statement", "pgaudit.log", "ssl_min_protocol_version", "shared_preload_libraries"] {
+        for name in ["nspg_guard.ddl_guard", "track_activities", "LOG_STATEMENT", "log_min_duration_statement", "pgaudit.log", "ssl_min_protocol_version", "shared_preload_libraries"] {
             assert!(is_audit_relevant_setting(name.as_bytes()), "{name}");
         }
         for name in ["work_mem", "search_path", "statement_timeout", "application_name"] {
