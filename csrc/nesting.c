@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "executor/executor.h"
 #include "optimizer/planner.h"
@@ -114,16 +115,23 @@ top_level_planner(Query *parse, const char *query_string, int cursor_options, Pa
 	return standard_planner(parse, query_string, cursor_options, bound_params);
 }
 
-/* PostgreSQL announces every function it is about to call; a fastpath call is the one that comes
- * at depth 0 outside any portal while the backend reports the fastpath state. */
+/* PostgreSQL announces every function it is about to call; a fastpath call is the first one that
+ * comes at depth 0 outside any portal in a message while the backend reports the fastpath state
+ * (the functions the called one evaluates come after it, in the same message). */
 static void
 fastpath_watch(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, void *arg)
 {
+	static TimestampTz last_fastpath_message = 0;
+
 	if (prev_object_access)
 		prev_object_access(access, class_id, object_id, sub_id, arg);
 	if (access == OAT_FUNCTION_EXECUTE && nspg_guard_nesting == 0 && ActivePortal == NULL &&
-		MyBEEntry != NULL && MyBEEntry->st_state == STATE_FASTPATH && nspg_guard_on_fastpath_call)
+		MyBEEntry != NULL && MyBEEntry->st_state == STATE_FASTPATH && nspg_guard_on_fastpath_call &&
+		GetCurrentStatementStartTimestamp() != last_fastpath_message)
+	{
+		last_fastpath_message = GetCurrentStatementStartTimestamp();
 		nspg_guard_on_fastpath_call(object_id);
+	}
 }
 
 /*

@@ -242,10 +242,11 @@ unsafe extern "C-unwind" fn before_commit() {
 }
 
 /// The role a statement of an escalated session runs as, when it is neither the session's own
-/// nor the break-glass role, nor lent by a SECURITY DEFINER function for its own statements.
+/// nor the break-glass role. A role lent by a SECURITY DEFINER function counts too: the session
+/// could have made that function itself and given it to any role the break-glass role reaches.
 fn switched_role(kind: Kind) -> Option<pg_sys::Oid> {
-    let (user, session, lent) = crate::pg::backend::users();
-    (user != session && user != kind.breakglass_role && !lent).then_some(user)
+    let (user, session, _) = crate::pg::backend::users();
+    (user != session && user != kind.breakglass_role).then_some(user)
 }
 
 /// Refuses before it runs a statement of an escalated session that became another role (a role
