@@ -11,6 +11,7 @@
 //! | `bind PORTAL NAME [PARAM …]` | Bind, text parameters and results (`-`: unnamed; `\N`: NULL; `'a b'` quotes, `''` inside) |
 //! | `execute PORTAL MAXROWS` | Execute (`0`: all rows) |
 //! | `describe S\|P NAME` | Describe a statement or a portal |
+//! | `call OID [ARG …]` | FunctionCall (the fastpath 'F' message) of the function OID, text arguments and result (quoted as for `bind`), then reads to ReadyForQuery |
 //! | `close S\|P NAME` | Close a statement or a portal |
 //! | `flush` | Flush |
 //! | `sync` | Sync, then reads to ReadyForQuery |
@@ -19,6 +20,7 @@
 //!
 //! Output lines: `PARSED`, `BOUND`, `CLOSED`, `COLUMNS a|b`, `ROW v1|v2` (`\N` for NULL),
 //! `COMPLETE <tag>`, `SUSPENDED`, `NODATA`, `PARAMS <oid,…>`, `EMPTY`, `READY <I|T|E>`,
+//! `RESULT <value>` for a fastpath call's result (`RESULT \N` for NULL),
 //! `<SEVERITY> <sqlstate> <message>` for errors and notices (ERROR, FATAL, NOTICE, WARNING, …),
 //! `NOTIFY <channel> <payload>`, `COPYOUT`, `COPYDATA <text>`, `COPYDONE`, `COPYIN`,
 //! `DISCONNECTED` when the server closes the connection.
@@ -155,6 +157,8 @@ pub enum Command {
     Execute { portal: String, max_rows: i32 },
     Describe { kind: u8, name: String },
     Close { kind: u8, name: String },
+    /// A fastpath function call: the function's oid and its arguments (text; `None`: NULL).
+    Call { function: u32, args: Vec<Option<String>> },
     Flush,
     Sync,
     Pid,
@@ -261,6 +265,10 @@ pub fn parse_command(line: &str) -> Result<Option<Command>, String> {
         }
         "describe" => Command::Describe { kind: kind_of(&next("S or P")?)?, name: object_name(&next("name")?) },
         "close" => Command::Close { kind: kind_of(&next("S or P")?)?, name: object_name(&next("name")?) },
+        "call" => {
+            let function = next("function oid")?.parse().map_err(|_| "call: the function is an oid (a number)".to_string())?;
+            Command::Call { function, args: split_params(after_words(rest, 1))? }
+        }
         "flush" => Command::Flush,
         "sync" => Command::Sync,
         "pid" => Command::Pid,
@@ -348,6 +356,24 @@ pub fn close_message(kind: u8, name: &str) -> Vec<u8> {
     let mut body = vec![kind];
     put_cstr(&mut body, name);
     message(b'C', &body)
+}
+
+/// FunctionCall ('F', the fastpath interface): arguments and result in text format.
+pub fn function_call_message(function: u32, args: &[Option<String>]) -> Vec<u8> {
+    let mut body = function.to_be_bytes().to_vec();
+    body.extend_from_slice(&0i16.to_be_bytes()); // argument formats: all text
+    body.extend_from_slice(&(args.len() as i16).to_be_bytes());
+    for a in args {
+        match a {
+            Some(v) => {
+                body.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                body.extend_from_slice(v.as_bytes());
+            }
+            None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+    body.extend_from_slice(&0i16.to_be_bytes()); // result format: text
+    message(b'F', &body)
 }
 
 pub fn sync_message() -> Vec<u8> {
@@ -525,6 +551,13 @@ pub fn describe(msg: &BackendMessage) -> Result<(Option<String>, Effect), Decode
         b'I' => (line("EMPTY"), Effect::None),
         b'n' => (line("NODATA"), Effect::None),
         b's' => (line("SUSPENDED"), Effect::None),
+        b'V' => {
+            // FunctionCallResponse: the result's length (-1: NULL) and its bytes
+            let mut b = Body::new(body);
+            let len = b.i32()?;
+            let value = if len < 0 { "\\N".to_string() } else { one_line(&String::from_utf8_lossy(b.bytes(len as usize)?)) };
+            (Some(format!("RESULT {value}")), Effect::None)
+        }
         b't' => {
             let mut b = Body::new(body);
             let n = b.i16()?;
@@ -674,6 +707,10 @@ impl<S: Read + Write, O: Write> Session<S, O> {
             Command::Execute { portal, max_rows } => self.send(&execute_message(portal, *max_rows)),
             Command::Describe { kind, name } => self.send(&describe_message(*kind, name)),
             Command::Close { kind, name } => self.send(&close_message(*kind, name)),
+            Command::Call { function, args } => {
+                self.send(&function_call_message(*function, args))?;
+                self.read_until_ready()
+            }
             Command::Flush => self.send(&flush_message()),
             Command::Sync => {
                 self.send(&sync_message())?;
@@ -769,6 +806,67 @@ mod tests {
         assert!(parse_command("describe X s").is_err());
         assert!(parse_command("bind p s 'open").is_err());
         assert!(parse_command("copy x").is_err());
+    }
+
+    #[test]
+    fn fastpath_call_command_message_and_result() {
+        assert_eq!(
+            parse_command("call 2078 idle_session_timeout 0 false").unwrap(),
+            Some(Command::Call {
+                function: 2078,
+                args: vec![Some("idle_session_timeout".into()), Some("0".into()), Some("false".into())]
+            })
+        );
+        assert_eq!(parse_command("call 2026").unwrap(), Some(Command::Call { function: 2026, args: vec![] }));
+        assert_eq!(
+            parse_command("call 1 'a b' \\N ''").unwrap(),
+            Some(Command::Call { function: 1, args: vec![Some("a b".into()), None, Some(String::new())] })
+        );
+        assert!(parse_command("call").is_err());
+        assert!(parse_command("call set_config").is_err());
+        assert!(parse_command("call -5").is_err());
+        assert!(parse_command("call 7 'open").is_err());
+
+        let f = function_call_message(2078, &[Some("role".into()), None]);
+        assert_eq!(f[0], b'F');
+        assert_eq!(be32(&f[1..5]) as usize, f.len() - 1);
+        let mut expected = 2078u32.to_be_bytes().to_vec();
+        expected.extend_from_slice(&[0, 0]); // argument format codes: none, all text
+        expected.extend_from_slice(&[0, 2]); // two arguments
+        expected.extend_from_slice(&[0, 0, 0, 4]);
+        expected.extend_from_slice(b"role");
+        expected.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]); // NULL
+        expected.extend_from_slice(&[0, 0]); // result format: text
+        assert_eq!(&f[5..], &expected[..]);
+        assert_eq!(function_call_message(2026, &[]), vec![b'F', 0, 0, 0, 14, 0, 0, 0x07, 0xea, 0, 0, 0, 0, 0, 0]);
+
+        let result = BackendMessage { kind: b'V', body: [3i32.to_be_bytes().to_vec(), b"10h".to_vec()].concat() };
+        assert_eq!(describe(&result).unwrap(), (Some("RESULT 10h".into()), Effect::None));
+        let null = BackendMessage { kind: b'V', body: (-1i32).to_be_bytes().to_vec() };
+        assert_eq!(describe(&null).unwrap().0.as_deref(), Some("RESULT \\N"));
+        let multiline = BackendMessage { kind: b'V', body: [3i32.to_be_bytes().to_vec(), b"a\nb".to_vec()].concat() };
+        assert_eq!(describe(&multiline).unwrap().0.as_deref(), Some("RESULT a\\nb"));
+        let short = BackendMessage { kind: b'V', body: [5i32.to_be_bytes().to_vec(), b"ab".to_vec()].concat() };
+        assert!(describe(&short).is_err());
+
+        // a session: the call's result, an error and ReadyForQuery are read and printed
+        let mut server = backend(b'V', &[4i32.to_be_bytes().to_vec(), b"4242".to_vec()].concat());
+        server.extend(backend(b'Z', b"I"));
+        server.extend(backend(b'E', b"SERROR\0VERROR\0C42501\0Mrefused\0\0"));
+        server.extend(backend(b'Z', b"I"));
+        let fake = Fake { input: io::Cursor::new(server), written: Vec::new() };
+        let mut out = Vec::new();
+        let mut s = Session::new(fake, &mut out);
+        s.run(&parse_command("call 2026").unwrap().unwrap()).unwrap();
+        s.run(&parse_command("call 2078 role x false").unwrap().unwrap()).unwrap();
+        let written = s.stream.written.clone();
+        drop(s);
+        assert_eq!(String::from_utf8(out).unwrap(), "RESULT 4242\nREADY I\nERROR 42501 refused\nREADY I\n");
+        let mut r = &written[..];
+        let first = read_message(&mut r).unwrap().unwrap();
+        assert_eq!((first.kind, &first.body[..4]), (b'F', &2026u32.to_be_bytes()[..]));
+        assert_eq!(read_message(&mut r).unwrap().unwrap().kind, b'F');
+        assert_eq!(read_message(&mut r).unwrap(), None);
     }
 
     #[test]
