@@ -34,9 +34,9 @@
 #              timeouts (1h) and is not ended by admin_session_max_duration (3s here), idle or not.
 # The idle cases run side by side (about 5 s in all).
 # Own cluster next to the main one: $TEST_PORT + 12.
-source "$(dirname "${BASH_SOURCE[0]}")/../../pg_test/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
-: "${TEST_DIR:?run me from pg_test/test.sh}" "${TEST_PORT:?run me from pg_test/test.sh}"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
 
 DIR=$(dirname "$TEST_DIR")/redteam_regressions
 PORT=$((TEST_PORT + 12))
@@ -280,6 +280,32 @@ expect_line "fastpath/role_commit: and undone: the next statement runs as bob_on
     "$(grep '^ROW ' <<<"$out" | tail -n 1)" "ROW bob_oncall|0"
 no_other_errors "fastpath/role_commit: no other error" "$out" 1
 cases=$((cases + 1))
+
+say "fastpath (second pass): one statement event per call, however many functions the called one evaluates"
+sql "CREATE FUNCTION rt.fp_body() RETURNS text LANGUAGE plpgsql AS \$f\$ DECLARE x text; BEGIN x := lower('A'); x := upper(x) || md5(x); RETURN x; END \$f\$;
+GRANT EXECUTE ON FUNCTION rt.fp_body() TO PUBLIC" >/dev/null
+out=$(wire bob_oncall rt_fastpath_body <<<"call $(sql "SELECT 'rt.fp_body()'::regprocedure::oid")")
+no_other_errors "fastpath/body: no error" "$out" 0
+flush
+expect_same "fastpath/body: one statement event, the call itself" \
+    "$(events rt_fastpath_body breakglass statement)" "FASTPATH FUNCTION CALL|fastpath call of rt.fp_body()"
+
+say "secdef (second pass): a SECURITY DEFINER function owned by a role the break-glass role reaches is another role"
+sql "CREATE FUNCTION rt.as_reader() RETURNS text LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS \$f\$ SELECT pg_catalog.string_agg(secret, ',') FROM rt.secrets \$f\$;
+ALTER FUNCTION rt.as_reader() OWNER TO rt_secret_reader;
+GRANT EXECUTE ON FUNCTION rt.as_reader() TO PUBLIC" >/dev/null
+out=$(wire bob_oncall rt_secdef_reader <<'S'
+query SET ROLE ns_breakglass_admin
+query SELECT rt.as_reader()
+S
+)
+if [ "$(grep -c '^ERROR 42501 .*rt_secret_reader' <<<"$out")" = 1 ]; then
+    pass "secdef/lent: the function's statement is refused as a switch to rt_secret_reader"
+else
+    fail "secdef/lent: expected one 42501 refusal naming rt_secret_reader in:"; show "$out"
+fi
+reject "secdef/lent: no secret row was sent" "$out" "ROW the launch codes"
 
 say "portal (finding 3): rows of a portal fetched in parts lift statement_timeout; the next Execute is capped"
 timed_start
