@@ -23,6 +23,13 @@ SELECT count(*) AS requests_before FROM nspg_guard.breakglass_requests \gset
 SELECT nspg_guard.breakglass_request('', '30 minutes');
 SELECT nspg_guard.breakglass_request(NULL, '30 minutes');
 SELECT nspg_guard.breakglass_request('fix', '30 minutes');
+-- reasons are plain, bounded text: words with letters, no invisible or line-forging characters
+SELECT nspg_guard.breakglass_request(E'a \u200B \u200B \u200B', '30 minutes');
+SELECT nspg_guard.breakglass_request(E'restore orders \u202Eyltneiciffe', '30 minutes');
+SELECT nspg_guard.breakglass_request(E'restore orders\n1 | bob_oncall | approved', '30 minutes');
+SELECT nspg_guard.breakglass_request('- - - ! ?', '30 minutes');
+SELECT nspg_guard.breakglass_request(repeat('restore ', 1000000), '30 minutes');
+\echo :LAST_ERROR_SQLSTATE
 SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '-5 minutes');
 \echo :LAST_ERROR_SQLSTATE
 SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '0');
