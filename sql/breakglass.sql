@@ -28,6 +28,9 @@ CREATE TABLE nspg_guard.breakglass_requests (
     review_notes    text
 );
 CREATE INDEX breakglass_requests_open ON nspg_guard.breakglass_requests (expires_at) WHERE state = 'active';
+-- one open request per role, whatever runs concurrently
+CREATE UNIQUE INDEX breakglass_requests_one_open ON nspg_guard.breakglass_requests (requester_oid)
+    WHERE state IN ('requested', 'active');
 REVOKE ALL ON nspg_guard.breakglass_requests FROM PUBLIC;
 COMMENT ON TABLE nspg_guard.breakglass_requests IS
     'nspg_guard break-glass registry: requests, approvals, expiry and reviews (changed only by nspg_guard functions)';

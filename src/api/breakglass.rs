@@ -169,7 +169,14 @@ fn breakglass_request(reason: Option<&str>, duration: Option<Interval>, incident
             "Nothing to escalate to; end the access it has first (nspg_guard.breakglass_end) if it came from a request.",
         );
     }
+    // Two requests of one role at once: the second waits for the first to commit and then sees
+    // it (the unique index breakglass_requests_one_open is the database's own guarantee).
     let open = spi(|client| {
+        client.update(
+            "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('nspg_guard.breakglass_request'), $1::pg_catalog.int4)",
+            None,
+            &[(caller.session.to_u32() as i32).into()],
+        )?;
         client
             .select(
                 "SELECT id FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state IN ('requested', 'active')",

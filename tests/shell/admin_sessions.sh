@@ -20,6 +20,7 @@
 #   lapse          a request nobody decides within breakglass_max_duration is cancelled;
 #   stale role     a SET ROLE to the break-glass role that outlives the membership (revoked by
 #                  hand) ends the session at its next statement;
+#   one request    two concurrent breakglass_request() calls of one role: one filed, one refused;
 #   lockdown       lockdown_role() ends the role's live session and returns 1; the role can no
 #                  longer log in; unlock_role() lets it log in again.
 # Sessions that must stay open across time are psql clients reading from a FIFO (kept open by a
@@ -299,5 +300,27 @@ flush
 out=$(sql "SELECT outcome, object_identity, \"session_user\" FROM nspg_guard.audit_log WHERE class = 'admin' AND command_tag IN ('LOCKDOWN ROLE', 'UNLOCK ROLE') ORDER BY id")
 expect_line "audited: locked_down by alice_admin" "$out" "locked_down|app_user|alice_admin"
 expect_line "audited: unlocked by alice_admin" "$out" "unlocked|app_user|alice_admin"
+
+say "two break-glass requests of one role at once: one is filed, the other refused (one open request per role)"
+sql "CREATE ROLE race_user LOGIN" >/dev/null
+open_session race_a race_user
+send race_a "BEGIN;"
+send race_a "SELECT 'a filed ' || nspg_guard.breakglass_request('race for the only open request', '10 minutes');"
+for _ in $(seq 50); do grep -q "a filed" "$WORK/race_a.out" && break; sleep 0.1; done
+# the second request waits for the first transaction, then sees its request
+( sql "SELECT nspg_guard.breakglass_request('race for the only open request', '10 minutes')" race_user >"$WORK/race_b.out" ) &
+race_b=$!
+sleep 1
+expect_line "the second request is still waiting while the first is not committed" \
+    "$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'race_user' AND wait_event_type = 'Lock'")" "1"
+send race_a "COMMIT;"
+wait "$race_b"
+close_session race_a
+expect "the first request is filed" "$(output race_a)" "a filed "
+expect "the concurrent second request is refused" "$(cat "$WORK/race_b.out")" "already has break-glass request"
+expect_line "exactly one open request of race_user" \
+    "$(sql "SELECT count(*) FROM nspg_guard.breakglass_requests WHERE requester_oid = 'race_user'::regrole AND state IN ('requested', 'active')")" "1"
+expect_line "and the database holds to it: a unique index on the open requests of a role" \
+    "$(sql "SELECT indisunique FROM pg_index WHERE indexrelid = 'nspg_guard.breakglass_requests_one_open'::regclass")" "t"
 
 finish
