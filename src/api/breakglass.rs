@@ -248,7 +248,9 @@ fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
                 &[request.id.into(), approver.clone().into(), self_approved.into(), role.clone().into()],
             )?
             .first_value::<TimestampWithTimeZone>()?;
-        client.update(&format!("GRANT {} TO {}", quote_ident(&role), quote_ident(&request.requester)), None, &[])?;
+        // by the requester's name now: the role may have been renamed since it asked
+        let requester = crate::pg::text::role_name(request.requester_oid);
+        client.update(&format!("GRANT {} TO {}", quote_ident(&role), quote_ident(&requester)), None, &[])?;
         Ok(expires)
     })
     .unwrap_or_else(|| pgrx::error!("nspg_guard: the approval was not recorded"));
@@ -305,26 +307,27 @@ fn close(request: &Request, state: State, by: &str, why: &str) -> Vec<i32> {
 
 /// Revokes the granted role if the requester still holds it directly.
 fn revoke(request: &Request) -> bool {
-    request.granted_role.as_deref().is_some_and(|role| revoke_membership(role, &request.requester, request.requester_oid))
+    request.granted_role.as_deref().is_some_and(|role| revoke_membership(role, request.requester_oid))
 }
 
 /// Revokes `member`'s direct membership in `role`, if it has one, however it was granted;
-/// returns whether there was one.
-pub fn revoke_membership(role: &str, member_name: &str, member: pg_sys::Oid) -> bool {
+/// returns whether there was one. The member is named as it is called now (a role renamed
+/// since the grant is still found by its oid).
+pub fn revoke_membership(role: &str, member: pg_sys::Oid) -> bool {
     spi(|client| {
-        let is_member = client
+        let member_name = client
             .select(
-                "SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
-                                 WHERE r.rolname = $1 AND m.member = $2)",
-                None,
+                "SELECT pg_catalog.pg_get_userbyid(m.member)::pg_catalog.text
+                   FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
+                  WHERE r.rolname = $1 AND m.member = $2",
+                Some(1),
                 &[role.into(), member.into()],
             )?
-            .first_value::<bool>()?
-            .unwrap_or(false);
-        if is_member {
+            .first_value::<String>()?;
+        if let Some(member_name) = &member_name {
             client.update(&format!("REVOKE {} FROM {}", quote_ident(role), quote_ident(member_name)), None, &[])?;
         }
-        Ok(is_member)
+        Ok(member_name.is_some())
     })
 }
 

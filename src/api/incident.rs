@@ -96,7 +96,7 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     }
     let why = format!("lockdown: {reason}");
     let mut revoked = breakglass::end_requests_of(oid, &why, &by);
-    revoked |= breakglass::revoke_membership(&settings::text_of(&settings::BREAKGLASS_ROLE), &name, oid);
+    revoked |= breakglass::revoke_membership(&settings::text_of(&settings::BREAKGLASS_ROLE), oid);
     let pids = crate::pg::as_guard::as_guard(|| crate::pg::backend::sessions_of(oid));
     run(
         "INSERT INTO nspg_guard.role_lockdowns (role_name, role_oid, reason, locked_by, could_login, sessions_ended, breakglass_revoked)

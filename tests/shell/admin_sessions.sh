@@ -323,4 +323,13 @@ expect_line "exactly one open request of race_user" \
 expect_line "and the database holds to it: a unique index on the open requests of a role" \
     "$(sql "SELECT indisunique FROM pg_index WHERE indexrelid = 'nspg_guard.breakglass_requests_one_open'::regclass")" "t"
 
+
+say "a requester renamed while escalated: the grant is still taken back (the registry knows roles by oid)"
+sql "CREATE ROLE renamed_oncall LOGIN" >/dev/null
+rid=$(sql "SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '10 minutes')" renamed_oncall | tail -n 1)
+expect_line "renamed_oncall's request is approved" "$(sql "SELECT nspg_guard.breakglass_approve($rid) > now()" carol_approver)" "t"
+sql "ALTER ROLE renamed_oncall RENAME TO renamed_oncall_2" >/dev/null
+out=$(sql "SELECT nspg_guard.breakglass_end($rid)" carol_approver)
+expect_line "carol ends the request of the renamed role" "$out" "0"
+expect_line "the membership is gone" "$(sql "SELECT pg_has_role('renamed_oncall_2', 'ns_breakglass_admin', 'MEMBER')")" "f"
 finish
