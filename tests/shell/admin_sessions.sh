@@ -242,6 +242,8 @@ id2=$(sql "SELECT nspg_guard.breakglass_request('replay the failed payment batch
 expect_line "carol_approver approves it" "$(sql "SELECT nspg_guard.breakglass_approve($id2) > now()" carol_approver)" "t"
 open_session bob_live bob_oncall; bob_pid=$SESSION_PID
 send bob_live "SELECT 'has break-glass ' || pg_has_role('ns_breakglass_admin', 'USAGE');"
+# the answer must be out before carol ends the session
+for _ in $(seq 100); do grep -q "has break-glass" "$WORK/bob_live.out" && break; sleep 0.05; done
 expect_line "carol's breakglass_end() ends 1 session" "$(sql "SELECT nspg_guard.breakglass_end($id2)" carol_approver)" "1"
 wait_gone "$bob_pid" 30 && pass "bob's live session is gone" || fail "bob's session (pid $bob_pid) is still there 3 s after breakglass_end()"
 close_session bob_live
@@ -286,6 +288,7 @@ say "lockdown_role() ends the role's live sessions; unlock_role() lets it in aga
 for _ in $(seq 30); do [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app_user'")" = 0 ] && break; sleep 0.1; done
 open_session app_live app_user; app_pid=$SESSION_PID
 send app_live "SELECT 'app connected';"
+for _ in $(seq 100); do grep -q "app connected" "$WORK/app_live.out" && break; sleep 0.05; done
 out=$(sql "SELECT nspg_guard.lockdown_role('app_user', 'credentials leaked in CI logs')" alice_admin)
 expect_line "alice_admin locks app_user down: 1 session ends" "$out" "1"
 wait_gone "$app_pid" 30 && pass "app_user's live session is gone" || fail "app_user's session (pid $app_pid) is still there 3 s after lockdown_role()"
