@@ -199,22 +199,26 @@ pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, Str
             );
             end_session(AuditClass::Admin, &reason, "Connect again if you still need admin access: admin access is granted per session, for a bounded time.");
         }
-        unsafe { cap_timeouts(true, false) };
-        crate::pg::nesting::arm_statement_timeout();
     }
+    hold(kind);
     if kind.escalated {
-        refuse_switched_role(kind);
         note_escalated_statement(top_level, describe);
     }
 }
 
 /// At each run of a client statement's portal (every Execute message of a portal fetched in
-/// parts): the caps hold again, and an escalated session still runs as itself.
+/// parts) and each planning at depth 0: the caps hold again, and an escalated session still runs
+/// as itself.
 pub fn before_run() {
     if !client_backend() || crate::pg::as_guard::internal() {
         return;
     }
-    let kind = kind();
+    hold(kind());
+}
+
+/// What holds before anything of a statement runs: the admin caps, with the statement timer at
+/// the cap, and an escalated session as itself.
+fn hold(kind: Kind) {
     if kind.admin {
         unsafe { cap_timeouts(true, false) };
         crate::pg::nesting::arm_statement_timeout();

@@ -108,8 +108,7 @@ unsafe extern "C-unwind" fn before_top_level_run() {
 unsafe extern "C-unwind" fn on_fastpath_call(function: pg_sys::Oid) {
     if !exempt() {
         crate::guard::admin_session::before_statement(true, || {
-            let name = crate::pg::text::text(pg_sys::format_procedure(function)).unwrap_or_default();
-            ("FASTPATH FUNCTION CALL".to_string(), format!("fastpath call of {name}"))
+            ("FASTPATH FUNCTION CALL".to_string(), format!("fastpath call of {}", crate::pg::text::function_name(function)))
         });
     }
 }

@@ -105,7 +105,7 @@ unsafe extern "C-unwind" fn refuse_foreign_function(function: pg_sys::Oid) {
     if extension != pg_sys::InvalidOid && owner == extension {
         return;
     }
-    let name = crate::pg::text::text(pg_sys::format_procedure(function)).unwrap_or_else(|| function.to_u32().to_string());
+    let name = crate::pg::text::function_name(function);
     crate::pg::errors::fail(
         PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         format!("nspg_guard: function {name} may not run inside nspg_guard's own privileged work"),

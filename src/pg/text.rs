@@ -1,4 +1,4 @@
-//! Text from PostgreSQL: C strings and role names. One helper each, so that every caller reads
+//! Text from PostgreSQL: C strings, role and function names. One helper each, so that every caller reads
 //! "not known" the same way.
 
 use pgrx::pg_sys;
@@ -17,6 +17,12 @@ pub fn existing_role_name(role: pg_sys::Oid) -> Option<String> {
 /// A role's name for messages; a role that no longer exists shows as its oid.
 pub fn role_name(role: pg_sys::Oid) -> String {
     existing_role_name(role).unwrap_or_else(|| format!("oid {}", role.to_u32()))
+}
+
+/// A function's name with its argument types, as PostgreSQL writes it (the oid when there is no
+/// such function).
+pub fn function_name(function: pg_sys::Oid) -> String {
+    text(unsafe { pg_sys::format_procedure(function) }).unwrap_or_else(|| function.to_u32().to_string())
 }
 
 /// The role of that name, if there is one.
