@@ -428,6 +428,17 @@ fn refuse_escalated(action: Escalated) {
     report::raise(refusal, Enforcement::Refuse);
 }
 
+/// The break-glass role (InvalidOid when it does not exist) and whether the session is escalated
+/// through it, for `guard::persistence`; None where the guards do not judge statements (not a
+/// client session, nspg_guard's own work).
+pub fn breakglass_state() -> Option<(pg_sys::Oid, bool)> {
+    if !client_backend() || crate::pg::as_guard::internal() {
+        return None;
+    }
+    let kind = kind();
+    Some((kind.breakglass_role, kind.escalated))
+}
+
 /// Utility statements an escalated session may not run (refused before they run).
 ///
 /// # Safety

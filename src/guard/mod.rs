@@ -6,5 +6,6 @@ pub mod auth;
 pub mod executor;
 pub mod hooks;
 pub mod overrides;
+pub mod persistence;
 pub mod protect;
 pub mod utility;

@@ -3,6 +3,7 @@
 //! temp-object checks run only for a statement that would otherwise be refused).
 
 use crate::guard::admin_session;
+use crate::guard::persistence;
 use crate::guard::protect;
 use crate::pg::objects;
 use crate::pg::settings;
@@ -29,6 +30,8 @@ pub struct AfterSuccess {
     event: Option<Box<AuditEvent>>,
     /// A COPY of an audited table, recorded with the rows it copied.
     copy_access: Option<Box<crate::guard::access::CopyAccess>>,
+    /// A superuser gave the break-glass role outside an approved request: a flagged event.
+    granted_directly: Option<Box<AuditEvent>>,
 }
 
 /// Checks one utility statement against the audit trail's own protection, the DDL guard and
@@ -42,6 +45,7 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
     let (tag, node) = effective_statement(node);
     protect::check_utility(tag, node);
     admin_session::check_utility(tag, node);
+    let granted_directly = persistence::check(tag, node, &statement).map(Box::new);
     let facts = facts_of(tag, node);
     let class = classify::classify(tag, facts);
     let temp_allowed = check_ddl(tag, node, class);
@@ -77,8 +81,8 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
     } else {
         None
     };
-    (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some())
-        .then_some(AfterSuccess { warning, session_recheck, event, copy_access })
+    (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some() || granted_directly.is_some())
+        .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly })
 }
 
 /// Does this CREATE/ALTER ROLE set a password (PASSWORD NULL clears it)? Recorded so that
@@ -101,6 +105,9 @@ pub fn after_success(after: AfterSuccess, rows: u64) {
         pgrx::warning!("{warning}");
     }
     if let Some(event) = after.event {
+        write::record_committed(*event);
+    }
+    if let Some(event) = after.granted_directly {
         write::record_committed(*event);
     }
     if let Some(copy) = after.copy_access {
@@ -266,7 +273,7 @@ unsafe fn facts_of(tag: NodeTag, node: *mut pg_sys::Node) -> Facts {
 }
 
 /// Does the statement create or change only temporary (session-private) objects?
-unsafe fn is_temp_object(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
+pub(crate) unsafe fn is_temp_object(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
     match tag {
         NodeTag::T_CreateStmt => declares_temp((*(node as *mut pg_sys::CreateStmt)).relation),
         NodeTag::T_ViewStmt => declares_temp((*(node as *mut pg_sys::ViewStmt)).view),

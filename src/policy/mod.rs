@@ -8,6 +8,7 @@ pub mod breakglass;
 pub mod classify;
 pub mod ddl_guard;
 pub mod destructive;
+pub mod escalation;
 pub mod incident;
 pub mod lint_expr;
 pub mod lint_hba;
