@@ -28,20 +28,30 @@ struct AuthMember {
 /// pg_auth_members (catalog/pg_auth_members.h).
 const AUTH_MEM_RELATION_ID: u32 = 1261;
 
+/// What `guard::utility` knows how to tell about the statement, asked for only when needed.
+pub struct Described<'a> {
+    /// Its command tag (`CREATE TABLE`).
+    pub command: &'a dyn Fn() -> String,
+    /// Its text, for an audit row.
+    pub text: &'a dyn Fn() -> String,
+    /// It creates or changes only temporary objects.
+    pub temporary: &'a dyn Fn() -> bool,
+}
+
 /// Refuses (42501, audited as class denied) what would outlive an escalation or give the
 /// break-glass role directly; returns the flagged event of a superuser's direct grant, to be
 /// recorded once the statement succeeded.
 ///
 /// # Safety
 /// `node` is a valid utility parse tree of type `tag`.
-pub unsafe fn check(tag: NodeTag, node: *mut pg_sys::Node, statement: &impl Fn() -> String) -> Option<AuditEvent> {
+pub unsafe fn check(tag: NodeTag, node: *mut pg_sys::Node, described: &Described) -> Option<AuditEvent> {
     let (breakglass_role, escalated) = admin_session::breakglass_state()?;
     if breakglass_role == pg_sys::InvalidOid {
         return None;
     }
-    let flagged = check_direct_grant(tag, node, breakglass_role, statement);
+    let flagged = check_direct_grant(tag, node, breakglass_role, described);
     if escalated {
-        check_escalated(tag, node, breakglass_role);
+        check_escalated(tag, node, breakglass_role, described);
     }
     flagged
 }
@@ -50,12 +60,12 @@ fn breakglass_role_name() -> String {
     settings::text_of(&settings::BREAKGLASS_ROLE)
 }
 
-unsafe fn check_direct_grant(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, statement: &impl Fn() -> String) -> Option<AuditEvent> {
+unsafe fn check_direct_grant(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, described: &Described) -> Option<AuditEvent> {
     if !gives_breakglass(tag, node, breakglass_role) {
         return None;
     }
     let user = pg_sys::GetUserId();
-    let command = crate::guard::utility::command_tag(node);
+    let command = (described.command)();
     match escalation::direct_grant(true, pg_sys::superuser_arg(user)) {
         DirectGrant::Unrelated => None,
         DirectGrant::Refused => {
@@ -67,7 +77,7 @@ unsafe fn check_direct_grant(tag: NodeTag, node: *mut pg_sys::Node, breakglass_r
             event.command_tag = Some(command);
             event.object_type = Some("role".into());
             event.object_identity = Some(breakglass_role_name());
-            event.statement = Some(statement());
+            event.statement = Some((described.text)());
             event.reason = Some("the break-glass role given outside an approved request".into());
             event.details = Some(serde_json::json!({ "flagged": true, "request_id": null }));
             event
@@ -110,20 +120,20 @@ unsafe fn gives_breakglass(tag: NodeTag, node: *mut pg_sys::Node, breakglass_rol
     }
 }
 
-unsafe fn check_escalated(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid) {
-    let statement = statement_of(tag, node, breakglass_role);
+unsafe fn check_escalated(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, described: &Described) {
+    let statement = statement_of(tag, node, breakglass_role, described);
     let session = Session { escalated: true, as_breakglass_role: pg_sys::GetUserId() == breakglass_role };
     let held = || roles_held_without(pg_sys::GetSessionUserId(), breakglass_role);
     if let Some(route) = escalation::persistence(&statement, session, held) {
         let requester = role_name(pg_sys::GetSessionUserId());
-        let refusal = escalation::refusal(&route, &crate::guard::utility::command_tag(node), &requester, &breakglass_role_name(), |r| {
+        let refusal = escalation::refusal(&route, &(described.command)(), &requester, &breakglass_role_name(), |r| {
             role_name(pg_sys::Oid::from(r))
         });
         report::raise(refusal, Enforcement::Refuse);
     }
 }
 
-unsafe fn statement_of(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid) -> Statement {
+unsafe fn statement_of(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, described: &Described) -> Statement {
     use pg_sys::ObjectType::OBJECT_ROLE;
     match tag {
         NodeTag::T_CreateRoleStmt | NodeTag::T_AlterRoleStmt | NodeTag::T_AlterRoleSetStmt
@@ -154,7 +164,7 @@ unsafe fn statement_of(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: p
             Statement::PrepareTransaction
         }
         // temporary objects go with the session, which ends with the grant
-        _ if escalation::creates_objects(tag) && !crate::guard::utility::is_temp_object(tag, node) => Statement::Create,
+        _ if escalation::creates_objects(tag) && !(described.temporary)() => Statement::Create,
         _ => Statement::Other,
     }
 }
@@ -197,7 +207,7 @@ unsafe fn defname(def: *mut pg_sys::DefElem) -> &'static [u8] {
     if (*def).defname.is_null() { b"" } else { CStr::from_ptr((*def).defname).to_bytes() }
 }
 
-/// The roles a DefElem option names: a list of RoleSpecs (IN ROLE) or one name (OWNER).
+/// The roles a DefElem option names: a list of RoleSpecs (IN ROLE, ROLE) or one name (OWNER).
 unsafe fn option_roles(options: *mut pg_sys::List, name: &[u8]) -> Vec<pg_sys::Oid> {
     let mut roles = Vec::new();
     for def in PgList::<pg_sys::DefElem>::from_pg(options).iter_ptr() {
@@ -210,10 +220,8 @@ unsafe fn option_roles(options: *mut pg_sys::List, name: &[u8]) -> Vec<pg_sys::O
         } else if pgrx::is_a(arg, NodeTag::T_RoleSpec) {
             roles.push(rolespec_oid(arg as *mut pg_sys::RoleSpec));
         } else if let Some(owner) = text(pg_sys::defGetString(def)) {
-            // OWNER DEFAULT is the current user
-            if !owner.eq_ignore_ascii_case("default") {
-                roles.push(crate::pg::text::role_oid(&owner).unwrap_or(pg_sys::InvalidOid));
-            }
+            // OWNER DEFAULT (the current user) has no argument
+            roles.push(crate::pg::text::role_oid(&owner).unwrap_or(pg_sys::InvalidOid));
         }
     }
     roles

@@ -45,7 +45,12 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
     let (tag, node) = effective_statement(node);
     protect::check_utility(tag, node);
     admin_session::check_utility(tag, node);
-    let granted_directly = persistence::check(tag, node, &statement).map(Box::new);
+    let described = persistence::Described {
+        command: &|| command_tag(node),
+        text: &statement,
+        temporary: &|| is_temp_object(tag, node),
+    };
+    let granted_directly = persistence::check(tag, node, &described).map(Box::new);
     let facts = facts_of(tag, node);
     let class = classify::classify(tag, facts);
     let temp_allowed = check_ddl(tag, node, class);
@@ -273,7 +278,7 @@ unsafe fn facts_of(tag: NodeTag, node: *mut pg_sys::Node) -> Facts {
 }
 
 /// Does the statement create or change only temporary (session-private) objects?
-pub(crate) unsafe fn is_temp_object(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
+unsafe fn is_temp_object(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
     match tag {
         NodeTag::T_CreateStmt => declares_temp((*(node as *mut pg_sys::CreateStmt)).relation),
         NodeTag::T_ViewStmt => declares_temp((*(node as *mut pg_sys::ViewStmt)).view),

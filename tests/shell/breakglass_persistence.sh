@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Break-glass power ends with the grant (NS-PG-007 §8.1; issue 19 "power that outlives the
+# grant"), against a real request approved by another role and real psql clients.
+#   setup          orders_owner owns orders.secrets; the break-glass role is a member of
+#                  orders_owner and has CREATEROLE; bob_oncall is also in bob_team; alice_admin
+#                  has CREATEROLE; max_prepared_transactions = 2;
+#   routes         in bob's escalated session each route that would outlive the grant is refused
+#                  before it runs (42501, the message, a HINT): SECURITY DEFINER (CREATE and
+#                  ALTER FUNCTION), ALTER … OWNER TO, REASSIGN OWNED, GRANT … WITH GRANT OPTION
+#                  (even to app_user), GRANT to bob, to bob_team, to SESSION_USER, to PUBLIC,
+#                  ALTER DEFAULT PRIVILEGES, GRANT orders_owner TO bob, CREATE ROLE … IN ROLE,
+#                  ALTER GROUP … ADD USER, ALTER ROLE (attributes, SET), CREATE USER MAPPING,
+#                  CREATE TABLE / CREATE TABLE AS / SELECT INTO / CREATE VIEW as bob's own role
+#                  (HINT: SET ROLE), PREPARE TRANSACTION;
+#   nested         the same refused inside DO, a PL/pgSQL function, a SQL function and a
+#                  prepared statement (PREPARE … EXECUTE);
+#   still works    DML on the owner's table, CREATE TEMP TABLE, CREATE TABLE after SET ROLE to
+#                  the break-glass role, GRANT SELECT on it to app_user, REVOKE;
+#   audited        each refusal is a class denied row with its hint;
+#   after the end  breakglass_end(): bob cannot read orders.secrets, holds no grant or default
+#                  privilege, no SECURITY DEFINER function, owns nothing new, no prepared
+#                  transaction, no new membership; the restored table stays (owned by the
+#                  break-glass role) and app_user reads it;
+#   direct grant   a CREATEROLE admin's GRANT of the break-glass role (to itself, through a role
+#                  that is a member of it, CREATE ROLE … IN ROLE, ALTER GROUP … ADD USER, ALTER
+#                  ROLE … LOGIN PASSWORD) is refused 42501 and audited; a superuser's is allowed
+#                  and recorded as a flagged break-glass event (granted_directly); the approval
+#                  path still grants it.
+# Own cluster next to the main one: $TEST_PORT + 23.
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
+set +e
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
+
+DIR=$(dirname "$TEST_DIR")/breakglass_persistence
+PORT=$((TEST_PORT + 23))
+trap 'stop_cluster "$DIR"' EXIT
+
+# sql SQL [USER] — one short session of USER (default postgres), verbose errors; never fails.
+sql() {
+    "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U "${2:-postgres}" -d postgres -At -v VERBOSITY=verbose -c "$1" 2>&1 || true
+}
+# script USER — the statements on stdin in one session of USER (each its own -c would lose SET ROLE).
+script() {
+    "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U "$1" -d postgres -At -v VERBOSITY=verbose 2>&1 || true
+}
+flush() { sql "SELECT nspg_guard.audit_flush(20000)" >/dev/null; }
+# refused NAME OUTPUT WHAT — OUTPUT is the escalated refusal of WHAT, before it ran.
+refused() {
+    expect "$1: refused 42501" "$2" "ERROR:  42501: nspg_guard: $3 is refused while escalated through break-glass"
+    expect "$1: with a HINT" "$2" "HINT:  "
+}
+
+say "cluster with the library preloaded (port $PORT)"
+start_cluster "$DIR" "$PORT" nspg_guard "max_prepared_transactions = 2"
+sql "CREATE EXTENSION nspg_guard" >/dev/null
+sql "$SESSION_ROLES_SQL" >/dev/null
+out=$(script postgres <<'SQL'
+ALTER ROLE alice_admin CREATEROLE;
+ALTER ROLE ns_breakglass_admin CREATEROLE;
+CREATE ROLE orders_owner NOLOGIN;
+CREATE ROLE bob_team NOLOGIN;
+GRANT bob_team TO bob_oncall;
+GRANT orders_owner TO ns_breakglass_admin;
+CREATE SCHEMA orders AUTHORIZATION orders_owner;
+GRANT USAGE ON SCHEMA orders TO bob_oncall, app_user;
+GRANT CREATE ON SCHEMA orders TO bob_oncall;
+CREATE TABLE orders.secrets (id int PRIMARY KEY, note text);
+INSERT INTO orders.secrets VALUES (1, 'card 4111'), (2, 'card 5500');
+CREATE FUNCTION orders.total() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders.secrets';
+ALTER TABLE orders.secrets OWNER TO orders_owner;
+ALTER FUNCTION orders.total() OWNER TO orders_owner;
+CREATE FOREIGN DATA WRAPPER plain_fdw;
+CREATE SERVER loop_back FOREIGN DATA WRAPPER plain_fdw;
+GRANT USAGE ON FOREIGN SERVER loop_back TO bob_oncall, ns_breakglass_admin;
+SQL
+)
+reject "setup runs" "$out" "ERROR"
+expect_line "bob cannot read orders.secrets before the request" "$(sql "SELECT has_table_privilege('bob_oncall', 'orders.secrets', 'SELECT')")" "f"
+
+say "a real request, approved by another role"
+id=$(sql "SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '10 minutes', 'INC-19')" bob_oncall | tail -n 1)
+[[ "$id" =~ ^[0-9]+$ ]] && pass "bob_oncall filed request $id" || fail "breakglass_request: $id"
+expect_line "carol_approver approves it" "$(sql "SELECT nspg_guard.breakglass_approve($id) > now()" carol_approver)" "t"
+expect_line "bob is escalated" "$(sql "SELECT pg_has_role('ns_breakglass_admin', 'USAGE')" bob_oncall)" "t"
+flush
+mark=$(sql "SELECT coalesce(max(id), 0) FROM nspg_guard.audit_log")
+
+say "escalated: SECURITY DEFINER code and ownership changes are refused"
+refused "CREATE FUNCTION … SECURITY DEFINER (as the break-glass role)" "$(script bob_oncall <<'SQL'
+SET ROLE ns_breakglass_admin;
+CREATE FUNCTION orders.backdoor() RETURNS SETOF orders.secrets LANGUAGE sql SECURITY DEFINER AS 'SELECT * FROM orders.secrets';
+SQL
+)" "a SECURITY DEFINER function or procedure"
+refused "ALTER FUNCTION … SECURITY DEFINER of the owner's function" "$(sql "ALTER FUNCTION orders.total() SECURITY DEFINER" bob_oncall)" \
+    "a SECURITY DEFINER function or procedure"
+refused "CREATE PROCEDURE … SECURITY DEFINER" "$(script bob_oncall <<'SQL'
+SET ROLE ns_breakglass_admin;
+CREATE PROCEDURE orders.p() LANGUAGE sql EXTERNAL SECURITY DEFINER AS 'SELECT 1';
+SQL
+)" "a SECURITY DEFINER function or procedure"
+refused "ALTER FUNCTION … OWNER TO bob" "$(sql "ALTER FUNCTION orders.total() OWNER TO bob_oncall" bob_oncall)" "changing the owner of objects"
+refused "ALTER TABLE … OWNER TO bob" "$(sql "ALTER TABLE orders.secrets OWNER TO bob_oncall" bob_oncall)" "changing the owner of objects"
+refused "REASSIGN OWNED BY orders_owner TO bob" "$(sql "REASSIGN OWNED BY orders_owner TO bob_oncall" bob_oncall)" "changing the owner of objects"
+
+say "escalated: grants that would outlive the grant are refused"
+refused "GRANT … WITH GRANT OPTION to bob" "$(sql "GRANT SELECT ON orders.secrets TO bob_oncall WITH GRANT OPTION" bob_oncall)" "GRANT … WITH GRANT OPTION"
+refused "GRANT … WITH GRANT OPTION to app_user" "$(sql "GRANT SELECT ON orders.secrets TO app_user WITH GRANT OPTION" bob_oncall)" "GRANT … WITH GRANT OPTION"
+refused "GRANT to bob himself" "$(sql "GRANT SELECT ON orders.secrets TO bob_oncall" bob_oncall)" \
+    'granting privileges to role "bob_oncall", which "bob_oncall" holds without break-glass'
+refused "GRANT to SESSION_USER" "$(sql "GRANT SELECT ON orders.secrets TO SESSION_USER" bob_oncall)" 'granting privileges to role "bob_oncall", which "bob_oncall" holds without break-glass'
+refused "GRANT to bob_team (held without the break-glass role)" "$(sql "GRANT SELECT, UPDATE ON orders.secrets TO app_user, bob_team" bob_oncall)" \
+    'granting privileges to role "bob_team", which "bob_oncall" holds without break-glass'
+refused "GRANT to PUBLIC" "$(sql "GRANT SELECT ON orders.secrets TO PUBLIC" bob_oncall)" "granting privileges to PUBLIC"
+refused "GRANT ALL ON ALL TABLES IN SCHEMA to bob" "$(sql "GRANT ALL ON ALL TABLES IN SCHEMA orders TO bob_oncall" bob_oncall)" 'granting privileges to role "bob_oncall", which "bob_oncall" holds without break-glass'
+refused "ALTER DEFAULT PRIVILEGES FOR ROLE orders_owner" \
+    "$(sql "ALTER DEFAULT PRIVILEGES FOR ROLE orders_owner IN SCHEMA orders GRANT SELECT ON TABLES TO bob_oncall" bob_oncall)" "ALTER DEFAULT PRIVILEGES"
+refused "ALTER DEFAULT PRIVILEGES … TO app_user" "$(sql "ALTER DEFAULT PRIVILEGES FOR ROLE orders_owner GRANT SELECT ON TABLES TO app_user" bob_oncall)" "ALTER DEFAULT PRIVILEGES"
+
+say "escalated: roles, memberships and user mappings are refused (the break-glass role has CREATEROLE)"
+for stmt in "GRANT orders_owner TO bob_oncall" "GRANT ns_breakglass_admin TO bob_team" \
+    "CREATE ROLE bob_shadow LOGIN PASSWORD 'x' IN ROLE orders_owner" "ALTER GROUP orders_owner ADD USER bob_oncall" \
+    "ALTER ROLE bob_team LOGIN PASSWORD 'x'" "ALTER ROLE bob_team SET search_path = orders" \
+    "ALTER ROLE bob_team RENAME TO bob_team2" "CREATE USER MAPPING FOR bob_oncall SERVER loop_back OPTIONS (user 'orders_owner')"; do
+    out=$(printf 'SET ROLE ns_breakglass_admin;\n%s;\n' "$stmt" | script bob_oncall)
+    if [[ "$stmt" == "GRANT ns_breakglass_admin"* ]]; then
+        expect "$stmt: refused 42501 (the break-glass role only through a request)" "$out" \
+            'ERROR:  42501: nspg_guard: break-glass role "ns_breakglass_admin" is given only through an approved request'
+    else
+        refused "$stmt" "$out" "creating or changing roles, role memberships or user mappings"
+    fi
+done
+
+say "escalated: objects of bob's own role and prepared transactions are refused"
+out=$(sql "CREATE TABLE orders.bob_copy AS SELECT * FROM orders.secrets" bob_oncall)
+refused "CREATE TABLE AS as bob" "$out" 'creating objects as role "bob_oncall"'
+expect "the HINT says SET ROLE" "$out" "HINT:  SET ROLE ns_breakglass_admin first"
+refused "SELECT INTO as bob" "$(sql "SELECT * INTO orders.bob_copy2 FROM orders.secrets" bob_oncall)" 'creating objects as role "bob_oncall"'
+refused "CREATE TABLE as bob" "$(sql "CREATE TABLE orders.bob_t (id int)" bob_oncall)" 'creating objects as role "bob_oncall"'
+refused "CREATE VIEW as bob" "$(sql "CREATE VIEW orders.bob_v AS SELECT * FROM orders.secrets" bob_oncall)" 'creating objects as role "bob_oncall"'
+refused "CREATE FUNCTION as bob" "$(sql "CREATE FUNCTION orders.bob_f() RETURNS int LANGUAGE sql AS 'SELECT 1'" bob_oncall)" 'creating objects as role "bob_oncall"'
+out=$(script bob_oncall <<'SQL'
+BEGIN;
+UPDATE orders.secrets SET note = 'changed by a prepared transaction' WHERE id = 1;
+PREPARE TRANSACTION 'bob_later';
+SQL
+)
+refused "PREPARE TRANSACTION" "$out" "PREPARE TRANSACTION"
+out=$(script bob_oncall <<'SQL'
+SET ROLE ns_breakglass_admin;
+BEGIN;
+UPDATE orders.secrets SET note = 'changed by a prepared transaction' WHERE id = 1;
+PREPARE TRANSACTION 'bg_later';
+SQL
+)
+refused "PREPARE TRANSACTION as the break-glass role" "$out" "PREPARE TRANSACTION"
+
+say "escalated: the same refused at every nesting level"
+refused "inside DO" "$(sql "DO \$\$ BEGIN EXECUTE 'GRANT SELECT ON orders.secrets TO bob_oncall'; END \$\$" bob_oncall)" 'granting privileges to role "bob_oncall", which "bob_oncall" holds without break-glass'
+refused "ALTER DEFAULT PRIVILEGES inside DO" "$(sql "DO \$\$ BEGIN ALTER DEFAULT PRIVILEGES FOR ROLE orders_owner GRANT SELECT ON TABLES TO bob_oncall; END \$\$" bob_oncall)" "ALTER DEFAULT PRIVILEGES"
+out=$(script bob_oncall <<'SQL'
+SET ROLE ns_breakglass_admin;
+CREATE FUNCTION orders.plant(what text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE what; END $$;
+CREATE FUNCTION orders.plant_sql() RETURNS void LANGUAGE sql AS $$ GRANT SELECT ON orders.secrets TO PUBLIC $$;
+SELECT 'helpers created';
+SELECT orders.plant('GRANT SELECT ON orders.secrets TO bob_oncall WITH GRANT OPTION');
+SELECT orders.plant('ALTER FUNCTION orders.total() SECURITY DEFINER');
+SELECT orders.plant_sql();
+PREPARE planted AS SELECT orders.plant('ALTER TABLE orders.secrets OWNER TO bob_oncall');
+EXECUTE planted;
+RESET ROLE;
+SELECT orders.plant('CREATE TABLE orders.bob_nested (id int)');
+SQL
+)
+expect_line "the break-glass role creates SECURITY INVOKER helper functions" "$out" "helpers created"
+refused "GRANT … WITH GRANT OPTION inside a PL/pgSQL function" "$out" "GRANT … WITH GRANT OPTION"
+refused "ALTER FUNCTION … SECURITY DEFINER inside a PL/pgSQL function" "$out" "a SECURITY DEFINER function or procedure"
+refused "GRANT … TO PUBLIC inside a SQL function" "$out" "granting privileges to PUBLIC"
+refused "ALTER TABLE … OWNER TO through a prepared statement" "$out" "changing the owner of objects"
+refused "CREATE TABLE as bob inside a PL/pgSQL function" "$out" 'creating objects as role "bob_oncall"'
+
+say "escalated: normal emergency work still runs"
+out=$(script bob_oncall <<'SQL'
+SELECT 'rows ' || count(*) FROM orders.secrets;
+UPDATE orders.secrets SET note = 'fixed' WHERE id = 2;
+CREATE TEMP TABLE scratch AS SELECT * FROM orders.secrets;
+SELECT 'temp ' || count(*) FROM scratch;
+SET ROLE ns_breakglass_admin;
+CREATE TABLE orders.restored (id int, note text);
+INSERT INTO orders.restored SELECT * FROM orders.secrets;
+GRANT SELECT ON orders.restored TO app_user;
+REVOKE UPDATE ON orders.secrets FROM app_user;
+SELECT 'restored ' || count(*) FROM orders.restored;
+DROP FUNCTION orders.plant(text);
+DROP FUNCTION orders.plant_sql();
+SQL
+)
+expect_line "DML on the owner's table" "$out" "rows 2"
+expect_line "CREATE TEMP TABLE as bob" "$out" "temp 2"
+expect_line "CREATE TABLE, INSERT after SET ROLE to the break-glass role" "$out" "restored 2"
+reject "no error in normal work" "$out" "ERROR"
+expect_line "app_user was granted SELECT on the restored table" "$(sql "SELECT has_table_privilege('app_user', 'orders.restored', 'SELECT')")" "t"
+
+say "every refusal is audited with its hint"
+flush
+out=$(sql "SELECT count(*) FILTER (WHERE details->>'hint' <> '') = count(*), count(*) >= 30 FROM nspg_guard.audit_log
+           WHERE id > $mark AND class = 'denied' AND \"session_user\" = 'bob_oncall' AND reason LIKE '%refused while escalated through break-glass'")
+expect_line "class denied rows, each with a hint" "$out" "t|t"
+
+say "after breakglass_end() nothing persists"
+expect_line "carol ends the request" "$(sql "SELECT nspg_guard.breakglass_end($id) >= 0" carol_approver)" "t"
+out=$(sql "SELECT * FROM orders.secrets" bob_oncall)
+expect "bob cannot read orders.secrets" "$out" "ERROR:  42501: permission denied for table secrets"
+expect_line "bob holds no privilege on the owner's table" "$(sql "SELECT has_table_privilege('bob_oncall', 'orders.secrets', 'SELECT') OR has_table_privilege('bob_team', 'orders.secrets', 'SELECT') OR has_table_privilege('public', 'orders.secrets', 'SELECT')")" "f"
+expect_line "no grant option given" "$(sql "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a WHERE c.relnamespace = 'orders'::regnamespace AND a.is_grantable")" "0"
+expect_line "no default privileges" "$(sql "SELECT count(*) FROM pg_default_acl WHERE defaclrole = 'orders_owner'::regrole")" "0"
+expect_line "no SECURITY DEFINER function" "$(sql "SELECT count(*) FROM pg_proc WHERE prosecdef AND pronamespace = 'orders'::regnamespace")" "0"
+expect_line "bob owns nothing in orders" "$(sql "SELECT count(*) FROM pg_class WHERE relowner = 'bob_oncall'::regrole") $(sql "SELECT count(*) FROM pg_proc WHERE proowner = 'bob_oncall'::regrole")" "0 0"
+expect_line "no prepared transaction" "$(sql "SELECT count(*) FROM pg_prepared_xacts")" "0"
+expect_line "bob is a member of bob_team only" "$(sql "SELECT string_agg(roleid::regrole::text, ',') FROM pg_auth_members WHERE member = 'bob_oncall'::regrole")" "bob_team"
+expect_line "no role was created or renamed" "$(sql "SELECT count(*) FROM pg_roles WHERE rolname IN ('bob_shadow', 'bob_team2')") $(sql "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'bob_team'")" "0 f"
+expect_line "no user mapping" "$(sql "SELECT count(*) FROM pg_user_mappings")" "0"
+expect_line "the restored table stays, owned by the break-glass role; app_user reads it" \
+    "$(sql "SELECT relowner::regrole FROM pg_class WHERE oid = 'orders.restored'::regclass") $(sql "SELECT count(*) FROM orders.restored" app_user)" "ns_breakglass_admin 2"
+
+say "the break-glass role only through an approved request"
+flush
+mark=$(sql "SELECT coalesce(max(id), 0) FROM nspg_guard.audit_log")
+direct='break-glass role "ns_breakglass_admin" is given only through an approved request'
+out=$(sql "GRANT ns_breakglass_admin TO alice_admin" alice_admin)
+expect "a CREATEROLE admin's GRANT of it to itself: refused 42501" "$out" "ERROR:  42501: nspg_guard: $direct"
+expect "with a HINT to file a request" "$out" "HINT:  File a request"
+expect "CREATE ROLE … IN ROLE it: refused" "$(sql "CREATE ROLE sneaky LOGIN IN ROLE ns_breakglass_admin" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
+expect "ALTER GROUP it ADD USER: refused" "$(sql "ALTER GROUP ns_breakglass_admin ADD USER alice_admin" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
+expect "ALTER ROLE it LOGIN PASSWORD: refused" "$(sql "ALTER ROLE ns_breakglass_admin LOGIN PASSWORD 'known'" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
+sql "CREATE ROLE bg_helpers NOLOGIN" >/dev/null
+out=$(sql "GRANT ns_breakglass_admin TO bg_helpers")
+reject "a superuser gives it to bg_helpers" "$out" "ERROR"
+expect "GRANT of a role that is a member of it: refused" "$(sql "GRANT bg_helpers TO alice_admin" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
+expect_line "alice_admin got none of it" "$(sql "SELECT pg_has_role('alice_admin', 'ns_breakglass_admin', 'MEMBER'), (SELECT count(*) FROM pg_roles WHERE rolname = 'sneaky'), (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'ns_breakglass_admin')")" "f|0|f"
+reject "a superuser's direct GRANT runs" "$(sql "GRANT ns_breakglass_admin TO app_user")" "ERROR"
+expect_line "app_user is a member" "$(sql "SELECT pg_has_role('app_user', 'ns_breakglass_admin', 'MEMBER')")" "t"
+flush
+out=$(sql "SELECT \"session_user\", command_tag, object_identity, details->>'flagged', details->>'request_id' IS NULL, statement
+           FROM nspg_guard.audit_log WHERE id > $mark AND class = 'breakglass' AND outcome = 'granted_directly' ORDER BY id")
+expect_line "flagged breakglass event for the superuser's grant to bg_helpers" "$out" "postgres|GRANT ROLE|ns_breakglass_admin|true|t|GRANT ns_breakglass_admin TO bg_helpers"
+expect_line "flagged breakglass event for the superuser's grant to app_user" "$out" "postgres|GRANT ROLE|ns_breakglass_admin|true|t|GRANT ns_breakglass_admin TO app_user"
+expect_line "the refusals are audited (class denied)" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE id > $mark AND class = 'denied' AND \"session_user\" = 'alice_admin' AND reason LIKE '%given only through an approved request'")" "5"
+sql "REVOKE ns_breakglass_admin FROM app_user, bg_helpers" >/dev/null
+id2=$(sql "SELECT nspg_guard.breakglass_request('replay the failed payment batch', '10 minutes', 'INC-20')" bob_oncall | tail -n 1)
+expect_line "the approval path still grants it" "$(sql "SELECT nspg_guard.breakglass_approve($id2) > now(), pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER')" carol_approver)" "t|t"
+sql "SELECT nspg_guard.breakglass_end($id2)" carol_approver >/dev/null
+
+finish
