@@ -25,26 +25,27 @@ ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO ns_app_ro_orders;
 CREATE ROLE dave_shadow LOGIN;
 ALTER ROLE dave_team SET work_mem = '64MB';
 CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
-ALTER TABLE orders.orders OWNER TO dave_oncall;
+ALTER FUNCTION nspg_guard.status() OWNER TO dave_oncall;
 REASSIGN OWNED BY ns_owner_orders TO dave_oncall;
 -- objects of the requester's own role; temporary ones go with the session
-CREATE TABLE public.dave_copy AS SELECT * FROM orders.orders;
+CREATE TABLE public.dave_copy (id int);
+SELECT 1 AS one INTO public.dave_copy;
 CREATE TEMP TABLE dave_scratch AS SELECT 1 AS one;
 SELECT one FROM dave_scratch;
 -- prepared transactions
 BEGIN;
 PREPARE TRANSACTION 'dave_later';
+ROLLBACK;
 -- nested: DO, a function, a prepared statement
 DO $$ BEGIN EXECUTE 'GRANT SELECT ON orders.orders TO dave_oncall'; END $$;
 DO $$ BEGIN CREATE TABLE public.dave_nested (id int); END $$;
-CREATE TEMP TABLE dave_sql AS SELECT 'GRANT SELECT ON orders.orders TO PUBLIC' AS stmt;
-PREPARE dave_p AS SELECT 1 FROM dave_scratch;
-EXECUTE dave_p;
--- what emergencies need still runs
-SELECT count(*) AS orders FROM orders.orders;
 SET ROLE ns_breakglass_admin;
+CREATE FUNCTION pg_temp.run(what text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE what; END $$;
 SELECT current_user;
 RESET ROLE;
+SELECT pg_temp.run('ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO dave_oncall');
+PREPARE dave_p AS SELECT pg_temp.run('GRANT SELECT ON orders.orders TO PUBLIC');
+EXECUTE dave_p;
 
 \c postgres carol_approver
 DO $$ BEGIN
