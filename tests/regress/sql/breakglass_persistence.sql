@@ -8,6 +8,7 @@ CREATE ROLE dave_oncall LOGIN;
 CREATE ROLE dave_team NOLOGIN;
 GRANT dave_team TO dave_oncall;
 \c - dave_oncall
+SET client_min_messages = warning;                -- the NOTICE names the request's id
 SELECT nspg_guard.breakglass_request('rebuild the broken order index', '10 minutes') AS req \gset
 \c - carol_approver
 SELECT nspg_guard.breakglass_approve(:req) > now() AS approved;
