@@ -12,8 +12,8 @@
 #                  ALTER GROUP … ADD USER, ALTER ROLE (attributes, SET), CREATE USER MAPPING,
 #                  CREATE TABLE / CREATE TABLE AS / SELECT INTO / CREATE VIEW as bob's own role
 #                  (HINT: SET ROLE), PREPARE TRANSACTION;
-#   nested         the same refused inside DO, a PL/pgSQL function, a SQL function and a
-#                  prepared statement (PREPARE … EXECUTE);
+#   nested         the same refused inside DO, a PL/pgSQL function, a SQL function, a
+#                  prepared statement (PREPARE … EXECUTE) and over the extended protocol;
 #   still works    DML on the owner's table, CREATE TEMP TABLE, CREATE TABLE after SET ROLE to
 #                  the break-glass role, GRANT SELECT on it to app_user, REVOKE;
 #   audited        each refusal is a class denied row with its hint;
@@ -178,6 +178,30 @@ refused "ALTER FUNCTION … SECURITY DEFINER inside a PL/pgSQL function" "$out" 
 refused "GRANT … TO PUBLIC inside a SQL function" "$out" "granting privileges to PUBLIC"
 refused "ALTER TABLE … OWNER TO through a prepared statement" "$out" "changing the owner of objects"
 refused "CREATE TABLE as bob inside a PL/pgSQL function" "$out" 'creating objects as role "bob_oncall"'
+
+say "escalated: the extended protocol (parse, bind, execute) is refused the same"
+WIRE=$REPO_ROOT/tests/pgwire/target/release/pgwire
+CARGO_TARGET_DIR="$REPO_ROOT/tests/pgwire/target" cargo build --release --quiet --manifest-path "$REPO_ROOT/tests/pgwire/Cargo.toml"
+out=$("$WIRE" "host=$DIR port=$PORT user=bob_oncall dbname=postgres application_name=bp_wire" <<'S' 2>&1 || true
+parse - GRANT SELECT ON orders.secrets TO bob_oncall WITH GRANT OPTION
+bind - -
+execute - 0
+sync
+parse s1 SELECT orders.total()
+bind - s1
+execute - 0
+sync
+parse - PREPARE TRANSACTION 'bob_wire'
+bind - -
+execute - 0
+sync
+S
+)
+expect "GRANT … WITH GRANT OPTION over the extended protocol" "$out" \
+    "ERROR 42501 nspg_guard: GRANT … WITH GRANT OPTION is refused while escalated through break-glass"
+expect "PREPARE TRANSACTION over the extended protocol" "$out" \
+    "ERROR 42501 nspg_guard: PREPARE TRANSACTION is refused while escalated through break-glass"
+expect_line "a plain query still runs" "$out" "ROW 2"
 
 say "escalated: normal emergency work still runs"
 out=$(script bob_oncall <<'SQL'
