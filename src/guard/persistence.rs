@@ -86,7 +86,8 @@ unsafe fn check_direct_grant(tag: NodeTag, node: *mut pg_sys::Node, breakglass_r
 }
 
 /// Would the statement make a role a member of the break-glass role (directly or through a role
-/// that is a member of it), or let someone log in as the break-glass role?
+/// that is a member of it), let someone log in as the break-glass role, or rename it (the setting
+/// would then name no role, and its holders would no longer be watched)?
 unsafe fn gives_breakglass(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid) -> bool {
     let is_breakglass = |role: pg_sys::Oid| {
         role != pg_sys::InvalidOid && (role == breakglass_role || pg_sys::is_member_of_role_nosuper(role, breakglass_role))
@@ -115,6 +116,12 @@ unsafe fn gives_breakglass(tag: NodeTag, node: *mut pg_sys::Node, breakglass_rol
                     _ => false,
                 });
             (adds_members && is_breakglass(target)) || opens_login
+        }
+        NodeTag::T_RenameStmt => {
+            let rename = node as *mut pg_sys::RenameStmt;
+            (*rename).renameType == pg_sys::ObjectType::OBJECT_ROLE
+                && !(*rename).subname.is_null()
+                && pg_sys::get_role_oid((*rename).subname, true) == breakglass_role
         }
         _ => false,
     }

@@ -116,7 +116,7 @@ pub fn held_without(requester: RoleId, breakglass: RoleId, edges: &[(RoleId, Rol
 }
 
 /// What becomes of a statement that would make someone a member of the break-glass role (or of
-/// a role that is one), or let someone log in as it, outside nspg_guard's approval.
+/// a role that is one), let someone log in as it, or rename it, outside nspg_guard's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirectGrant {
     /// Nothing to do with the break-glass role.
@@ -193,7 +193,7 @@ pub fn direct_grant_refusal(command: &str, role: &str, breakglass_role: &str) ->
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         message: format!("nspg_guard: break-glass role \"{breakglass_role}\" is given only through an approved request"),
         detail: format!(
-            "The statement of role \"{role}\" would make a role a member of \"{breakglass_role}\" (directly or through a role that is one), or let someone log in as it, without a request, an approval or an expiry."
+            "The statement of role \"{role}\" would make a role a member of \"{breakglass_role}\" (directly or through a role that is one), let someone log in as it, or rename it, without a request, an approval or an expiry."
         ),
         hint: "File a request: SELECT nspg_guard.breakglass_request('why, in a few words', '30 minutes'); another person approves it.".to_string(),
         command: command.to_string(),

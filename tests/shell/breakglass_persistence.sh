@@ -23,7 +23,7 @@
 #                  break-glass role) and app_user reads it;
 #   direct grant   a CREATEROLE admin's GRANT of the break-glass role (to itself, through a role
 #                  that is a member of it, CREATE ROLE … IN ROLE, ALTER GROUP … ADD USER, ALTER
-#                  ROLE … LOGIN PASSWORD) is refused 42501 and audited; a superuser's is allowed
+#                  ROLE … LOGIN PASSWORD, ALTER ROLE … RENAME) is refused 42501 and audited; a superuser's is allowed
 #                  and recorded as a flagged break-glass event (granted_directly); the approval
 #                  path still grants it.
 # Own cluster next to the main one: $TEST_PORT + 23.
@@ -257,6 +257,7 @@ expect "with a HINT to file a request" "$out" "HINT:  File a request"
 expect "CREATE ROLE … IN ROLE it: refused" "$(sql "CREATE ROLE sneaky LOGIN IN ROLE ns_breakglass_admin" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
 expect "ALTER GROUP it ADD USER: refused" "$(sql "ALTER GROUP ns_breakglass_admin ADD USER alice_admin" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
 expect "ALTER ROLE it LOGIN PASSWORD: refused" "$(sql "ALTER ROLE ns_breakglass_admin LOGIN PASSWORD 'known'" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
+expect "ALTER ROLE it RENAME: refused" "$(sql "ALTER ROLE ns_breakglass_admin RENAME TO bg_renamed" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
 sql "CREATE ROLE bg_helpers NOLOGIN" >/dev/null
 out=$(sql "GRANT ns_breakglass_admin TO bg_helpers")
 reject "a superuser gives it to bg_helpers" "$out" "ERROR"
@@ -269,7 +270,7 @@ out=$(sql "SELECT \"session_user\", command_tag, object_identity, details->>'fla
            FROM nspg_guard.audit_log WHERE id > $mark AND class = 'breakglass' AND outcome = 'granted_directly' ORDER BY id")
 expect_line "flagged breakglass event for the superuser's grant to bg_helpers" "$out" "postgres|GRANT ROLE|ns_breakglass_admin|true|t|GRANT ns_breakglass_admin TO bg_helpers"
 expect_line "flagged breakglass event for the superuser's grant to app_user" "$out" "postgres|GRANT ROLE|ns_breakglass_admin|true|t|GRANT ns_breakglass_admin TO app_user"
-expect_line "the refusals are audited (class denied)" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE id > $mark AND class = 'denied' AND \"session_user\" = 'alice_admin' AND reason LIKE '%given only through an approved request'")" "5"
+expect_line "the refusals are audited (class denied)" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE id > $mark AND class = 'denied' AND \"session_user\" = 'alice_admin' AND reason LIKE '%given only through an approved request'")" "6"
 sql "REVOKE ns_breakglass_admin FROM app_user, bg_helpers" >/dev/null
 id2=$(sql "SELECT nspg_guard.breakglass_request('replay the failed payment batch', '10 minutes', 'INC-20')" bob_oncall | tail -n 1)
 expect_line "the approval path still grants it" "$(sql "SELECT nspg_guard.breakglass_approve($id2) > now(), pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER')" carol_approver)" "t|t"

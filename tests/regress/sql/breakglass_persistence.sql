@@ -66,6 +66,7 @@ GRANT ns_breakglass_admin TO alice_admin;
 CREATE ROLE alice_shadow IN ROLE ns_breakglass_admin;
 ALTER GROUP ns_breakglass_admin ADD USER alice_admin;
 ALTER ROLE ns_breakglass_admin LOGIN;
+ALTER ROLE ns_breakglass_admin RENAME TO bg_renamed;
 \c postgres postgres
 SELECT coalesce(max(id), 0) AS mark FROM nspg_guard.audit_log \gset
 GRANT ns_breakglass_admin TO dave_team;
