@@ -61,20 +61,17 @@ fn breakglass_role_name() -> String {
 }
 
 unsafe fn check_direct_grant(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, described: &Described) -> Option<AuditEvent> {
-    if !gives_breakglass(tag, node, breakglass_role) {
-        return None;
-    }
     let user = pg_sys::GetUserId();
-    let command = (described.command)();
-    match escalation::direct_grant(true, pg_sys::superuser_arg(user)) {
+    match escalation::direct_grant(gives_breakglass(tag, node, breakglass_role), || pg_sys::superuser_arg(user)) {
         DirectGrant::Unrelated => None,
         DirectGrant::Refused => {
-            report::raise(escalation::direct_grant_refusal(&command, &role_name(user), &breakglass_role_name()), Enforcement::Refuse);
+            let refusal = escalation::direct_grant_refusal(&(described.command)(), &role_name(user), &breakglass_role_name());
+            report::raise(refusal, Enforcement::Refuse);
             None
         }
         DirectGrant::Flagged => write::audited(AuditClass::Breakglass).then(|| {
             let mut event = write::event(AuditClass::Breakglass, "granted_directly");
-            event.command_tag = Some(command);
+            event.command_tag = Some((described.command)());
             event.object_type = Some("role".into());
             event.object_identity = Some(breakglass_role_name());
             event.statement = Some((described.text)());

@@ -127,11 +127,12 @@ pub enum DirectGrant {
     Refused,
 }
 
-pub fn direct_grant(gives_breakglass: bool, superuser: bool) -> DirectGrant {
-    match (gives_breakglass, superuser) {
-        (false, _) => DirectGrant::Unrelated,
-        (true, true) => DirectGrant::Flagged,
-        (true, false) => DirectGrant::Refused,
+/// `superuser` is asked only when the statement gives the break-glass role.
+pub fn direct_grant(gives_breakglass: bool, superuser: impl FnOnce() -> bool) -> DirectGrant {
+    match gives_breakglass {
+        false => DirectGrant::Unrelated,
+        true if superuser() => DirectGrant::Flagged,
+        true => DirectGrant::Refused,
     }
 }
 
@@ -278,9 +279,9 @@ mod tests {
 
     #[test]
     fn direct_grants() {
-        assert_eq!(direct_grant(false, false), DirectGrant::Unrelated);
-        assert_eq!(direct_grant(true, true), DirectGrant::Flagged);
-        assert_eq!(direct_grant(true, false), DirectGrant::Refused);
+        assert_eq!(direct_grant(false, || panic!("no look-up for unrelated statements")), DirectGrant::Unrelated);
+        assert_eq!(direct_grant(true, || true), DirectGrant::Flagged);
+        assert_eq!(direct_grant(true, || false), DirectGrant::Refused);
         let r = direct_grant_refusal("GRANT ROLE", "alice_admin", "ns_breakglass_admin");
         assert_eq!(r.sqlstate, PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE);
         assert!(r.hint.contains("breakglass_request"));
