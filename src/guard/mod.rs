@@ -3,8 +3,11 @@
 pub mod access;
 pub mod admin_session;
 pub mod auth;
+pub mod capability;
 pub mod executor;
+pub mod file_functions;
 pub mod hooks;
 pub mod overrides;
+pub mod preload;
 pub mod protect;
 pub mod utility;
