@@ -69,7 +69,7 @@ pub unsafe fn install() {
 /// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs
 /// them was judged), pg_upgrade's binary-upgrade mode, parallel workers (their leader was),
 /// and logical replication apply (it replays changes the publisher already judged).
-unsafe fn exempt() -> bool {
+pub unsafe fn exempt() -> bool {
     pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0 || logical_worker()
 }
 

@@ -3,9 +3,12 @@
 pub mod access;
 pub mod admin_session;
 pub mod auth;
+pub mod capability;
 pub mod executor;
+pub mod file_functions;
 pub mod hooks;
 pub mod overrides;
 pub mod persistence;
+pub mod preload;
 pub mod protect;
 pub mod utility;

@@ -57,6 +57,8 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
     if class == Class::Risky {
         check_risky(tag, node, facts);
     }
+    // server files, programs, untrusted languages reached by other statements
+    let uses_capability = crate::guard::capability::check_utility(tag, node, || command_tag(node));
     let warning = match tag {
         NodeTag::T_TruncateStmt => {
             check_truncate(node as *mut pg_sys::TruncateStmt);
@@ -66,7 +68,7 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
         NodeTag::T_DropdbStmt => dropdb_warning(node as *mut pg_sys::DropdbStmt),
         _ => None,
     };
-    let event = audit_class(tag, node, class, warning.is_some())
+    let event = (if uses_capability { Some(AuditClass::Risky) } else { audit_class(tag, node, class, warning.is_some()) })
         .filter(|&c| write::audited(c) && !temp_allowed)
         .map(|c| {
             let mut event = write::event(c, "committed");

@@ -1,9 +1,12 @@
 //! Risky capabilities (NS-PG-007 §8.3 "disable or restrict risky capabilities unless needed"):
 //! ALTER SYSTEM, LOAD, COPY to/from a server file or a program, and CREATE EXTENSION of an
-//! extension outside `nspg_guard.extension_allowlist` are for admins only. Pure.
+//! extension outside `nspg_guard.extension_allowlist` are for admins only. So is reading,
+//! listing or writing server files and running programs by any other route — the functions that
+//! do it, foreign-data options naming a file or a program, untrusted languages — and loading
+//! libraries into a session from anywhere but the server's configuration. Pure.
 
 use crate::policy::verdict::Refusal;
-use pgrx::pg_sys::errcodes::PgSqlErrorCode;
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use thiserror::Error;
 
 /// A statement in the `risky` class.
@@ -14,6 +17,14 @@ pub enum RiskyCommand<'a> {
     CopyServerFile,
     CopyProgram,
     CreateExtension(&'a str),
+    /// Calling a function that reads, lists or writes server files (named with its arguments).
+    ServerFileFunction(&'a str),
+    /// A foreign-data option naming a server file or a program (`filename`, `program`).
+    ForeignDataOption(&'a str),
+    /// CREATE FUNCTION or DO in a language PostgreSQL does not sandbox (the language's name).
+    UntrustedLanguage(&'a str),
+    /// `local_preload_libraries` or `session_preload_libraries` set by a session (the setting).
+    PreloadLibraries(&'a str),
 }
 
 impl RiskyCommand<'_> {
@@ -24,6 +35,10 @@ impl RiskyCommand<'_> {
             RiskyCommand::CopyServerFile => "COPY to or from a server file".into(),
             RiskyCommand::CopyProgram => "COPY to or from a program".into(),
             RiskyCommand::CreateExtension(name) => format!("CREATE EXTENSION {name}"),
+            RiskyCommand::ServerFileFunction(function) => format!("server file access through {function}"),
+            RiskyCommand::ForeignDataOption(option) => format!("foreign-data option \"{option}\" (a server file or program)"),
+            RiskyCommand::UntrustedLanguage(language) => format!("code in the untrusted language {language}"),
+            RiskyCommand::PreloadLibraries(setting) => format!("setting {setting}"),
         }
     }
 }
@@ -108,7 +123,16 @@ pub fn refusal(command: RiskyCommand, tag: &str, role: &str, admin_roles: &str) 
         RiskyCommand::CopyServerFile | RiskyCommand::CopyProgram => {
             "Use COPY … FROM STDIN / TO STDOUT (psql's \\copy) to move data through the client.".to_string()
         }
-        RiskyCommand::AlterSystem | RiskyCommand::Load => "Ask a platform admin to make this change.".to_string(),
+        RiskyCommand::ServerFileFunction(_) => {
+            "Move data through the client (COPY … FROM STDIN / TO STDOUT, psql's \\lo_import and \\lo_export), or ask a platform admin.".to_string()
+        }
+        RiskyCommand::UntrustedLanguage(_) => "Use a trusted language (plpgsql, sql), or ask a platform admin.".to_string(),
+        RiskyCommand::PreloadLibraries(_) => {
+            "Libraries are loaded from the server configuration only: ask a platform admin to set it in postgresql.conf.".to_string()
+        }
+        RiskyCommand::AlterSystem | RiskyCommand::Load | RiskyCommand::ForeignDataOption(_) => {
+            "Ask a platform admin to make this change.".to_string()
+        }
     };
     Refusal {
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -119,10 +143,108 @@ pub fn refusal(command: RiskyCommand, tag: &str, role: &str, admin_roles: &str) 
         hint,
         command: tag.to_string(),
         object: match command {
-            RiskyCommand::CreateExtension(name) => Some(name.to_string()),
+            RiskyCommand::CreateExtension(name)
+            | RiskyCommand::ServerFileFunction(name)
+            | RiskyCommand::UntrustedLanguage(name)
+            | RiskyCommand::PreloadLibraries(name) => Some(name.to_string()),
             _ => None,
         },
     }
+}
+
+// Built-in functions PostgreSQL generates constants for as `Oid` rather than `u32`.
+const LO_IMPORT_WITH_OID: u32 = pg_sys::F_LO_IMPORT_TEXT_OID.to_u32();
+const PG_LS_TMPDIR_OF_TABLESPACE: u32 = pg_sys::F_PG_LS_TMPDIR_OID.to_u32();
+
+/// Is this built-in function one that reads, lists or writes server files: every overload of
+/// pg_read_file, pg_read_binary_file, pg_ls_dir, pg_stat_file, the pg_ls_*dir listings, and the
+/// server-side lo_import / lo_export (psql's \\lo_import works through lo_open and friends)?
+/// A match over constants: the function-execution hook asks this for every function it sees.
+pub fn builtin_server_file_function(function: u32) -> bool {
+    matches!(
+        function,
+        pg_sys::F_PG_READ_FILE_TEXT
+            | pg_sys::F_PG_READ_FILE_TEXT_INT8_INT8
+            | pg_sys::F_PG_READ_FILE_TEXT_INT8_INT8_BOOL
+            | pg_sys::F_PG_READ_FILE_OLD
+            | pg_sys::F_PG_READ_BINARY_FILE_TEXT
+            | pg_sys::F_PG_READ_BINARY_FILE_TEXT_INT8_INT8
+            | pg_sys::F_PG_READ_BINARY_FILE_TEXT_INT8_INT8_BOOL
+            | pg_sys::F_PG_LS_DIR_TEXT
+            | pg_sys::F_PG_LS_DIR_TEXT_BOOL_BOOL
+            | pg_sys::F_PG_STAT_FILE_TEXT
+            | pg_sys::F_PG_STAT_FILE_TEXT_BOOL
+            | pg_sys::F_PG_LS_LOGDIR
+            | pg_sys::F_PG_LS_WALDIR
+            | pg_sys::F_PG_LS_TMPDIR_
+            | PG_LS_TMPDIR_OF_TABLESPACE
+            | pg_sys::F_PG_LS_ARCHIVE_STATUSDIR
+            | pg_sys::F_PG_LS_LOGICALSNAPDIR
+            | pg_sys::F_PG_LS_LOGICALMAPDIR
+            | pg_sys::F_PG_LS_REPLSLOTDIR
+            | pg_sys::F_LO_IMPORT_TEXT
+            | LO_IMPORT_WITH_OID
+            | pg_sys::F_LO_EXPORT
+    )
+}
+
+/// How a function that is not built in is implemented, as pg_proc says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Implementation<'a> {
+    /// `LANGUAGE internal`: another name for the built-in function with this oid (if any).
+    Internal(Option<u32>),
+    /// `LANGUAGE c`: a symbol in a shared library (`probin`, e.g. `$libdir/adminpack`).
+    C { library: &'a str },
+    Other,
+}
+
+/// Does a function that is not built in reach server files? An internal-language alias of one of
+/// the built-in ones does, and so does every function of adminpack (pg_file_write, pg_file_sync,
+/// pg_file_rename, pg_file_unlink, pg_logdir_ls), whatever its SQL name or schema.
+pub fn server_file_implementation(implementation: Implementation) -> bool {
+    match implementation {
+        Implementation::Internal(builtin) => builtin.is_some_and(builtin_server_file_function),
+        Implementation::C { library } => library_base_name(library) == "adminpack",
+        Implementation::Other => false,
+    }
+}
+
+/// `$libdir/adminpack`, `/usr/lib/…/adminpack.so` → `adminpack`.
+fn library_base_name(library: &str) -> &str {
+    let file = library.rsplit('/').next().unwrap_or(library);
+    file.strip_suffix(".so").unwrap_or(file)
+}
+
+/// Foreign-data options (of a wrapper, server, user mapping, foreign table or column, at
+/// CREATE or ALTER … OPTIONS (ADD | SET)) that name a server file or a program: file_fdw's,
+/// and the same names for any other wrapper, which may read them the same way.
+pub fn is_server_file_option(name: &str) -> bool {
+    name.eq_ignore_ascii_case("filename") || name.eq_ignore_ascii_case("program")
+}
+
+/// Where a setting's value comes from (PostgreSQL's GucSource, grouped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingSource {
+    /// Defaults, postgresql.conf, ALTER SYSTEM, the server's command line: an admin's choice.
+    ServerConfiguration,
+    /// The connection's startup packet (PGOPTIONS, `options=-c …`).
+    Connection,
+    /// ALTER ROLE / ALTER DATABASE … SET, applied at connection.
+    RoleOrDatabase,
+    /// SET, set_config(), and the check of a value ALTER ROLE / DATABASE … SET would store.
+    Session,
+}
+
+/// May a session with this standing get a preload-library value from `source`? Clearing it is
+/// always fine, the server configuration always counts; anything else is for admins, whoever
+/// stored it (a role's own or its database owner's setting included).
+pub fn preload_allowed(source: SettingSource, value: &str, admin: bool) -> bool {
+    names_no_library(value) || source == SettingSource::ServerConfiguration || admin
+}
+
+/// An empty list: SET x = '' arrives quoted (`""`), as a list of one empty name.
+fn names_no_library(value: &str) -> bool {
+    value.chars().all(|c| c == '"' || c == ',' || c.is_whitespace())
 }
 
 #[cfg(test)]
@@ -162,6 +284,52 @@ mod tests {
         let r = refusal(RiskyCommand::CreateExtension("plperlu"), "CREATE EXTENSION", "ns_migrate_orders", "ns_admin");
         assert_eq!(r.object.as_deref(), Some("plperlu"));
         assert!(r.hint.contains("extension_allowlist"));
+    }
+
+    #[test]
+    fn server_file_functions_are_known_by_oid_and_by_implementation() {
+        for oid in [3826, 2624, 3293, 3827, 3828, 3295, 2625, 3297, 2623, 3307, 3353, 3354, 5029, 5030, 764, 767, 765] {
+            assert!(builtin_server_file_function(oid), "{oid}");
+        }
+        // lo_open, lo_creat, loread, lowrite (the client-side route), now(), pg_read_file's neighbours
+        for oid in [952, 957, 954, 955, 1299, 2622, 2626] {
+            assert!(!builtin_server_file_function(oid), "{oid}");
+        }
+        assert!(server_file_implementation(Implementation::Internal(Some(3826))));
+        assert!(!server_file_implementation(Implementation::Internal(Some(1299))));
+        assert!(!server_file_implementation(Implementation::Internal(None)));
+        assert!(server_file_implementation(Implementation::C { library: "$libdir/adminpack" }));
+        assert!(server_file_implementation(Implementation::C { library: "/usr/lib/postgresql/15/lib/adminpack.so" }));
+        assert!(!server_file_implementation(Implementation::C { library: "$libdir/citext" }));
+        assert!(!server_file_implementation(Implementation::C { library: "$libdir/notadminpack" }));
+        assert!(!server_file_implementation(Implementation::Other));
+    }
+
+    #[test]
+    fn foreign_data_options_and_preload_settings() {
+        assert!(is_server_file_option("filename") && is_server_file_option("program") && is_server_file_option("PROGRAM"));
+        assert!(!is_server_file_option("format") && !is_server_file_option("filenames"));
+        for source in [SettingSource::Connection, SettingSource::RoleOrDatabase, SettingSource::Session] {
+            assert!(!preload_allowed(source, "auto_explain", false), "{source:?}");
+            assert!(preload_allowed(source, "auto_explain", true), "{source:?}");
+            assert!(preload_allowed(source, " ", false) && preload_allowed(source, "\"\"", false), "{source:?}");
+            assert!(!preload_allowed(source, "\"\", x", false), "{source:?}");
+        }
+        assert!(preload_allowed(SettingSource::ServerConfiguration, "auto_explain", false));
+    }
+
+    #[test]
+    fn capability_wording() {
+        let r = refusal(RiskyCommand::ServerFileFunction("pg_read_file(text)"), "FUNCTION CALL", "ops_files", "ns_admin");
+        assert_eq!(r.message, "nspg_guard: server file access through pg_read_file(text) denied for role \"ops_files\"");
+        assert_eq!(r.object.as_deref(), Some("pg_read_file(text)"));
+        assert!(r.hint.contains("\\lo_import"));
+        let r = refusal(RiskyCommand::ForeignDataOption("program"), "CREATE FOREIGN TABLE", "ops_files", "ns_admin");
+        assert!(r.message.contains("\"program\"") && r.detail.contains("risky"));
+        let r = refusal(RiskyCommand::PreloadLibraries("local_preload_libraries"), "SET", "ops_files", "ns_admin");
+        assert!(r.hint.contains("postgresql.conf"));
+        let r = refusal(RiskyCommand::UntrustedLanguage("plperlu"), "DO", "ops_files", "ns_admin");
+        assert!(r.hint.contains("trusted language"));
     }
 
     #[test]

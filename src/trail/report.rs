@@ -30,13 +30,18 @@ pub fn raise(refusal: Refusal, enforcement: Enforcement) {
         Enforcement::Warn => PgLogLevel::WARNING,
         Enforcement::Ignore => return,
     };
-    if write::audited(AuditClass::Denied) {
-        audit(&refusal, enforcement);
-    }
+    record(&refusal, enforcement);
     ErrorReport::new(refusal.sqlstate, refusal.message, "nspg_guard")
         .set_detail(refusal.detail)
         .set_hint(refusal.hint)
         .report(level);
+}
+
+/// Records a refusal that PostgreSQL raises itself (a setting's check hook may not raise).
+pub fn record(refusal: &Refusal, enforcement: Enforcement) {
+    if write::audited(AuditClass::Denied) {
+        audit(refusal, enforcement);
+    }
 }
 
 fn audit(refusal: &Refusal, enforcement: Enforcement) {
