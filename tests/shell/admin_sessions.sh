@@ -184,7 +184,7 @@ out=$(sql "SELECT \"session_user\", application_name, backend_pid, details->>'en
            WHERE class = 'admin' AND outcome = 'session_ended' AND backend_pid = $alice_pid")
 expect_line "audited: ended by the writer, with alice's session" "$out" "alice_admin|idle_alice|$alice_pid|nspg_guard audit writer"
 expect "the writer's row says why" "$(sql "SELECT reason FROM nspg_guard.audit_log WHERE class = 'admin' AND outcome = 'session_ended' AND backend_pid = $alice_pid")" \
-    "idle admin session older than nspg_guard.admin_session_max_duration (3s)"
+    "admin session older than nspg_guard.admin_session_max_duration (3s)"
 expect_line "no session_ended row for app_user" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'admin' AND outcome = 'session_ended' AND \"session_user\" = 'app_user'")" "0"
 set_max DEFAULT
 expect_line "max duration reset to 8h" "$(sql "SHOW nspg_guard.admin_session_max_duration")" "8h"
