@@ -2,7 +2,7 @@
 //! `nspg_guard.audit_database`. Every half second, or when a backend queues an event, it
 //! drains the queue into `nspg_guard.audit_log` and seals new rows into the hash chain
 //! (`trail/`); it records each server start and clean stop; and it governs sessions no
-//! statement of theirs will: admin sessions idle past their maximum duration or their caps, and
+//! statement of theirs will: admin sessions past their maximum duration or idle past their caps, and
 //! break-glass grants that ran out.
 
 use crate::api::breakglass;
@@ -120,9 +120,10 @@ fn record_server_stop() {
     });
 }
 
-/// The writer's round: ends admin sessions that are not running a statement and are past the
-/// maximum duration or idle longer than their caps (their own timers can have been switched off
-/// by a route no hook sees), audited.
+/// The writer's round: ends admin sessions past the maximum duration whatever they are doing
+/// (a running statement, a DO loop that commits, a Parse/Bind without Sync: the maximum bounds
+/// power, not idleness), and admin sessions idle longer than their caps (their own timers can
+/// have been switched off by a route no hook sees), audited.
 fn end_idle_admin_sessions() {
     let limits = admin_limits::Limits {
         max_duration_s: settings::ADMIN_SESSION_MAX_DURATION.get(),
@@ -138,34 +139,38 @@ fn end_idle_admin_sessions() {
     }
     BackgroundWorker::transaction(|| {
         let now = unsafe { pg_sys::GetCurrentTimestamp() };
+        let query = format!(
+            "SELECT a.pid, a.usename::pg_catalog.text, a.client_addr::pg_catalog.text, a.client_port, a.application_name,
+                    a.datname::pg_catalog.text, a.backend_start::pg_catalog.text, a.state, a.backend_start, a.state_change,
+                    EXISTS (SELECT FROM pg_catalog.pg_stat_replication r
+                             WHERE r.pid OPERATOR(pg_catalog.=) a.pid AND r.state OPERATOR(pg_catalog.<>) 'startup')
+               FROM pg_catalog.pg_stat_activity a
+              WHERE a.pid OPERATOR(pg_catalog.=) ANY($1) AND {}",
+            backend::SESSION_BACKENDS
+        );
         let ended = as_guard(|| Spi::connect(|client| {
-            let rows = client.select(
-                "SELECT pid, usename::text, client_addr::text, client_port, application_name, datname::text, backend_start::text,
-                        state, backend_start, state_change
-                   FROM pg_catalog.pg_stat_activity
-                  WHERE pid OPERATOR(pg_catalog.=) ANY($1) AND backend_type OPERATOR(pg_catalog.=) 'client backend'",
-                None,
-                &[candidates.clone().into()],
-            )?;
+            let rows = client.select(&query, None, &[candidates.clone().into()])?;
             let mut ended = Vec::new();
             for row in rows {
-                let activity = match row.get::<String>(8)?.as_deref() {
+                let state = row.get::<String>(8)?;
+                let activity = match state.as_deref() {
+                    _ if row.get::<bool>(11)? == Some(true) => admin_limits::Activity::Replicating,
                     Some("idle") => admin_limits::Activity::Idle,
                     Some("idle in transaction" | "idle in transaction (aborted)") => admin_limits::Activity::IdleInTransaction,
                     _ => admin_limits::Activity::Other,
                 };
                 let micros = |t: Option<pgrx::datum::TimestampWithTimeZone>| t.map_or(now, |t| t.into_inner());
                 let (started, since) = (micros(row.get(9)?), micros(row.get(10)?));
-                let Some(why) = admin_limits::idle_end(activity, started, since, now, limits) else { continue };
+                let Some(why) = admin_limits::writer_end(activity, started, since, now, limits) else { continue };
                 let pid = row.get::<i32>(1)?.unwrap_or(0);
                 let mut event = write::event(AuditClass::Admin, "session_ended");
                 event.command_tag = Some("SESSION END".into());
                 event.reason = Some(match why {
-                    admin_limits::IdleEnd::MaxDuration => format!(
-                        "idle admin session older than nspg_guard.admin_session_max_duration ({})",
+                    admin_limits::WriterEnd::MaxDuration => format!(
+                        "admin session older than nspg_guard.admin_session_max_duration ({})",
                         admin_limits::show_ms(i64::from(limits.max_duration_s) * 1000)
                     ),
-                    admin_limits::IdleEnd::Timeout(timeout) => format!(
+                    admin_limits::WriterEnd::Timeout(timeout) => format!(
                         "admin session idle longer than {} allows ({})",
                         timeout.cap_setting(),
                         admin_limits::show_ms(i64::from(admin_session::cap_ms(timeout)))
@@ -178,13 +183,17 @@ fn end_idle_admin_sessions() {
                 event.application_name = row.get::<String>(5)?;
                 event.database = row.get::<String>(6)?;
                 event.backend_pid = pid;
-                event.details = Some(serde_json::json!({ "session_started": row.get::<String>(7)?, "ended_by": "nspg_guard audit writer" }));
+                event.details = Some(serde_json::json!({
+                    "session_started": row.get::<String>(7)?,
+                    "state": state,
+                    "ended_by": "nspg_guard audit writer"
+                }));
                 ended.push((pid, event));
             }
             Ok::<_, pgrx::spi::Error>(ended)
         }))
         .unwrap_or_else(|e| {
-            pgrx::warning!("nspg_guard: could not look for idle admin sessions: {e}");
+            pgrx::warning!("nspg_guard: could not look for admin sessions to end: {e}");
             Vec::new()
         });
         for (pid, event) in ended {

@@ -105,6 +105,7 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     );
     record("locked_down", &name, &reason, serde_json::json!({ "could_login": could_login, "sessions_ended": pids, "breakglass_revoked": revoked }));
     admin_session::terminate_after_commit(&pids);
+    admin_session::lockdown_after_commit(oid);
     pids.len() as i32
 }
 

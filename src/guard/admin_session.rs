@@ -1,9 +1,18 @@
 //! Glue for admin sessions and break-glass escalation (NS-PG-007 §2.2, §8.1, §8.3).
 //!
+//! Governed are the sessions that run SQL as a user: client backends and walsenders connected
+//! to a database (`replication=database`).
+//!
 //! An **admin session** is one whose session or current role is an admin or a superuser. Its
 //! timeouts are capped (`admin_limits`) when it starts, when it becomes admin, and whenever it
-//! raises them; past `admin_session_max_duration` its next statement ends it (the worker ends
-//! idle ones, see `pg/admin_registry.rs` and `worker.rs`).
+//! raises them; past `admin_session_max_duration` it runs no further statement at any nesting
+//! level, and the worker ends it whatever it is doing (see `pg/admin_registry.rs` and
+//! `worker.rs`).
+//!
+//! Every governed session is ended at its next statement (at any nesting level) when it is
+//! still SET ROLE to a governed role (admin, migration, approver, break-glass, superuser) it is
+//! no longer a member of, or when its login role was locked down after it logged in. Both are
+//! rechecked only when a shared generation says roles or lockdowns changed.
 //!
 //! An **escalated** session holds `nspg_guard.breakglass_role` (granted by an approved request).
 //! Each of its statements is audited, and it may not reconfigure the server, blind the audit
@@ -22,7 +31,7 @@ use crate::pg::text::{role_name, role_oid, text};
 use crate::policy::admin_limits::{self, Timeout};
 use crate::policy::audit_event::{self, AuditClass};
 use crate::policy::breakglass::{self, Escalated};
-use crate::policy::ddl_guard::Authority;
+use crate::policy::ddl_guard::{Authority, Standing};
 use crate::policy::verdict::Enforcement;
 use crate::trail::report;
 use crate::trail::write;
@@ -37,14 +46,15 @@ use std::ffi::{c_void, CStr, CString};
 struct Kind {
     admin: bool,
     escalated: bool,
-    /// The session is still SET ROLE to the break-glass role after losing the membership
-    /// that allowed it (PostgreSQL does not undo a SET ROLE when the grant goes).
-    stale: bool,
+    /// The governed role the session is still SET ROLE to after losing the membership that
+    /// allowed it (PostgreSQL does not undo a SET ROLE when the grant goes).
+    stale: Option<pg_sys::Oid>,
     breakglass_role: pg_sys::Oid,
 }
 
-/// (current user, session user, current user lent by a SECURITY DEFINER function, standing generation)
-type Key = (pg_sys::Oid, pg_sys::Oid, bool, (u64, u64));
+/// (current user, session user, current user lent by a SECURITY DEFINER function, standing
+/// generation, shared generation of role changes)
+type Key = (pg_sys::Oid, pg_sys::Oid, bool, (u64, u64), u64);
 
 /// What the session looked like when its escalation began.
 struct Escalation {
@@ -55,6 +65,13 @@ struct Escalation {
 
 /// The session's kind for the roles it had when it was last looked up.
 static KIND: BackendLocal<Option<(Key, Kind)>> = BackendLocal::new(None);
+/// The shared generations of role changes and of lockdowns this session last looked at.
+static ROLES_SEEN: BackendLocal<u64> = BackendLocal::new(0);
+static LOCKDOWNS_SEEN: BackendLocal<u64> = BackendLocal::new(0);
+/// This transaction changed roles or memberships: other sessions look again once it commits.
+static ROLES_TOUCHED: BackendLocal<bool> = BackendLocal::new(false);
+/// PostgreSQL's own check of the `role` setting, which `check_role` wraps.
+static PREV_ROLE_CHECK: BackendLocal<pg_sys::GucStringCheckHook> = BackendLocal::new(None);
 
 thread_local! {
     static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
@@ -62,37 +79,60 @@ thread_local! {
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
     /// A break-glass expiry to tell the writer about once the approval commits.
     static EXPIRY_AT: Cell<Option<i64>> = const { Cell::new(None) };
+    /// Roles locked down by this transaction, announced once it commits.
+    static LOCKED_DOWN: RefCell<Vec<pg_sys::Oid>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Registers the transaction callback that applies the caps at session start and ends sessions
-/// after a commit; from `_PG_init` at preload.
+/// after a commit, the callbacks that notice role changes, and the check of the `role` setting;
+/// from `_PG_init` at preload (the settings exist by then; backends inherit the wrapped check).
 pub unsafe fn install() {
     admin_registry::init();
     pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
+    for cache in [pg_sys::SysCacheIdentifier::AUTHOID, pg_sys::SysCacheIdentifier::AUTHMEMROLEMEM] {
+        pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_role_change), pg_sys::Datum::from(0));
+    }
+    wrap_role_check();
 }
 
-/// Client sessions only: not background workers, walsenders, or single-user mode.
-fn client_backend() -> bool {
-    unsafe { pg_sys::IsUnderPostmaster && pg_sys::MyBackendType == pg_sys::BackendType::B_BACKEND }
+/// Sessions that run SQL as a user: client backends and walsenders connected to a database
+/// (`replication=database`, which run SQL through the simple query protocol). Not background
+/// workers (the audit writer), physical walsenders (replication commands only: no SQL), or
+/// single-user mode.
+fn governed() -> bool {
+    use pg_sys::BackendType::{B_BACKEND, B_WAL_SENDER};
+    unsafe {
+        pg_sys::IsUnderPostmaster
+            && (pg_sys::MyBackendType == B_BACKEND || (pg_sys::MyBackendType == B_WAL_SENDER && pg_sys::am_db_walsender))
+    }
 }
 
-/// True when the session is known to be neither admin nor escalated for the roles it has now:
-/// nothing to do after its statements. Reads only cached state (no guard needed).
-pub fn quiet() -> bool {
+fn key() -> Key {
     let (user, session, lent) = crate::pg::backend::users();
-    let key = (user, session, lent, standing::current_generation());
-    matches!(KIND.get(), Some((cached, kind)) if cached == key && !kind.admin && !kind.escalated && !kind.stale)
+    (user, session, lent, standing::current_generation(), admin_registry::roles_generation())
+}
+
+/// True when the session is known to be neither admin nor escalated for the roles it has now,
+/// and no lockdown happened since it last looked: nothing to do around its statements. Reads
+/// only cached state and two shared counters (no guard needed).
+pub fn quiet() -> bool {
+    matches!(KIND.get(), Some((cached, kind)) if cached == key() && !kind.admin && !kind.escalated && kind.stale.is_none())
+        && LOCKDOWNS_SEEN.get() == admin_registry::lockdown_generation()
 }
 
 fn kind() -> Kind {
-    let (user, session, lent) = crate::pg::backend::users();
-    let key = (user, session, lent, standing::current_generation());
+    let roles = admin_registry::roles_generation();
+    if ROLES_SEEN.replace(roles) != roles && unsafe { pg_sys::IsTransactionState() } {
+        // another session's role change committed: see it now, even in a long transaction
+        unsafe { pg_sys::AcceptInvalidationMessages() };
+    }
+    let key = key();
     if let Some((cached, kind)) = KIND.get() {
         if cached == key {
             return kind;
         }
     }
-    let kind = unsafe { look_up(user, session, lent) };
+    let kind = unsafe { look_up(key.0, key.1, key.2) };
     admin_registry::set_admin(kind.admin);
     if !kind.escalated {
         ESCALATION.with(|e| e.borrow_mut().take());
@@ -107,10 +147,14 @@ unsafe fn look_up(user: pg_sys::Oid, session: pg_sys::Oid, lent: bool) -> Kind {
     let of_session = standing::of(session);
     let of_user = if user == session || lent { of_session } else { standing::of(user) };
     let breakglass_role = role_oid(&settings::text_of(&settings::BREAKGLASS_ROLE)).unwrap_or(pg_sys::InvalidOid);
-    let stale = breakglass_role != pg_sys::InvalidOid
-        && user == breakglass_role
-        && !of_session.superuser
-        && !pg_sys::is_member_of_role_nosuper(session, breakglass_role);
+    // the role of a SET ROLE (also while a SECURITY DEFINER function lends another), as
+    // PostgreSQL checks it: membership, or a superuser session
+    let set_role = pg_sys::GetCurrentRoleId();
+    let stale = (set_role != pg_sys::InvalidOid
+        && set_role != session
+        && standing::of(set_role) != Standing::default()
+        && !pg_sys::is_member_of_role(session, set_role))
+        .then_some(set_role);
     Kind {
         admin: of_session.has(Authority::Admin) || of_user.has(Authority::Admin),
         escalated: of_session.breakglass || of_user.breakglass,
@@ -126,7 +170,7 @@ unsafe fn look_up(user: pg_sys::Oid, session: pg_sys::Oid, lent: bool) -> Kind {
 /// # Safety
 /// `node` is a valid utility parse tree of type `tag`.
 pub unsafe fn recheck_after(tag: NodeTag, node: *mut pg_sys::Node) -> Option<bool> {
-    if !client_backend() {
+    if !governed() {
         return None;
     }
     match tag {
@@ -142,21 +186,36 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
     match event {
         // the transaction that ends backend start-up: every session-level setting is in
         pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
-            if pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && client_backend() =>
+            if pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && governed() =>
         {
             cap_at_session_start()
         }
-        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT if client_backend() && !quiet() => before_commit(),
+        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT if governed() && !quiet() => before_commit(),
         pg_sys::XactEvent::XACT_EVENT_COMMIT
-            if TO_TERMINATE.with(|t| !t.borrow().is_empty()) || EXPIRY_AT.with(|e| e.get().is_some()) =>
+            if ROLES_TOUCHED.get()
+                || TO_TERMINATE.with(|t| !t.borrow().is_empty())
+                || EXPIRY_AT.with(|e| e.get().is_some())
+                || LOCKED_DOWN.with(|l| !l.borrow().is_empty()) =>
         {
             after_commit()
         }
         pg_sys::XactEvent::XACT_EVENT_ABORT => {
+            ROLES_TOUCHED.set(false);
             TO_TERMINATE.with(|t| t.borrow_mut().clear());
             EXPIRY_AT.with(|e| e.set(None));
+            LOCKED_DOWN.with(|l| l.borrow_mut().clear());
         }
         _ => {}
+    }
+}
+
+/// pg_authid or pg_auth_members changed. Only a change this transaction made counts (it has a
+/// transaction id by then): another session's change reaches this callback at the start of a
+/// transaction, before it has one, and that session announces it itself.
+#[pg_guard]
+unsafe extern "C-unwind" fn on_role_change(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
+    if pg_sys::GetTopTransactionIdIfAny() != pg_sys::InvalidTransactionId {
+        ROLES_TOUCHED.set(true);
     }
 }
 
@@ -169,6 +228,12 @@ unsafe extern "C-unwind" fn cap_at_session_start() {
 
 #[pg_guard]
 unsafe extern "C-unwind" fn after_commit() {
+    if ROLES_TOUCHED.replace(false) {
+        admin_registry::roles_changed();
+    }
+    for role in LOCKED_DOWN.with(|l| std::mem::take(&mut *l.borrow_mut())) {
+        admin_registry::locked_down(role);
+    }
     let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
     crate::pg::backend::terminate(&pids);
     if let Some(at) = EXPIRY_AT.with(|e| e.take()) {
@@ -176,22 +241,50 @@ unsafe extern "C-unwind" fn after_commit() {
     }
 }
 
-/// Before each statement (top-level or nested): end a session that outlived its allowance or
-/// its escalation; hold the admin caps whatever raised a timeout since (a PL/pgSQL assignment
-/// of set_config(), a function's SET clause); audit each of an escalated session's own
-/// statements. `top_level` says the statement is the client's own (`pg::nesting`); `describe`
-/// gives its command tag and text.
+/// Before each statement (top-level or nested): end a session that may run no further
+/// statement (`govern`); hold the admin caps whatever raised a timeout since (a PL/pgSQL
+/// assignment of set_config(), a function's SET clause); audit each of an escalated session's
+/// own statements. `top_level` says the statement is the client's own (`pg::nesting`);
+/// `describe` gives its command tag and text.
 pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
-    if !client_backend() || crate::pg::as_guard::internal() {
+    if !governed() || crate::pg::as_guard::internal() {
         return;
     }
     let kind = kind();
-    if kind.stale {
-        end_session(AuditClass::Breakglass, "the break-glass access this session was using has ended", "Connect again; request break-glass access anew if the incident needs it.");
+    govern(kind);
+    hold(kind);
+    if kind.escalated {
+        note_escalated_statement(top_level, describe);
     }
+}
+
+/// At each run of a client statement's portal (every Execute message of a portal fetched in
+/// parts) and each planning at depth 0: as before a statement, without its audit row.
+pub fn before_run() {
+    if !governed() || crate::pg::as_guard::internal() {
+        return;
+    }
+    let kind = kind();
+    govern(kind);
+    hold(kind);
+}
+
+/// Ends the session when it may run no further statement: still SET ROLE to a governed role it
+/// lost, its login role locked down since it logged in, an admin session past its maximum
+/// duration (against the clock, not the client statement's start: a DO loop that commits, or
+/// a function running for hours, stops at its next statement).
+fn govern(kind: Kind) {
+    if let Some(role) = kind.stale {
+        if role == kind.breakglass_role {
+            end_session(AuditClass::Breakglass, "the break-glass access this session was using has ended", "Connect again; request break-glass access anew if the incident needs it.");
+        }
+        let why = format!("it is SET ROLE to \"{}\" but no longer a member of that role", role_name(role));
+        end_session(AuditClass::Admin, &why, "Connect again; ask for the membership anew if you still need that role.");
+    }
+    check_lockdown();
     if kind.admin {
         let max = settings::ADMIN_SESSION_MAX_DURATION.get();
-        let (started, now) = unsafe { (pg_sys::MyStartTimestamp, pg_sys::GetCurrentStatementStartTimestamp()) };
+        let (started, now) = unsafe { (pg_sys::MyStartTimestamp, pg_sys::GetCurrentTimestamp()) };
         if admin_limits::past_max_duration(started, now, max) {
             let reason = format!(
                 "it is older than nspg_guard.admin_session_max_duration ({})",
@@ -200,20 +293,26 @@ pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, Str
             end_session(AuditClass::Admin, &reason, "Connect again if you still need admin access: admin access is granted per session, for a bounded time.");
         }
     }
-    hold(kind);
-    if kind.escalated {
-        note_escalated_statement(top_level, describe);
-    }
 }
 
-/// At each run of a client statement's portal (every Execute message of a portal fetched in
-/// parts) and each planning at depth 0: the caps hold again, and an escalated session still runs
-/// as itself.
-pub fn before_run() {
-    if !client_backend() || crate::pg::as_guard::internal() {
+/// A lockdown committed since the session last looked: the session ends if its login role is
+/// one locked down and can no longer log in (a login that raced the lockdown's list of
+/// sessions, or one the list missed). The role's LOGIN comes from the syscache, brought up to
+/// date first: no SQL.
+fn check_lockdown() {
+    let generation = admin_registry::lockdown_generation();
+    if LOCKDOWNS_SEEN.get() == generation || !unsafe { pg_sys::IsTransactionState() } {
         return;
     }
-    hold(kind());
+    let login = unsafe { pg_sys::GetAuthenticatedUserId() };
+    if admin_registry::was_locked_down(login) {
+        unsafe { pg_sys::AcceptInvalidationMessages() };
+        if !crate::pg::backend::can_login(login) {
+            let why = format!("its login role \"{}\" was locked down", role_name(login));
+            end_session(AuditClass::Admin, &why, "See nspg_guard.role_lockdowns; an admin lifts a lockdown with nspg_guard.unlock_role().");
+        }
+    }
+    LOCKDOWNS_SEEN.set(generation);
 }
 
 /// What holds before anything of a statement runs: the admin caps, with the statement timer at
@@ -333,7 +432,7 @@ fn active_request(requester: pg_sys::Oid) -> Option<i64> {
 /// SET ROLE to an admin); refuse what an escalated session changed without a utility statement.
 /// `local` says the statement was SET LOCAL, so the cap is local too.
 pub fn after_statement(local: bool) {
-    if !client_backend() || crate::pg::as_guard::internal() {
+    if !governed() || crate::pg::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -444,7 +543,7 @@ pub fn breakglass_state() -> Option<(pg_sys::Oid, bool)> {
 /// # Safety
 /// `node` is a valid utility parse tree of type `tag`.
 pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
-    if !client_backend() || crate::pg::as_guard::internal() {
+    if !governed() || crate::pg::as_guard::internal() {
         return;
     }
     let kind = kind();
@@ -478,15 +577,58 @@ unsafe fn check_set(set: *mut pg_sys::VariableSetStmt, kind: Kind) {
         if (*set).kind != pg_sys::VariableSetKind::VAR_SET_VALUE {
             return; // RESET ROLE, SET ROLE NONE: back to the session's own role
         }
-        let target = first_string_arg((*set).args).unwrap_or_default();
-        let session = role_name(pg_sys::GetSessionUserId());
-        let breakglass_role = role_name(kind.breakglass_role);
-        if !(target == session || target == breakglass_role || target.eq_ignore_ascii_case("none")) {
-            refuse_escalated(Escalated::SwitchRole(&target));
-        }
+        refuse_switch_to(&first_string_arg((*set).args).unwrap_or_default(), kind);
     } else if audit_event::is_audit_relevant_setting(name.as_bytes()) {
         refuse_escalated(Escalated::ChangeSetting(&name));
     }
+}
+
+/// Refuses an escalated session's switch to `target` (a role name, or "none") unless it is the
+/// session's own role or the break-glass role.
+fn refuse_switch_to(target: &str, kind: Kind) {
+    let session = role_name(unsafe { pg_sys::GetSessionUserId() });
+    let breakglass_role = role_name(kind.breakglass_role);
+    if !(target == session || target == breakglass_role || target.eq_ignore_ascii_case("none")) {
+        refuse_escalated(Escalated::SwitchRole(target));
+    }
+}
+
+/// Wraps PostgreSQL's check of the `role` setting, the one door of every way to change it
+/// (SET ROLE, set_config('role', …) anywhere in a statement, a function's SET clause): an
+/// escalated session is refused the switch before it happens, not after the statement that
+/// used it.
+unsafe fn wrap_role_check() {
+    let variables = pg_sys::get_guc_variables();
+    for i in 0..pg_sys::GetNumConfigOptions().max(0) as usize {
+        let variable = *variables.add(i);
+        if CStr::from_ptr((*variable).name) == c"role" && (*variable).vartype == pg_sys::config_type::PGC_STRING {
+            let role = variable as *mut pg_sys::config_string;
+            PREV_ROLE_CHECK.set((*role).check_hook);
+            (*role).check_hook = Some(check_role);
+        }
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_role(newval: *mut *mut std::ffi::c_char, extra: *mut *mut c_void, source: pg_sys::GucSource::Type) -> bool {
+    if let Some(prev) = PREV_ROLE_CHECK.get() {
+        if !prev(newval, extra, source) {
+            return false;
+        }
+    }
+    // at session start (a role option) the first statement refuses it; outside a transaction
+    // PostgreSQL's own check cannot look the role up either
+    let judged = governed()
+        && pg_sys::Mode == pg_sys::ProcessingMode::NormalProcessing
+        && pg_sys::IsTransactionState()
+        && !crate::pg::as_guard::internal();
+    if judged {
+        let kind = kind();
+        if kind.escalated {
+            refuse_switch_to(&text(*newval).unwrap_or_default(), kind);
+        }
+    }
+    true
 }
 
 unsafe fn first_string_arg(args: *mut pg_sys::List) -> Option<String> {
@@ -502,6 +644,12 @@ unsafe fn first_string_arg(args: *mut pg_sys::List) -> Option<String> {
 /// that, the writer could not see the grant).
 pub fn expiry_after_commit(at: i64) {
     EXPIRY_AT.with(|e| e.set(Some(e.get().map_or(at, |earlier| earlier.min(at)))));
+}
+
+/// Announces the lockdown of `role` once the current transaction commits: a session of it that
+/// the lockdown's list of sessions missed ends at its next statement (`check_lockdown`).
+pub fn lockdown_after_commit(role: pg_sys::Oid) {
+    LOCKED_DOWN.with(|l| l.borrow_mut().push(role));
 }
 
 /// Ends `pids` once the current transaction commits (nothing happens if it aborts).

@@ -2,11 +2,18 @@
 //! backends are admin sessions right now (a login may become admin by SET ROLE, which
 //! pg_stat_activity does not show), and when the next break-glass grant expires (so the worker
 //! looks at the registry only when one is due).
+//!
+//! Also what every session compares at each statement, one atomic read each: a generation of
+//! role changes (bumped after a commit that changed roles or memberships, so a session rereads
+//! its roles even in the middle of a long transaction) and a generation of lockdowns, with the
+//! roles locked down since the server started.
 
+use pgrx::atomics::PgAtomic;
 use pgrx::lwlock::PgLwLock;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Admin sessions tracked at once; beyond this the worker does not see the rest (their next
 /// statement still ends them at the maximum duration).
@@ -22,22 +29,31 @@ struct Slot {
     started: i64,
 }
 
+/// Roles remembered as locked down; past that many lockdowns since the server started, every
+/// role that cannot log in counts as locked down.
+const LOCKED_SLOTS: usize = 64;
+
 #[derive(Copy, Clone)]
 pub struct Registry {
     slots: [Slot; SLOTS],
     /// When the worker should next look for expired break-glass grants; 0 = look now.
     next_expiry: i64,
+    /// Roles locked down since the server started (a ring; `lockdowns` counts them all).
+    locked: [pg_sys::Oid; LOCKED_SLOTS],
+    lockdowns: usize,
 }
 
 impl Default for Registry {
     fn default() -> Self {
-        Registry { slots: [Slot::default(); SLOTS], next_expiry: 0 }
+        Registry { slots: [Slot::default(); SLOTS], next_expiry: 0, locked: [pg_sys::InvalidOid; LOCKED_SLOTS], lockdowns: 0 }
     }
 }
 
 unsafe impl PGRXSharedMemory for Registry {}
 
 static REGISTRY: PgLwLock<Registry> = unsafe { PgLwLock::new(c"nspg_guard_admin_sessions") };
+static ROLES_GENERATION: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"nspg_guard_roles_generation") };
+static LOCKDOWN_GENERATION: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"nspg_guard_lockdown_generation") };
 
 thread_local! {
     static REGISTERED: Cell<bool> = const { Cell::new(false) };
@@ -47,6 +63,8 @@ thread_local! {
 /// Reserves the registry; from `_PG_init` at preload.
 pub fn init() {
     pg_shmem_init!(REGISTRY);
+    pg_shmem_init!(ROLES_GENERATION);
+    pg_shmem_init!(LOCKDOWN_GENERATION);
 }
 
 #[pg_guard]
@@ -109,4 +127,36 @@ pub fn next_expiry_now() -> i64 {
 pub fn next_expiry(at: i64, seen: i64) {
     let mut registry = REGISTRY.exclusive();
     registry.next_expiry = if registry.next_expiry == seen { at } else { registry.next_expiry.min(at) };
+}
+
+/// Changes after every commit that changed roles or memberships (of any session).
+pub fn roles_generation() -> u64 {
+    ROLES_GENERATION.get().load(Ordering::Acquire)
+}
+
+/// A transaction that changed roles or memberships committed.
+pub fn roles_changed() {
+    ROLES_GENERATION.get().fetch_add(1, Ordering::AcqRel);
+}
+
+/// Changes after every committed lockdown.
+pub fn lockdown_generation() -> u64 {
+    LOCKDOWN_GENERATION.get().load(Ordering::Acquire)
+}
+
+/// A lockdown of `role` committed: remembered first, then announced.
+pub fn locked_down(role: pg_sys::Oid) {
+    {
+        let mut registry = REGISTRY.exclusive();
+        let at = registry.lockdowns % LOCKED_SLOTS;
+        registry.locked[at] = role;
+        registry.lockdowns += 1;
+    }
+    LOCKDOWN_GENERATION.get().fetch_add(1, Ordering::AcqRel);
+}
+
+/// Was `role` locked down since the server started (or are there too many to tell)?
+pub fn was_locked_down(role: pg_sys::Oid) -> bool {
+    let registry = REGISTRY.share();
+    registry.lockdowns > LOCKED_SLOTS || registry.locked.contains(&role)
 }

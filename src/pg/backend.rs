@@ -71,20 +71,40 @@ pub fn users() -> (pgrx::pg_sys::Oid, pgrx::pg_sys::Oid, bool) {
     unsafe { (raw::GetUserId(), raw::GetSessionUserId(), raw::InLocalUserIdChange()) }
 }
 
+/// May `role` log in (pg_authid.rolcanlogin, from the syscache)? A role that is gone may not.
+pub fn can_login(role: pgrx::pg_sys::Oid) -> bool {
+    use pgrx::pg_sys;
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::AUTHOID as i32, pg_sys::Datum::from(role));
+        if tuple.is_null() {
+            return false;
+        }
+        let can_login = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple)).rolcanlogin;
+        pg_sys::ReleaseSysCache(tuple);
+        can_login
+    }
+}
+
 /// When the current client message began (PostgreSQL's statement_timestamp()).
 pub fn statement_start() -> pgrx::pg_sys::TimestampTz {
     unsafe { raw::GetCurrentStatementStartTimestamp() }
 }
 
-/// Client backends of `role` other than this one.
+/// The backends of pg_stat_activity (alias `a`) that a person's credentials run: client
+/// backends and walsenders — one with `replication=database` runs SQL, and a physical one
+/// streams the whole cluster (lockdown ends it; the writer's rounds see only governed ones).
+pub const SESSION_BACKENDS: &str =
+    "a.backend_type OPERATOR(pg_catalog.=) ANY (ARRAY['client backend', 'walsender']::pg_catalog.text[])";
+
+/// The sessions of `role` other than this one (`SESSION_BACKENDS`).
 pub fn sessions_of(role: pgrx::pg_sys::Oid) -> Vec<i32> {
+    let query = format!(
+        "SELECT a.pid FROM pg_catalog.pg_stat_activity a
+          WHERE a.usesysid OPERATOR(pg_catalog.=) $1 AND {SESSION_BACKENDS} AND a.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()"
+    );
     pgrx::spi::Spi::connect(|client| {
         client
-            .select(
-                "SELECT pid FROM pg_catalog.pg_stat_activity WHERE usesysid = $1 AND backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid()",
-                None,
-                &[role.into()],
-            )?
+            .select(&query, None, &[role.into()])?
             .map(|row| row.get::<i32>(1))
             .collect::<Result<Vec<_>, _>>()
             .map(|pids| pids.into_iter().flatten().collect())

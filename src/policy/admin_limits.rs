@@ -49,12 +49,16 @@ pub fn past_max_duration(started_us: i64, now_us: i64, max_s: i32) -> bool {
 pub enum Activity {
     Idle,
     IdleInTransaction,
-    /// Running a statement, or a state the writer does not judge.
+    /// A walsender streaming WAL or changes: it runs no SQL while it streams, and its next
+    /// statement after the stream is checked like any other.
+    Replicating,
+    /// Running a statement, or any other state (a Parse/Bind without Sync, a fastpath call).
     Other,
 }
 
-/// The limits the writer holds admin sessions to from outside, in case a session's own timers
-/// were switched off by a route no hook sees (a fastpath call, planning in a Bind message).
+/// The limits the writer holds admin sessions to from outside: the maximum duration whatever
+/// the session does, and the idle caps in case a session's own timers were switched off by a
+/// route no hook sees (a fastpath call, planning in a Bind message).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_duration_s: i32,
@@ -64,24 +68,25 @@ pub struct Limits {
 
 /// Why the writer ends an admin session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdleEnd {
-    /// Older than `admin_session_max_duration`.
+pub enum WriterEnd {
+    /// Older than `admin_session_max_duration` (a running statement is cancelled with it).
     MaxDuration,
     /// Idle longer than the cap of this timeout.
     Timeout(Timeout),
 }
 
-/// Why the writer ends an admin session that is not running a statement, if it must: older than
-/// the maximum duration, or idle (in a transaction or not) longer than its cap. Times in
-/// microseconds; a limit of 0 is no limit.
-pub fn idle_end(activity: Activity, started_us: i64, state_since_us: i64, now_us: i64, limits: Limits) -> Option<IdleEnd> {
+/// Why the writer ends an admin session, if it must: older than the maximum duration — idle,
+/// in a transaction or running a statement: the maximum bounds power, not idleness — or idle
+/// (in a transaction or not) longer than its cap. Times in microseconds; a limit of 0 is no
+/// limit.
+pub fn writer_end(activity: Activity, started_us: i64, state_since_us: i64, now_us: i64, limits: Limits) -> Option<WriterEnd> {
     let idle_longer_than = |ms: i32| ms > 0 && now_us.saturating_sub(state_since_us) > i64::from(ms) * 1_000;
     match activity {
-        Activity::Other => None,
-        _ if past_max_duration(started_us, now_us, limits.max_duration_s) => Some(IdleEnd::MaxDuration),
-        Activity::Idle if idle_longer_than(limits.idle_session_ms) => Some(IdleEnd::Timeout(Timeout::IdleSession)),
+        Activity::Replicating => None,
+        _ if past_max_duration(started_us, now_us, limits.max_duration_s) => Some(WriterEnd::MaxDuration),
+        Activity::Idle if idle_longer_than(limits.idle_session_ms) => Some(WriterEnd::Timeout(Timeout::IdleSession)),
         Activity::IdleInTransaction if idle_longer_than(limits.idle_in_transaction_ms) => {
-            Some(IdleEnd::Timeout(Timeout::IdleInTransaction))
+            Some(WriterEnd::Timeout(Timeout::IdleInTransaction))
         }
         _ => None,
     }
@@ -108,17 +113,25 @@ mod tests {
     fn the_writer_ends_idle_admin_sessions_past_their_caps() {
         let limits = Limits { max_duration_s: 3_600, idle_session_ms: 900_000, idle_in_transaction_ms: 60_000 };
         let (start, now) = (0, 10 * 60 * 1_000_000);
-        assert_eq!(idle_end(Activity::Idle, start, now - 1_000_000, now, limits), None);
-        assert_eq!(idle_end(Activity::Idle, start, 0, 16 * 60 * 1_000_000, limits), Some(IdleEnd::Timeout(Timeout::IdleSession)));
-        assert_eq!(idle_end(Activity::IdleInTransaction, start, now - 61_000_000, now, limits), Some(IdleEnd::Timeout(Timeout::IdleInTransaction)));
-        assert_eq!(idle_end(Activity::IdleInTransaction, start, now - 59_000_000, now, limits), None);
-        assert_eq!(idle_end(Activity::Other, start, 0, i64::MAX, limits), None, "a running statement is not the writer's");
-        let past_max = 3_601 * 1_000_000;
-        assert_eq!(idle_end(Activity::Idle, start, past_max - 1, past_max, limits), Some(IdleEnd::MaxDuration), "older than the maximum");
+        assert_eq!(writer_end(Activity::Idle, start, now - 1_000_000, now, limits), None);
+        assert_eq!(writer_end(Activity::Idle, start, 0, 16 * 60 * 1_000_000, limits), Some(WriterEnd::Timeout(Timeout::IdleSession)));
+        assert_eq!(writer_end(Activity::IdleInTransaction, start, now - 61_000_000, now, limits), Some(WriterEnd::Timeout(Timeout::IdleInTransaction)));
+        assert_eq!(writer_end(Activity::IdleInTransaction, start, now - 59_000_000, now, limits), None);
+        assert_eq!(writer_end(Activity::Other, start, 0, now, limits), None, "a running statement has no idle cap");
         let no_limits = Limits { max_duration_s: 0, idle_session_ms: 0, idle_in_transaction_ms: 0 };
-        assert_eq!(idle_end(Activity::Idle, start, 0, i64::MAX, no_limits), None);
+        assert_eq!(writer_end(Activity::Idle, start, 0, i64::MAX, no_limits), None);
     }
 
+    #[test]
+    fn the_maximum_duration_ends_an_admin_session_whatever_it_does() {
+        let limits = Limits { max_duration_s: 3_600, idle_session_ms: 0, idle_in_transaction_ms: 0 };
+        let past_max = 3_601 * 1_000_000;
+        for activity in [Activity::Idle, Activity::IdleInTransaction, Activity::Other] {
+            assert_eq!(writer_end(activity, 0, past_max - 1, past_max, limits), Some(WriterEnd::MaxDuration), "{activity:?}");
+            assert_eq!(writer_end(activity, 0, 0, 3_599 * 1_000_000, limits), None, "{activity:?} younger than the maximum");
+        }
+        assert_eq!(writer_end(Activity::Replicating, 0, 0, i64::MAX, limits), None, "a stream runs no SQL");
+    }
 
     #[test]
     fn timeouts_above_the_cap_or_unlimited_are_capped() {

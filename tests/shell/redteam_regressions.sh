@@ -239,7 +239,10 @@ no_row_before "fastpath/role: the SELECT after the switch is refused before any 
     'ERROR 42501 nspg_guard: switching to role "rt_secret_reader" is refused while escalated through break-glass'
 reject "fastpath/role: no secret row was sent" "$out" "ROW the launch codes"
 expect_line "fastpath/role: after ROLLBACK the session is bob_oncall again, seeing no secret" "$(grep '^ROW ' <<<"$out" | tail -n 1)" "ROW bob_oncall|0"
-no_other_errors "fastpath/role: no other error" "$out" 1
+# refused at the call itself (the role setting's check): the SELECT finds the transaction aborted
+expect_line "fastpath/role: the SELECT after the refused call runs nothing" "$out" \
+    "ERROR 25P02 current transaction is aborted, commands ignored until end of transaction block"
+no_other_errors "fastpath/role: no other error" "$out" 2
 cases=$((cases + 1))
 
 out=$(wire bob_oncall rt_fastpath_role_commit <<S
