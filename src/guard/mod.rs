@@ -5,6 +5,7 @@ pub mod admin_session;
 pub mod auth;
 pub mod executor;
 pub mod hooks;
+pub mod lockdown;
 pub mod overrides;
 pub mod protect;
 pub mod utility;
