@@ -93,13 +93,27 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
         Ok((row.get::<bool>(1)?.unwrap_or(false), row.get::<i64>(2)?.unwrap_or(0), row.get::<bool>(3)?.unwrap_or(false), row.get::<bool>(4)?.unwrap_or(false)))
     });
     let target = standing::of(oid);
+    // a lockdown reaches the role's members too (their memberships, their sessions)
+    let members_guard = spi(|client| {
+        client
+            .select(
+                "SELECT m.member, r.rolcreaterole FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.member
+                  WHERE m.roleid OPERATOR(pg_catalog.=) $1",
+                None,
+                &[oid.into()],
+            )?
+            .map(|row| Ok((row.get::<pg_sys::Oid>(1)?.unwrap_or(pg_sys::InvalidOid), row.get::<bool>(2)?.unwrap_or(false))))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .into_iter()
+    .any(|(member, creates_roles)| guards_breakglass(standing::of(member), creates_roles));
     let check = Lockdown {
         target_is_caller: oid == user || oid == session,
         target_is_bootstrap_superuser: oid == pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID),
         target_is_superuser: target.superuser,
         caller_is_superuser: unsafe { pg_sys::superuser_arg(user) },
         caller_escalated: breakglass::caller_escalated(),
-        target_guards_breakglass: target.approver || target.admin || target.superuser || creates_roles,
+        target_guards_breakglass: guards_breakglass(target, creates_roles) || members_guard,
     };
     if let Err(e) = incident::may_lock_down(check) {
         if e.is_privilege() {
@@ -151,6 +165,12 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     admin_session::terminate_after_commit(&pids);
     pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, move || locked_roles::set(oid, true));
     pids.len() as i32
+}
+
+/// Would this role end or review a break-glass escalation (an approver, an admin, a superuser,
+/// a role with CREATEROLE)?
+fn guards_breakglass(standing: crate::policy::ddl_guard::Standing, creates_roles: bool) -> bool {
+    standing.approver || standing.admin || standing.superuser || creates_roles
 }
 
 /// Revokes every membership in the role `name` (`oid`); returns them as recorded in

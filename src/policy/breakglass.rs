@@ -188,7 +188,7 @@ impl ApprovalError {
     pub fn hint(&self) -> &'static str {
         match self {
             ApprovalError::OwnRequest | ApprovalError::NotApprover | ApprovalError::SharesPrivileges => {
-                "Another person, a member of an approver role who shares no role membership with the requester, must decide it; under a declared incident a superuser may turn on nspg_guard.breakglass_self_approve."
+                "Another person, a member of an approver role who shares no role membership with the requester, decides it (under a declared incident a superuser may turn on nspg_guard.breakglass_self_approve); requesters withdraw their own request with nspg_guard.breakglass_end(id)."
             }
             ApprovalError::Escalated => "End your own break-glass access (nspg_guard.breakglass_end) or ask an approver who is not escalated.",
             ApprovalError::SelfApprovalNeedsIncident => {

@@ -15,8 +15,9 @@
 #                  from, cannot approve, deny or review (42501, audited, HINT); an approver who
 #                  shares nothing can;
 #   escalated      a session holding the break-glass role cannot approve, deny or review any
-#                  request, cannot unlock_role(), and cannot lockdown_role() an approver or an
-#                  admin (42501, audited), but can still lock down an ordinary role;
+#                  request, cannot unlock_role(), and cannot lockdown_role() an approver, an
+#                  admin or a group an approver is in (42501, audited), but can still lock down
+#                  an ordinary role;
 #   members        lockdown_role() of a group role revokes the memberships in it (recorded) and
 #                  ends its members' sessions; unlock_role() grants them back, admin option too;
 #   definer        a SECURITY DEFINER function owned by a locked-down role is refused (42501 with
@@ -177,11 +178,13 @@ out=$(sql "SELECT nspg_guard.lockdown_role('carol_approver', 'approver account l
 expect "an escalated session cannot lock down an approver (42501)" "$out" "ERROR:  42501: nspg_guard: lockdown_role() of \"carol_approver\" denied for role \"hank_oncall\""
 expect "... with a HINT" "$out" "HINT:  Break-glass access does not reach the incident levers"
 expect "nor an admin" "$(sql "SELECT nspg_guard.lockdown_role('alice_admin', 'admin account looks compromised')" hank_oncall)" "ERROR:  42501"
+sql "CREATE ROLE ns_oncall_team NOLOGIN; GRANT ns_oncall_team TO carol_approver" >/dev/null
+expect "nor a group an approver is a member of" "$(sql "SELECT nspg_guard.lockdown_role('ns_oncall_team', 'team account looks compromised')" hank_oncall)" "ERROR:  42501"
 expect_line "it can lock down an ordinary role" "$(sql "SELECT nspg_guard.lockdown_role('app_user', 'credentials leaked in CI logs')" hank_oncall)" "0"
 out=$(sql "SELECT nspg_guard.unlock_role('app_user', 'password rotated by platform team')" hank_oncall)
 expect "but cannot unlock one (42501)" "$out" "ERROR:  42501: nspg_guard: unlock_role() of \"app_user\" denied for role \"hank_oncall\""
 expect_line "the refusals are audited (class denied)" \
-    "$(sql "SELECT nspg_guard.audit_flush(20000); SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'denied' AND \"session_user\" = 'hank_oncall'" | tail -n 1)" "6"
+    "$(sql "SELECT nspg_guard.audit_flush(20000); SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'denied' AND \"session_user\" = 'hank_oncall'" | tail -n 1)" "7"
 expect_line "carol_approver is not locked down" "$(sql "SELECT count(*) FROM nspg_guard.role_lockdowns WHERE role_name = 'carol_approver'")" "0"
 reject "a plain admin unlocks app_user" "$(sql "SELECT nspg_guard.unlock_role('app_user', 'password rotated by platform team')" alice_admin)" "ERROR"
 out=$(sql "SELECT nspg_guard.breakglass_approve($gina)" carol_approver)
