@@ -270,12 +270,8 @@ fn govern_lockdowns(look_anyway: bool) {
     if !locked_roles::any() {
         return;
     }
-    let prepared = BackgroundWorker::transaction(|| attempt("listing prepared transactions of locked-down roles", incident::prepared_of_locked)).unwrap_or_default();
     let here = unsafe { pg_sys::MyDatabaseId };
-    let mut elsewhere: Vec<u32> = prepared.iter().map(|p| p.database).filter(|&d| d != here).map(|d| d.to_u32()).collect();
-    for p in prepared.into_iter().filter(|p| p.database == here) {
-        BackgroundWorker::transaction(|| attempt(&format!("rolling back prepared transaction \"{}\"", p.gid), || incident::roll_back_prepared(&p)));
-    }
+    let mut elsewhere: Vec<u32> = roll_back_prepared_here().iter().map(|&d| d.to_u32()).filter(|&d| d != here.to_u32()).collect();
     elsewhere.sort_unstable();
     elsewhere.dedup();
     if look_anyway {
@@ -305,11 +301,19 @@ pub extern "C-unwind" fn nspg_guard_lockdown_rollback_main(arg: pg_sys::Datum) {
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(arg.value() as u32)), None);
     write::mark_writer();
     bound_lock_waits();
+    roll_back_prepared_here();
+}
+
+/// Rolls back the prepared transactions of locked-down roles made in this database, each in a
+/// transaction of its own; returns the databases of all of them.
+fn roll_back_prepared_here() -> Vec<pg_sys::Oid> {
     let prepared = BackgroundWorker::transaction(|| attempt("listing prepared transactions of locked-down roles", incident::prepared_of_locked)).unwrap_or_default();
+    let databases = prepared.iter().map(|p| p.database).collect();
     let here = unsafe { pg_sys::MyDatabaseId };
     for p in prepared.into_iter().filter(|p| p.database == here) {
         BackgroundWorker::transaction(|| attempt(&format!("rolling back prepared transaction \"{}\"", p.gid), || incident::roll_back_prepared(&p)));
     }
+    databases
 }
 
 /// Closes the requests `due` now, one subtransaction each; returns the sessions to end.
