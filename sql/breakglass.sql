@@ -65,6 +65,9 @@ CREATE TABLE nspg_guard.role_lockdowns (
     could_login         boolean NOT NULL,
     sessions_ended      integer NOT NULL,
     breakglass_revoked  boolean NOT NULL,
+    -- the memberships in the role that the lockdown revoked and unlock_role() grants back:
+    -- [{"member": oid, "name": text, "admin_option": bool, "grantor": oid}]
+    suspended_members   jsonb NOT NULL DEFAULT '[]',
     unlocked_by         name,
     unlocked_at         timestamptz,
     unlock_reason       text

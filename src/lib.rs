@@ -49,6 +49,7 @@ pub extern "C-unwind" fn _PG_init() {
     unsafe { guard::overrides::install() };
     unsafe { guard::file_functions::install() };
     unsafe { guard::preload::install() };
+    unsafe { guard::lockdown::install() };
     pg::backend::mark_hooks_active();
 }
 

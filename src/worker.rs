@@ -5,12 +5,14 @@
 //! statement of theirs will: admin sessions past their maximum duration or idle past their caps, and
 //! break-glass grants that ran out.
 
-use crate::api::breakglass;
+use crate::api::{breakglass, incident};
 use crate::guard::admin_session;
 use crate::pg::admin_registry;
 use crate::pg::as_guard::as_guard;
 use crate::pg::backend;
+use crate::pg::locked_roles;
 use crate::pg::settings;
+use crate::pg::subxact::attempt;
 use crate::pg::trail_tables::{audit_log_oid, breakglass_registry_exists};
 use crate::policy::admin_limits;
 use crate::policy::audit_event::AuditClass;
@@ -48,12 +50,15 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     let database = settings::text_of(&settings::AUDIT_DATABASE);
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    write::mark_writer();
+    bound_lock_waits();
     queue::set_writer_latch(Some(unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) }));
     record_server_start();
     let mut last_full_seal = std::time::Instant::now();
     let mut last_expiry_look = std::time::Instant::now();
     drain_and_seal(true);
     expire_grants(true);
+    govern_lockdowns(true);
     while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
@@ -70,6 +75,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
             last_expiry_look = std::time::Instant::now();
         }
         expire_grants(look_anyway);
+        govern_lockdowns(look_anyway);
     }
     drain_and_seal(false);
     queue::set_writer_latch(None);
@@ -78,17 +84,36 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
 }
 
 /// Writes queued events in batches, then seals whatever was committed since the last round.
+/// While a session holds a lock on the log (LOCK TABLE), nothing is waited for: the events stay
+/// queued until a later round.
 fn drain_and_seal(everything: bool) {
     loop {
-        let batch = queue::pop_batch(BATCH);
-        let n = batch.len() as u64;
-        if n == 0 {
+        let taken = BackgroundWorker::transaction(|| {
+            if !write::log_free() {
+                return 0;
+            }
+            let batch = queue::pop_batch(BATCH);
+            let n = batch.len() as u64;
+            if n > 0 {
+                let written = attempt("writing queued audit events", || write::insert_queued(&batch)).unwrap_or(0);
+                queue::count_written(n, written);
+            }
+            n
+        });
+        if taken == 0 {
             break;
         }
-        let written = BackgroundWorker::transaction(move || write::insert_queued(&batch));
-        queue::count_written(n, written);
     }
-    BackgroundWorker::transaction(move || write::seal(everything));
+    BackgroundWorker::transaction(move || attempt("sealing the audit trail", || write::seal(everything)));
+}
+
+/// Any lock the writer still has to wait for (a catalog row a session is changing, a table it
+/// locked) is waited for this long at most; the unit of work that waited fails alone (see
+/// `subxact::attempt`) and is tried again next round.
+fn bound_lock_waits() {
+    unsafe {
+        pg_sys::SetConfigOption(c"lock_timeout".as_ptr(), c"1s".as_ptr(), pg_sys::GucContext::PGC_SUSET, pg_sys::GucSource::PGC_S_OVERRIDE);
+    }
 }
 
 /// Each server start is a `config` event, with what is loaded and enough of pg_control to
@@ -206,9 +231,11 @@ fn end_idle_admin_sessions() {
     });
 }
 
-/// The writer's round of break-glass expiry: closes the grants that ran out (in a transaction of
-/// its own), then ends the requesters' sessions. Looks when a known expiry is due, and every
-/// few seconds anyway; then also lets requests lapse that nobody decided within
+/// The writer's round of break-glass expiry: closes the grants that ran out, each in a
+/// subtransaction of its own (one that fails is retried next round and stops no other), then
+/// ends the requesters' sessions. A grant whose row a session holds is skipped, not waited for,
+/// and its requester's sessions are ended meanwhile. Looks when a known expiry is due, and
+/// every few seconds anyway; then also lets requests lapse that nobody decided within
 /// `breakglass_max_duration`.
 fn expire_grants(look_anyway: bool) {
     let now = unsafe { pg_sys::GetCurrentTimestamp() };
@@ -221,13 +248,95 @@ fn expire_grants(look_anyway: bool) {
             admin_registry::next_expiry(admin_registry::NO_EXPIRY, seen);
             return Vec::new();
         }
-        let pids = breakglass::expire_ran_out();
+        let mut pids = close_due(breakglass::Due::Expiry);
         // an emergency request nobody decided within the longest grant is stale: it lapses
         if look_anyway {
-            breakglass::lapse_undecided();
+            pids.extend(close_due(breakglass::Due::Lapse));
         }
-        admin_registry::next_expiry(breakglass::next_expiry().unwrap_or(admin_registry::NO_EXPIRY), seen);
+        // a failed look leaves the next expiry unknown: the look every few seconds finds it
+        let next = attempt("looking up the next break-glass expiry", breakglass::next_expiry).flatten();
+        admin_registry::next_expiry(next.unwrap_or(admin_registry::NO_EXPIRY), seen);
         pids
     });
     backend::terminate(&pids);
+}
+
+/// The writer's round of lockdowns: reloads the set of locked-down roles from the registry
+/// every few seconds (shared memory starts empty after a restart), and rolls back their
+/// prepared transactions: here, each in a transaction of its own; in another database, through
+/// a short-lived worker connected to it (a prepared transaction is finished where it was made).
+fn govern_lockdowns(look_anyway: bool) {
+    if look_anyway {
+        let seen = locked_roles::generation();
+        BackgroundWorker::transaction(|| {
+            if breakglass_registry_exists() {
+                if let Some(roles) = attempt("reloading the locked-down roles", incident::locked_down) {
+                    locked_roles::replace(&roles, seen);
+                }
+            }
+        });
+    }
+    if !locked_roles::any() {
+        return;
+    }
+    let here = unsafe { pg_sys::MyDatabaseId };
+    let mut elsewhere: Vec<u32> = roll_back_prepared_here().iter().map(|&d| d.to_u32()).filter(|&d| d != here.to_u32()).collect();
+    elsewhere.sort_unstable();
+    elsewhere.dedup();
+    if look_anyway {
+        for database in elsewhere {
+            let started = BackgroundWorkerBuilder::new("nspg_guard lockdown rollback")
+                .set_type("nspg_guard lockdown rollback")
+                .set_function("nspg_guard_lockdown_rollback_main")
+                .set_library("nspg_guard")
+                .set_argument(Some(pg_sys::Datum::from(database)))
+                .enable_spi_access()
+                .set_start_time(BgWorkerStartTime::RecoveryFinished)
+                .set_restart_time(None)
+                .load_dynamic();
+            if started.is_err() {
+                pgrx::warning!("nspg_guard: could not start a worker to roll back prepared transactions of locked-down roles in database {database}; tried again in a few seconds");
+            }
+        }
+    }
+}
+
+/// The short-lived worker of `govern_lockdowns`: rolls back, in the database it is started
+/// for, the prepared transactions of locked-down roles, audited there, and exits.
+#[pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn nspg_guard_lockdown_rollback_main(arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGTERM);
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(arg.value() as u32)), None);
+    write::mark_writer();
+    bound_lock_waits();
+    roll_back_prepared_here();
+}
+
+/// Rolls back the prepared transactions of locked-down roles made in this database, each in a
+/// transaction of its own; returns the databases of all of them.
+fn roll_back_prepared_here() -> Vec<pg_sys::Oid> {
+    let prepared = BackgroundWorker::transaction(|| attempt("listing prepared transactions of locked-down roles", incident::prepared_of_locked)).unwrap_or_default();
+    let databases = prepared.iter().map(|p| p.database).collect();
+    let here = unsafe { pg_sys::MyDatabaseId };
+    for p in prepared.into_iter().filter(|p| p.database == here) {
+        BackgroundWorker::transaction(|| attempt(&format!("rolling back prepared transaction \"{}\"", p.gid), || incident::roll_back_prepared(&p)));
+    }
+    databases
+}
+
+/// Closes the requests `due` now, one subtransaction each; returns the sessions to end.
+fn close_due(due: breakglass::Due) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for id in attempt("listing due break-glass requests", || breakglass::due(due)).unwrap_or_default() {
+        match attempt(&format!("closing break-glass request {id}"), || breakglass::close_due(id, due)) {
+            Some(breakglass::Closing::Closed(ended)) => pids.extend(ended),
+            Some(breakglass::Closing::Held(requester)) if matches!(due, breakglass::Due::Expiry) => {
+                pgrx::warning!("nspg_guard: break-glass request {id} ran out but a session holds its row; its requester's sessions are ended and it expires once the row is free");
+                pids.extend(attempt("listing a requester's sessions", || as_guard(|| backend::sessions_of(requester))).unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    pids
 }

@@ -10,7 +10,7 @@ use crate::pg::settings;
 use crate::pg::standing;
 use crate::pg::text::{role_name, role_oid};
 use crate::policy::audit_event::AuditClass;
-use crate::policy::breakglass::{self, Approver, State, Step};
+use crate::policy::breakglass::{self, ApprovalError, Decider, State, Step};
 use crate::trail::report::deny;
 use crate::trail::write;
 use pgrx::PgLogLevel;
@@ -45,6 +45,29 @@ impl Caller {
     fn name(&self) -> String {
         role_name(self.session)
     }
+    /// Holds the break-glass role now, through any membership (with or without INHERIT).
+    fn escalated(&self) -> bool {
+        role_oid(&settings::text_of(&settings::BREAKGLASS_ROLE))
+            .is_some_and(|role| [self.session, self.user].into_iter().any(|r| unsafe { pg_sys::is_member_of_role_nosuper(r, role) }))
+    }
+    /// Who the caller is to a request of `requester` (separation of duties).
+    fn decider(&self, requester: pg_sys::Oid) -> Decider {
+        let shares = |r: pg_sys::Oid| {
+            r != requester && unsafe { pg_sys::is_member_of_role_nosuper(r, requester) || pg_sys::is_member_of_role_nosuper(requester, r) }
+        };
+        Decider {
+            is_requester: self.is(requester),
+            shares_privileges: shares(self.session) || shares(self.user),
+            is_approver: self.approver(),
+            is_admin: self.admin(),
+            escalated: self.escalated(),
+        }
+    }
+}
+
+/// Does the calling session hold the break-glass role now (the incident levers ask)?
+pub fn caller_escalated() -> bool {
+    Caller::now().escalated()
 }
 
 /// A request as the functions need it, locked for the rest of the transaction.
@@ -62,11 +85,20 @@ fn lock_request(id: Option<i64>, function: &str) -> Request {
     let Some(id) = id else {
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a request id, not NULL"), "Look the id up in nspg_guard.breakglass_usages.");
     };
-    let found = spi(|client| {
+    fetch_request(id, "FOR UPDATE").unwrap_or_else(|| {
+        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: there is no break-glass request {id}"), "Look the id up in nspg_guard.breakglass_usages.")
+    })
+}
+
+/// Request `id` read with `tail` (its lock clause and any further condition); None when no row.
+fn fetch_request(id: i64, tail: &str) -> Option<Request> {
+    spi(|client| {
         let row = client
             .update(
-                "SELECT requester::text, requester_oid, state, incident, reviewed_at IS NOT NULL, granted_role::text
-                   FROM nspg_guard.breakglass_requests WHERE id = $1 FOR UPDATE",
+                &format!(
+                    "SELECT requester::text, requester_oid, state, incident, reviewed_at IS NOT NULL, granted_role::text
+                       FROM nspg_guard.breakglass_requests WHERE id = $1 {tail}"
+                ),
                 Some(1),
                 &[id.into()],
             )?
@@ -83,9 +115,6 @@ fn lock_request(id: Option<i64>, function: &str) -> Request {
             reviewed: row.get::<bool>(5)?.unwrap_or(false),
             granted_role: row.get::<String>(6)?,
         }))
-    });
-    found.unwrap_or_else(|| {
-        fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: there is no break-glass request {id}"), "Look the id up in nspg_guard.breakglass_usages.")
     })
 }
 
@@ -103,6 +132,16 @@ fn refuse_step(request: &Request, caller: &Caller, step: Step, detail: &str, hin
         detail.to_string(),
         hint,
     )
+}
+
+/// Refuses an approval, denial or review by the separation-of-duties rules (42501, audited).
+fn refuse_decision(request: &Request, caller: &Caller, step: Step, e: &ApprovalError) -> ! {
+    let detail = format!(
+        "{} (approvers: nspg_guard.breakglass_approvers = '{}').",
+        crate::policy::verdict::sentence(e).trim_end_matches('.'),
+        settings::text_of(&settings::BREAKGLASS_APPROVERS)
+    );
+    refuse_step(request, caller, step, &detail, e.hint())
 }
 
 fn advance(request: &Request, step: Step) -> State {
@@ -224,16 +263,8 @@ fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
     require_registry("breakglass_approve()");
     let caller = Caller::now();
     let request = lock_request(request_id, "breakglass_approve()");
-    let who = Approver { is_requester: caller.is(request.requester_oid), is_approver: caller.approver() };
-    let self_approved = breakglass::may_approve(who, settings::BREAKGLASS_SELF_APPROVE.get(), request.incident.is_some())
-        .unwrap_or_else(|e| {
-            let detail = format!(
-                "{} (approvers: nspg_guard.breakglass_approvers = '{}').",
-                crate::policy::verdict::sentence(&e).trim_end_matches('.'),
-                settings::text_of(&settings::BREAKGLASS_APPROVERS)
-            );
-            refuse_step(&request, &caller, Step::Approve, &detail, e.hint())
-        });
+    let self_approved = breakglass::may_approve(caller.decider(request.requester_oid), settings::BREAKGLASS_SELF_APPROVE.get(), request.incident.is_some())
+        .unwrap_or_else(|e| refuse_decision(&request, &caller, Step::Approve, &e));
     advance(&request, Step::Approve);
     let (role, _) = breakglass_role();
     let approver = caller.name();
@@ -266,8 +297,8 @@ fn breakglass_deny(request_id: Option<i64>, reason: Option<&str>) {
     let caller = Caller::now();
     let reason = required_reason(reason, "breakglass_deny()", "Say why, e.g. SELECT nspg_guard.breakglass_deny(42, 'no incident open for this');");
     let request = lock_request(request_id, "breakglass_deny()");
-    if caller.is(request.requester_oid) || !caller.approver() {
-        refuse_step(&request, &caller, Step::Deny, "Only members of an approver role other than the requester decide requests.", "Requesters withdraw their own request with nspg_guard.breakglass_end(id).");
+    if let Err(e) = breakglass::may_decide(caller.decider(request.requester_oid), Step::Deny) {
+        refuse_decision(&request, &caller, Step::Deny, &e);
     }
     advance(&request, Step::Deny);
     let by = caller.name();
@@ -338,8 +369,8 @@ fn breakglass_review(request_id: Option<i64>, notes: Option<&str>) {
     let caller = Caller::now();
     let notes = required_reason(notes, "breakglass_review()", "Record what was done and what follows, e.g. SELECT nspg_guard.breakglass_review(42, 'restored 120 orders from PITR, root cause in INC-7 report');");
     let request = lock_request(request_id, "breakglass_review()");
-    if caller.is(request.requester_oid) || !(caller.approver() || caller.admin()) {
-        refuse_step(&request, &caller, Step::Review, "The review is done by an approver or an admin other than the requester.", "Ask an approver or a platform admin to review it.");
+    if let Err(e) = breakglass::may_decide(caller.decider(request.requester_oid), Step::Review) {
+        refuse_decision(&request, &caller, Step::Review, &e);
     }
     advance(&request, Step::Review);
     if request.reviewed {
@@ -369,28 +400,58 @@ fn request_ids(sql: &str, args: &[pgrx::datum::DatumWithOid<'_>]) -> Vec<i64> {
         .collect()
 }
 
-/// Closes every active request whose grant ran out (the writer's expiry round, in its
-/// transaction); returns the requesters' sessions, to end once that commits.
-pub fn expire_ran_out() -> Vec<i32> {
-    let mut pids = Vec::new();
-    for id in request_ids("SELECT id FROM nspg_guard.breakglass_requests WHERE state = 'active' AND expires_at <= now() FOR UPDATE", &[]) {
-        let request = lock_request(Some(id), "expiry");
-        let state = advance(&request, Step::Expire);
-        pids.extend(close(&request, state, "nspg_guard", "the approved duration ran out"));
-    }
-    pids
+/// What the writer's rounds look for: grants that ran out, and emergency requests nobody
+/// decided within `breakglass_max_duration` (they lapse).
+#[derive(Clone, Copy)]
+pub enum Due {
+    Expiry,
+    Lapse,
 }
 
-/// Lets the requests lapse that nobody decided within `breakglass_max_duration`.
-pub fn lapse_undecided() {
-    let max = f64::from(settings::BREAKGLASS_MAX_DURATION.get());
-    let stale = "SELECT id FROM nspg_guard.breakglass_requests
-                  WHERE state = 'requested' AND requested_at < now() - make_interval(secs => $1) FOR UPDATE";
-    for id in request_ids(stale, &[max.into()]) {
-        let request = lock_request(Some(id), "lapse");
-        let state = advance(&request, Step::End);
-        close(&request, state, "nspg_guard", "not decided within nspg_guard.breakglass_max_duration");
+impl Due {
+    /// The condition a due request meets (the setting is a number of seconds, not user text).
+    fn condition(self) -> String {
+        match self {
+            Due::Expiry => "state = 'active' AND expires_at <= now()".to_string(),
+            Due::Lapse => format!("state = 'requested' AND requested_at < now() - make_interval(secs => {})", settings::BREAKGLASS_MAX_DURATION.get()),
+        }
     }
+}
+
+/// The ids of the requests due now, read without locking anything.
+pub fn due(due: Due) -> Vec<i64> {
+    request_ids(&format!("SELECT id FROM nspg_guard.breakglass_requests WHERE {} ORDER BY id", due.condition()), &[])
+}
+
+/// What became of one due request in the writer's round.
+pub enum Closing {
+    /// Closed; the requester's sessions end once the round commits.
+    Closed(Vec<i32>),
+    /// A session holds its row (an open `breakglass_end()`, say): the writer does not wait for
+    /// it but tries again next round. The requester, to end its sessions meanwhile.
+    Held(pg_sys::Oid),
+    /// No longer due (decided or ended since it was listed).
+    NotDue,
+}
+
+/// Closes request `id` if it is still due and no session holds its row (SKIP LOCKED: the
+/// writer never waits on a lock a user can hold).
+pub fn close_due(id: i64, due: Due) -> Closing {
+    let condition = due.condition();
+    let Some(request) = fetch_request(id, &format!("AND {condition} FOR UPDATE SKIP LOCKED")) else {
+        let held = spi(|client| {
+            client
+                .select(&format!("SELECT requester_oid FROM nspg_guard.breakglass_requests WHERE id = $1 AND {condition}"), None, &[id.into()])?
+                .first_value::<pg_sys::Oid>()
+        });
+        return held.map_or(Closing::NotDue, Closing::Held);
+    };
+    let (step, why) = match due {
+        Due::Expiry => (Step::Expire, "the approved duration ran out"),
+        Due::Lapse => (Step::End, "not decided within nspg_guard.breakglass_max_duration"),
+    };
+    let state = advance(&request, step);
+    Closing::Closed(close(&request, state, "nspg_guard", why))
 }
 
 /// When the next active grant expires, if one is active.

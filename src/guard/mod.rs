@@ -7,6 +7,7 @@ pub mod capability;
 pub mod executor;
 pub mod file_functions;
 pub mod hooks;
+pub mod lockdown;
 pub mod overrides;
 pub mod persistence;
 pub mod preload;

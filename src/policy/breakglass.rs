@@ -152,45 +152,85 @@ pub fn next_state(id: i64, from: State, step: Step) -> Result<State, WrongState>
     }
 }
 
-/// Who is approving, as far as the rule cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Approver {
+/// Who decides (approves, denies or reviews) a request, as far as the rules care. Each flag
+/// holds for the caller's session role (the person) or its current role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Decider {
+    /// Is the requester.
     pub is_requester: bool,
+    /// Holds the requester's privileges or lends it its own: a member of the requester's role,
+    /// or the requester a member of the caller's (with or without INHERIT: either can become the
+    /// other with SET ROLE).
+    pub shares_privileges: bool,
     pub is_approver: bool,
+    pub is_admin: bool,
+    /// Holds the break-glass role now (through any membership).
+    pub escalated: bool,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ApprovalError {
-    #[error("requesters cannot approve their own break-glass request")]
+    #[error("requesters cannot decide their own break-glass request")]
     OwnRequest,
+    #[error("a role that shares the requester's privileges (a member of the requester's role, or the other way round) cannot decide its break-glass request")]
+    SharesPrivileges,
+    #[error("a session holding the break-glass role cannot decide or review break-glass requests")]
+    Escalated,
     #[error("a self-approved request needs an incident reference")]
     SelfApprovalNeedsIncident,
-    #[error("only members of the approver roles may approve break-glass requests")]
+    #[error("only members of the approver roles may approve or deny break-glass requests")]
     NotApprover,
+    #[error("only members of the approver or admin roles may review break-glass requests")]
+    NotReviewer,
 }
 
 impl ApprovalError {
     pub fn hint(&self) -> &'static str {
         match self {
-            ApprovalError::OwnRequest | ApprovalError::NotApprover => {
-                "Another person, a member of an approver role, must approve it; under a declared incident a superuser may turn on nspg_guard.breakglass_self_approve."
+            ApprovalError::OwnRequest | ApprovalError::NotApprover | ApprovalError::SharesPrivileges => {
+                "Another person, a member of an approver role who shares no role membership with the requester, decides it (under a declared incident a superuser may turn on nspg_guard.breakglass_self_approve); requesters withdraw their own request with nspg_guard.breakglass_end(id)."
             }
+            ApprovalError::Escalated => "End your own break-glass access (nspg_guard.breakglass_end) or ask an approver who is not escalated.",
             ApprovalError::SelfApprovalNeedsIncident => {
                 "Withdraw it (nspg_guard.breakglass_end) and file a new request that names the incident."
             }
+            ApprovalError::NotReviewer => "Ask an approver or a platform admin who shares no role membership with the requester to review it.",
         }
     }
 }
 
-/// May this approver approve? `Ok(true)` is a self-approval (flagged in the registry): allowed
-/// only under the incident switch, and only for a request that names its incident.
-pub fn may_approve(who: Approver, self_approve: bool, has_incident: bool) -> Result<bool, ApprovalError> {
+/// May this caller approve? `Ok(true)` is a self-approval (flagged in the registry): allowed
+/// only under the incident switch, and only for a request that names its incident. Sharing the
+/// requester's privileges counts as being the requester.
+pub fn may_approve(who: Decider, self_approve: bool, has_incident: bool) -> Result<bool, ApprovalError> {
+    if who.escalated {
+        return Err(ApprovalError::Escalated);
+    }
     match who {
-        Approver { is_requester: true, .. } if !self_approve => Err(ApprovalError::OwnRequest),
-        Approver { is_requester: true, .. } if !has_incident => Err(ApprovalError::SelfApprovalNeedsIncident),
-        Approver { is_requester: true, .. } => Ok(true),
-        Approver { is_approver: false, .. } => Err(ApprovalError::NotApprover),
-        Approver { .. } => Ok(false),
+        Decider { is_requester: true, .. } | Decider { shares_privileges: true, .. } if !self_approve => Err(if who.is_requester {
+            ApprovalError::OwnRequest
+        } else {
+            ApprovalError::SharesPrivileges
+        }),
+        Decider { is_requester: true, .. } | Decider { shares_privileges: true, .. } if !has_incident => Err(ApprovalError::SelfApprovalNeedsIncident),
+        Decider { is_requester: true, .. } => Ok(true),
+        Decider { is_approver: false, .. } => Err(ApprovalError::NotApprover),
+        Decider { shares_privileges: true, .. } => Ok(true),
+        Decider { .. } => Ok(false),
+    }
+}
+
+/// May this caller deny (`Step::Deny`) or review (`Step::Review`) the request? Nobody who is
+/// or shares the requester, nobody escalated; deniers are approvers, reviewers approvers or admins.
+pub fn may_decide(who: Decider, step: Step) -> Result<(), ApprovalError> {
+    match who {
+        Decider { escalated: true, .. } => Err(ApprovalError::Escalated),
+        Decider { is_requester: true, .. } => Err(ApprovalError::OwnRequest),
+        Decider { shares_privileges: true, .. } => Err(ApprovalError::SharesPrivileges),
+        Decider { is_approver: true, .. } => Ok(()),
+        Decider { is_admin: true, .. } if step == Step::Review => Ok(()),
+        _ if step == Step::Review => Err(ApprovalError::NotReviewer),
+        _ => Err(ApprovalError::NotApprover),
     }
 }
 
@@ -295,15 +335,40 @@ mod tests {
 
     #[test]
     fn approvals() {
-        let requester = Approver { is_requester: true, is_approver: true };
-        let approver = Approver { is_requester: false, is_approver: true };
-        let bystander = Approver { is_requester: false, is_approver: false };
+        let requester = Decider { is_requester: true, is_approver: true, ..Decider::default() };
+        let approver = Decider { is_approver: true, ..Decider::default() };
+        let bystander = Decider::default();
         assert_eq!(may_approve(approver, false, false), Ok(false));
         assert_eq!(may_approve(requester, false, true), Err(ApprovalError::OwnRequest));
         assert_eq!(may_approve(bystander, false, true), Err(ApprovalError::NotApprover));
         assert_eq!(may_approve(bystander, true, true), Err(ApprovalError::NotApprover));
         assert_eq!(may_approve(requester, true, false), Err(ApprovalError::SelfApprovalNeedsIncident));
-        assert_eq!(may_approve(Approver { is_requester: true, is_approver: false }, true, true), Ok(true));
+        assert_eq!(may_approve(Decider { is_requester: true, ..Decider::default() }, true, true), Ok(true));
+    }
+
+    #[test]
+    fn separation_of_duties() {
+        // an approver who inherits from the requester (or the other way round) is the requester
+        let sharing = Decider { shares_privileges: true, is_approver: true, ..Decider::default() };
+        assert_eq!(may_approve(sharing, false, true), Err(ApprovalError::SharesPrivileges));
+        assert_eq!(may_approve(sharing, true, false), Err(ApprovalError::SelfApprovalNeedsIncident));
+        assert_eq!(may_approve(sharing, true, true), Ok(true), "under the incident switch it is a flagged self-approval");
+        assert_eq!(may_decide(sharing, Step::Deny), Err(ApprovalError::SharesPrivileges));
+        assert_eq!(may_decide(Decider { is_admin: true, ..sharing }, Step::Review), Err(ApprovalError::SharesPrivileges));
+        // an escalated session decides nothing, whatever else it is
+        let escalated = Decider { is_approver: true, is_admin: true, escalated: true, ..Decider::default() };
+        assert_eq!(may_approve(escalated, true, true), Err(ApprovalError::Escalated));
+        assert_eq!(may_decide(escalated, Step::Deny), Err(ApprovalError::Escalated));
+        assert_eq!(may_decide(escalated, Step::Review), Err(ApprovalError::Escalated));
+        // who denies, who reviews
+        let approver = Decider { is_approver: true, ..Decider::default() };
+        let admin = Decider { is_admin: true, ..Decider::default() };
+        assert_eq!(may_decide(approver, Step::Deny), Ok(()));
+        assert_eq!(may_decide(approver, Step::Review), Ok(()));
+        assert_eq!(may_decide(admin, Step::Review), Ok(()));
+        assert_eq!(may_decide(admin, Step::Deny), Err(ApprovalError::NotApprover));
+        assert_eq!(may_decide(Decider::default(), Step::Review), Err(ApprovalError::NotReviewer));
+        assert_eq!(may_decide(Decider { is_requester: true, is_approver: true, ..Decider::default() }, Step::Review), Err(ApprovalError::OwnRequest));
     }
 
     #[test]

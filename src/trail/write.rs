@@ -9,6 +9,7 @@
 //! cannot take the row in-transaction, so the event goes to the server log (and the queue).
 
 use crate::pg::as_guard::as_guard;
+use crate::pg::backend::BackendLocal;
 use crate::pg::settings;
 use crate::pg::text::{existing_role_name, text};
 use crate::policy::audit_event::{self, AuditClass, AuditEvent};
@@ -122,8 +123,34 @@ fn queue_writable() -> bool {
 
 fn insert(e: AuditEvent) {
     if let Some(relid) = crate::pg::trail_tables::audit_log_oid() {
+        if WRITER.get() && !lock_at_once(relid) {
+            // the writer never waits on a lock a session can hold (an owner's LOCK TABLE): the
+            // queue keeps the event for a later round
+            log_line(&e);
+            queue_only(&e);
+            return;
+        }
         row::insert(relid, &e);
     }
+}
+
+/// Set in the background writer, which never waits on a lock a session can hold.
+static WRITER: BackendLocal<bool> = BackendLocal::new(false);
+
+/// This process is the background writer (`worker.rs`).
+pub fn mark_writer() {
+    WRITER.set(true);
+}
+
+/// Takes the lock the writer's inserts and sealing need on `relid` if no session holds a
+/// conflicting one; false (and nothing waited for) otherwise.
+fn lock_at_once(relid: pg_sys::Oid) -> bool {
+    unsafe { pg_sys::ConditionalLockRelationOid(relid, pg_sys::RowExclusiveLock as _) }
+}
+
+/// Can the writer write to the log now without waiting? (See `lock_at_once`.)
+pub fn log_free() -> bool {
+    crate::pg::trail_tables::audit_log_oid().is_some_and(lock_at_once)
 }
 
 /// The writer's side: inserts queued events; returns how many it wrote.
@@ -142,7 +169,11 @@ pub fn insert_queued(batch: &[String]) -> u64 {
 /// also finds rows that committed long after later ones); returns how many rows it sealed.
 pub fn seal(everything: bool) -> i64 {
     const BATCH: i64 = 20_000; // _seal_pending's default batch
-    if crate::pg::trail_tables::audit_log_oid().is_none() {
+    let trail = crate::pg::trail_tables::trail();
+    if trail.log == pg_sys::InvalidOid {
+        return 0;
+    }
+    if WRITER.get() && !(lock_at_once(trail.log) && lock_at_once(trail.chain) && seal_lock_at_once()) {
         return 0;
     }
     let mut total = 0;
@@ -158,6 +189,14 @@ pub fn seal(everything: bool) -> i64 {
             return total;
         }
     }
+}
+
+/// The sealing lock (an advisory lock any session can take too), if it is free now.
+fn seal_lock_at_once() -> bool {
+    as_guard(|| Spi::get_one::<bool>("SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('nspg_guard.audit_seal'))"))
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 /// Purges rows older than the retention, leaving a row that says so and lets

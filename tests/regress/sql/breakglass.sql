@@ -7,6 +7,9 @@
 CREATE ROLE ns_breakglass_approver NOLOGIN;
 CREATE ROLE bob_oncall LOGIN;
 CREATE ROLE carol_approver LOGIN IN ROLE ns_breakglass_approver;
+-- an approver who shares the requester's privileges (a member of bob's role); the other
+-- direction is in tests/shell/breakglass_registry.sh
+CREATE ROLE dan_approver LOGIN IN ROLE ns_breakglass_approver, bob_oncall;
 GRANT pg_read_all_stats TO ns_breakglass_admin;   -- what emergencies need, granted by the DBA
 
 -- Only in the registry's database.
@@ -51,6 +54,13 @@ SELECT nspg_guard.breakglass_approve(:req);
 \echo :LAST_ERROR_SQLSTATE
 \c - alice_admin
 SELECT nspg_guard.breakglass_approve(:req);
+\echo :LAST_ERROR_SQLSTATE
+-- Separation of duties: not by an approver who is a member of the requester's role (approve
+-- or deny).
+\c - dan_approver
+SELECT nspg_guard.breakglass_approve(:req);
+\echo :LAST_ERROR_SQLSTATE
+SELECT nspg_guard.breakglass_deny(:req, 'not needed for this incident');
 \echo :LAST_ERROR_SQLSTATE
 \c - carol_approver
 SELECT nspg_guard.breakglass_approve(999999999);
@@ -198,3 +208,4 @@ SELECT (e -> 'break_glass') - 'usages_last_year' AS summary,
        jsonb_array_length(e -> 'break_glass' -> 'usages_last_year') AS usages
   FROM nspg_guard.evidence() e;
 \c nspg_regress postgres
+DROP ROLE dan_approver;

@@ -53,10 +53,16 @@ SELECT nspg_guard.unlock_role('svc_reports', 'password rotated by platform team'
 SELECT rolcanlogin, pg_has_role('svc_reports', 'ns_breakglass_admin', 'MEMBER') AS breakglass
   FROM pg_roles WHERE rolname = 'svc_reports';
 SELECT role_name, unlocked_by, unlock_reason FROM nspg_guard.role_lockdowns;
--- a role that never logged in stays that way after unlock
+-- a role that never logged in stays that way after unlock; who can become it (its members)
+-- cannot while it is locked down, and can again after
 SELECT nspg_guard.lockdown_role('ns_owner_orders', 'owner role credentials in a dump');
+SELECT pg_has_role('ns_migrate_orders', 'ns_owner_orders', 'MEMBER') AS member_while_locked;
+SELECT m->>'name' AS member, m->>'admin_option' AS admin_option
+  FROM nspg_guard.role_lockdowns, jsonb_array_elements(suspended_members) m
+ WHERE role_name = 'ns_owner_orders' AND unlocked_at IS NULL;
 SELECT nspg_guard.unlock_role('ns_owner_orders', 'dump deleted, nothing leaked');
-SELECT rolcanlogin FROM pg_roles WHERE rolname = 'ns_owner_orders';
+SELECT rolcanlogin, pg_has_role('ns_migrate_orders', 'ns_owner_orders', 'MEMBER') AS member_again
+  FROM pg_roles WHERE rolname = 'ns_owner_orders';
 
 -- Both levers are audited (the role changes they made too, as role events).
 \c - postgres

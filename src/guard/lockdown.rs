@@ -1,0 +1,48 @@
+//! While a role is locked down, what it owns does not run with its rights: its SECURITY
+//! DEFINER functions and procedures are refused (42501, audited). PostgreSQL calls `fmgr_hook`
+//! at the start of every SECURITY DEFINER call (and of functions with a SET clause); with no
+//! lockdown in force the hook reads one atomic counter and returns.
+
+use crate::pg::locked_roles;
+use crate::trail::report::deny;
+use pgrx::pg_guard;
+use pgrx::pg_sys;
+
+static mut PREV_FMGR_HOOK: pg_sys::fmgr_hook_type = None;
+
+/// Installs the hook; from `_PG_init` at preload.
+pub unsafe fn install() {
+    locked_roles::init();
+    PREV_FMGR_HOOK = pg_sys::fmgr_hook;
+    pg_sys::fmgr_hook = Some(fmgr_hook);
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn fmgr_hook(event: pg_sys::FmgrHookEventType::Type, flinfo: *mut pg_sys::FmgrInfo, arg: *mut pg_sys::Datum) {
+    if event == pg_sys::FmgrHookEventType::FHET_START && locked_roles::any() && !flinfo.is_null() {
+        refuse_if_owner_locked((*flinfo).fn_oid);
+    }
+    if let Some(prev) = PREV_FMGR_HOOK {
+        prev(event, flinfo, arg);
+    }
+}
+
+/// Refuses a SECURITY DEFINER function whose owner is locked down.
+unsafe fn refuse_if_owner_locked(function: pg_sys::Oid) {
+    let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(function));
+    if tuple.is_null() {
+        return;
+    }
+    let proc = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple);
+    let (definer, owner) = (proc.prosecdef, proc.proowner);
+    pg_sys::ReleaseSysCache(tuple);
+    if definer && locked_roles::is_locked(owner) {
+        let owner = crate::pg::text::role_name(owner);
+        deny(
+            "SECURITY DEFINER CALL",
+            format!("nspg_guard: function {} may not run: its owner \"{owner}\" is locked down", crate::pg::text::function_name(function)),
+            format!("A SECURITY DEFINER function runs with its owner's rights, which the lockdown of \"{owner}\" suspends."),
+            "See nspg_guard.role_lockdowns; an admin lifts the lockdown with nspg_guard.unlock_role() once the incident allows.",
+        );
+    }
+}

@@ -1,0 +1,52 @@
+# Live sessions for the shell tests (sourced; not a test itself): psql clients reading from a
+# FIFO this script keeps open, so that a session stays open across time and other sessions.
+# The test sets DIR, PORT and WORK and defines sql(); its cleanup closes FD and kills PSQL_PID.
+declare -A FD=() PSQL_PID=()
+# Writing to a FIFO whose psql is gone must fail the write, not kill this script.
+trap '' PIPE
+
+# open_session NAME USER — a psql of USER (application_name NAME) reading statements from a FIFO
+# that this script keeps open; its output goes to $WORK/NAME.out. Sets SESSION_PID to its backend.
+open_session() {
+    local name=$1 user=$2 fd i
+    mkfifo "$WORK/$name.fifo"
+    # the psql must not inherit the write ends of the other sessions' FIFOs
+    (
+        for i in "${FD[@]}"; do eval "exec $i>&-"; done
+        PGAPPNAME=$name exec "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U "$user" -d postgres -At -v VERBOSITY=verbose \
+            <"$WORK/$name.fifo" >"$WORK/$name.out" 2>&1
+    ) &
+    PSQL_PID[$name]=$!
+    exec {fd}>"$WORK/$name.fifo"
+    FD[$name]=$fd
+    SESSION_PID=
+    for i in $(seq 50); do
+        SESSION_PID=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = '$name'")
+        [ -n "$SESSION_PID" ] && return 0
+        sleep 0.1
+    done
+    echo "session $name never showed up in pg_stat_activity: $(cat "$WORK/$name.out")"
+    return 1
+}
+# send NAME SQL — one statement (or several) to the session's psql.
+send() { printf '%s\n' "$2" >&"${FD[$1]}" 2>/dev/null || true; }
+# close_session NAME — end of input: the psql finishes what it was sent and exits; then
+# $WORK/NAME.out is complete. (Not in $(…): the descriptor and the psql belong to this shell.)
+close_session() {
+    eval "exec ${FD[$1]}>&-"
+    unset "FD[$1]"
+    wait "${PSQL_PID[$1]}" 2>/dev/null || true
+    unset "PSQL_PID[$1]"
+}
+output() { cat "$WORK/$1.out"; }
+# gone PID — "t" when no backend has that pid.
+gone() { sql "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1)"; }
+# wait_gone PID [TENTHS] — polls every 0.1 s until the backend is gone (default up to 5 s).
+wait_gone() {
+    local i
+    for i in $(seq "${2:-50}"); do
+        [ "$(gone "$1")" = t ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
