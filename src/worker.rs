@@ -89,7 +89,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
 fn drain_and_seal(everything: bool) {
     loop {
         let taken = BackgroundWorker::transaction(|| {
-            if !write::log_free() {
+            if write::log_held() {
                 return 0;
             }
             let batch = queue::pop_batch(BATCH);

@@ -203,20 +203,14 @@ impl ApprovalError {
 /// only under the incident switch, and only for a request that names its incident. Sharing the
 /// requester's privileges counts as being the requester.
 pub fn may_approve(who: Decider, self_approve: bool, has_incident: bool) -> Result<bool, ApprovalError> {
-    if who.escalated {
-        return Err(ApprovalError::Escalated);
-    }
+    let own = who.is_requester || who.shares_privileges;
     match who {
-        Decider { is_requester: true, .. } | Decider { shares_privileges: true, .. } if !self_approve => Err(if who.is_requester {
-            ApprovalError::OwnRequest
-        } else {
-            ApprovalError::SharesPrivileges
-        }),
-        Decider { is_requester: true, .. } | Decider { shares_privileges: true, .. } if !has_incident => Err(ApprovalError::SelfApprovalNeedsIncident),
+        _ if who.escalated => Err(ApprovalError::Escalated),
+        _ if own && !self_approve => Err(if who.is_requester { ApprovalError::OwnRequest } else { ApprovalError::SharesPrivileges }),
+        _ if own && !has_incident => Err(ApprovalError::SelfApprovalNeedsIncident),
         Decider { is_requester: true, .. } => Ok(true),
         Decider { is_approver: false, .. } => Err(ApprovalError::NotApprover),
-        Decider { shares_privileges: true, .. } => Ok(true),
-        Decider { .. } => Ok(false),
+        _ => Ok(own),
     }
 }
 

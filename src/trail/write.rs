@@ -148,9 +148,10 @@ fn lock_at_once(relid: pg_sys::Oid) -> bool {
     unsafe { pg_sys::ConditionalLockRelationOid(relid, pg_sys::RowExclusiveLock as _) }
 }
 
-/// Can the writer write to the log now without waiting? (See `lock_at_once`.)
-pub fn log_free() -> bool {
-    crate::pg::trail_tables::audit_log_oid().is_some_and(lock_at_once)
+/// Does a session hold a lock on the log that the writer would have to wait for? (Without a
+/// table, nothing waits: queued events fall back to the log only, as ever.)
+pub fn log_held() -> bool {
+    crate::pg::trail_tables::audit_log_oid().is_some_and(|relid| !lock_at_once(relid))
 }
 
 /// The writer's side: inserts queued events; returns how many it wrote.
