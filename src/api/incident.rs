@@ -163,7 +163,6 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
         serde_json::json!({ "could_login": could_login, "sessions_ended": pids, "breakglass_revoked": revoked, "memberships_suspended": members }),
     );
     admin_session::terminate_after_commit(&pids);
-    admin_session::lockdown_after_commit(oid);
     pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, move || locked_roles::set(oid, true));
     pids.len() as i32
 }

@@ -24,6 +24,7 @@
 //! The per-statement cost for everyone else is one comparison of cached keys.
 
 use crate::pg::admin_registry;
+use crate::pg::locked_roles;
 use crate::pg::backend::BackendLocal;
 use crate::pg::settings;
 use crate::pg::standing;
@@ -79,8 +80,6 @@ thread_local! {
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
     /// A break-glass expiry to tell the writer about once the approval commits.
     static EXPIRY_AT: Cell<Option<i64>> = const { Cell::new(None) };
-    /// Roles locked down by this transaction, announced once it commits.
-    static LOCKED_DOWN: RefCell<Vec<pg_sys::Oid>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Registers the transaction callback that applies the caps at session start and ends sessions
@@ -117,7 +116,7 @@ fn key() -> Key {
 /// only cached state and two shared counters (no guard needed).
 pub fn quiet() -> bool {
     matches!(KIND.get(), Some((cached, kind)) if cached == key() && !kind.admin && !kind.escalated && kind.stale.is_none())
-        && LOCKDOWNS_SEEN.get() == admin_registry::lockdown_generation()
+        && LOCKDOWNS_SEEN.get() == locked_roles::changes()
 }
 
 fn kind() -> Kind {
@@ -194,8 +193,7 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
         pg_sys::XactEvent::XACT_EVENT_COMMIT
             if ROLES_TOUCHED.get()
                 || TO_TERMINATE.with(|t| !t.borrow().is_empty())
-                || EXPIRY_AT.with(|e| e.get().is_some())
-                || LOCKED_DOWN.with(|l| !l.borrow().is_empty()) =>
+                || EXPIRY_AT.with(|e| e.get().is_some()) =>
         {
             after_commit()
         }
@@ -203,7 +201,6 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
             ROLES_TOUCHED.set(false);
             TO_TERMINATE.with(|t| t.borrow_mut().clear());
             EXPIRY_AT.with(|e| e.set(None));
-            LOCKED_DOWN.with(|l| l.borrow_mut().clear());
         }
         _ => {}
     }
@@ -230,9 +227,6 @@ unsafe extern "C-unwind" fn cap_at_session_start() {
 unsafe extern "C-unwind" fn after_commit() {
     if ROLES_TOUCHED.replace(false) {
         admin_registry::roles_changed();
-    }
-    for role in LOCKED_DOWN.with(|l| std::mem::take(&mut *l.borrow_mut())) {
-        admin_registry::locked_down(role);
     }
     let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
     crate::pg::backend::terminate(&pids);
@@ -300,12 +294,12 @@ fn govern(kind: Kind) {
 /// sessions, or one the list missed). The role's LOGIN comes from the syscache, brought up to
 /// date first: no SQL.
 fn check_lockdown() {
-    let generation = admin_registry::lockdown_generation();
+    let generation = locked_roles::changes();
     if LOCKDOWNS_SEEN.get() == generation || !unsafe { pg_sys::IsTransactionState() } {
         return;
     }
     let login = unsafe { pg_sys::GetAuthenticatedUserId() };
-    if admin_registry::was_locked_down(login) {
+    if locked_roles::is_locked(login) {
         unsafe { pg_sys::AcceptInvalidationMessages() };
         if !crate::pg::backend::can_login(login) {
             let why = format!("its login role \"{}\" was locked down", role_name(login));
@@ -531,7 +525,7 @@ fn refuse_escalated(action: Escalated) {
 /// through it, for `guard::persistence`; None where the guards do not judge statements (not a
 /// client session, nspg_guard's own work).
 pub fn breakglass_state() -> Option<(pg_sys::Oid, bool)> {
-    if !client_backend() || crate::pg::as_guard::internal() {
+    if !governed() || crate::pg::as_guard::internal() {
         return None;
     }
     let kind = kind();
@@ -646,11 +640,6 @@ pub fn expiry_after_commit(at: i64) {
     EXPIRY_AT.with(|e| e.set(Some(e.get().map_or(at, |earlier| earlier.min(at)))));
 }
 
-/// Announces the lockdown of `role` once the current transaction commits: a session of it that
-/// the lockdown's list of sessions missed ends at its next statement (`check_lockdown`).
-pub fn lockdown_after_commit(role: pg_sys::Oid) {
-    LOCKED_DOWN.with(|l| l.borrow_mut().push(role));
-}
 
 /// Ends `pids` once the current transaction commits (nothing happens if it aborts).
 pub fn terminate_after_commit(pids: &[i32]) {

@@ -5,8 +5,7 @@
 //!
 //! Also what every session compares at each statement, one atomic read each: a generation of
 //! role changes (bumped after a commit that changed roles or memberships, so a session rereads
-//! its roles even in the middle of a long transaction) and a generation of lockdowns, with the
-//! roles locked down since the server started.
+//! its roles even in the middle of a long transaction).
 
 use pgrx::atomics::PgAtomic;
 use pgrx::lwlock::PgLwLock;
@@ -29,23 +28,16 @@ struct Slot {
     started: i64,
 }
 
-/// Roles remembered as locked down; past that many lockdowns since the server started, every
-/// role that cannot log in counts as locked down.
-const LOCKED_SLOTS: usize = 64;
-
 #[derive(Copy, Clone)]
 pub struct Registry {
     slots: [Slot; SLOTS],
     /// When the worker should next look for expired break-glass grants; 0 = look now.
     next_expiry: i64,
-    /// Roles locked down since the server started (a ring; `lockdowns` counts them all).
-    locked: [pg_sys::Oid; LOCKED_SLOTS],
-    lockdowns: usize,
 }
 
 impl Default for Registry {
     fn default() -> Self {
-        Registry { slots: [Slot::default(); SLOTS], next_expiry: 0, locked: [pg_sys::InvalidOid; LOCKED_SLOTS], lockdowns: 0 }
+        Registry { slots: [Slot::default(); SLOTS], next_expiry: 0 }
     }
 }
 
@@ -53,7 +45,6 @@ unsafe impl PGRXSharedMemory for Registry {}
 
 static REGISTRY: PgLwLock<Registry> = unsafe { PgLwLock::new(c"nspg_guard_admin_sessions") };
 static ROLES_GENERATION: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"nspg_guard_roles_generation") };
-static LOCKDOWN_GENERATION: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"nspg_guard_lockdown_generation") };
 
 thread_local! {
     static REGISTERED: Cell<bool> = const { Cell::new(false) };
@@ -64,7 +55,6 @@ thread_local! {
 pub fn init() {
     pg_shmem_init!(REGISTRY);
     pg_shmem_init!(ROLES_GENERATION);
-    pg_shmem_init!(LOCKDOWN_GENERATION);
 }
 
 #[pg_guard]
@@ -137,26 +127,4 @@ pub fn roles_generation() -> u64 {
 /// A transaction that changed roles or memberships committed.
 pub fn roles_changed() {
     ROLES_GENERATION.get().fetch_add(1, Ordering::AcqRel);
-}
-
-/// Changes after every committed lockdown.
-pub fn lockdown_generation() -> u64 {
-    LOCKDOWN_GENERATION.get().load(Ordering::Acquire)
-}
-
-/// A lockdown of `role` committed: remembered first, then announced.
-pub fn locked_down(role: pg_sys::Oid) {
-    {
-        let mut registry = REGISTRY.exclusive();
-        let at = registry.lockdowns % LOCKED_SLOTS;
-        registry.locked[at] = role;
-        registry.lockdowns += 1;
-    }
-    LOCKDOWN_GENERATION.get().fetch_add(1, Ordering::AcqRel);
-}
-
-/// Was `role` locked down since the server started (or are there too many to tell)?
-pub fn was_locked_down(role: pg_sys::Oid) -> bool {
-    let registry = REGISTRY.share();
-    registry.lockdowns > LOCKED_SLOTS || registry.locked.contains(&role)
 }

@@ -9,7 +9,7 @@
 use pgrx::lwlock::PgLwLock;
 use pgrx::pg_sys;
 use pgrx::{pg_guard, pg_shmem_init, PGRXSharedMemory, PgAtomic};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Roles locked down at once; `lockdown_role()` refuses one more.
 pub const CAPACITY: usize = 256;
@@ -34,15 +34,25 @@ unsafe impl PGRXSharedMemory for Locked {}
 static LOCKED: PgLwLock<Locked> = unsafe { PgLwLock::new(c"nspg_guard_locked_roles") };
 /// How many roles are in `LOCKED` (read without the lock by the hook).
 static ANY: PgAtomic<AtomicU32> = unsafe { PgAtomic::new(c"nspg_guard_locked_roles_count") };
+/// Bumped after every change of the set: what each session compares at each statement, one
+/// atomic read, to look for its login role only after a lockdown (`guard/admin_session.rs`).
+static CHANGES: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"nspg_guard_locked_roles_changes") };
 
 /// Reserves the set; from `_PG_init` at preload.
 pub fn init() {
     pg_shmem_init!(LOCKED);
     pg_shmem_init!(ANY);
+    pg_shmem_init!(CHANGES);
 }
 
 fn publish(locked: &Locked) {
     ANY.get().store(locked.count as u32, Ordering::Release);
+    CHANGES.get().fetch_add(1, Ordering::AcqRel);
+}
+
+/// Changes after every change of the set (a lockdown or unlock committed, a reload).
+pub fn changes() -> u64 {
+    CHANGES.get().load(Ordering::Acquire)
 }
 
 /// Adds (`locked`) or removes a role; called once the lockdown or unlock has committed.
@@ -79,9 +89,11 @@ pub fn replace(roles: &[pg_sys::Oid], seen: u64) {
         return;
     }
     let n = roles.len().min(CAPACITY);
-    for (slot, role) in set.oids.iter_mut().zip(&roles[..n]) {
-        *slot = role.to_u32();
+    let roles: Vec<u32> = roles[..n].iter().map(|r| r.to_u32()).collect();
+    if set.oids[..set.count] == roles[..] {
+        return;
     }
+    set.oids[..n].copy_from_slice(&roles);
     set.count = n;
     publish(&set);
 }
