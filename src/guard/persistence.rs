@@ -149,7 +149,7 @@ unsafe fn statement_of(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: p
         NodeTag::T_CreateFunctionStmt if security_definer((*(node as *mut pg_sys::CreateFunctionStmt)).options) => {
             Statement::SecurityDefiner
         }
-        NodeTag::T_AlterFunctionStmt if security_definer((*(node as *mut pg_sys::AlterFunctionStmt)).actions) => {
+        NodeTag::T_AlterFunctionStmt if alters_security_definer(node as *mut pg_sys::AlterFunctionStmt) => {
             Statement::SecurityDefiner
         }
         NodeTag::T_AlterOwnerStmt | NodeTag::T_ReassignOwnedStmt => Statement::OwnerChange,
@@ -199,6 +199,26 @@ unsafe fn security_definer(options: *mut pg_sys::List) -> bool {
     PgList::<pg_sys::DefElem>::from_pg(options)
         .iter_ptr()
         .any(|def| defname(def) == b"security" && !(*def).arg.is_null() && pg_sys::defGetBoolean(def))
+}
+
+/// ALTER FUNCTION … SECURITY DEFINER, or any ALTER FUNCTION (SET search_path, …) of a function
+/// that already is one: its callers would run what the new settings lead to with its owner's
+/// rights after the grant.
+unsafe fn alters_security_definer(alter: *mut pg_sys::AlterFunctionStmt) -> bool {
+    if security_definer((*alter).actions) {
+        return true;
+    }
+    let function = pg_sys::LookupFuncWithArgs((*alter).objtype, (*alter).func, true);
+    if function == pg_sys::InvalidOid {
+        return false;
+    }
+    let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(function));
+    if tuple.is_null() {
+        return false;
+    }
+    let definer = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple)).prosecdef;
+    pg_sys::ReleaseSysCache(tuple);
+    definer
 }
 
 unsafe fn changes_table_owner(alter: *mut pg_sys::AlterTableStmt) -> bool {

@@ -21,7 +21,8 @@ pub enum Statement {
     GrantObject { grant_option: bool, to_public: bool, grantees: Vec<RoleId> },
     /// ALTER DEFAULT PRIVILEGES (GRANT or REVOKE).
     DefaultPrivileges,
-    /// CREATE FUNCTION/PROCEDURE … SECURITY DEFINER, ALTER FUNCTION/PROCEDURE/ROUTINE … SECURITY DEFINER.
+    /// CREATE FUNCTION/PROCEDURE … SECURITY DEFINER, ALTER FUNCTION/PROCEDURE/ROUTINE … SECURITY
+    /// DEFINER, any ALTER FUNCTION of a SECURITY DEFINER function.
     SecurityDefiner,
     /// ALTER … OWNER TO, REASSIGN OWNED, CREATE SCHEMA/DATABASE naming another owner.
     OwnerChange,

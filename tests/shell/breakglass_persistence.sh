@@ -6,7 +6,8 @@
 #                  has CREATEROLE; max_prepared_transactions = 2;
 #   routes         in bob's escalated session each route that would outlive the grant is refused
 #                  before it runs (42501, the message, a HINT): SECURITY DEFINER (CREATE and
-#                  ALTER FUNCTION), ALTER … OWNER TO, REASSIGN OWNED, GRANT … WITH GRANT OPTION
+#                  ALTER FUNCTION, any ALTER of an existing SECURITY DEFINER function such as
+#                  SET search_path), ALTER … OWNER TO, REASSIGN OWNED, GRANT … WITH GRANT OPTION
 #                  (even to app_user), GRANT to bob, to bob_team, to SESSION_USER, to PUBLIC,
 #                  ALTER DEFAULT PRIVILEGES, GRANT orders_owner TO bob, CREATE ROLE … IN ROLE,
 #                  ALTER GROUP … ADD USER, ALTER ROLE (attributes, SET), CREATE USER MAPPING,
@@ -14,8 +15,9 @@
 #                  (HINT: SET ROLE), PREPARE TRANSACTION;
 #   nested         the same refused inside DO, a PL/pgSQL function, a SQL function, a
 #                  prepared statement (PREPARE … EXECUTE) and over the extended protocol;
-#   still works    DML on the owner's table, CREATE TEMP TABLE, CREATE TABLE after SET ROLE to
-#                  the break-glass role, GRANT SELECT on it to app_user, REVOKE;
+#   still works    DML on the owner's table, ALTER FUNCTION of an invoker function, CREATE TEMP
+#                  TABLE, CREATE TABLE after SET ROLE to the break-glass role, GRANT SELECT on it
+#                  to app_user, REVOKE;
 #   audited        each refusal is a class denied row with its hint;
 #   after the end  breakglass_end(): bob cannot read orders.secrets, holds no grant or default
 #                  privilege, no SECURITY DEFINER function, owns nothing new, no prepared
@@ -70,6 +72,8 @@ INSERT INTO orders.secrets VALUES (1, 'card 4111'), (2, 'card 5500');
 CREATE FUNCTION orders.total() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders.secrets';
 ALTER TABLE orders.secrets OWNER TO orders_owner;
 ALTER FUNCTION orders.total() OWNER TO orders_owner;
+CREATE FUNCTION orders.report() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = orders AS 'SELECT count(*) FROM secrets';
+ALTER FUNCTION orders.report() OWNER TO orders_owner;
 CREATE FOREIGN DATA WRAPPER plain_fdw;
 CREATE SERVER loop_back FOREIGN DATA WRAPPER plain_fdw;
 GRANT USAGE ON FOREIGN SERVER loop_back TO bob_oncall, ns_breakglass_admin;
@@ -99,6 +103,10 @@ SET ROLE ns_breakglass_admin;
 CREATE PROCEDURE orders.p() LANGUAGE sql EXTERNAL SECURITY DEFINER AS 'SELECT 1';
 SQL
 )" "a SECURITY DEFINER function or procedure"
+refused "ALTER FUNCTION … SET search_path of an existing SECURITY DEFINER function" \
+    "$(sql "ALTER FUNCTION orders.report() SET search_path = public, orders" bob_oncall)" "a SECURITY DEFINER function or procedure"
+refused "ALTER FUNCTION … RESET ALL of an existing SECURITY DEFINER function" \
+    "$(sql "ALTER FUNCTION orders.report() RESET ALL" bob_oncall)" "a SECURITY DEFINER function or procedure"
 refused "ALTER FUNCTION … OWNER TO bob" "$(sql "ALTER FUNCTION orders.total() OWNER TO bob_oncall" bob_oncall)" "changing the owner of objects"
 refused "ALTER TABLE … OWNER TO bob" "$(sql "ALTER TABLE orders.secrets OWNER TO bob_oncall" bob_oncall)" "changing the owner of objects"
 refused "REASSIGN OWNED BY orders_owner TO bob" "$(sql "REASSIGN OWNED BY orders_owner TO bob_oncall" bob_oncall)" "changing the owner of objects"
@@ -206,6 +214,7 @@ expect_line "a plain query still runs" "$out" "ROW 2"
 say "escalated: normal emergency work still runs"
 out=$(script bob_oncall <<'SQL'
 SELECT 'rows ' || count(*) FROM orders.secrets;
+ALTER FUNCTION orders.total() STABLE;
 UPDATE orders.secrets SET note = 'fixed' WHERE id = 2;
 CREATE TEMP TABLE scratch AS SELECT * FROM orders.secrets;
 SELECT 'temp ' || count(*) FROM scratch;
@@ -238,7 +247,8 @@ expect "bob cannot read orders.secrets" "$out" "ERROR:  42501: permission denied
 expect_line "bob holds no privilege on the owner's table" "$(sql "SELECT has_table_privilege('bob_oncall', 'orders.secrets', 'SELECT') OR has_table_privilege('bob_team', 'orders.secrets', 'SELECT') OR has_table_privilege('public', 'orders.secrets', 'SELECT')")" "f"
 expect_line "no grant option given" "$(sql "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a WHERE c.relnamespace = 'orders'::regnamespace AND a.is_grantable")" "0"
 expect_line "no default privileges" "$(sql "SELECT count(*) FROM pg_default_acl WHERE defaclrole = 'orders_owner'::regrole")" "0"
-expect_line "no SECURITY DEFINER function" "$(sql "SELECT count(*) FROM pg_proc WHERE prosecdef AND pronamespace = 'orders'::regnamespace")" "0"
+expect_line "no SECURITY DEFINER function" "$(sql "SELECT count(*) FROM pg_proc WHERE prosecdef AND pronamespace = 'orders'::regnamespace AND proname <> 'report'")" "0"
+expect_line "the owner's SECURITY DEFINER function is unchanged" "$(sql "SELECT proconfig FROM pg_proc WHERE oid = 'orders.report()'::regprocedure")" "{search_path=orders}"
 expect_line "bob owns nothing in orders" "$(sql "SELECT count(*) FROM pg_class WHERE relowner = 'bob_oncall'::regrole") $(sql "SELECT count(*) FROM pg_proc WHERE proowner = 'bob_oncall'::regrole")" "0 0"
 expect_line "no prepared transaction" "$(sql "SELECT count(*) FROM pg_prepared_xacts")" "0"
 expect_line "bob is a member of bob_team only" "$(sql "SELECT string_agg(roleid::regrole::text, ',') FROM pg_auth_members WHERE member = 'bob_oncall'::regrole")" "bob_team"
