@@ -279,6 +279,9 @@ fn govern_lockdowns(look_anyway: bool) {
     if !locked_roles::any() {
         return;
     }
+    if look_anyway {
+        end_late_logins();
+    }
     let here = unsafe { pg_sys::MyDatabaseId };
     let mut elsewhere: Vec<u32> = roll_back_prepared_here().iter().map(|&d| d.to_u32()).filter(|&d| d != here.to_u32()).collect();
     elsewhere.sort_unstable();
@@ -299,6 +302,32 @@ fn govern_lockdowns(look_anyway: bool) {
             }
         }
     }
+}
+
+/// Ends the sessions of locked-down roles that can no longer log in, audited: a login that
+/// landed while the lockdown's transaction was open and has sent nothing since (its next
+/// statement would end it), or a physical walsender, which runs no statement to check at.
+fn end_late_logins() {
+    let ended = BackgroundWorker::transaction(|| {
+        attempt("ending late logins of locked-down roles", || {
+            let roles: Vec<pg_sys::Oid> = locked_roles::all().into_iter().filter(|&r| !backend::can_login(r)).collect();
+            let ended: Vec<(pg_sys::Oid, Vec<i32>)> = roles.into_iter().map(|r| (r, as_guard(|| backend::sessions_of(r)))).filter(|(_, pids)| !pids.is_empty()).collect();
+            for (role, pids) in &ended {
+                if write::audited(AuditClass::Admin) {
+                    let mut event = write::event(AuditClass::Admin, "session_ended");
+                    event.command_tag = Some("SESSION END".into());
+                    event.object_type = Some("role".into());
+                    event.object_identity = Some(crate::pg::text::role_name(*role));
+                    event.reason = Some("a session of a locked-down role that logged in while the lockdown was being made".into());
+                    event.details = Some(serde_json::json!({ "sessions_ended": pids, "ended_by": "nspg_guard audit writer" }));
+                    write::record_committed(event);
+                }
+            }
+            ended.into_iter().flat_map(|(_, pids)| pids).collect::<Vec<i32>>()
+        })
+    })
+    .unwrap_or_default();
+    backend::terminate(&ended);
 }
 
 /// The short-lived worker of `govern_lockdowns`: rolls back, in the database it is started

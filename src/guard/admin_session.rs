@@ -71,6 +71,9 @@ static ROLES_SEEN: BackendLocal<u64> = BackendLocal::new(0);
 static LOCKDOWNS_SEEN: BackendLocal<u64> = BackendLocal::new(0);
 /// This transaction changed roles or memberships: other sessions look again once it commits.
 static ROLES_TOUCHED: BackendLocal<bool> = BackendLocal::new(false);
+/// A statement of this transaction ran escalated: the transaction keeps the escalated rules
+/// until it ends (a PREPARE TRANSACTION just after the grant's REVOKE committed is refused).
+static ESCALATED_IN_TRANSACTION: BackendLocal<bool> = BackendLocal::new(false);
 /// PostgreSQL's own check of the `role` setting, which `check_role` wraps.
 static PREV_ROLE_CHECK: BackendLocal<pg_sys::GucStringCheckHook> = BackendLocal::new(None);
 
@@ -182,6 +185,9 @@ pub unsafe fn recheck_after(tag: NodeTag, node: *mut pg_sys::Node) -> Option<boo
 /// Every transaction passes here: a plain frame that leaves at once unless there is work, which
 /// runs under pgrx's guard.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
+    if matches!(event, pg_sys::XactEvent::XACT_EVENT_COMMIT | pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PREPARE) {
+        ESCALATED_IN_TRANSACTION.set(false);
+    }
     match event {
         // the transaction that ends backend start-up: every session-level setting is in
         pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
@@ -245,6 +251,9 @@ pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, Str
         return;
     }
     let kind = kind();
+    if kind.escalated {
+        ESCALATED_IN_TRANSACTION.set(true);
+    }
     govern(kind);
     hold(kind);
     if kind.escalated {
@@ -259,6 +268,9 @@ pub fn before_run() {
         return;
     }
     let kind = kind();
+    if kind.escalated {
+        ESCALATED_IN_TRANSACTION.set(true);
+    }
     govern(kind);
     hold(kind);
 }
@@ -529,7 +541,7 @@ pub fn breakglass_state() -> Option<(pg_sys::Oid, bool)> {
         return None;
     }
     let kind = kind();
-    Some((kind.breakglass_role, kind.escalated))
+    Some((kind.breakglass_role, kind.escalated || ESCALATED_IN_TRANSACTION.get()))
 }
 
 /// Utility statements an escalated session may not run (refused before they run).

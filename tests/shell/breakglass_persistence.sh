@@ -12,7 +12,8 @@
 #                  ALTER DEFAULT PRIVILEGES, GRANT orders_owner TO bob, CREATE ROLE … IN ROLE,
 #                  ALTER GROUP … ADD USER, ALTER ROLE (attributes, SET), CREATE USER MAPPING,
 #                  CREATE TABLE / CREATE TABLE AS / SELECT INTO / CREATE VIEW as bob's own role
-#                  (HINT: SET ROLE), PREPARE TRANSACTION;
+#                  (HINT: SET ROLE), PREPARE TRANSACTION, also of a transaction that ran
+#                  escalated and lost the membership before its PREPARE;
 #   nested         the same refused inside DO, a PL/pgSQL function, a SQL function, a
 #                  prepared statement (PREPARE … EXECUTE) and over the extended protocol;
 #   still works    DML on the owner's table, ALTER FUNCTION of an invoker function, CREATE TEMP
@@ -233,6 +234,19 @@ expect_line "CREATE TEMP TABLE as bob" "$out" "temp 2"
 expect_line "CREATE TABLE, INSERT after SET ROLE to the break-glass role" "$out" "restored 2"
 reject "no error in normal work" "$out" "ERROR"
 expect_line "app_user was granted SELECT on the restored table" "$(sql "SELECT has_table_privilege('app_user', 'orders.restored', 'SELECT')")" "t"
+
+say "a transaction that ran escalated keeps the rules until it ends"
+# the membership goes (here by hand) while the transaction is open: its PREPARE is still refused
+out=$(script bob_oncall <<SQL
+BEGIN;
+UPDATE orders.secrets SET note = 'changed while escalated' WHERE id = 1;
+\\! "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d postgres -qAt -c "REVOKE ns_breakglass_admin FROM bob_oncall"
+SELECT 'escalated now: ' || pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER');
+PREPARE TRANSACTION 'bob_after_revoke';
+SQL
+)
+expect "the membership is gone inside the transaction" "$out" "escalated now: false"
+refused "PREPARE TRANSACTION of a transaction that ran escalated" "$out" "PREPARE TRANSACTION"
 
 say "every refusal is audited with its hint"
 flush

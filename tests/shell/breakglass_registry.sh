@@ -56,15 +56,6 @@ wait_for() {
     done
     return 1
 }
-# wait_output NAME TEXT — until session NAME has printed TEXT (up to 5 s).
-wait_output() {
-    local i
-    for i in $(seq 50); do
-        grep -qF -- "$2" "$WORK/$1.out" && return 0
-        sleep 0.1
-    done
-    return 1
-}
 request() { sql "SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '$2', 'INC-9')" "$1" | tail -n 1; }
 state() { sql "SELECT state FROM nspg_guard.breakglass_requests WHERE id = $1"; }
 writer_pid() { sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nspg_guard audit writer'"; }

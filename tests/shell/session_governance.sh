@@ -31,8 +31,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
 DIR=$(dirname "$TEST_DIR")/session_governance
 PORT=$((TEST_PORT + 21))
 WORK=$(mktemp -d)
-declare -A FD=() PSQL_PID=()
-trap '' PIPE
+source "$(dirname "${BASH_SOURCE[0]}")/sessions.bash"
 
 cleanup() {
     local name
@@ -46,55 +45,6 @@ trap cleanup EXIT
 # sql SQL [USER] — as USER (default postgres); output and errors, never fails.
 sql() { "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U "${2:-postgres}" -d postgres -At -c "$1" 2>&1 || true; }
 flush() { sql "SELECT nspg_guard.audit_flush(20000)" >/dev/null; }
-gone() { sql "SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1)"; }
-wait_gone() {
-    local i
-    for i in $(seq "${2:-50}"); do
-        [ "$(gone "$1")" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-# open_session NAME USER [EXTRA CONNINFO] — a psql reading from a FIFO this script keeps open;
-# output in $WORK/NAME.out; SESSION_PID is its backend.
-open_session() {
-    local name=$1 user=$2 extra=${3:-} fd i
-    mkfifo "$WORK/$name.fifo"
-    (
-        for i in "${FD[@]}"; do eval "exec $i>&-"; done
-        exec "$PG_BIN/psql" -X -At -v VERBOSITY=verbose \
-            "host=$DIR port=$PORT user=$user dbname=postgres application_name=$name $extra" \
-            <"$WORK/$name.fifo" >"$WORK/$name.out" 2>&1
-    ) &
-    PSQL_PID[$name]=$!
-    exec {fd}>"$WORK/$name.fifo"
-    FD[$name]=$fd
-    SESSION_PID=
-    for i in $(seq 50); do
-        SESSION_PID=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = '$name'")
-        [ -n "$SESSION_PID" ] && return 0
-        sleep 0.1
-    done
-    echo "session $name never showed up: $(cat "$WORK/$name.out")"
-    return 1
-}
-send() { printf '%s\n' "$2" >&"${FD[$1]}" 2>/dev/null || true; }
-close_session() {
-    eval "exec ${FD[$1]}>&-"
-    unset "FD[$1]"
-    wait "${PSQL_PID[$1]}" 2>/dev/null || true
-    unset "PSQL_PID[$1]"
-}
-output() { cat "$WORK/$1.out"; }
-# wait_output NAME TEXT [TENTHS] — until the session's output has TEXT.
-wait_output() {
-    local i
-    for i in $(seq "${3:-50}"); do
-        grep -qF -- "$2" "$WORK/$1.out" && return 0
-        sleep 0.1
-    done
-    return 1
-}
 # set_max VALUE|DEFAULT — nspg_guard.admin_session_max_duration, seen by new sessions and the writer.
 set_max() {
     local want i
@@ -251,6 +201,9 @@ open_session locker postgres
 send locker "BEGIN; SELECT 'locked ' || nspg_guard.lockdown_role('eve', 'credential found in a public gist');"
 wait_output locker "locked 0" || fail "lockdown_role(): $(output locker)"
 open_session eve_late eve; eve_pid=$SESSION_PID
+open_session eve_idle eve; eve_idle_pid=$SESSION_PID
+send eve_idle "SELECT 'eve idle logged in';"
+wait_output eve_idle "eve idle logged in" || fail "eve could not log in while the lockdown was open: $(output eve_idle)"
 open_session app_late app_user; app_pid=$SESSION_PID
 send eve_late "SELECT 'eve logged in';"
 wait_output eve_late "eve logged in" || fail "eve could not log in while the lockdown was open: $(output eve_late)"
@@ -260,9 +213,22 @@ send eve_late "SELECT 'eve still here';"
 wait_gone "$eve_pid" && pass "eve's late session is ended" || fail "eve's late session survived the lockdown"
 close_session eve_late
 out=$(output eve_late)
-expect "FATAL 57P01 with the reason" "$out" "FATAL:  57P01: nspg_guard: session ended: its login role \"eve\" was locked down"
 reject "the statement did not run" "$out" "eve still here"
-expect "audited" "$(ended_row "$eve_pid")" "eve|its login role \"eve\" was locked down|its next statement"
+# its statement ends it, unless the writer's round (below) came first
+if grep -q "terminating connection due to administrator command" <<<"$out"; then
+    flush
+    expect "ended by the writer, audited" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE outcome = 'session_ended' AND details->'sessions_ended' @> '[$eve_pid]'")" "1"
+else
+    expect "FATAL 57P01 with the reason" "$out" "FATAL:  57P01: nspg_guard: session ended: its login role \"eve\" was locked down"
+    expect "audited" "$(ended_row "$eve_pid")" "eve|its login role \"eve\" was locked down|its next statement"
+fi
+# a late login that sends nothing (or a physical walsender, which runs no statement) is ended by
+# the writer within its few-second round, audited
+wait_gone "$eve_idle_pid" 100 && pass "eve's idle late session is ended by the writer" || fail "eve's idle late session survived the lockdown"
+close_session eve_idle
+flush
+expect_line "the writer's end is audited" \
+    "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE outcome = 'session_ended' AND object_identity = 'eve' AND details->>'ended_by' = 'nspg_guard audit writer' AND details->'sessions_ended' @> '[$eve_idle_pid]'")" "1"
 send app_late "SELECT 'app still here';"
 close_session app_late
 expect_line "another role's session stays" "$(output app_late)" "app still here"

@@ -5,15 +5,17 @@ declare -A FD=() PSQL_PID=()
 # Writing to a FIFO whose psql is gone must fail the write, not kill this script.
 trap '' PIPE
 
-# open_session NAME USER — a psql of USER (application_name NAME) reading statements from a FIFO
-# that this script keeps open; its output goes to $WORK/NAME.out. Sets SESSION_PID to its backend.
+# open_session NAME USER [CONNINFO] — a psql of USER (application_name NAME, plus CONNINFO such
+# as "replication=database") reading statements from a FIFO that this script keeps open; its
+# output goes to $WORK/NAME.out. Sets SESSION_PID to its backend.
 open_session() {
-    local name=$1 user=$2 fd i
+    local name=$1 user=$2 extra=${3:-} fd i
     mkfifo "$WORK/$name.fifo"
     # the psql must not inherit the write ends of the other sessions' FIFOs
     (
         for i in "${FD[@]}"; do eval "exec $i>&-"; done
-        PGAPPNAME=$name exec "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U "$user" -d postgres -At -v VERBOSITY=verbose \
+        exec "$PG_BIN/psql" -X -At -v VERBOSITY=verbose \
+            "host=$DIR port=$PORT user=$user dbname=postgres application_name=$name $extra" \
             <"$WORK/$name.fifo" >"$WORK/$name.out" 2>&1
     ) &
     PSQL_PID[$name]=$!
@@ -46,6 +48,15 @@ wait_gone() {
     local i
     for i in $(seq "${2:-50}"); do
         [ "$(gone "$1")" = t ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# wait_output NAME TEXT [TENTHS] — until session NAME has printed TEXT (default up to 5 s).
+wait_output() {
+    local i
+    for i in $(seq "${3:-50}"); do
+        grep -qF -- "$2" "$WORK/$1.out" && return 0
         sleep 0.1
     done
     return 1
