@@ -44,7 +44,7 @@ use std::ffi::{c_void, CStr, CString};
 
 /// What the guards need to know about the session, for the roles it has now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Kind {
+pub struct Kind {
     admin: bool,
     escalated: bool,
     /// The governed role the session is still SET ROLE to after losing the membership that
@@ -247,25 +247,19 @@ unsafe extern "C-unwind" fn after_commit() {
 /// own statements. `top_level` says the statement is the client's own (`pg::nesting`);
 /// `describe` gives its command tag and text.
 pub fn before_statement(top_level: bool, describe: impl FnOnce() -> (String, String)) {
-    if !governed() || crate::pg::as_guard::internal() {
-        return;
-    }
-    let kind = kind();
-    if kind.escalated {
-        ESCALATED_IN_TRANSACTION.set(true);
-    }
-    govern(kind);
-    hold(kind);
-    if kind.escalated {
-        note_escalated_statement(top_level, describe);
+    if let Some(kind) = before_run() {
+        if kind.escalated {
+            note_escalated_statement(top_level, describe);
+        }
     }
 }
 
 /// At each run of a client statement's portal (every Execute message of a portal fetched in
-/// parts) and each planning at depth 0: as before a statement, without its audit row.
-pub fn before_run() {
+/// parts) and each planning at depth 0: as before a statement, without its audit row. Returns
+/// the session's kind when it is governed.
+pub fn before_run() -> Option<Kind> {
     if !governed() || crate::pg::as_guard::internal() {
-        return;
+        return None;
     }
     let kind = kind();
     if kind.escalated {
@@ -273,6 +267,7 @@ pub fn before_run() {
     }
     govern(kind);
     hold(kind);
+    Some(kind)
 }
 
 /// Ends the session when it may run no further statement: still SET ROLE to a governed role it

@@ -103,18 +103,14 @@ unsafe extern "C-unwind" fn check_other_function(function: pg_sys::Oid) {
 /// The function's language and what it says about the implementation: the symbol (prosrc) of an
 /// internal function, the library (probin) of a C one.
 unsafe fn implementation(function: pg_sys::Oid) -> Option<(pg_sys::Oid, Option<std::ffi::CString>)> {
-    let cache = pg_sys::SysCacheIdentifier::PROCOID as i32;
-    let tuple = pg_sys::SearchSysCache1(cache, pg_sys::Datum::from(function));
-    if tuple.is_null() {
-        return None;
-    }
-    let language = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple)).prolang;
-    let column = if language == INTERNAL_LANGUAGE { pg_sys::Anum_pg_proc_prosrc } else { pg_sys::Anum_pg_proc_probin };
-    let mut is_null = false;
-    let datum = pg_sys::SysCacheGetAttr(cache, tuple, column as _, &mut is_null);
-    let detail = (!is_null).then(|| CStr::from_ptr(pg_sys::text_to_cstring(datum.cast_mut_ptr())).to_owned());
-    pg_sys::ReleaseSysCache(tuple);
-    Some((language, detail))
+    crate::pg::syscache::function(function, |proc, tuple| {
+        let language = proc.prolang;
+        let column = if language == INTERNAL_LANGUAGE { pg_sys::Anum_pg_proc_prosrc } else { pg_sys::Anum_pg_proc_probin };
+        let mut is_null = false;
+        let datum = pg_sys::SysCacheGetAttr(pg_sys::SysCacheIdentifier::PROCOID as i32, tuple, column as _, &mut is_null);
+        let detail = (!is_null).then(|| CStr::from_ptr(pg_sys::text_to_cstring(datum.cast_mut_ptr())).to_owned());
+        (language, detail)
+    })
 }
 
 /// A function that reaches server files is about to run: for an admin it is audited, anyone

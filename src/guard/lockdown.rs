@@ -29,13 +29,7 @@ unsafe extern "C-unwind" fn fmgr_hook(event: pg_sys::FmgrHookEventType::Type, fl
 
 /// Refuses a SECURITY DEFINER function whose owner is locked down.
 unsafe fn refuse_if_owner_locked(function: pg_sys::Oid) {
-    let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(function));
-    if tuple.is_null() {
-        return;
-    }
-    let proc = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple);
-    let (definer, owner) = (proc.prosecdef, proc.proowner);
-    pg_sys::ReleaseSysCache(tuple);
+    let Some((definer, owner)) = crate::pg::syscache::function(function, |p, _| (p.prosecdef, p.proowner)) else { return };
     if definer && locked_roles::is_locked(owner) {
         let owner = crate::pg::text::role_name(owner);
         deny(

@@ -212,13 +212,7 @@ unsafe fn alters_security_definer(alter: *mut pg_sys::AlterFunctionStmt) -> bool
     if function == pg_sys::InvalidOid {
         return false;
     }
-    let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(function));
-    if tuple.is_null() {
-        return false;
-    }
-    let definer = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_proc>(tuple)).prosecdef;
-    pg_sys::ReleaseSysCache(tuple);
-    definer
+    crate::pg::syscache::function(function, |p, _| p.prosecdef).unwrap_or(false)
 }
 
 unsafe fn changes_table_owner(alter: *mut pg_sys::AlterTableStmt) -> bool {

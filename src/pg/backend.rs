@@ -73,16 +73,7 @@ pub fn users() -> (pgrx::pg_sys::Oid, pgrx::pg_sys::Oid, bool) {
 
 /// May `role` log in (pg_authid.rolcanlogin, from the syscache)? A role that is gone may not.
 pub fn can_login(role: pgrx::pg_sys::Oid) -> bool {
-    use pgrx::pg_sys;
-    unsafe {
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::AUTHOID as i32, pg_sys::Datum::from(role));
-        if tuple.is_null() {
-            return false;
-        }
-        let can_login = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple)).rolcanlogin;
-        pg_sys::ReleaseSysCache(tuple);
-        can_login
-    }
+    crate::pg::syscache::role(role, |r| r.rolcanlogin).unwrap_or(false)
 }
 
 /// When the current client message began (PostgreSQL's statement_timestamp()).

@@ -12,5 +12,6 @@ pub mod settings;
 pub mod standing;
 pub mod statement;
 pub mod subxact;
+pub mod syscache;
 pub mod text;
 pub mod trail_tables;

@@ -35,14 +35,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/sessions.bash"
 DIR=$(dirname "$TEST_DIR")/admin_sessions
 PORT=$((TEST_PORT + 5))
 WORK=$(mktemp -d)
-cleanup() {
-    local name
-    for name in "${!FD[@]}"; do eval "exec ${FD[$name]}>&-" 2>/dev/null || true; done
-    for name in "${!PSQL_PID[@]}"; do kill "${PSQL_PID[$name]}" 2>/dev/null || true; done
-    stop_cluster "$DIR"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap sessions_cleanup EXIT
 
 # sql SQL [USER] — as USER (default postgres) in database postgres; output and errors, never fails.
 # Each call is its own short session: the postgres sessions are admin sessions too.
@@ -55,19 +48,6 @@ now_epoch() { sql "SELECT extract(epoch FROM clock_timestamp())"; }
 # between LOW X HIGH — is LOW <= X <= HIGH (decimal numbers)?
 between() { awk -v l="$1" -v x="$2" -v h="$3" 'BEGIN { exit !(x >= l && x <= h) }'; }
 
-# set_max VALUE — nspg_guard.admin_session_max_duration (DEFAULT: reset), waiting until a new
-# session sees it (the postmaster has re-read the file and signalled every backend by then).
-set_max() {
-    local want i
-    if [ "$1" = DEFAULT ]; then sql "ALTER SYSTEM RESET nspg_guard.admin_session_max_duration" >/dev/null; want=8h
-    else sql "ALTER SYSTEM SET nspg_guard.admin_session_max_duration = '$1'" >/dev/null; want=$1; fi
-    sql "SELECT pg_reload_conf()" >/dev/null
-    for i in $(seq 50); do
-        [ "$(sql "SHOW nspg_guard.admin_session_max_duration")" = "$want" ] && break
-        sleep 0.1
-    done
-    sleep 1 # the audit writer reloads its configuration at its next round (every 0.5 s)
-}
 
 say "cluster with the library preloaded (port $PORT)"
 start_cluster "$DIR" "$PORT" nspg_guard

@@ -34,14 +34,7 @@ set +e
 DIR=$(dirname "$TEST_DIR")/breakglass_registry
 PORT=$((TEST_PORT + 20))
 WORK=$(mktemp -d)
-cleanup() {
-    local name
-    for name in "${!FD[@]}"; do eval "exec ${FD[$name]}>&-" 2>/dev/null || true; done
-    for name in "${!PSQL_PID[@]}"; do kill "${PSQL_PID[$name]}" 2>/dev/null || true; done
-    stop_cluster "$DIR"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap sessions_cleanup EXIT
 
 # sql SQL [USER] [DB] — as USER (default postgres); output and errors (SQLSTATEs shown), never fails.
 sql() {

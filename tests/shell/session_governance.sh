@@ -33,30 +33,11 @@ PORT=$((TEST_PORT + 21))
 WORK=$(mktemp -d)
 source "$(dirname "${BASH_SOURCE[0]}")/sessions.bash"
 
-cleanup() {
-    local name
-    for name in "${!FD[@]}"; do eval "exec ${FD[$name]}>&-" 2>/dev/null || true; done
-    for name in "${!PSQL_PID[@]}"; do kill "${PSQL_PID[$name]}" 2>/dev/null || true; done
-    stop_cluster "$DIR"
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap sessions_cleanup EXIT
 
 # sql SQL [USER] — as USER (default postgres); output and errors, never fails.
 sql() { "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U "${2:-postgres}" -d postgres -At -c "$1" 2>&1 || true; }
 flush() { sql "SELECT nspg_guard.audit_flush(20000)" >/dev/null; }
-# set_max VALUE|DEFAULT — nspg_guard.admin_session_max_duration, seen by new sessions and the writer.
-set_max() {
-    local want i
-    if [ "$1" = DEFAULT ]; then sql "ALTER SYSTEM RESET nspg_guard.admin_session_max_duration" >/dev/null; want=8h
-    else sql "ALTER SYSTEM SET nspg_guard.admin_session_max_duration = '$1'" >/dev/null; want=$1; fi
-    sql "SELECT pg_reload_conf()" >/dev/null
-    for i in $(seq 50); do
-        [ "$(sql "SHOW nspg_guard.admin_session_max_duration")" = "$want" ] && break
-        sleep 0.1
-    done
-    sleep 0.7 # the audit writer reloads its configuration at its next round (every 0.5 s)
-}
 ended_row() {
     flush
     sql "SELECT \"session_user\", reason, details->>'ended_by' FROM nspg_guard.audit_log

@@ -1,6 +1,7 @@
 # Live sessions for the shell tests (sourced; not a test itself): psql clients reading from a
 # FIFO this script keeps open, so that a session stays open across time and other sessions.
-# The test sets DIR, PORT and WORK and defines sql(); its cleanup closes FD and kills PSQL_PID.
+# The test sets DIR, PORT and WORK and defines sql(); `trap sessions_cleanup EXIT` closes the
+# sessions, stops the cluster and removes WORK.
 declare -A FD=() PSQL_PID=()
 # Writing to a FIFO whose psql is gone must fail the write, not kill this script.
 trap '' PIPE
@@ -60,4 +61,25 @@ wait_output() {
         sleep 0.1
     done
     return 1
+}
+# sessions_cleanup — the EXIT trap: every session closed, the cluster at DIR stopped, WORK removed.
+sessions_cleanup() {
+    local name
+    for name in "${!FD[@]}"; do eval "exec ${FD[$name]}>&-" 2>/dev/null || true; done
+    for name in "${!PSQL_PID[@]}"; do kill "${PSQL_PID[$name]}" 2>/dev/null || true; done
+    stop_cluster "$DIR"
+    rm -rf "$WORK"
+}
+# set_max VALUE|DEFAULT — nspg_guard.admin_session_max_duration (DEFAULT: reset), waiting until
+# a new session sees it and the audit writer has reloaded its configuration too.
+set_max() {
+    local want i
+    if [ "$1" = DEFAULT ]; then sql "ALTER SYSTEM RESET nspg_guard.admin_session_max_duration" >/dev/null; want=8h
+    else sql "ALTER SYSTEM SET nspg_guard.admin_session_max_duration = '$1'" >/dev/null; want=$1; fi
+    sql "SELECT pg_reload_conf()" >/dev/null
+    for i in $(seq 50); do
+        [ "$(sql "SHOW nspg_guard.admin_session_max_duration")" = "$want" ] && break
+        sleep 0.1
+    done
+    sleep 1 # the writer reloads its configuration at its next round (every 0.5 s)
 }
