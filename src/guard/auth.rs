@@ -79,6 +79,18 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
     if event == pg_sys::XactEvent::XACT_EVENT_COMMIT && PENDING_LOGIN.with(|p| p.borrow().is_some()) {
         record_pending_login();
     }
+    // the transaction that ends a walsender's start-up, with the catalogs at hand
+    if event == pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
+        && pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing
+        && pg_sys::MyBackendType == pg_sys::BackendType::B_WAL_SENDER
+    {
+        check_replication_login();
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_replication_login() {
+    crate::guard::capability::check_replication_login();
 }
 
 #[pg_guard]

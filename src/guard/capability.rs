@@ -59,6 +59,24 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node, command_tag: 
     true
 }
 
+/// At the end of a walsender's start-up: a replication connection (physical or
+/// `replication=database`) of a non-admin role with the privileges of pg_write_server_files
+/// could write server files with `BASE_BACKUP … TARGET 'server'`, which no hook sees; such a
+/// login is refused (an ERROR during start-up ends the connection) or, in warn mode, audited.
+pub fn check_replication_login() {
+    let enforcement = Enforcement::from(settings::RISKY_GUARD.get());
+    if enforcement == Enforcement::Ignore {
+        return;
+    }
+    let role = unsafe { pg_sys::GetSessionUserId() };
+    let writes_files = unsafe { pg_sys::has_privs_of_role(role, pg_sys::Oid::from(pg_sys::ROLE_PG_WRITE_SERVER_FILES)) };
+    if writes_files && !standing::of(role).has(Authority::Admin) {
+        let command = RiskyCommand::ReplicationWritingServerFiles;
+        let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
+        report::raise(risky::refusal(command, "REPLICATION LOGIN", &role_name(role), &admin_roles), enforcement);
+    }
+}
+
 /// The first option of the list that names a server file or a program and is given a value
 /// (options dropped with ALTER … OPTIONS (DROP …) give none).
 unsafe fn file_option(options: *mut pg_sys::List) -> Option<String> {

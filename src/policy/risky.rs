@@ -25,6 +25,9 @@ pub enum RiskyCommand<'a> {
     UntrustedLanguage(&'a str),
     /// `local_preload_libraries` or `session_preload_libraries` set by a session (the setting).
     PreloadLibraries(&'a str),
+    /// A replication connection of a role that may write server files: `BASE_BACKUP … TARGET
+    /// 'server'` writes them, and the replication protocol passes no hook.
+    ReplicationWritingServerFiles,
 }
 
 impl RiskyCommand<'_> {
@@ -39,6 +42,7 @@ impl RiskyCommand<'_> {
             RiskyCommand::ForeignDataOption(option) => format!("foreign-data option \"{option}\" (a server file or program)"),
             RiskyCommand::UntrustedLanguage(language) => format!("code in the untrusted language {language}"),
             RiskyCommand::PreloadLibraries(setting) => format!("setting {setting}"),
+            RiskyCommand::ReplicationWritingServerFiles => "a replication connection that can write server files".into(),
         }
     }
 }
@@ -129,6 +133,9 @@ pub fn refusal(command: RiskyCommand, tag: &str, role: &str, admin_roles: &str) 
         RiskyCommand::UntrustedLanguage(_) => "Use a trusted language (plpgsql, sql), or ask a platform admin.".to_string(),
         RiskyCommand::PreloadLibraries(_) => {
             "Libraries are loaded from the server configuration only: ask a platform admin to set it in postgresql.conf.".to_string()
+        }
+        RiskyCommand::ReplicationWritingServerFiles => {
+            "Replicate and take base backups with a role that is not a member of pg_write_server_files (the backup then goes to the client), or ask a platform admin.".to_string()
         }
         RiskyCommand::AlterSystem | RiskyCommand::Load | RiskyCommand::ForeignDataOption(_) => {
             "Ask a platform admin to make this change.".to_string()
@@ -330,6 +337,9 @@ mod tests {
         assert!(r.hint.contains("postgresql.conf"));
         let r = refusal(RiskyCommand::UntrustedLanguage("plperlu"), "DO", "ops_files", "ns_admin");
         assert!(r.hint.contains("trusted language"));
+        let r = refusal(RiskyCommand::ReplicationWritingServerFiles, "REPLICATION LOGIN", "rep_writer", "ns_admin");
+        assert_eq!(r.message, "nspg_guard: a replication connection that can write server files denied for role \"rep_writer\"");
+        assert!(r.hint.contains("pg_write_server_files") && r.object.is_none());
     }
 
     #[test]

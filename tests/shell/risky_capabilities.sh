@@ -9,7 +9,12 @@
 #              (FATAL, 42501, with the HINT) before any library is loaded, audited as denied; a
 #              superuser's -c session_preload_libraries=auto_explain loads it;
 #   role_set   a local_preload_libraries stored for a non-admin role (ALTER ROLE … SET by a
-#              superuser) is skipped at its logins with a WARNING: the session starts, nothing loaded.
+#              superuser) is skipped at its logins with a WARNING: the session starts, nothing loaded;
+#   base backup a replication connection (physical, or replication=database) of a non-admin
+#              REPLICATION role with pg_write_server_files (BASE_BACKUP … TARGET 'server' writes
+#              server files; no hook sees replication commands) is refused at login (FATAL 42501,
+#              HINT, audited as denied); a REPLICATION role without it, and an admin with it,
+#              connect.
 # Own cluster: $TEST_PORT + 22.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
@@ -27,6 +32,9 @@ sql "CREATE EXTENSION nspg_guard" >/dev/null
 sql "CREATE ROLE ns_admin NOLOGIN; CREATE ROLE alice_admin LOGIN IN ROLE ns_admin, pg_read_server_files;
      CREATE ROLE ops_files LOGIN IN ROLE pg_read_server_files, pg_execute_server_program;
      CREATE ROLE ops_stored LOGIN;
+     CREATE ROLE rep_writer LOGIN REPLICATION IN ROLE pg_write_server_files;
+     CREATE ROLE rep_plain LOGIN REPLICATION;
+     CREATE ROLE rep_admin LOGIN REPLICATION IN ROLE ns_admin, pg_write_server_files;
      GRANT EXECUTE ON FUNCTION pg_read_file(text) TO ops_files, alice_admin" >/dev/null
 # psql_opts USER OPTIONS SQL — psql with PGOPTIONS; output and errors, never fails.
 psql_opts() {
@@ -64,5 +72,23 @@ out=$(psql_opts ops_stored "" "SELECT 'connected as ' || current_user || ', prel
 expect "role_set: WARNING" "$out" "WARNING:  nspg_guard: setting local_preload_libraries denied for role \"ops_stored\""
 expect_line "role_set: the session starts without it" "$out" "connected as ops_stored, preload []"
 reject "role_set: nothing was loaded" "$out" "plugins/auto_explain"
+
+say "replication connections that could write server files"
+# replicate USER KIND — IDENTIFY_SYSTEM over a replication connection of KIND (true, database).
+replicate() {
+    "$PG_BIN/psql" -X -At -v VERBOSITY=default "host=$DIR port=$PORT user=$1 dbname=postgres replication=$2" \
+        -c "IDENTIFY_SYSTEM" 2>&1 || true
+}
+for kind in true database; do
+    out=$(replicate rep_writer $kind)
+    expect "replication=$kind/non-admin with pg_write_server_files: refused at login" "$out" \
+        "nspg_guard: a replication connection that can write server files denied for role \"rep_writer\""
+    expect "replication=$kind/non-admin: with the HINT" "$out" "HINT:  Replicate and take base backups with a role that is not a member of pg_write_server_files"
+    reject "replication=$kind/non-admin: no replication session" "$out" "$(sql "SELECT system_identifier FROM pg_control_system()")"
+    expect "replication=$kind/plain REPLICATION role: connects" "$(replicate rep_plain $kind)" "$(sql "SELECT system_identifier FROM pg_control_system()")"
+    expect "replication=$kind/admin with pg_write_server_files: connects" "$(replicate rep_admin $kind)" "$(sql "SELECT system_identifier FROM pg_control_system()")"
+done
+expect_line "the refusals are audited as denied" "$(audited denied denied rep_writer)" "REPLICATION LOGIN|-
+REPLICATION LOGIN|-"
 
 finish
