@@ -47,6 +47,7 @@ pub extern "C-unwind" fn _PG_init() {
     trail::row::init();
     unsafe { guard::admin_session::install() };
     unsafe { guard::overrides::install() };
+    unsafe { guard::row_count::install() };
     pg::backend::mark_hooks_active();
 }
 

@@ -1,6 +1,8 @@
 //! Executor glue for the destructive-statement guard: reads a planned statement's
-//! ModifyTable nodes into `destructive::PlanNode`s for the WHERE rule (ExecutorStart), and
-//! checks the row count against the blast-radius limit (ExecutorFinish).
+//! ModifyTable nodes into `destructive::PlanNode`s for the WHERE and upsert rules, applies the
+//! marks `guard/destructive.rs` left on statements unbounded as written, and the estimate limit
+//! (ExecutorStart); checks the rows `guard/row_count.rs` counted against the blast-radius limit
+//! (ExecutorFinish).
 //!
 //! Checking at execution rather than at parse analysis is what makes cached plans (PREPARE,
 //! PL/pgSQL, SQL functions) obey the guard's current mode. A SELECT without a data-modifying
@@ -8,20 +10,23 @@
 //! catalog access.
 
 use crate::guard::access;
+use crate::guard::destructive as destructive_marks;
 use crate::guard::overrides;
 use crate::guard::protect;
+use crate::guard::row_count;
 use crate::pg::objects;
 use crate::pg::settings;
 use crate::policy::audit_event::AuditClass;
 use crate::policy::destructive::{self, PlanNode, Ref};
-use crate::policy::verdict::Enforcement;
+use crate::policy::verdict::{Enforcement, Refusal};
 use crate::trail::report;
 use crate::trail::write;
 use pgrx::PgList;
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use std::ffi::c_void;
 
-/// ExecutorStart: the WHERE rule for every UPDATE/DELETE/MERGE the statement contains.
+/// ExecutorStart: the WHERE rule for every UPDATE/DELETE/MERGE the statement contains, the
+/// upsert rule, and the estimate limit.
 ///
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc.
@@ -34,76 +39,183 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
         return;
     }
+    for mt in modify_tables(stmt) {
+        for rti in targets_of(mt) {
+            protect::check_write(relid_of(stmt, rti), command_of(mt));
+        }
+    }
     let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
-    let judge_where = enforcement != Enforcement::Ignore && !overrides::active();
-    // Data-modifying CTEs are planned as subplans of the statement.
-    for root in std::iter::once((*stmt).planTree).chain(plans((*stmt).subplans)) {
-        for_each_modify_table(root, &mut |mt| {
-            for rti in targets_of(mt) {
-                protect::check_write(relid_of(stmt, rti), command_of(mt));
-            }
-            if judge_where && is_unbounded(mt) {
-                let refusal = destructive::unbounded_refusal(command_of(mt), &target_name(stmt, mt));
-                report::raise(refusal, enforcement);
-            }
-        });
+    if enforcement == Enforcement::Ignore || overrides::active() {
+        return;
+    }
+    if let Some(refusal) = unbounded(stmt) {
+        report::raise(refusal, enforcement);
+    }
+    if let Some(refusal) = over_estimate(stmt) {
+        report::raise(refusal, enforcement);
     }
 }
 
-unsafe fn is_unbounded(mt: *mut pg_sys::ModifyTable) -> bool {
-    is_destructive(mt) && !destructive::restricts_target(&simplify((*mt).plan.lefttree), &targets_of(mt))
+/// After ExecutorStart has built the executor's nodes: count what they change.
+///
+/// # Safety
+/// `query_desc` has been through ExecutorStart.
+pub unsafe fn watch(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    let stmt = (*query_desc).plannedstmt;
+    if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 == 0 && ((*stmt).commandType != CmdType::CMD_SELECT || (*stmt).hasModifyingCTE) {
+        row_count::watch(query_desc);
+    }
 }
 
-/// ExecutorFinish (after the statement ran, so its row count is known): the row limit. An
+/// Every ModifyTable of the statement; data-modifying CTEs are planned as subplans.
+unsafe fn modify_tables(stmt: *mut pg_sys::PlannedStmt) -> Vec<*mut pg_sys::ModifyTable> {
+    let mut found = Vec::new();
+    for root in std::iter::once((*stmt).planTree).chain(plans((*stmt).subplans)) {
+        for_each_modify_table(root, &mut |mt| found.push(mt));
+    }
+    found
+}
+
+/// The first statement part that would change rows without restricting them: an
+/// UPDATE/DELETE/MERGE whose own condition (as written: `guard/destructive.rs` marked it) or
+/// whose plan does not restrict its target, or an upsert whose source reads its own target
+/// unrestricted. A part whose plan reads no rows at all changes nothing.
+unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt) -> Option<Refusal> {
+    let marks = destructive_marks::marks(stmt);
+    let mut owned = vec![false; marks.len()];
+    let mut any_reads = false;
+    let mut found = None;
+    for mt in modify_tables(stmt) {
+        let mut targets = targets_of(mt);
+        targets.push((*mt).nominalRelation);
+        let destructive = is_destructive(mt);
+        let upsert = (*mt).operation == CmdType::CMD_INSERT && (*mt).onConflictAction == pg_sys::OnConflictAction::ONCONFLICT_UPDATE;
+        let own_marks: Vec<usize> = (0..marks.len()).filter(|&i| targets.contains(&marks[i].rti)).collect();
+        own_marks.iter().for_each(|&i| owned[i] = true);
+        if !(destructive || upsert || !marks.is_empty()) {
+            continue;
+        }
+        let source = simplify((*mt).plan.lefttree);
+        if !destructive::reads_rows(&source) {
+            continue;
+        }
+        any_reads = true;
+        if found.is_some() {
+            continue;
+        }
+        if let Some(&i) = own_marks.first() {
+            found = Some(mark_refusal(&marks[i]));
+        } else if destructive && !destructive::restricts_target(&source, &targets_of(mt)) {
+            found = Some(destructive::unbounded_refusal(command_of(mt), &target_name(stmt, mt)));
+        } else if upsert && destructive::upsert_source_unbounded(&source, &target_scans(stmt, mt, &source)) {
+            found = Some(destructive::upsert_refusal(&target_name(stmt, mt)));
+        }
+    }
+    // A view's or a rule's statement: its mark is on the view, which no node changes itself.
+    match owned.iter().position(|&o| !o) {
+        Some(i) if found.is_none() && any_reads => Some(mark_refusal(&marks[i])),
+        _ => found,
+    }
+}
+
+unsafe fn mark_refusal(mark: &destructive_marks::Mark) -> Refusal {
+    destructive::unbounded_refusal(mark.command, &objects::relation_name(mark.relid))
+}
+
+extern "C-unwind" {
+    /// catalog/pg_inherits.h, which pgrx's bindings leave out.
+    fn find_all_inheritors(parent: pg_sys::Oid, lockmode: pg_sys::LOCKMODE, parents: *mut *mut pg_sys::List) -> *mut pg_sys::List;
+}
+
+/// The range-table entries the upsert's source scans that are its target or, for a
+/// partitioned target, one of its partitions.
+unsafe fn target_scans(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTable, source: &PlanNode) -> Vec<u32> {
+    let target = relid_of(stmt, (*mt).nominalRelation);
+    let family: Vec<pg_sys::Oid> = if pg_sys::get_rel_relkind(target) == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char {
+        PgList::<pg_sys::Oid>::from_pg(find_all_inheritors(target, pg_sys::NoLock as i32, std::ptr::null_mut()))
+            .iter_oid()
+            .collect()
+    } else {
+        vec![target]
+    };
+    let mut scans = Vec::new();
+    let mut stack = vec![source];
+    while let Some(node) = stack.pop() {
+        if let Some(rti) = node.scans {
+            if family.contains(&relid_of(stmt, rti)) {
+                scans.push(rti);
+            }
+        }
+        stack.extend(node.children.iter());
+    }
+    scans
+}
+
+/// The estimate limit: an UPDATE/DELETE/MERGE whose plan expects to feed more rows to its
+/// target than `max_rows_estimate`.
+unsafe fn over_estimate(stmt: *mut pg_sys::PlannedStmt) -> Option<Refusal> {
+    let limit = settings::MAX_ROWS_ESTIMATE.get();
+    if limit <= 0 {
+        return None;
+    }
+    modify_tables(stmt).into_iter().filter(|&mt| is_destructive(mt)).find_map(|mt| {
+        let source = (*mt).plan.lefttree;
+        let estimate = if source.is_null() { 0.0 } else { (*source).plan_rows };
+        (estimate > limit as f64).then(|| destructive::estimate_refusal(command_of(mt), &target_name(stmt, mt), estimate, limit))
+    })
+}
+
+/// ExecutorFinish (after the statement and what it set off ran — triggers, foreign-key actions,
+/// writable CTEs): the row limit over every row counted since the client statement began. An
 /// ERROR here aborts the statement's (sub)transaction, so nothing it changed persists.
 ///
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc, after ExecutorRun.
 pub unsafe fn check_finish(query_desc: *mut pg_sys::QueryDesc) {
     access::note_finish(query_desc);
-    let operation = (*query_desc).operation;
-    if !matches!(operation, CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE) {
+    let stmt = (*query_desc).plannedstmt;
+    let limit = settings::MAX_ROWS_PER_STATEMENT.get();
+    if overrides::active() {
+        if (*stmt).commandType != CmdType::CMD_SELECT || (*stmt).hasModifyingCTE {
+            record_overridden(query_desc, limit);
+        }
         return;
     }
-    let limit = settings::MAX_ROWS_PER_STATEMENT.get();
-    let rows = (*(*query_desc).estate).es_processed;
-    let over_limit = limit > 0 && rows > limit as u64;
-    if overrides::active() {
-        record_overridden(query_desc, over_limit);
+    if limit <= 0 || row_count::total() <= limit as u64 {
         return;
     }
     let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
-    if !over_limit || enforcement == Enforcement::Ignore {
+    // warn: once per client statement, when its count first passes the limit
+    if enforcement == Enforcement::Ignore || (enforcement == Enforcement::Warn && !row_count::first_warning()) {
         return;
     }
-    let stmt = (*query_desc).plannedstmt;
-    let mut relation = String::new();
-    for_each_modify_table((*stmt).planTree, &mut |mt| relation = target_name(stmt, mt));
-    let refusal = destructive::row_limit_refusal(command_name(operation), &relation, rows, limit);
+    let refusal = destructive::row_limit_refusal(command_name((*query_desc).operation), &row_count::changed(), limit);
     report::raise(refusal, enforcement);
 }
 
 /// A statement the guard let through only because of `allow_destructive()` leaves a
 /// `destructive` audit row, in its own transaction: it exists exactly if the change commits.
-unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, over_limit: bool) {
+unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, limit: i32) {
     let stmt = (*query_desc).plannedstmt;
-    let mut unbounded = None;
-    for_each_modify_table((*stmt).planTree, &mut |mt| {
-        if is_unbounded(mt) {
-            unbounded = Some(target_name(stmt, mt));
-        }
-    });
-    if !(over_limit || unbounded.is_some()) || !write::audited(AuditClass::Destructive) {
+    let rows = (*(*query_desc).estate).es_processed;
+    let over_limit = limit > 0 && rows > limit as u64;
+    let over_estimate = over_estimate(stmt).is_some();
+    let unbounded = unbounded(stmt).and_then(|r| r.object);
+    if !(over_limit || over_estimate || unbounded.is_some()) || !write::audited(AuditClass::Destructive) {
         return;
     }
     let mut event = write::event(AuditClass::Destructive, "committed");
     event.command_tag = Some(command_name((*query_desc).operation).to_string());
     event.object_type = Some("table".into());
     event.object_identity = unbounded;
-    event.rows = Some((*(*query_desc).estate).es_processed as i64);
+    event.rows = Some(rows as i64);
     event.statement = Some(crate::pg::statement::statement_text((*query_desc).sourceText, (*query_desc).plannedstmt));
     event.reason = overrides::reason();
-    event.details = Some(serde_json::json!({ "unbounded": event.object_identity.is_some(), "over_row_limit": over_limit }));
+    event.details = Some(serde_json::json!({
+        "unbounded": event.object_identity.is_some(),
+        "over_row_limit": over_limit,
+        "over_estimate": over_estimate,
+    }));
     write::record_committed(event);
 }
 

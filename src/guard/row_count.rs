@@ -1,0 +1,207 @@
+//! The blast-radius counter behind `nspg_guard.max_rows_per_statement`: every row a client
+//! statement updates or deletes, at every nesting level — its own, its writable CTEs', the
+//! conflict path of `INSERT … ON CONFLICT DO UPDATE`, and what triggers, rules and foreign-key
+//! actions change (they run as nested executor runs) — per table, for the message.
+//!
+//! Each ModifyTable node is counted as it runs: after ExecutorStart its node function is wrapped
+//! (`watch`), and the wrapper adds the rows the node changed. PostgreSQL counts rows in
+//! `es_processed` only for the statement's primary node, so the wrapper lets a writable CTE's
+//! node count there for the length of its call and takes the count back out. The counter starts
+//! at zero with each client statement and each transaction (a procedure that commits its
+//! batches starts afresh), and a rolled-back savepoint takes its rows back out. Rows changed
+//! under `allow_destructive()` are covered by it and not counted.
+
+use crate::guard::overrides;
+use crate::pg::backend::BackendLocal;
+use crate::pg::objects;
+use crate::policy::destructive::Changed;
+use pgrx::pg_sys::{self, CmdType, NodeTag};
+use pgrx::PgList;
+use std::cell::RefCell;
+
+/// Rows changed per (table, command), in the order first seen.
+type Rows = Vec<(pg_sys::Oid, &'static str, u64)>;
+
+thread_local! {
+    static COUNTED: RefCell<Rows> = const { RefCell::new(Vec::new()) };
+    /// The count as each open savepoint (or exception block) started, innermost last.
+    static SAVED: RefCell<Vec<(pg_sys::SubTransactionId, Rows)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// PostgreSQL's ModifyTable node function, which the wrapper calls (the same for every node).
+static EXEC_MODIFY_TABLE: BackendLocal<pg_sys::ExecProcNodeMtd> = BackendLocal::new(None);
+
+/// Registers the transaction callbacks; from `_PG_init` at preload.
+pub unsafe fn install() {
+    pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
+    pg_sys::RegisterSubXactCallback(Some(on_subxact), std::ptr::null_mut());
+}
+
+/// Whether this client statement has been warned about already (warn mode warns once).
+static WARNED: BackendLocal<bool> = BackendLocal::new(false);
+
+/// A client statement starts: nothing counted yet.
+pub fn reset() {
+    COUNTED.with(|c| c.borrow_mut().clear());
+    WARNED.set(false);
+}
+
+/// Is this the statement's first warning? (Notes that it was given.)
+pub fn first_warning() -> bool {
+    !WARNED.replace(true)
+}
+
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    use pg_sys::XactEvent::*;
+    if matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE | XACT_EVENT_PARALLEL_COMMIT | XACT_EVENT_PARALLEL_ABORT) {
+        reset();
+        SAVED.with(|s| s.borrow_mut().clear());
+    }
+}
+
+unsafe extern "C-unwind" fn on_subxact(
+    event: pg_sys::SubXactEvent::Type,
+    subxact: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    use pg_sys::SubXactEvent::*;
+    match event {
+        SUBXACT_EVENT_START_SUB => {
+            let now = COUNTED.with(|c| c.borrow().clone());
+            SAVED.with(|s| s.borrow_mut().push((subxact, now)));
+        }
+        SUBXACT_EVENT_COMMIT_SUB | SUBXACT_EVENT_ABORT_SUB => {
+            let saved = SAVED.with(|s| {
+                let mut s = s.borrow_mut();
+                let at = s.iter().rposition(|(id, _)| *id == subxact)?;
+                let saved = s.drain(at..).next().map(|(_, rows)| rows);
+                saved
+            });
+            if let (SUBXACT_EVENT_ABORT_SUB, Some(rows)) = (event, saved) {
+                COUNTED.with(|c| *c.borrow_mut() = rows);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Rows counted so far in this client statement.
+pub fn total() -> u64 {
+    COUNTED.with(|c| c.borrow().iter().map(|(_, _, rows)| rows).sum())
+}
+
+/// The counted rows per table, named (for a refusal).
+pub fn changed() -> Vec<Changed> {
+    let rows = COUNTED.with(|c| c.borrow().clone());
+    rows.into_iter()
+        .map(|(relid, command, rows)| Changed { command, relation: unsafe { objects::relation_name(relid) }, rows })
+        .collect()
+}
+
+/// After ExecutorStart: wraps the node function of each ModifyTable that can change existing
+/// rows — the statement's own and its writable CTEs'.
+///
+/// # Safety
+/// `query_desc` has been through ExecutorStart.
+pub unsafe fn watch(query_desc: *mut pg_sys::QueryDesc) {
+    let estate = (*query_desc).estate;
+    if estate.is_null() {
+        return;
+    }
+    let top = (*query_desc).planstate;
+    let aux = PgList::<pg_sys::PlanState>::from_pg((*estate).es_auxmodifytables).iter_ptr().collect::<Vec<_>>();
+    for node in std::iter::once(top).chain(aux) {
+        if node.is_null() || (*node).type_ != NodeTag::T_ModifyTableState {
+            continue;
+        }
+        let mt = node as *mut pg_sys::ModifyTableState;
+        let upsert = (*mt).operation == CmdType::CMD_INSERT && is_upsert(mt);
+        if (*mt).operation == CmdType::CMD_INSERT && !upsert {
+            continue;
+        }
+        if EXEC_MODIFY_TABLE.get().is_none() {
+            EXEC_MODIFY_TABLE.set((*node).ExecProcNodeReal);
+        }
+        // Another extension's node function is left alone (its rows go uncounted).
+        let address = |f: pg_sys::ExecProcNodeMtd| f.map(|f| f as usize);
+        if address((*node).ExecProcNodeReal) != address(EXEC_MODIFY_TABLE.get()) {
+            continue;
+        }
+        if upsert && (*node).instrument.is_null() {
+            // The conflict path counts its rows only into instrumentation (ntuples2): rows only,
+            // no timing, in the query's memory.
+            let old = pg_sys::MemoryContextSwitchTo((*estate).es_query_cxt);
+            (*node).instrument = pg_sys::InstrAlloc(1, pg_sys::InstrumentOption::INSTRUMENT_ROWS as i32, false);
+            pg_sys::MemoryContextSwitchTo(old);
+        }
+        (*node).ExecProcNodeReal = Some(counted_modify_table);
+    }
+}
+
+unsafe fn is_upsert(mt: *mut pg_sys::ModifyTableState) -> bool {
+    let plan = (*mt).ps.plan as *mut pg_sys::ModifyTable;
+    !plan.is_null() && (*plan).onConflictAction == pg_sys::OnConflictAction::ONCONFLICT_UPDATE
+}
+
+/// Conflict-path updates so far: handled conflicts less those DO UPDATE … WHERE skipped.
+unsafe fn conflict_updates(node: *mut pg_sys::PlanState) -> f64 {
+    let i = (*node).instrument;
+    if i.is_null() { 0.0 } else { (*i).ntuples2 - (*i).nfiltered1 }
+}
+
+/// The wrapped node function: a plain frame (errors pass through it untouched), the count
+/// recorded by a guarded function after the node returns.
+unsafe extern "C-unwind" fn counted_modify_table(node: *mut pg_sys::PlanState) -> *mut pg_sys::TupleTableSlot {
+    let mt = node as *mut pg_sys::ModifyTableState;
+    let estate = (*node).state;
+    let primary = (*mt).canSetTag;
+    let processed_before = (*estate).es_processed;
+    let merged_before = (*mt).mt_merge_updated + (*mt).mt_merge_deleted;
+    let conflicts_before = conflict_updates(node);
+    (*mt).canSetTag = true;
+    let slot = match EXEC_MODIFY_TABLE.get() {
+        Some(exec) => exec(node),
+        None => std::ptr::null_mut(),
+    };
+    let processed = (*estate).es_processed - processed_before;
+    if !primary {
+        (*mt).canSetTag = false;
+        (*estate).es_processed = processed_before;
+    }
+    let rows = match (*mt).operation {
+        CmdType::CMD_UPDATE | CmdType::CMD_DELETE => processed,
+        CmdType::CMD_MERGE => ((*mt).mt_merge_updated + (*mt).mt_merge_deleted - merged_before) as u64,
+        _ => (conflict_updates(node) - conflicts_before) as u64,
+    };
+    if rows > 0 {
+        record(mt, rows);
+    }
+    slot
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn record(mt: *mut pg_sys::ModifyTableState, rows: u64) {
+    if overrides::active() {
+        return;
+    }
+    let command = match (*mt).operation {
+        CmdType::CMD_UPDATE => "UPDATE",
+        CmdType::CMD_DELETE => "DELETE",
+        CmdType::CMD_MERGE => "MERGE",
+        _ => "INSERT … ON CONFLICT DO UPDATE",
+    };
+    let info = if (*mt).rootResultRelInfo.is_null() { (*mt).resultRelInfo } else { (*mt).rootResultRelInfo };
+    let relid = if info.is_null() || (*info).ri_RelationDesc.is_null() {
+        pg_sys::InvalidOid
+    } else {
+        (*(*info).ri_RelationDesc).rd_id
+    };
+    COUNTED.with(|c| {
+        let mut c = c.borrow_mut();
+        match c.iter_mut().find(|(r, cmd, _)| *r == relid && *cmd == command) {
+            Some(entry) => entry.2 += rows,
+            None => c.push((relid, command, rows)),
+        }
+    });
+}
