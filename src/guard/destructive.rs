@@ -119,6 +119,15 @@ pub unsafe fn marks(stmt: *mut pg_sys::PlannedStmt) -> Vec<Mark> {
     found
 }
 
+/// Is a condition of a scan over range-table entry `rti` (relation `relid`) true of every row
+/// of it, by its structure alone?
+///
+/// # Safety
+/// `expr` is a valid expression of a plan whose range table has `rti`.
+pub unsafe fn always_true_on(expr: *mut pg_sys::Node, rti: u32, relid: pg_sys::Oid) -> bool {
+    destructive::always_true(&Reader { target: rti, relid }.cond(expr))
+}
+
 /// Reads a condition of the analyzed query into the pure rule's form.
 struct Reader {
     /// The target's range-table index in the query whose condition is read.

@@ -95,7 +95,7 @@ unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt) -> Option<Refusal> {
         if !(destructive || upsert || !marks.is_empty()) {
             continue;
         }
-        let source = simplify((*mt).plan.lefttree);
+        let source = simplify(stmt, (*mt).plan.lefttree);
         if !destructive::reads_rows(&source) {
             continue;
         }
@@ -309,8 +309,18 @@ fn is_scan(tag: NodeTag) -> bool {
     )
 }
 
+/// The plan of the CTE a CteScan reads (a materialized CTE is a subplan of the statement): what
+/// it scans is what the scan yields, for the upsert rule.
+unsafe fn cte_plan(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> Option<*mut pg_sys::Plan> {
+    if (*plan).type_ != NodeTag::T_CteScan {
+        return None;
+    }
+    let id = (*(plan as *mut pg_sys::CteScan)).ctePlanId;
+    PgList::<pg_sys::Plan>::from_pg((*stmt).subplans).get_ptr((id as usize).checked_sub(1)?)
+}
+
 /// Reads one plan subtree into the WHERE rule's plain form (checking the stack at each level).
-unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
+unsafe fn simplify(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> PlanNode {
     crate::pg::backend::check_stack_depth();
     if plan.is_null() {
         return PlanNode::default();
@@ -322,9 +332,9 @@ unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
         .iter_ptr()
         .map(|te| refs_in((*te).expr as *mut pg_sys::Node, scope))
         .collect();
-    let mut conditions = refs_in((*plan).qual as *mut pg_sys::Node, scope);
-    for extra in extra_conditions(plan) {
-        conditions.extend(refs_in(extra, scope));
+    let mut conditions = Vec::new();
+    for list in std::iter::once((*plan).qual as *mut pg_sys::Node).chain(extra_conditions(plan)) {
+        conditions.extend(restricting_refs(stmt, list, scans));
     }
     let params_set = if tag == NodeTag::T_NestLoop {
         PgList::<pg_sys::NestLoopParam>::from_pg((*(plan as *mut pg_sys::NestLoop)).nestParams)
@@ -340,8 +350,29 @@ unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
         targetlist,
         conditions,
         params_set,
-        children: children_of(plan).into_iter().map(|c| simplify(c)).collect(),
+        children: children_of(plan).into_iter().chain(cte_plan(stmt, plan)).map(|c| simplify(stmt, c)).collect(),
     }
+}
+
+/// The references of the conditions in a list (or one expression) that can restrict rows: on a
+/// scan, a condition that is always true of the scanned table's rows (`id IS NOT NULL` on a NOT
+/// NULL column — the planner's form of `id = id` —, `ctid IS NOT NULL`, an OR with such an arm)
+/// restricts nothing and is left out. This also covers statements never parsed in this backend
+/// (SQL-standard function bodies), which the rule as written does not see.
+unsafe fn restricting_refs(stmt: *mut pg_sys::PlannedStmt, list: *mut pg_sys::Node, scans: Option<u32>) -> Vec<Ref> {
+    let scope = scans.unwrap_or(0);
+    if list.is_null() {
+        return Vec::new();
+    }
+    let Some(rti) = scans.filter(|&rti| rti > 0) else { return refs_in(list, scope) };
+    if (*list).type_ != NodeTag::T_List {
+        return if destructive_marks::always_true_on(list, rti, relid_of(stmt, rti)) { Vec::new() } else { refs_in(list, scope) };
+    }
+    PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List)
+        .iter_ptr()
+        .filter(|&c| !destructive_marks::always_true_on(c, rti, relid_of(stmt, rti)))
+        .flat_map(|c| refs_in(c, scope))
+        .collect()
 }
 
 /// The node-specific conditions beyond `plan.qual`: index and join conditions, gating quals.

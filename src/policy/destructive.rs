@@ -204,6 +204,15 @@ impl Cond {
 /// for every row changes nothing. Evaluated bottom up over an explicit stack: conditions can be
 /// deep.
 pub fn condition_restricts(cond: &Cond) -> bool {
+    evaluate(cond).is_some_and(|v| v.restricts)
+}
+
+/// Is the condition true for every row of the target, whatever its values (see [`Verdict`])?
+pub fn always_true(cond: &Cond) -> bool {
+    evaluate(cond).is_some_and(|v| v.always)
+}
+
+fn evaluate(cond: &Cond) -> Option<Verdict> {
     let mut stack: Vec<(&Cond, bool)> = vec![(cond, false)];
     let mut verdicts: Vec<Verdict> = Vec::new();
     while let Some((c, expanded)) = stack.pop() {
@@ -217,7 +226,7 @@ pub fn condition_restricts(cond: &Cond) -> bool {
             stack.extend(c.children().iter().map(|child| (child, false)));
         }
     }
-    verdicts.pop().is_some_and(|v| v.restricts)
+    verdicts.pop()
 }
 
 /// The upsert rule: an `INSERT … ON CONFLICT DO UPDATE` rewrites the existing rows its source
@@ -521,6 +530,8 @@ mod tests {
         assert!(!condition_restricts(&And(vec![SelfComparison, not_null_test(col(true))])), "an AND of tautologies");
         assert!(condition_restricts(&And(vec![SelfComparison, other(true)])), "a tautology next to a real condition");
         assert!(!condition_restricts(&Cond::Not(Box::new(Constant(false)))), "NOT false");
+        assert!(always_true(&Or(vec![other(true), not_null_test(Operand::WholeRow)])));
+        assert!(!always_true(&not_null_test(col(false))) && !always_true(&other(true)));
     }
 
     #[test]

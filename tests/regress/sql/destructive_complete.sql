@@ -23,6 +23,10 @@ CREATE TRIGGER v_trigger_dml INSTEAD OF UPDATE OR DELETE ON orders.v_trigger
 CREATE VIEW orders.v_rule AS SELECT id, v, note FROM orders.t;
 CREATE RULE v_rule_delete AS ON DELETE TO orders.v_rule DO INSTEAD DELETE FROM orders.t WHERE id = OLD.id;
 CREATE RULE v_rule_update AS ON UPDATE TO orders.v_rule DO INSTEAD UPDATE orders.t SET v = NEW.v WHERE id = OLD.id;
+-- SQL-standard bodies are parsed once, at CREATE: only the plan rule sees them
+CREATE FUNCTION orders.atomic_taut() RETURNS void BEGIN ATOMIC DELETE FROM orders.t WHERE id = id; END;
+CREATE FUNCTION orders.atomic_ctid() RETURNS void BEGIN ATOMIC DELETE FROM orders.t WHERE id = 1 OR ctid IS NOT NULL; END;
+CREATE FUNCTION orders.atomic_key() RETURNS void BEGIN ATOMIC DELETE FROM orders.t WHERE id = 3; END;
 -- a table with a row-level-security policy the app role lives under
 CREATE TABLE orders.rls (id int PRIMARY KEY, tenant int NOT NULL, v int NOT NULL);
 INSERT INTO orders.rls SELECT g, g % 2, g FROM generate_series(1, 10) g;
@@ -57,10 +61,13 @@ INSERT INTO forms (form, stmt) VALUES
     ('OR with a tautology',     'DELETE FROM orders.t WHERE id = 1 OR id = id'),
     ('OR with random()',        'DELETE FROM orders.t WHERE id = 1 OR random() < 2'),
     ('IS NOT DISTINCT itself',  'DELETE FROM orders.t WHERE note IS NOT DISTINCT FROM note'),
+    ('BEGIN ATOMIC id = id',    'SELECT orders.atomic_taut()'),
+    ('BEGIN ATOMIC ctid OR',    'SELECT orders.atomic_ctid()'),
     ('MERGE ON t.id = t.id',    'MERGE INTO orders.t t USING (VALUES (1)) s(x) ON t.id = t.id WHEN MATCHED THEN DELETE'),
     -- upserts that read their own target
     ('upsert of itself',        'INSERT INTO orders.t SELECT * FROM orders.t ON CONFLICT (id) DO UPDATE SET v = 0'),
     ('upsert via subquery',     'INSERT INTO orders.t SELECT id, 0, note FROM (SELECT * FROM orders.t) s ON CONFLICT (id) DO UPDATE SET v = 0'),
+    ('upsert from a CTE',       'WITH s AS MATERIALIZED (SELECT * FROM orders.t) INSERT INTO orders.t SELECT * FROM s ON CONFLICT (id) DO UPDATE SET v = 0'),
     ('upsert UNION ALL',        'INSERT INTO orders.t SELECT id + 100, v, note FROM orders.t WHERE id = 1 UNION ALL SELECT * FROM orders.t ON CONFLICT (id) DO UPDATE SET v = 0'),
     -- views of each kind, no condition of the statement's own
     ('plain view',              'DELETE FROM orders.v_plain'),
@@ -89,6 +96,7 @@ INSERT INTO forms (form, stmt) VALUES
     ('view WHERE 1 = 0',        'DELETE FROM orders.v_rule WHERE 1 = 0'),
     ('RLS table WHERE id = 2',  'DELETE FROM orders.rls WHERE id = 2'),
     ('correlated EXISTS',       'DELETE FROM orders.t x WHERE EXISTS (SELECT 1 FROM orders.rls r WHERE r.id = x.id)'),
+    ('BEGIN ATOMIC id = 3',     'SELECT orders.atomic_key()'),
     ('MERGE ON key',            'MERGE INTO orders.t t USING (VALUES (1)) s(id) ON t.id = s.id WHEN MATCHED THEN DELETE');
 
 CREATE FUNCTION pg_temp.matrix(role text) RETURNS TABLE (form text, enforce text, warn text, off text)
@@ -310,5 +318,5 @@ DROP TABLE orders.big, orders.stale, orders.fan, orders.grandchild, orders.child
 DROP FUNCTION orders.fan_out(), orders.two_updates();
 DROP PROCEDURE orders.batches();
 DROP VIEW orders.v_plain, orders.v_barrier, orders.v_checked, orders.v_trigger, orders.v_rule;
-DROP FUNCTION orders.v_trigger_row();
+DROP FUNCTION orders.v_trigger_row(), orders.atomic_taut(), orders.atomic_ctid(), orders.atomic_key();
 DROP TABLE orders.t, orders.rls;
