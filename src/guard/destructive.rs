@@ -80,7 +80,7 @@ unsafe fn mark_if_unbounded(q: *mut pg_sys::Query) {
     let Some(rte) = PgList::<pg_sys::RangeTblEntry>::from_pg((*q).rtable).get_ptr(target as usize - 1) else { return };
     let jointree = (*q).jointree;
     let quals = if jointree.is_null() { std::ptr::null_mut() } else { (*jointree).quals };
-    let reader = Reader { target: target as u32, relid: (*rte).relid };
+    let reader = Reader { target: target as u32, relid: (*rte).relid, plan: false };
     if !destructive::condition_restricts(&reader.cond(quals)) {
         let mark = CString::new(format!("{MARK_PREFIX}{command} {}", u32::from((*rte).relid))).unwrap_or_default();
         (*rte).ctename = pg_sys::pstrdup(mark.as_ptr());
@@ -125,7 +125,10 @@ pub unsafe fn marks(stmt: *mut pg_sys::PlannedStmt) -> Vec<Mark> {
 /// # Safety
 /// `expr` is a valid expression of a plan whose range table has `rti`.
 pub unsafe fn always_true_on(expr: *mut pg_sys::Node, rti: u32, relid: pg_sys::Oid) -> bool {
-    destructive::always_true(&Reader { target: rti, relid }.cond(expr))
+    // only these forms can be tautologies: anything else is left at once
+    let possible = !expr.is_null()
+        && matches!((*expr).type_, NodeTag::T_NullTest | NodeTag::T_BoolExpr | NodeTag::T_OpExpr | NodeTag::T_List);
+    possible && destructive::always_true(&Reader { target: rti, relid, plan: true }.cond(expr))
 }
 
 /// Reads a condition of the analyzed query into the pure rule's form.
@@ -133,6 +136,9 @@ struct Reader {
     /// The target's range-table index in the query whose condition is read.
     target: u32,
     relid: pg_sys::Oid,
+    /// Reading a plan's scan condition, only to know whether it is always true: which other
+    /// conditions reference the target does not matter, so none is searched.
+    plan: bool,
 }
 
 impl Reader {
@@ -220,6 +226,9 @@ impl Reader {
 
     /// Does the expression reference a column of the target (also from inside a sub-select)?
     unsafe fn references(&self, node: *mut pg_sys::Node) -> bool {
+        if self.plan {
+            return true;
+        }
         let mut search = Search { target: self.target, depth: 0, found: false };
         if !node.is_null() {
             find_target(node, &mut search as *mut Search as *mut c_void);

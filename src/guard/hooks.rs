@@ -204,7 +204,11 @@ unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, e
         Some(prev) => prev(query_desc, eflags),
         None => raw::standard_ExecutorStart(query_desc, eflags),
     }
-    after_executor_start(query_desc, eflags);
+    // only statements that change rows have nodes to count
+    let stmt = (*query_desc).plannedstmt;
+    if (*stmt).commandType != pg_sys::CmdType::CMD_SELECT || (*stmt).hasModifyingCTE {
+        after_executor_start(query_desc, eflags);
+    }
 }
 
 #[pg_guard]
@@ -222,7 +226,18 @@ unsafe extern "C-unwind" fn post_parse_analyze(
     if let Some(prev) = PREV_POST_PARSE_ANALYZE {
         prev(pstate, query, jstate);
     }
-    judge_analyzed(query);
+    // a plain SELECT, INSERT or utility statement leaves here (EXPLAIN and CREATE TABLE AS
+    // carry a statement of their own)
+    use pg_sys::CmdType::*;
+    let judged = match (*query).commandType {
+        CMD_UPDATE | CMD_DELETE | CMD_MERGE => true,
+        CMD_UTILITY => !(*query).utilityStmt.is_null()
+            && matches!((*(*query).utilityStmt).type_, pg_sys::NodeTag::T_ExplainStmt | pg_sys::NodeTag::T_CreateTableAsStmt),
+        _ => (*query).hasModifyingCTE,
+    };
+    if judged {
+        judge_analyzed(query);
+    }
 }
 
 /// Marks the statement's unbounded UPDATE/DELETE/MERGE as written, whatever the guard's mode
