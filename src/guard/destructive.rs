@@ -125,10 +125,16 @@ pub unsafe fn marks(stmt: *mut pg_sys::PlannedStmt) -> Vec<Mark> {
 /// # Safety
 /// `expr` is a valid expression of a plan whose range table has `rti`.
 pub unsafe fn always_true_on(expr: *mut pg_sys::Node, rti: u32, relid: pg_sys::Oid) -> bool {
-    // only these forms can be tautologies: anything else is left at once
-    let possible = !expr.is_null()
-        && matches!((*expr).type_, NodeTag::T_NullTest | NodeTag::T_BoolExpr | NodeTag::T_OpExpr | NodeTag::T_List);
-    possible && destructive::always_true(&Reader { target: rti, relid, plan: true }.cond(expr))
+    if expr.is_null() {
+        return false;
+    }
+    let reader = Reader { target: rti, relid, plan: true };
+    match (*expr).type_ {
+        // the common `col = value` leaves after one equal()
+        NodeTag::T_OpExpr => reader.self_comparison(expr as *mut pg_sys::OpExpr, true),
+        NodeTag::T_NullTest | NodeTag::T_BoolExpr | NodeTag::T_List => destructive::always_true(&reader.cond(expr)),
+        _ => false,
+    }
 }
 
 /// Reads a condition of the analyzed query into the pure rule's form.
@@ -216,9 +222,13 @@ impl Reader {
     /// `x = x`, `x <= x`, `x >= x` (a btree equality or non-strict inequality), or with
     /// `reflexive_op` false, `x IS DISTINCT FROM x`: both sides the same expression over the target.
     unsafe fn self_comparison(&self, op: *mut pg_sys::OpExpr, reflexive_op: bool) -> bool {
-        let args: Vec<*mut pg_sys::Node> = PgList::<pg_sys::Node>::from_pg((*op).args).iter_ptr().collect();
-        let [left, right] = args[..] else { return false };
-        if !pg_sys::equal(left as *const c_void, right as *const c_void) || !self.references(left) {
+        let args = PgList::<pg_sys::Node>::from_pg((*op).args);
+        let (Some(left), Some(right), 2) = (args.get_ptr(0), args.get_ptr(1), args.len()) else { return false };
+        // different node kinds are never equal: the common `col = value` needs no equal()
+        if (*left).type_ != (*right).type_
+            || !pg_sys::equal(left as *const c_void, right as *const c_void)
+            || !self.references(left)
+        {
             return false;
         }
         !reflexive_op || reflexive((*op).opno)
@@ -251,7 +261,8 @@ struct Search {
     found: bool,
 }
 
-#[pgrx::pg_guard]
+/// A plain frame (called for each node of an expression; nothing in it is dropped, and an
+/// error PostgreSQL raises in the walk passes through it untouched).
 unsafe extern "C-unwind" fn find_target(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
     check_stack_depth();
     if node.is_null() {
@@ -268,6 +279,15 @@ unsafe extern "C-unwind" fn find_target(node: *mut pg_sys::Node, context: *mut c
             search.found = search.depth == 0 && (*(node as *mut pg_sys::CurrentOfExpr)).cvarno == search.target;
             search.found
         }
+        // the usual containers are walked here, without a call into PostgreSQL per node
+        NodeTag::T_OpExpr | NodeTag::T_DistinctExpr | NodeTag::T_NullIfExpr => {
+            any_finds((*(node as *mut pg_sys::OpExpr)).args, context)
+        }
+        NodeTag::T_FuncExpr => any_finds((*(node as *mut pg_sys::FuncExpr)).args, context),
+        NodeTag::T_BoolExpr => any_finds((*(node as *mut pg_sys::BoolExpr)).args, context),
+        NodeTag::T_List => any_finds(node as *mut pg_sys::List, context),
+        NodeTag::T_RelabelType => find_target((*(node as *mut pg_sys::RelabelType)).arg as *mut pg_sys::Node, context),
+        NodeTag::T_Const | NodeTag::T_Param => false,
         NodeTag::T_Query => {
             search.depth += 1;
             let found = pg_sys::query_tree_walker(node as *mut pg_sys::Query, Some(find_target), context, 0);
@@ -276,4 +296,8 @@ unsafe extern "C-unwind" fn find_target(node: *mut pg_sys::Node, context: *mut c
         }
         _ => pg_sys::expression_tree_walker(node, Some(find_target), context),
     }
+}
+
+unsafe fn any_finds(list: *mut pg_sys::List, context: *mut c_void) -> bool {
+    PgList::<pg_sys::Node>::from_pg(list).iter_ptr().any(|n| find_target(n, context))
 }

@@ -39,7 +39,8 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
         return;
     }
-    for mt in modify_tables(stmt) {
+    let modify_tables = modify_tables(stmt);
+    for &mt in &modify_tables {
         for rti in targets_of(mt) {
             protect::check_write(relid_of(stmt, rti), command_of(mt));
         }
@@ -48,11 +49,32 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if enforcement == Enforcement::Ignore || overrides::active() {
         return;
     }
-    if let Some(refusal) = unbounded(stmt) {
+    if let Some(refusal) = unbounded(stmt, &modify_tables) {
         report::raise(refusal, enforcement);
     }
-    if let Some(refusal) = over_estimate(stmt) {
+    if let Some(refusal) = over_estimate(stmt, &modify_tables) {
         report::raise(refusal, enforcement);
+    }
+}
+
+/// Has the statement nodes the row counter must watch as they run — writable CTEs, an upsert?
+/// (Its own UPDATE/DELETE/MERGE is counted when it finishes.) Read from a plain frame: field reads
+/// only.
+///
+/// # Safety
+/// `stmt` is a valid PlannedStmt.
+pub unsafe fn may_change_rows(stmt: *mut pg_sys::PlannedStmt) -> bool {
+    match (*stmt).commandType {
+        _ if (*stmt).hasModifyingCTE => true,
+        // a rule's extra action: PostgreSQL does not count its rows
+        CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE => !(*stmt).canSetTag,
+        CmdType::CMD_INSERT => {
+            let top = (*stmt).planTree;
+            !top.is_null()
+                && (*top).type_ == NodeTag::T_ModifyTable
+                && (*(top as *mut pg_sys::ModifyTable)).onConflictAction == pg_sys::OnConflictAction::ONCONFLICT_UPDATE
+        }
+        _ => false,
     }
 }
 
@@ -61,8 +83,7 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
 /// # Safety
 /// `query_desc` has been through ExecutorStart.
 pub unsafe fn watch(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
-    let stmt = (*query_desc).plannedstmt;
-    if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 == 0 && ((*stmt).commandType != CmdType::CMD_SELECT || (*stmt).hasModifyingCTE) {
+    if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 == 0 {
         row_count::watch(query_desc);
     }
 }
@@ -80,20 +101,23 @@ unsafe fn modify_tables(stmt: *mut pg_sys::PlannedStmt) -> Vec<*mut pg_sys::Modi
 /// UPDATE/DELETE/MERGE whose own condition (as written: `guard/destructive.rs` marked it) or
 /// whose plan does not restrict its target, or an upsert whose source reads its own target
 /// unrestricted. A part whose plan reads no rows at all changes nothing.
-unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt) -> Option<Refusal> {
+unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys::ModifyTable]) -> Option<Refusal> {
     let marks = destructive_marks::marks(stmt);
     let mut owned = vec![false; marks.len()];
     let mut any_reads = false;
     let mut found = None;
-    for mt in modify_tables(stmt) {
-        let mut targets = targets_of(mt);
-        targets.push((*mt).nominalRelation);
+    for &mt in modify_tables {
         let destructive = is_destructive(mt);
         let upsert = (*mt).operation == CmdType::CMD_INSERT && (*mt).onConflictAction == pg_sys::OnConflictAction::ONCONFLICT_UPDATE;
-        let own_marks: Vec<usize> = (0..marks.len()).filter(|&i| targets.contains(&marks[i].rti)).collect();
-        own_marks.iter().for_each(|&i| owned[i] = true);
         if !(destructive || upsert || !marks.is_empty()) {
             continue;
+        }
+        let mut own_marks = Vec::new();
+        if !marks.is_empty() {
+            let mut targets = targets_of(mt);
+            targets.push((*mt).nominalRelation);
+            own_marks.extend((0..marks.len()).filter(|&i| targets.contains(&marks[i].rti)));
+            own_marks.iter().for_each(|&i| owned[i] = true);
         }
         let source = simplify(stmt, (*mt).plan.lefttree);
         if !destructive::reads_rows(&source) {
@@ -153,12 +177,12 @@ unsafe fn target_scans(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTa
 
 /// The estimate limit: an UPDATE/DELETE/MERGE whose plan expects to feed more rows to its
 /// target than `max_rows_estimate`.
-unsafe fn over_estimate(stmt: *mut pg_sys::PlannedStmt) -> Option<Refusal> {
+unsafe fn over_estimate(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys::ModifyTable]) -> Option<Refusal> {
     let limit = settings::MAX_ROWS_ESTIMATE.get();
     if limit <= 0 {
         return None;
     }
-    modify_tables(stmt).into_iter().filter(|&mt| is_destructive(mt)).find_map(|mt| {
+    modify_tables.iter().copied().filter(|&mt| is_destructive(mt)).find_map(|mt| {
         let source = (*mt).plan.lefttree;
         let estimate = if source.is_null() { 0.0 } else { (*source).plan_rows };
         (estimate > limit as f64).then(|| destructive::estimate_refusal(command_of(mt), &target_name(stmt, mt), estimate, limit))
@@ -174,6 +198,7 @@ unsafe fn over_estimate(stmt: *mut pg_sys::PlannedStmt) -> Option<Refusal> {
 pub unsafe fn check_finish(query_desc: *mut pg_sys::QueryDesc) {
     access::note_finish(query_desc);
     let stmt = (*query_desc).plannedstmt;
+    row_count::count_primary(query_desc);
     let limit = settings::MAX_ROWS_PER_STATEMENT.get();
     if overrides::active() {
         if (*stmt).commandType != CmdType::CMD_SELECT || (*stmt).hasModifyingCTE {
@@ -199,8 +224,9 @@ unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, limit: i32) {
     let stmt = (*query_desc).plannedstmt;
     let rows = (*(*query_desc).estate).es_processed;
     let over_limit = limit > 0 && rows > limit as u64;
-    let over_estimate = over_estimate(stmt).is_some();
-    let unbounded = unbounded(stmt).and_then(|r| r.object);
+    let modify_tables = modify_tables(stmt);
+    let over_estimate = over_estimate(stmt, &modify_tables).is_some();
+    let unbounded = unbounded(stmt, &modify_tables).and_then(|r| r.object);
     if !(over_limit || over_estimate || unbounded.is_some()) || !write::audited(AuditClass::Destructive) {
         return;
     }
@@ -368,11 +394,13 @@ unsafe fn restricting_refs(stmt: *mut pg_sys::PlannedStmt, list: *mut pg_sys::No
     if (*list).type_ != NodeTag::T_List {
         return if destructive_marks::always_true_on(list, rti, relid_of(stmt, rti)) { Vec::new() } else { refs_in(list, scope) };
     }
-    PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List)
-        .iter_ptr()
-        .filter(|&c| !destructive_marks::always_true_on(c, rti, relid_of(stmt, rti)))
-        .flat_map(|c| refs_in(c, scope))
-        .collect()
+    let mut refs = Vec::new();
+    for condition in PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List).iter_ptr() {
+        if !destructive_marks::always_true_on(condition, rti, relid_of(stmt, rti)) {
+            refs.extend(refs_in(condition, scope));
+        }
+    }
+    refs
 }
 
 /// The node-specific conditions beyond `plan.qual`: index and join conditions, gating quals.

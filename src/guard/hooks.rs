@@ -204,9 +204,7 @@ unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, e
         Some(prev) => prev(query_desc, eflags),
         None => raw::standard_ExecutorStart(query_desc, eflags),
     }
-    // only statements that change rows have nodes to count
-    let stmt = (*query_desc).plannedstmt;
-    if (*stmt).commandType != pg_sys::CmdType::CMD_SELECT || (*stmt).hasModifyingCTE {
+    if executor::may_change_rows((*query_desc).plannedstmt) {
         after_executor_start(query_desc, eflags);
     }
 }

@@ -3,10 +3,11 @@
 //! conflict path of `INSERT … ON CONFLICT DO UPDATE`, and what triggers, rules and foreign-key
 //! actions change (they run as nested executor runs) — per table, for the message.
 //!
-//! Each ModifyTable node is counted as it runs: after ExecutorStart its node function is wrapped
-//! (`watch`), and the wrapper adds the rows the node changed. PostgreSQL counts rows in
-//! `es_processed` only for the statement's primary node, so the wrapper lets a writable CTE's
-//! node count there for the length of its call and takes the count back out. The counter starts
+//! PostgreSQL counts the rows of a statement's own ModifyTable node (es_processed, MERGE's
+//! counters): those are added when the statement finishes (`count_primary`). Writable CTEs' nodes
+//! and upserts (whose conflict path is counted only into instrumentation) are counted as they run:
+//! after ExecutorStart their node function is wrapped (`watch`); the wrapper lets a CTE's node
+//! count into es_processed for the length of its call and takes the count back out. The counter starts
 //! at zero with each client statement and each transaction (a procedure that commits its
 //! batches starts afresh), and a rolled-back savepoint takes its rows back out. Rows changed
 //! under `allow_destructive()` are covered by it and not counted.
@@ -18,45 +19,69 @@ use crate::policy::destructive::Changed;
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows changed per (table, command), in the order first seen.
 type Rows = Vec<(pg_sys::Oid, &'static str, u64)>;
 
-thread_local! {
-    static COUNTED: RefCell<Rows> = const { RefCell::new(Vec::new()) };
-    /// The count as each open savepoint (or exception block) started, innermost last.
-    static SAVED: RefCell<Vec<(pg_sys::SubTransactionId, Rows)>> = const { RefCell::new(Vec::new()) };
+/// The count of the client statement running now, valid in the transaction it was made in (a
+/// procedure that commits its batches starts afresh with each).
+#[derive(Default)]
+struct Count {
+    lxid: pg_sys::LocalTransactionId,
+    rows: Rows,
+    warned: bool,
 }
+
+thread_local! {
+    static COUNT: RefCell<Count> = RefCell::new(Count::default());
+    /// The rows counted as each open savepoint (or exception block) started, innermost last.
+    static SAVED: RefCell<Vec<(pg_sys::LocalTransactionId, pg_sys::SubTransactionId, Rows)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether anything is counted (or warned) since the last reset: lets `reset` and the savepoint
+/// callback leave at once on the usual path. A backend is one thread.
+static ANY: AtomicBool = AtomicBool::new(false);
 
 /// PostgreSQL's ModifyTable node function, which the wrapper calls (the same for every node).
 static EXEC_MODIFY_TABLE: BackendLocal<pg_sys::ExecProcNodeMtd> = BackendLocal::new(None);
 
-/// Registers the transaction callbacks; from `_PG_init` at preload.
+/// Registers the savepoint callback; from `_PG_init` at preload.
 pub unsafe fn install() {
-    pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
     pg_sys::RegisterSubXactCallback(Some(on_subxact), std::ptr::null_mut());
 }
 
-/// Whether this client statement has been warned about already (warn mode warns once).
-static WARNED: BackendLocal<bool> = BackendLocal::new(false);
+fn current_transaction() -> pg_sys::LocalTransactionId {
+    unsafe { (*pg_sys::MyProc).lxid }
+}
+
+/// The count of this transaction (an older one's is dropped first).
+fn with_count<T>(f: impl FnOnce(&mut Count) -> T) -> T {
+    let now = current_transaction();
+    COUNT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.lxid != now {
+            *c = Count { lxid: now, ..Count::default() };
+        }
+        f(&mut c)
+    })
+}
 
 /// A client statement starts: nothing counted yet.
 pub fn reset() {
-    COUNTED.with(|c| c.borrow_mut().clear());
-    WARNED.set(false);
+    if ANY.swap(false, Ordering::Relaxed) {
+        COUNT.with(|c| {
+            let mut c = c.borrow_mut();
+            c.rows.clear();
+            c.warned = false;
+        });
+    }
 }
 
 /// Is this the statement's first warning? (Notes that it was given.)
 pub fn first_warning() -> bool {
-    !WARNED.replace(true)
-}
-
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
-    use pg_sys::XactEvent::*;
-    if matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE | XACT_EVENT_PARALLEL_COMMIT | XACT_EVENT_PARALLEL_ABORT) {
-        reset();
-        SAVED.with(|s| s.borrow_mut().clear());
-    }
+    ANY.store(true, Ordering::Relaxed);
+    with_count(|c| !std::mem::replace(&mut c.warned, true))
 }
 
 unsafe extern "C-unwind" fn on_subxact(
@@ -66,20 +91,27 @@ unsafe extern "C-unwind" fn on_subxact(
     _arg: *mut std::ffi::c_void,
 ) {
     use pg_sys::SubXactEvent::*;
+    if !ANY.load(Ordering::Relaxed) {
+        return;
+    }
+    let now = current_transaction();
     match event {
         SUBXACT_EVENT_START_SUB => {
-            let now = COUNTED.with(|c| c.borrow().clone());
-            SAVED.with(|s| s.borrow_mut().push((subxact, now)));
+            let rows = with_count(|c| c.rows.clone());
+            SAVED.with(|s| s.borrow_mut().push((now, subxact, rows)));
         }
         SUBXACT_EVENT_COMMIT_SUB | SUBXACT_EVENT_ABORT_SUB => {
             let saved = SAVED.with(|s| {
                 let mut s = s.borrow_mut();
-                let at = s.iter().rposition(|(id, _)| *id == subxact)?;
-                let saved = s.drain(at..).next().map(|(_, rows)| rows);
+                s.retain(|(lxid, _, _)| *lxid == now);
+                let at = s.iter().rposition(|(_, id, _)| *id == subxact)?;
+                let saved = s.drain(at..).next().map(|(_, _, rows)| rows);
                 saved
             });
-            if let (SUBXACT_EVENT_ABORT_SUB, Some(rows)) = (event, saved) {
-                COUNTED.with(|c| *c.borrow_mut() = rows);
+            if event == SUBXACT_EVENT_ABORT_SUB {
+                // no snapshot: nothing was counted when it started
+                let rows = saved.unwrap_or_default();
+                with_count(|c| c.rows = rows);
             }
         }
         _ => {}
@@ -88,12 +120,15 @@ unsafe extern "C-unwind" fn on_subxact(
 
 /// Rows counted so far in this client statement.
 pub fn total() -> u64 {
-    COUNTED.with(|c| c.borrow().iter().map(|(_, _, rows)| rows).sum())
+    if !ANY.load(Ordering::Relaxed) {
+        return 0;
+    }
+    with_count(|c| c.rows.iter().map(|(_, _, rows)| rows).sum())
 }
 
 /// The counted rows per table, named (for a refusal).
 pub fn changed() -> Vec<Changed> {
-    let rows = COUNTED.with(|c| c.borrow().clone());
+    let rows = with_count(|c| c.rows.clone());
     rows.into_iter()
         .map(|(relid, command, rows)| Changed { command, relation: unsafe { objects::relation_name(relid) }, rows })
         .collect()
@@ -117,7 +152,8 @@ pub unsafe fn watch(query_desc: *mut pg_sys::QueryDesc) {
         }
         let mt = node as *mut pg_sys::ModifyTableState;
         let upsert = (*mt).operation == CmdType::CMD_INSERT && is_upsert(mt);
-        if (*mt).operation == CmdType::CMD_INSERT && !upsert {
+        // the statement's own UPDATE/DELETE/MERGE is counted when it finishes (`count_primary`)
+        if ((*mt).operation == CmdType::CMD_INSERT && !upsert) || ((*mt).canSetTag && !upsert) {
             continue;
         }
         if EXEC_MODIFY_TABLE.get().is_none() {
@@ -182,6 +218,35 @@ unsafe extern "C-unwind" fn counted_modify_table(node: *mut pg_sys::PlanState) -
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn record(mt: *mut pg_sys::ModifyTableState, rows: u64) {
+    add(mt, rows);
+}
+
+/// ExecutorFinish: the rows of the statement's own UPDATE, DELETE or MERGE node, which
+/// PostgreSQL counted itself (es_processed; MERGE's inserts apart).
+///
+/// # Safety
+/// `query_desc` has run.
+pub unsafe fn count_primary(query_desc: *mut pg_sys::QueryDesc) {
+    let node = (*query_desc).planstate;
+    if node.is_null() || (*node).type_ != NodeTag::T_ModifyTableState {
+        return;
+    }
+    let mt = node as *mut pg_sys::ModifyTableState;
+    if !(*mt).canSetTag {
+        return; // wrapped and counted as it ran
+    }
+    let rows = match (*mt).operation {
+        CmdType::CMD_UPDATE | CmdType::CMD_DELETE => (*(*query_desc).estate).es_processed,
+        CmdType::CMD_MERGE => ((*mt).mt_merge_updated + (*mt).mt_merge_deleted) as u64,
+        _ => return,
+    };
+    if rows > 0 {
+        add(mt, rows);
+    }
+}
+
+/// Adds a node's rows to the count, unless `allow_destructive()` covers them.
+unsafe fn add(mt: *mut pg_sys::ModifyTableState, rows: u64) {
     if overrides::active() {
         return;
     }
@@ -197,11 +262,9 @@ unsafe extern "C-unwind" fn record(mt: *mut pg_sys::ModifyTableState, rows: u64)
     } else {
         (*(*info).ri_RelationDesc).rd_id
     };
-    COUNTED.with(|c| {
-        let mut c = c.borrow_mut();
-        match c.iter_mut().find(|(r, cmd, _)| *r == relid && *cmd == command) {
-            Some(entry) => entry.2 += rows,
-            None => c.push((relid, command, rows)),
-        }
+    ANY.store(true, Ordering::Relaxed);
+    with_count(|c| match c.rows.iter_mut().find(|(r, cmd, _)| *r == relid && *cmd == command) {
+        Some(entry) => entry.2 += rows,
+        None => c.rows.push((relid, command, rows)),
     });
 }

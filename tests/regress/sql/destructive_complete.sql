@@ -183,6 +183,10 @@ END $$;
 CREATE TABLE orders.fan (id int PRIMARY KEY, v int);
 INSERT INTO orders.fan VALUES (1, 0), (2, 0);
 CREATE TRIGGER fan_out AFTER UPDATE ON orders.fan FOR EACH ROW EXECUTE FUNCTION orders.fan_out();
+CREATE TABLE orders.mirror (id int PRIMARY KEY, v int);
+INSERT INTO orders.mirror VALUES (1, 0), (2, 0), (3, 0);
+-- a DO ALSO rule: PostgreSQL does not count its action's rows; the counter does
+CREATE RULE mirror_also AS ON UPDATE TO orders.mirror DO ALSO UPDATE orders.t SET note = 'mirrored' WHERE id <= 4;
 CREATE FUNCTION orders.two_updates() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE orders.t SET note = 'a' WHERE id <= 3;
@@ -195,7 +199,7 @@ BEGIN
         COMMIT;
     END LOOP;
 END $$;
-GRANT SELECT, INSERT, UPDATE, DELETE ON orders.parent, orders.child, orders.grandchild, orders.fan TO ns_app_rw_orders;
+GRANT SELECT, INSERT, UPDATE, DELETE ON orders.parent, orders.child, orders.grandchild, orders.fan, orders.mirror TO ns_app_rw_orders;
 GRANT EXECUTE ON FUNCTION orders.two_updates() TO ns_app_rw_orders;
 GRANT EXECUTE ON PROCEDURE orders.batches() TO ns_app_rw_orders;
 RESET ROLE;
@@ -212,6 +216,8 @@ WITH d AS (DELETE FROM orders.t WHERE id > 0 RETURNING 1) SELECT count(*) FROM d
 SELECT orders.two_updates();
 -- a trigger's fan-out: 1 row updated, 6 more by its trigger
 UPDATE orders.fan SET v = 1 WHERE id = 1;
+-- a rule's extra action: 2 rows here, 4 by the rule
+UPDATE orders.mirror SET v = 1 WHERE id <= 2;
 -- a three-level cascade: 1 parent, 3 children, 6 grandchildren
 DELETE FROM orders.parent WHERE id = 1;
 -- an upsert's conflict path counts; inserts do not
@@ -314,7 +320,7 @@ DELETE FROM orders.big WHERE id > 99990;
 DELETE FROM orders.big WHERE id > 0;
 ROLLBACK;
 \c - postgres
-DROP TABLE orders.big, orders.stale, orders.fan, orders.grandchild, orders.child, orders.parent, orders.audit_copy;
+DROP TABLE orders.big, orders.stale, orders.fan, orders.mirror, orders.grandchild, orders.child, orders.parent, orders.audit_copy;
 DROP FUNCTION orders.fan_out(), orders.two_updates();
 DROP PROCEDURE orders.batches();
 DROP VIEW orders.v_plain, orders.v_barrier, orders.v_checked, orders.v_trigger, orders.v_rule;
