@@ -32,6 +32,11 @@ pub struct Mark {
 /// # Safety
 /// `query` is the analyzer's valid Query.
 pub unsafe fn judge_analyzed(query: *mut pg_sys::Query) {
+    // the usual statement: one UPDATE/DELETE/MERGE, nothing nested to look into
+    if matches!((*query).commandType, CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE) && !(*query).hasModifyingCTE {
+        mark_if_unbounded(query);
+        return;
+    }
     let mut queue = vec![query];
     while let Some(q) = queue.pop() {
         match (*q).commandType {
@@ -54,6 +59,54 @@ pub unsafe fn judge_analyzed(query: *mut pg_sys::Query) {
         }
         mark_if_unbounded(q);
     }
+}
+
+/// The usual bounded statement, recognized by field reads alone (no call into PostgreSQL, no
+/// allocation, so a hook's plain frame can ask before anything else runs): an UPDATE/DELETE/MERGE
+/// without writable CTEs whose condition is, or is an AND containing, a comparison of a target
+/// column with a constant or parameter (`WHERE id = $1`). Anything else goes to `judge_analyzed`.
+///
+/// # Safety
+/// `query` is the analyzer's valid Query.
+pub unsafe fn obviously_bounded(query: *mut pg_sys::Query) -> bool {
+    if (*query).hasModifyingCTE || (*query).jointree.is_null() {
+        return false;
+    }
+    let quals = (*(*query).jointree).quals;
+    let target = (*query).resultRelation as u32;
+    let column_vs_value = |node: *mut pg_sys::Node| -> bool {
+        if node.is_null() || (*node).type_ != NodeTag::T_OpExpr {
+            return false;
+        }
+        let args = (*(node as *mut pg_sys::OpExpr)).args;
+        if args.is_null() || (*args).length != 2 {
+            return false;
+        }
+        let cells = std::slice::from_raw_parts((*args).elements, 2);
+        let (a, b) = (cells[0].ptr_value as *mut pg_sys::Node, cells[1].ptr_value as *mut pg_sys::Node);
+        let is_column = |n: *mut pg_sys::Node| {
+            !n.is_null() && (*n).type_ == NodeTag::T_Var && {
+                let v = n as *mut pg_sys::Var;
+                (*v).varno as u32 == target && (*v).varlevelsup == 0 && (*v).varattno > 0
+            }
+        };
+        let is_value = |n: *mut pg_sys::Node| !n.is_null() && matches!((*n).type_, NodeTag::T_Const | NodeTag::T_Param);
+        (is_column(a) && is_value(b)) || (is_value(a) && is_column(b))
+    };
+    if column_vs_value(quals) {
+        return true;
+    }
+    if quals.is_null() || (*quals).type_ != NodeTag::T_BoolExpr {
+        return false;
+    }
+    let and = quals as *mut pg_sys::BoolExpr;
+    if (*and).boolop != pg_sys::BoolExprType::AND_EXPR || (*and).args.is_null() {
+        return false;
+    }
+    let args = (*and).args;
+    std::slice::from_raw_parts((*args).elements, (*args).length as usize)
+        .iter()
+        .any(|cell| column_vs_value(cell.ptr_value as *mut pg_sys::Node))
 }
 
 /// The statement an EXPLAIN or CREATE TABLE AS carries, analyzed with it.
@@ -125,16 +178,16 @@ pub unsafe fn marks(stmt: *mut pg_sys::PlannedStmt) -> Vec<Mark> {
 /// # Safety
 /// `expr` is a valid expression of a plan whose range table has `rti`.
 pub unsafe fn always_true_on(expr: *mut pg_sys::Node, rti: u32, relid: pg_sys::Oid) -> bool {
-    if expr.is_null() {
-        return false;
-    }
-    let reader = Reader { target: rti, relid, plan: true };
-    match (*expr).type_ {
-        // the common `col = value` leaves after one equal()
-        NodeTag::T_OpExpr => reader.self_comparison(expr as *mut pg_sys::OpExpr, true),
-        NodeTag::T_NullTest | NodeTag::T_BoolExpr | NodeTag::T_List => destructive::always_true(&reader.cond(expr)),
-        _ => false,
-    }
+    may_be_always_true(expr) && destructive::always_true(&Reader { target: rti, relid, plan: true }.cond(expr))
+}
+
+/// Only these plan conditions can be tautologies: a null test, a boolean combination. (The
+/// planner turns `x = x` on a btree type into `x IS NOT NULL`.)
+///
+/// # Safety
+/// `expr` is null or a valid node.
+pub unsafe fn may_be_always_true(expr: *mut pg_sys::Node) -> bool {
+    !expr.is_null() && matches!((*expr).type_, NodeTag::T_NullTest | NodeTag::T_BoolExpr | NodeTag::T_List)
 }
 
 /// Reads a condition of the analyzed query into the pure rule's form.

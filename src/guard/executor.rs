@@ -394,6 +394,13 @@ unsafe fn restricting_refs(stmt: *mut pg_sys::PlannedStmt, list: *mut pg_sys::No
     if (*list).type_ != NodeTag::T_List {
         return if destructive_marks::always_true_on(list, rti, relid_of(stmt, rti)) { Vec::new() } else { refs_in(list, scope) };
     }
+    // the usual list of plain comparisons has no candidate: read at once
+    let candidates = PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List)
+        .iter_ptr()
+        .any(|c| destructive_marks::may_be_always_true(c));
+    if !candidates {
+        return refs_in(list, scope);
+    }
     let mut refs = Vec::new();
     for condition in PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List).iter_ptr() {
         if !destructive_marks::always_true_on(condition, rti, relid_of(stmt, rti)) {

@@ -228,7 +228,7 @@ unsafe extern "C-unwind" fn post_parse_analyze(
     // carry a statement of their own)
     use pg_sys::CmdType::*;
     let judged = match (*query).commandType {
-        CMD_UPDATE | CMD_DELETE | CMD_MERGE => true,
+        CMD_UPDATE | CMD_DELETE | CMD_MERGE => !crate::guard::destructive::obviously_bounded(query),
         CMD_UTILITY => !(*query).utilityStmt.is_null()
             && matches!((*(*query).utilityStmt).type_, pg_sys::NodeTag::T_ExplainStmt | pg_sys::NodeTag::T_CreateTableAsStmt),
         _ => (*query).hasModifyingCTE,

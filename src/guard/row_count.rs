@@ -26,7 +26,6 @@ type Rows = Vec<(pg_sys::Oid, &'static str, u64)>;
 
 /// The count of the client statement running now, valid in the transaction it was made in (a
 /// procedure that commits its batches starts afresh with each).
-#[derive(Default)]
 struct Count {
     lxid: pg_sys::LocalTransactionId,
     rows: Rows,
@@ -34,7 +33,7 @@ struct Count {
 }
 
 thread_local! {
-    static COUNT: RefCell<Count> = RefCell::new(Count::default());
+    static COUNT: RefCell<Count> = const { RefCell::new(Count { lxid: 0, rows: Vec::new(), warned: false }) };
     /// The rows counted as each open savepoint (or exception block) started, innermost last.
     static SAVED: RefCell<Vec<(pg_sys::LocalTransactionId, pg_sys::SubTransactionId, Rows)>> = const { RefCell::new(Vec::new()) };
 }
@@ -61,7 +60,9 @@ fn with_count<T>(f: impl FnOnce(&mut Count) -> T) -> T {
     COUNT.with(|c| {
         let mut c = c.borrow_mut();
         if c.lxid != now {
-            *c = Count { lxid: now, ..Count::default() };
+            c.lxid = now;
+            c.rows.clear();
+            c.warned = false;
         }
         f(&mut c)
     })

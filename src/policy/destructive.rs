@@ -204,7 +204,10 @@ impl Cond {
 /// for every row changes nothing. Evaluated bottom up over an explicit stack: conditions can be
 /// deep.
 pub fn condition_restricts(cond: &Cond) -> bool {
-    evaluate(cond).is_some_and(|v| v.restricts)
+    match cond.leaf() {
+        Some(v) => v.restricts,
+        None => evaluate(cond).is_some_and(|v| v.restricts),
+    }
 }
 
 /// Is the condition true for every row of the target, whatever its values (see [`Verdict`])?
