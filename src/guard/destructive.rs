@@ -293,10 +293,7 @@ impl Reader {
             return true;
         }
         let mut search = Search { target: self.target, depth: 0, found: false };
-        if !node.is_null() {
-            find_target(node, &mut search as *mut Search as *mut c_void);
-        }
-        search.found
+        search_node(node, &mut search)
     }
 }
 
@@ -314,14 +311,15 @@ struct Search {
     found: bool,
 }
 
-/// A plain frame (called for each node of an expression; nothing in it is dropped, and an
-/// error PostgreSQL raises in the walk passes through it untouched).
-unsafe extern "C-unwind" fn find_target(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
+/// The search's Rust side: the usual containers are taken apart here, without a guarded call
+/// into PostgreSQL per node; any other node goes to PostgreSQL's walkers, which call back
+/// `find_target`.
+unsafe fn search_node(node: *mut pg_sys::Node, search: &mut Search) -> bool {
     check_stack_depth();
     if node.is_null() {
         return false;
     }
-    let search = &mut *(context as *mut Search);
+    let context = search as *mut Search as *mut c_void;
     match (*node).type_ {
         NodeTag::T_Var => {
             let var = node as *mut pg_sys::Var;
@@ -332,14 +330,11 @@ unsafe extern "C-unwind" fn find_target(node: *mut pg_sys::Node, context: *mut c
             search.found = search.depth == 0 && (*(node as *mut pg_sys::CurrentOfExpr)).cvarno == search.target;
             search.found
         }
-        // the usual containers are walked here, without a call into PostgreSQL per node
-        NodeTag::T_OpExpr | NodeTag::T_DistinctExpr | NodeTag::T_NullIfExpr => {
-            any_finds((*(node as *mut pg_sys::OpExpr)).args, context)
-        }
-        NodeTag::T_FuncExpr => any_finds((*(node as *mut pg_sys::FuncExpr)).args, context),
-        NodeTag::T_BoolExpr => any_finds((*(node as *mut pg_sys::BoolExpr)).args, context),
-        NodeTag::T_List => any_finds(node as *mut pg_sys::List, context),
-        NodeTag::T_RelabelType => find_target((*(node as *mut pg_sys::RelabelType)).arg as *mut pg_sys::Node, context),
+        NodeTag::T_OpExpr | NodeTag::T_DistinctExpr | NodeTag::T_NullIfExpr => any_finds((*(node as *mut pg_sys::OpExpr)).args, search),
+        NodeTag::T_FuncExpr => any_finds((*(node as *mut pg_sys::FuncExpr)).args, search),
+        NodeTag::T_BoolExpr => any_finds((*(node as *mut pg_sys::BoolExpr)).args, search),
+        NodeTag::T_List => any_finds(node as *mut pg_sys::List, search),
+        NodeTag::T_RelabelType => search_node((*(node as *mut pg_sys::RelabelType)).arg as *mut pg_sys::Node, search),
         NodeTag::T_Const | NodeTag::T_Param => false,
         NodeTag::T_Query => {
             search.depth += 1;
@@ -351,6 +346,12 @@ unsafe extern "C-unwind" fn find_target(node: *mut pg_sys::Node, context: *mut c
     }
 }
 
-unsafe fn any_finds(list: *mut pg_sys::List, context: *mut c_void) -> bool {
-    PgList::<pg_sys::Node>::from_pg(list).iter_ptr().any(|n| find_target(n, context))
+/// The walkers' callback (guarded: PostgreSQL's frames are between it and us).
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn find_target(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
+    search_node(node, &mut *(context as *mut Search))
+}
+
+unsafe fn any_finds(list: *mut pg_sys::List, search: &mut Search) -> bool {
+    PgList::<pg_sys::Node>::from_pg(list).iter_ptr().any(|n| search_node(n, search))
 }

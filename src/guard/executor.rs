@@ -445,20 +445,50 @@ struct Collector {
 unsafe fn refs_in(expr: *mut pg_sys::Node, scope: u32) -> Vec<Ref> {
     let mut collector = Collector { refs: Vec::new(), scope };
     if !expr.is_null() {
-        collect(expr, &mut collector as *mut Collector as *mut c_void);
+        collect_node(expr, &mut collector);
     }
     collector.refs
 }
 
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
-    // expression_tree_walker recurses through us: check the stack at each level, as
-    // PostgreSQL's own walkers do
+/// The walk's Rust side: the usual nodes (comparisons, function calls, boolean combinations,
+/// lists, casts) are taken apart here, without a guarded call into PostgreSQL per node; any
+/// other node goes to expression_tree_walker, which calls back `collect`.
+unsafe fn collect_node(node: *mut pg_sys::Node, collector: &mut Collector) {
     crate::pg::backend::check_stack_depth();
     if node.is_null() {
-        return false;
+        return;
     }
-    let collector = &mut *(context as *mut Collector);
+    let list = match (*node).type_ {
+        NodeTag::T_OpExpr | NodeTag::T_DistinctExpr | NodeTag::T_NullIfExpr => (*(node as *mut pg_sys::OpExpr)).args,
+        NodeTag::T_FuncExpr => (*(node as *mut pg_sys::FuncExpr)).args,
+        NodeTag::T_BoolExpr => (*(node as *mut pg_sys::BoolExpr)).args,
+        NodeTag::T_List => node as *mut pg_sys::List,
+        NodeTag::T_RelabelType => return collect_node((*(node as *mut pg_sys::RelabelType)).arg as *mut pg_sys::Node, collector),
+        NodeTag::T_NullTest => return collect_node((*(node as *mut pg_sys::NullTest)).arg as *mut pg_sys::Node, collector),
+        NodeTag::T_Const => return,
+        NodeTag::T_Var | NodeTag::T_Param | NodeTag::T_CurrentOfExpr => {
+            collect_leaf(node, collector);
+            return;
+        }
+        _ => {
+            pg_sys::expression_tree_walker(node, Some(collect), collector as *mut Collector as *mut c_void);
+            return;
+        }
+    };
+    for child in PgList::<pg_sys::Node>::from_pg(list).iter_ptr() {
+        collect_node(child, collector);
+    }
+}
+
+/// expression_tree_walker's callback (guarded: PostgreSQL's frames are between it and us).
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
+    collect_node(node, &mut *(context as *mut Collector));
+    false
+}
+
+/// A column or executor-parameter reference.
+unsafe fn collect_leaf(node: *mut pg_sys::Node, collector: &mut Collector) {
     match (*node).type_ {
         NodeTag::T_Var => {
             let var = &*(node as *mut pg_sys::Var);
@@ -469,19 +499,16 @@ unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_voi
                 pg_sys::INDEX_VAR => Ref::Column(collector.scope),
                 rti => Ref::Column(rti as u32),
             });
-            false
         }
         NodeTag::T_Param => {
             let param = &*(node as *mut pg_sys::Param);
             if param.paramkind == pg_sys::ParamKind::PARAM_EXEC {
                 collector.refs.push(Ref::Param(param.paramid));
             }
-            false
         }
         NodeTag::T_CurrentOfExpr => {
             collector.refs.push(Ref::Column((*(node as *mut pg_sys::CurrentOfExpr)).cvarno));
-            false
         }
-        _ => pg_sys::expression_tree_walker(node, Some(collect), context),
+        _ => {}
     }
 }

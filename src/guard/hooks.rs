@@ -153,7 +153,7 @@ unsafe extern "C-unwind" fn before_utility(
     let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
     if top_level {
         note_statement(query_string, pstmt);
-        crate::guard::row_count::reset();
+        crate::guard::row_count::statement_starts(pstmt);
     }
     if judged {
         crate::guard::admin_session::before_statement(top_level, || {
@@ -253,7 +253,7 @@ unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryD
     let top_level = nesting::top_level();
     if top_level {
         note_statement(source, pstmt);
-        crate::guard::row_count::reset();
+        crate::guard::row_count::statement_starts(pstmt);
     }
     if !exempt() {
         crate::guard::admin_session::before_statement(top_level, || {

@@ -68,6 +68,22 @@ fn with_count<T>(f: impl FnOnce(&mut Count) -> T) -> T {
     })
 }
 
+/// A client statement's query starts (at depth 0): the first of its portal starts the count
+/// afresh; the others a rule added to it (run in the same portal) go on counting.
+///
+/// # Safety
+/// `pstmt` is the statement starting now.
+pub unsafe fn statement_starts(pstmt: *mut pg_sys::PlannedStmt) {
+    let portal = pg_sys::ActivePortal;
+    if !portal.is_null() {
+        let stmts = (*portal).stmts;
+        if !stmts.is_null() && (*stmts).length > 1 && (*(*stmts).elements).ptr_value as *mut pg_sys::PlannedStmt != pstmt {
+            return;
+        }
+    }
+    reset();
+}
+
 /// A client statement starts: nothing counted yet.
 pub fn reset() {
     if ANY.swap(false, Ordering::Relaxed) {
