@@ -109,6 +109,16 @@ pub unsafe fn obviously_bounded(query: *mut pg_sys::Query) -> bool {
         .any(|cell| column_vs_value(cell.ptr_value as *mut pg_sys::Node))
 }
 
+/// Does an EXPLAIN or CREATE TABLE AS carry a statement that changes rows? (Field reads only.)
+///
+/// # Safety
+/// `stmt` is null or a valid utility statement.
+pub unsafe fn carries_changes(stmt: *mut pg_sys::Node) -> bool {
+    utility_query(stmt).is_some_and(|q| {
+        (*q).hasModifyingCTE || matches!((*q).commandType, CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE)
+    })
+}
+
 /// The statement an EXPLAIN or CREATE TABLE AS carries, analyzed with it.
 unsafe fn utility_query(stmt: *mut pg_sys::Node) -> Option<*mut pg_sys::Query> {
     if stmt.is_null() {

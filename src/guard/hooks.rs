@@ -229,8 +229,7 @@ unsafe extern "C-unwind" fn post_parse_analyze(
     use pg_sys::CmdType::*;
     let judged = match (*query).commandType {
         CMD_UPDATE | CMD_DELETE | CMD_MERGE => !crate::guard::destructive::obviously_bounded(query),
-        CMD_UTILITY => !(*query).utilityStmt.is_null()
-            && matches!((*(*query).utilityStmt).type_, pg_sys::NodeTag::T_ExplainStmt | pg_sys::NodeTag::T_CreateTableAsStmt),
+        CMD_UTILITY => crate::guard::destructive::carries_changes((*query).utilityStmt),
         _ => (*query).hasModifyingCTE,
     };
     if judged {
