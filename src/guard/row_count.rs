@@ -170,7 +170,7 @@ pub unsafe fn watch(query_desc: *mut pg_sys::QueryDesc) {
         let mt = node as *mut pg_sys::ModifyTableState;
         let upsert = (*mt).operation == CmdType::CMD_INSERT && is_upsert(mt);
         // the statement's own UPDATE/DELETE/MERGE is counted when it finishes (`count_primary`)
-        if ((*mt).operation == CmdType::CMD_INSERT && !upsert) || ((*mt).canSetTag && !upsert) {
+        if !upsert && ((*mt).operation == CmdType::CMD_INSERT || (*mt).canSetTag) {
             continue;
         }
         if EXEC_MODIFY_TABLE.get().is_none() {
