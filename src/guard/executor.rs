@@ -119,6 +119,9 @@ unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys
             own_marks.extend((0..marks.len()).filter(|&i| targets.contains(&marks[i].rti)));
             own_marks.iter().for_each(|&i| owned[i] = true);
         }
+        if marks.is_empty() && destructive && scan_compares_target_column(mt) {
+            continue;
+        }
         let source = simplify(stmt, (*mt).plan.lefttree);
         if !destructive::reads_rows(&source) {
             continue;
@@ -140,6 +143,38 @@ unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys
         Some(i) if found.is_none() && any_reads => Some(mark_refusal(&marks[i])),
         _ => found,
     }
+}
+
+/// The usual bounded UPDATE/DELETE, recognized by field reads before the plan is simplified:
+/// the node below it scans a target and filters on a comparison of one of its columns with a
+/// value (`WHERE id = $1`), which the WHERE rule would find restricting too.
+unsafe fn scan_compares_target_column(mt: *mut pg_sys::ModifyTable) -> bool {
+    let scan = (*mt).plan.lefttree;
+    if scan.is_null() {
+        return false;
+    }
+    let lists: [*mut pg_sys::List; 2] = match (*scan).type_ {
+        NodeTag::T_SeqScan => [(*scan).qual, std::ptr::null_mut()],
+        NodeTag::T_IndexScan => [(*scan).qual, (*(scan as *mut pg_sys::IndexScan)).indexqualorig],
+        _ => return false,
+    };
+    let rti = (*(scan as *mut pg_sys::Scan)).scanrelid;
+    if !PgList::<i32>::from_pg((*mt).resultRelations).iter_int().any(|r| r as u32 == rti) {
+        return false;
+    }
+    let column_vs_value = |node: *mut pg_sys::Node| -> bool {
+        if node.is_null() || (*node).type_ != NodeTag::T_OpExpr {
+            return false;
+        }
+        let args = PgList::<pg_sys::Node>::from_pg((*(node as *mut pg_sys::OpExpr)).args);
+        let (Some(a), Some(b), 2) = (args.get_ptr(0), args.get_ptr(1), args.len()) else { return false };
+        let column = |n: *mut pg_sys::Node| {
+            (*n).type_ == NodeTag::T_Var && (*(n as *mut pg_sys::Var)).varno as u32 == rti && (*(n as *mut pg_sys::Var)).varattno > 0
+        };
+        let value = |n: *mut pg_sys::Node| matches!((*n).type_, NodeTag::T_Const | NodeTag::T_Param);
+        (column(a) && value(b)) || (value(a) && column(b))
+    };
+    lists.iter().any(|&list| PgList::<pg_sys::Node>::from_pg(list).iter_ptr().any(column_vs_value))
 }
 
 unsafe fn mark_refusal(mark: &destructive_marks::Mark) -> Refusal {
