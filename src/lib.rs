@@ -50,6 +50,7 @@ pub extern "C-unwind" fn _PG_init() {
     unsafe { guard::file_functions::install() };
     unsafe { guard::preload::install() };
     unsafe { guard::lockdown::install() };
+    unsafe { guard::row_count::install() };
     pg::backend::mark_hooks_active();
 }
 

@@ -23,6 +23,7 @@ fn status() -> TableIterator<'static, (name!(setting, String), name!(value, Stri
         ("allow_temp_objects".to_string(), settings::ALLOW_TEMP_OBJECTS.get().to_string()),
         ("destructive_guard".to_string(), settings::DESTRUCTIVE_GUARD.get().as_str().to_string()),
         ("max_rows_per_statement".to_string(), settings::MAX_ROWS_PER_STATEMENT.get().to_string()),
+        ("max_rows_estimate".to_string(), settings::MAX_ROWS_ESTIMATE.get().to_string()),
         ("risky_guard".to_string(), settings::RISKY_GUARD.get().as_str().to_string()),
     ];
     TableIterator::new(rows)

@@ -1,6 +1,8 @@
 //! Executor glue for the destructive-statement guard: reads a planned statement's
-//! ModifyTable nodes into `destructive::PlanNode`s for the WHERE rule (ExecutorStart), and
-//! checks the row count against the blast-radius limit (ExecutorFinish).
+//! ModifyTable nodes into `destructive::PlanNode`s for the WHERE and upsert rules, applies the
+//! marks `guard/destructive.rs` left on statements unbounded as written, and the estimate limit
+//! (ExecutorStart); checks the rows `guard/row_count.rs` counted against the blast-radius limit
+//! (ExecutorFinish).
 //!
 //! Checking at execution rather than at parse analysis is what makes cached plans (PREPARE,
 //! PL/pgSQL, SQL functions) obey the guard's current mode. A SELECT without a data-modifying
@@ -8,20 +10,23 @@
 //! catalog access.
 
 use crate::guard::access;
+use crate::guard::destructive as destructive_marks;
 use crate::guard::overrides;
 use crate::guard::protect;
+use crate::guard::row_count;
 use crate::pg::objects;
 use crate::pg::settings;
 use crate::policy::audit_event::AuditClass;
 use crate::policy::destructive::{self, PlanNode, Ref};
-use crate::policy::verdict::Enforcement;
+use crate::policy::verdict::{Enforcement, Refusal};
 use crate::trail::report;
 use crate::trail::write;
 use pgrx::PgList;
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use std::ffi::c_void;
 
-/// ExecutorStart: the WHERE rule for every UPDATE/DELETE/MERGE the statement contains.
+/// ExecutorStart: the WHERE rule for every UPDATE/DELETE/MERGE the statement contains, the
+/// upsert rule, and the estimate limit.
 ///
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc.
@@ -34,76 +39,244 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
         return;
     }
+    let modify_tables = modify_tables(stmt);
+    for &mt in &modify_tables {
+        for rti in targets_of(mt) {
+            protect::check_write(relid_of(stmt, rti), command_of(mt));
+        }
+    }
     let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
-    let judge_where = enforcement != Enforcement::Ignore && !overrides::active();
-    // Data-modifying CTEs are planned as subplans of the statement.
-    for root in std::iter::once((*stmt).planTree).chain(plans((*stmt).subplans)) {
-        for_each_modify_table(root, &mut |mt| {
-            for rti in targets_of(mt) {
-                protect::check_write(relid_of(stmt, rti), command_of(mt));
-            }
-            if judge_where && is_unbounded(mt) {
-                let refusal = destructive::unbounded_refusal(command_of(mt), &target_name(stmt, mt));
-                report::raise(refusal, enforcement);
-            }
-        });
+    if enforcement == Enforcement::Ignore || overrides::active() {
+        return;
+    }
+    if let Some(refusal) = unbounded(stmt, &modify_tables) {
+        report::raise(refusal, enforcement);
+    }
+    if let Some(refusal) = over_estimate(stmt, &modify_tables) {
+        report::raise(refusal, enforcement);
     }
 }
 
-unsafe fn is_unbounded(mt: *mut pg_sys::ModifyTable) -> bool {
-    is_destructive(mt) && !destructive::restricts_target(&simplify((*mt).plan.lefttree), &targets_of(mt))
+/// Has the statement nodes the row counter must watch as they run — writable CTEs, an upsert?
+/// (Its own UPDATE/DELETE/MERGE is counted when it finishes.) Read from a plain frame: field reads
+/// only.
+///
+/// # Safety
+/// `stmt` is a valid PlannedStmt.
+pub unsafe fn may_change_rows(stmt: *mut pg_sys::PlannedStmt) -> bool {
+    match (*stmt).commandType {
+        _ if (*stmt).hasModifyingCTE => true,
+        // a rule's extra action: PostgreSQL does not count its rows
+        CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE => !(*stmt).canSetTag,
+        CmdType::CMD_INSERT => {
+            let top = (*stmt).planTree;
+            !top.is_null()
+                && (*top).type_ == NodeTag::T_ModifyTable
+                && (*(top as *mut pg_sys::ModifyTable)).onConflictAction == pg_sys::OnConflictAction::ONCONFLICT_UPDATE
+        }
+        _ => false,
+    }
 }
 
-/// ExecutorFinish (after the statement ran, so its row count is known): the row limit. An
+/// After ExecutorStart has built the executor's nodes: count what they change.
+///
+/// # Safety
+/// `query_desc` has been through ExecutorStart.
+pub unsafe fn watch(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    if eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 == 0 {
+        row_count::watch(query_desc);
+    }
+}
+
+/// Every ModifyTable of the statement; data-modifying CTEs are planned as subplans.
+unsafe fn modify_tables(stmt: *mut pg_sys::PlannedStmt) -> Vec<*mut pg_sys::ModifyTable> {
+    let mut found = Vec::new();
+    for root in std::iter::once((*stmt).planTree).chain(plans((*stmt).subplans)) {
+        for_each_modify_table(root, &mut |mt| found.push(mt));
+    }
+    found
+}
+
+/// The first statement part that would change rows without restricting them: an
+/// UPDATE/DELETE/MERGE whose own condition (as written: `guard/destructive.rs` marked it) or
+/// whose plan does not restrict its target, or an upsert whose source reads its own target
+/// unrestricted. A part whose plan reads no rows at all changes nothing.
+unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys::ModifyTable]) -> Option<Refusal> {
+    let marks = destructive_marks::marks(stmt);
+    let mut owned = vec![false; marks.len()];
+    let mut any_reads = false;
+    let mut found = None;
+    for &mt in modify_tables {
+        let destructive = is_destructive(mt);
+        let upsert = (*mt).operation == CmdType::CMD_INSERT && (*mt).onConflictAction == pg_sys::OnConflictAction::ONCONFLICT_UPDATE;
+        if !(destructive || upsert || !marks.is_empty()) {
+            continue;
+        }
+        let mut own_marks = Vec::new();
+        if !marks.is_empty() {
+            let mut targets = targets_of(mt);
+            targets.push((*mt).nominalRelation);
+            own_marks.extend((0..marks.len()).filter(|&i| targets.contains(&marks[i].rti)));
+            own_marks.iter().for_each(|&i| owned[i] = true);
+        }
+        if marks.is_empty() && destructive && scan_compares_target_column(mt) {
+            continue;
+        }
+        let source = simplify(stmt, (*mt).plan.lefttree);
+        if !destructive::reads_rows(&source) {
+            continue;
+        }
+        any_reads = true;
+        if found.is_some() {
+            continue;
+        }
+        if let Some(&i) = own_marks.first() {
+            found = Some(mark_refusal(&marks[i]));
+        } else if destructive && !destructive::restricts_target(&source, &targets_of(mt)) {
+            found = Some(destructive::unbounded_refusal(command_of(mt), &target_name(stmt, mt)));
+        } else if upsert && destructive::upsert_source_unbounded(&source, &target_scans(stmt, mt, &source)) {
+            found = Some(destructive::upsert_refusal(&target_name(stmt, mt)));
+        }
+    }
+    // A view's or a rule's statement: its mark is on the view, which no node changes itself.
+    match owned.iter().position(|&o| !o) {
+        Some(i) if found.is_none() && any_reads => Some(mark_refusal(&marks[i])),
+        _ => found,
+    }
+}
+
+/// The usual bounded UPDATE/DELETE, recognized by field reads before the plan is simplified:
+/// the node below it scans a target and filters on a comparison of one of its columns with a
+/// value (`WHERE id = $1`), which the WHERE rule would find restricting too.
+unsafe fn scan_compares_target_column(mt: *mut pg_sys::ModifyTable) -> bool {
+    let scan = (*mt).plan.lefttree;
+    if scan.is_null() {
+        return false;
+    }
+    let lists: [*mut pg_sys::List; 2] = match (*scan).type_ {
+        NodeTag::T_SeqScan => [(*scan).qual, std::ptr::null_mut()],
+        NodeTag::T_IndexScan => [(*scan).qual, (*(scan as *mut pg_sys::IndexScan)).indexqualorig],
+        _ => return false,
+    };
+    let rti = (*(scan as *mut pg_sys::Scan)).scanrelid;
+    if !PgList::<i32>::from_pg((*mt).resultRelations).iter_int().any(|r| r as u32 == rti) {
+        return false;
+    }
+    let column_vs_value = |node: *mut pg_sys::Node| -> bool {
+        if node.is_null() || (*node).type_ != NodeTag::T_OpExpr {
+            return false;
+        }
+        let args = PgList::<pg_sys::Node>::from_pg((*(node as *mut pg_sys::OpExpr)).args);
+        let (Some(a), Some(b), 2) = (args.get_ptr(0), args.get_ptr(1), args.len()) else { return false };
+        let column = |n: *mut pg_sys::Node| {
+            (*n).type_ == NodeTag::T_Var && (*(n as *mut pg_sys::Var)).varno as u32 == rti && (*(n as *mut pg_sys::Var)).varattno > 0
+        };
+        let value = |n: *mut pg_sys::Node| matches!((*n).type_, NodeTag::T_Const | NodeTag::T_Param);
+        (column(a) && value(b)) || (value(a) && column(b))
+    };
+    lists.iter().any(|&list| PgList::<pg_sys::Node>::from_pg(list).iter_ptr().any(column_vs_value))
+}
+
+unsafe fn mark_refusal(mark: &destructive_marks::Mark) -> Refusal {
+    destructive::unbounded_refusal(mark.command, &objects::relation_name(mark.relid))
+}
+
+extern "C-unwind" {
+    /// catalog/pg_inherits.h, which pgrx's bindings leave out.
+    fn find_all_inheritors(parent: pg_sys::Oid, lockmode: pg_sys::LOCKMODE, parents: *mut *mut pg_sys::List) -> *mut pg_sys::List;
+}
+
+/// The range-table entries the upsert's source scans that are its target or, for a
+/// partitioned target, one of its partitions.
+unsafe fn target_scans(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTable, source: &PlanNode) -> Vec<u32> {
+    let target = relid_of(stmt, (*mt).nominalRelation);
+    let family: Vec<pg_sys::Oid> = if pg_sys::get_rel_relkind(target) == pg_sys::RELKIND_PARTITIONED_TABLE as std::ffi::c_char {
+        PgList::<pg_sys::Oid>::from_pg(find_all_inheritors(target, pg_sys::NoLock as i32, std::ptr::null_mut()))
+            .iter_oid()
+            .collect()
+    } else {
+        vec![target]
+    };
+    let mut scans = Vec::new();
+    let mut stack = vec![source];
+    while let Some(node) = stack.pop() {
+        if let Some(rti) = node.scans {
+            if family.contains(&relid_of(stmt, rti)) {
+                scans.push(rti);
+            }
+        }
+        stack.extend(node.children.iter());
+    }
+    scans
+}
+
+/// The estimate limit: an UPDATE/DELETE/MERGE whose plan expects to feed more rows to its
+/// target than `max_rows_estimate`.
+unsafe fn over_estimate(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys::ModifyTable]) -> Option<Refusal> {
+    let limit = settings::MAX_ROWS_ESTIMATE.get();
+    if limit <= 0 {
+        return None;
+    }
+    modify_tables.iter().copied().filter(|&mt| is_destructive(mt)).find_map(|mt| {
+        let source = (*mt).plan.lefttree;
+        let estimate = if source.is_null() { 0.0 } else { (*source).plan_rows };
+        (estimate > limit as f64).then(|| destructive::estimate_refusal(command_of(mt), &target_name(stmt, mt), estimate, limit))
+    })
+}
+
+/// ExecutorFinish (after the statement and what it set off ran — triggers, foreign-key actions,
+/// writable CTEs): the row limit over every row counted since the client statement began. An
 /// ERROR here aborts the statement's (sub)transaction, so nothing it changed persists.
 ///
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc, after ExecutorRun.
 pub unsafe fn check_finish(query_desc: *mut pg_sys::QueryDesc) {
     access::note_finish(query_desc);
-    let operation = (*query_desc).operation;
-    if !matches!(operation, CmdType::CMD_UPDATE | CmdType::CMD_DELETE | CmdType::CMD_MERGE) {
+    let stmt = (*query_desc).plannedstmt;
+    row_count::count_primary(query_desc);
+    let limit = settings::MAX_ROWS_PER_STATEMENT.get();
+    if overrides::active() {
+        if (*stmt).commandType != CmdType::CMD_SELECT || (*stmt).hasModifyingCTE {
+            record_overridden(query_desc, limit);
+        }
         return;
     }
-    let limit = settings::MAX_ROWS_PER_STATEMENT.get();
-    let rows = (*(*query_desc).estate).es_processed;
-    let over_limit = limit > 0 && rows > limit as u64;
-    if overrides::active() {
-        record_overridden(query_desc, over_limit);
+    if limit <= 0 || row_count::total() <= limit as u64 {
         return;
     }
     let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
-    if !over_limit || enforcement == Enforcement::Ignore {
+    // warn: once per client statement, when its count first passes the limit
+    if enforcement == Enforcement::Ignore || (enforcement == Enforcement::Warn && !row_count::first_warning()) {
         return;
     }
-    let stmt = (*query_desc).plannedstmt;
-    let mut relation = String::new();
-    for_each_modify_table((*stmt).planTree, &mut |mt| relation = target_name(stmt, mt));
-    let refusal = destructive::row_limit_refusal(command_name(operation), &relation, rows, limit);
+    let refusal = destructive::row_limit_refusal(command_name((*query_desc).operation), &row_count::changed(), limit);
     report::raise(refusal, enforcement);
 }
 
 /// A statement the guard let through only because of `allow_destructive()` leaves a
 /// `destructive` audit row, in its own transaction: it exists exactly if the change commits.
-unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, over_limit: bool) {
+unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, limit: i32) {
     let stmt = (*query_desc).plannedstmt;
-    let mut unbounded = None;
-    for_each_modify_table((*stmt).planTree, &mut |mt| {
-        if is_unbounded(mt) {
-            unbounded = Some(target_name(stmt, mt));
-        }
-    });
-    if !(over_limit || unbounded.is_some()) || !write::audited(AuditClass::Destructive) {
+    let rows = (*(*query_desc).estate).es_processed;
+    let over_limit = limit > 0 && rows > limit as u64;
+    let modify_tables = modify_tables(stmt);
+    let over_estimate = over_estimate(stmt, &modify_tables).is_some();
+    let unbounded = unbounded(stmt, &modify_tables).and_then(|r| r.object);
+    if !(over_limit || over_estimate || unbounded.is_some()) || !write::audited(AuditClass::Destructive) {
         return;
     }
     let mut event = write::event(AuditClass::Destructive, "committed");
     event.command_tag = Some(command_name((*query_desc).operation).to_string());
     event.object_type = Some("table".into());
     event.object_identity = unbounded;
-    event.rows = Some((*(*query_desc).estate).es_processed as i64);
+    event.rows = Some(rows as i64);
     event.statement = Some(crate::pg::statement::statement_text((*query_desc).sourceText, (*query_desc).plannedstmt));
     event.reason = overrides::reason();
-    event.details = Some(serde_json::json!({ "unbounded": event.object_identity.is_some(), "over_row_limit": over_limit }));
+    event.details = Some(serde_json::json!({
+        "unbounded": event.object_identity.is_some(),
+        "over_row_limit": over_limit,
+        "over_estimate": over_estimate,
+    }));
     write::record_committed(event);
 }
 
@@ -197,8 +370,18 @@ fn is_scan(tag: NodeTag) -> bool {
     )
 }
 
+/// The plan of the CTE a CteScan reads (a materialized CTE is a subplan of the statement): what
+/// it scans is what the scan yields, for the upsert rule.
+unsafe fn cte_plan(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> Option<*mut pg_sys::Plan> {
+    if (*plan).type_ != NodeTag::T_CteScan {
+        return None;
+    }
+    let id = (*(plan as *mut pg_sys::CteScan)).ctePlanId;
+    PgList::<pg_sys::Plan>::from_pg((*stmt).subplans).get_ptr((id as usize).checked_sub(1)?)
+}
+
 /// Reads one plan subtree into the WHERE rule's plain form (checking the stack at each level).
-unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
+unsafe fn simplify(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> PlanNode {
     crate::pg::backend::check_stack_depth();
     if plan.is_null() {
         return PlanNode::default();
@@ -210,9 +393,9 @@ unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
         .iter_ptr()
         .map(|te| refs_in((*te).expr as *mut pg_sys::Node, scope))
         .collect();
-    let mut conditions = refs_in((*plan).qual as *mut pg_sys::Node, scope);
-    for extra in extra_conditions(plan) {
-        conditions.extend(refs_in(extra, scope));
+    let mut conditions = Vec::new();
+    for list in std::iter::once((*plan).qual as *mut pg_sys::Node).chain(extra_conditions(plan)) {
+        conditions.extend(restricting_refs(stmt, list, scans));
     }
     let params_set = if tag == NodeTag::T_NestLoop {
         PgList::<pg_sys::NestLoopParam>::from_pg((*(plan as *mut pg_sys::NestLoop)).nestParams)
@@ -228,8 +411,38 @@ unsafe fn simplify(plan: *mut pg_sys::Plan) -> PlanNode {
         targetlist,
         conditions,
         params_set,
-        children: children_of(plan).into_iter().map(|c| simplify(c)).collect(),
+        children: children_of(plan).into_iter().chain(cte_plan(stmt, plan)).map(|c| simplify(stmt, c)).collect(),
     }
+}
+
+/// The references of the conditions in a list (or one expression) that can restrict rows: on a
+/// scan, a condition that is always true of the scanned table's rows (`id IS NOT NULL` on a NOT
+/// NULL column — the planner's form of `id = id` —, `ctid IS NOT NULL`, an OR with such an arm)
+/// restricts nothing and is left out. This also covers statements never parsed in this backend
+/// (SQL-standard function bodies), which the rule as written does not see.
+unsafe fn restricting_refs(stmt: *mut pg_sys::PlannedStmt, list: *mut pg_sys::Node, scans: Option<u32>) -> Vec<Ref> {
+    let scope = scans.unwrap_or(0);
+    if list.is_null() {
+        return Vec::new();
+    }
+    let Some(rti) = scans.filter(|&rti| rti > 0) else { return refs_in(list, scope) };
+    if (*list).type_ != NodeTag::T_List {
+        return if destructive_marks::always_true_on(list, rti, relid_of(stmt, rti)) { Vec::new() } else { refs_in(list, scope) };
+    }
+    // the usual list of plain comparisons has no candidate: read at once
+    let candidates = PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List)
+        .iter_ptr()
+        .any(|c| destructive_marks::may_be_always_true(c));
+    if !candidates {
+        return refs_in(list, scope);
+    }
+    let mut refs = Vec::new();
+    for condition in PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List).iter_ptr() {
+        if !destructive_marks::always_true_on(condition, rti, relid_of(stmt, rti)) {
+            refs.extend(refs_in(condition, scope));
+        }
+    }
+    refs
 }
 
 /// The node-specific conditions beyond `plan.qual`: index and join conditions, gating quals.
@@ -267,20 +480,50 @@ struct Collector {
 unsafe fn refs_in(expr: *mut pg_sys::Node, scope: u32) -> Vec<Ref> {
     let mut collector = Collector { refs: Vec::new(), scope };
     if !expr.is_null() {
-        collect(expr, &mut collector as *mut Collector as *mut c_void);
+        collect_node(expr, &mut collector);
     }
     collector.refs
 }
 
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
-    // expression_tree_walker recurses through us: check the stack at each level, as
-    // PostgreSQL's own walkers do
+/// The walk's Rust side: the usual nodes (comparisons, function calls, boolean combinations,
+/// lists, casts) are taken apart here, without a guarded call into PostgreSQL per node; any
+/// other node goes to expression_tree_walker, which calls back `collect`.
+unsafe fn collect_node(node: *mut pg_sys::Node, collector: &mut Collector) {
     crate::pg::backend::check_stack_depth();
     if node.is_null() {
-        return false;
+        return;
     }
-    let collector = &mut *(context as *mut Collector);
+    let list = match (*node).type_ {
+        NodeTag::T_OpExpr | NodeTag::T_DistinctExpr | NodeTag::T_NullIfExpr => (*(node as *mut pg_sys::OpExpr)).args,
+        NodeTag::T_FuncExpr => (*(node as *mut pg_sys::FuncExpr)).args,
+        NodeTag::T_BoolExpr => (*(node as *mut pg_sys::BoolExpr)).args,
+        NodeTag::T_List => node as *mut pg_sys::List,
+        NodeTag::T_RelabelType => return collect_node((*(node as *mut pg_sys::RelabelType)).arg as *mut pg_sys::Node, collector),
+        NodeTag::T_NullTest => return collect_node((*(node as *mut pg_sys::NullTest)).arg as *mut pg_sys::Node, collector),
+        NodeTag::T_Const => return,
+        NodeTag::T_Var | NodeTag::T_Param | NodeTag::T_CurrentOfExpr => {
+            collect_leaf(node, collector);
+            return;
+        }
+        _ => {
+            pg_sys::expression_tree_walker(node, Some(collect), collector as *mut Collector as *mut c_void);
+            return;
+        }
+    };
+    for child in PgList::<pg_sys::Node>::from_pg(list).iter_ptr() {
+        collect_node(child, collector);
+    }
+}
+
+/// expression_tree_walker's callback (guarded: PostgreSQL's frames are between it and us).
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_void) -> bool {
+    collect_node(node, &mut *(context as *mut Collector));
+    false
+}
+
+/// A column or executor-parameter reference.
+unsafe fn collect_leaf(node: *mut pg_sys::Node, collector: &mut Collector) {
     match (*node).type_ {
         NodeTag::T_Var => {
             let var = &*(node as *mut pg_sys::Var);
@@ -291,19 +534,16 @@ unsafe extern "C-unwind" fn collect(node: *mut pg_sys::Node, context: *mut c_voi
                 pg_sys::INDEX_VAR => Ref::Column(collector.scope),
                 rti => Ref::Column(rti as u32),
             });
-            false
         }
         NodeTag::T_Param => {
             let param = &*(node as *mut pg_sys::Param);
             if param.paramkind == pg_sys::ParamKind::PARAM_EXEC {
                 collector.refs.push(Ref::Param(param.paramid));
             }
-            false
         }
         NodeTag::T_CurrentOfExpr => {
             collector.refs.push(Ref::Column((*(node as *mut pg_sys::CurrentOfExpr)).cvarno));
-            false
         }
-        _ => pg_sys::expression_tree_walker(node, Some(collect), context),
+        _ => {}
     }
 }

@@ -19,6 +19,7 @@ use std::cell::RefCell;
 static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
 static mut PREV_EXECUTOR_FINISH: pg_sys::ExecutorFinish_hook_type = None;
+static mut PREV_POST_PARSE_ANALYZE: pg_sys::post_parse_analyze_hook_type = None;
 
 /// PostgreSQL's standard implementations, declared here without pgrx's error-converting
 /// wrapper (see the module comment).
@@ -63,6 +64,8 @@ pub unsafe fn install() {
     pg_sys::ExecutorStart_hook = Some(executor_start);
     PREV_EXECUTOR_FINISH = pg_sys::ExecutorFinish_hook;
     pg_sys::ExecutorFinish_hook = Some(executor_finish);
+    PREV_POST_PARSE_ANALYZE = pg_sys::post_parse_analyze_hook;
+    pg_sys::post_parse_analyze_hook = Some(post_parse_analyze);
     crate::guard::auth::install();
 }
 
@@ -106,6 +109,7 @@ unsafe extern "C-unwind" fn before_top_level_run() {
 /// A fastpath function call (the protocol's 'F' message) is a client statement of its own.
 #[pg_guard]
 unsafe extern "C-unwind" fn on_fastpath_call(function: pg_sys::Oid) {
+    crate::guard::row_count::reset();
     if !exempt() {
         crate::guard::admin_session::before_statement(true, || {
             ("FASTPATH FUNCTION CALL".to_string(), format!("fastpath call of {}", crate::pg::text::function_name(function)))
@@ -149,6 +153,7 @@ unsafe extern "C-unwind" fn before_utility(
     let judged = context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND && !exempt();
     if top_level {
         note_statement(query_string, pstmt);
+        crate::guard::row_count::statement_starts(pstmt);
     }
     if judged {
         crate::guard::admin_session::before_statement(top_level, || {
@@ -199,6 +204,46 @@ unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, e
         Some(prev) => prev(query_desc, eflags),
         None => raw::standard_ExecutorStart(query_desc, eflags),
     }
+    if executor::may_change_rows((*query_desc).plannedstmt) {
+        after_executor_start(query_desc, eflags);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn after_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    if !exempt() {
+        executor::watch(query_desc, eflags);
+    }
+}
+
+unsafe extern "C-unwind" fn post_parse_analyze(
+    pstate: *mut pg_sys::ParseState,
+    query: *mut pg_sys::Query,
+    jstate: *mut pg_sys::JumbleState,
+) {
+    if let Some(prev) = PREV_POST_PARSE_ANALYZE {
+        prev(pstate, query, jstate);
+    }
+    // a plain SELECT, INSERT or utility statement leaves here (EXPLAIN and CREATE TABLE AS
+    // carry a statement of their own)
+    use pg_sys::CmdType::*;
+    let judged = match (*query).commandType {
+        CMD_UPDATE | CMD_DELETE | CMD_MERGE => !crate::guard::destructive::obviously_bounded(query),
+        CMD_UTILITY => crate::guard::destructive::carries_changes((*query).utilityStmt),
+        _ => (*query).hasModifyingCTE,
+    };
+    if judged {
+        judge_analyzed(query);
+    }
+}
+
+/// Marks the statement's unbounded UPDATE/DELETE/MERGE as written, whatever the guard's mode
+/// (the mark is judged when the statement runs, perhaps much later from a cached plan).
+#[pg_guard]
+unsafe extern "C-unwind" fn judge_analyzed(query: *mut pg_sys::Query) {
+    if !pg_sys::IsBinaryUpgrade {
+        crate::guard::destructive::judge_analyzed(query);
+    }
 }
 
 #[pg_guard]
@@ -207,6 +252,7 @@ unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryD
     let top_level = nesting::top_level();
     if top_level {
         note_statement(source, pstmt);
+        crate::guard::row_count::statement_starts(pstmt);
     }
     if !exempt() {
         crate::guard::admin_session::before_statement(top_level, || {

@@ -21,6 +21,7 @@ pub static ADMIN_ROLES: GucSetting<Option<CString>> =
 pub static ALLOW_TEMP_OBJECTS: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static DESTRUCTIVE_GUARD: GucSetting<GuardMode> = GucSetting::<GuardMode>::new(GuardMode::Enforce);
 pub static MAX_ROWS_PER_STATEMENT: GucSetting<i32> = GucSetting::<i32>::new(0);
+pub static MAX_ROWS_ESTIMATE: GucSetting<i32> = GucSetting::<i32>::new(0);
 pub static AUDIT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"all, -access"));
 pub static AUDIT_DESTINATION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"table"));
 pub static AUDIT_STATEMENT_MAX_BYTES: GucSetting<i32> = GucSetting::<i32>::new(4096);
@@ -223,9 +224,19 @@ fn define_guards() {
     );
     GucRegistry::define_int_guc(
         c"nspg_guard.max_rows_per_statement",
-        c"Most rows one UPDATE, DELETE or MERGE may change (0: no limit).",
-        c"A statement that changes more is rolled back with an error. Set it per role or database with ALTER ROLE/DATABASE … SET.",
+        c"Most rows one statement may update or delete, at every nesting level (0: no limit).",
+        c"Counts writable CTEs, ON CONFLICT DO UPDATE, triggers, rules and foreign-key actions; a statement that changes more is rolled back with an error. Set it per role or database with ALTER ROLE/DATABASE … SET.",
         &MAX_ROWS_PER_STATEMENT,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"nspg_guard.max_rows_estimate",
+        c"Most rows the plan of one UPDATE, DELETE or MERGE may be estimated to change (0: no limit).",
+        c"A statement whose plan estimates more is refused before it changes any row. Set it per role or database with ALTER ROLE/DATABASE … SET.",
+        &MAX_ROWS_ESTIMATE,
         0,
         i32::MAX,
         GucContext::Suset,
