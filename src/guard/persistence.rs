@@ -395,7 +395,15 @@ unsafe fn relation_owner_and_kind(relation: *mut pg_sys::RangeVar) -> Option<(pg
     if relation.is_null() {
         return None;
     }
-    let oid = pg_sys::RangeVarGetRelidExtended(relation, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+    // by name only, without PostgreSQL's schema permission check: any error is the statement's own
+    let oid = if (*relation).schemaname.is_null() {
+        pg_sys::RelnameGetRelid((*relation).relname)
+    } else {
+        match pg_sys::get_namespace_oid((*relation).schemaname, true) {
+            namespace if namespace == pg_sys::InvalidOid => return None,
+            namespace => pg_sys::get_relname_relid((*relation).relname, namespace),
+        }
+    };
     syscache::relation(oid, |c| (c.relowner, c.relkind))
 }
 
