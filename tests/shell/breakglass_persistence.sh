@@ -29,6 +29,18 @@
 #                  ROLE … LOGIN PASSWORD, ALTER ROLE … RENAME) is refused 42501 and audited; a superuser's is allowed
 #                  and recorded as a flagged break-glass event (granted_directly); the approval
 #                  path still grants it.
+#   red team 19    (exact reproductions) escalated: no role management at all — REVOKE of its own
+#                  membership (plain and in DO … EXECUTE), REVOKE of approver/admin roles, DROP
+#                  ROLE, ALTER GROUP … DROP USER, DROP USER MAPPING (1, 8); no GRANT to
+#                  pg_database_owner (9); no change to access rules or code of objects owned by
+#                  others — CREATE OR REPLACE VIEW, ALTER TABLE … ROW LEVEL SECURITY, CREATE/ALTER/
+#                  DROP POLICY, ALTER VIEW, CREATE [OR REPLACE] TRIGGER/RULE, DISABLE TRIGGER,
+#                  CREATE OR REPLACE FUNCTION, ALTER FUNCTION SET/RENAME/SET SCHEMA, nested in DO
+#                  (2), while columns, defaults, indexes and the grant's own objects stay open;
+#                  any session: a CREATEROLE admin cannot make a sock-puppet approver, take over
+#                  an approver's login (PASSWORD, VALID UNTIL, RENAME), drop, re-create or rename
+#                  to the break-glass or approver role (5, 7); a superuser's approver change runs,
+#                  flagged; the requester ends his own request with breakglass_end().
 # Own cluster next to the main one: $TEST_PORT + 23.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
