@@ -10,7 +10,9 @@ use crate::guard::admin_session;
 use crate::pg::settings;
 use crate::pg::text::{role_name, text};
 use crate::policy::audit_event::{AuditClass, AuditEvent};
-use crate::policy::escalation::{self, DirectGrant, RoleId, Session, Statement};
+use crate::pg::settings::RoleSet;
+use crate::pg::syscache;
+use crate::policy::escalation::{self, DirectGrant, Protected, RoleId, Session, Statement};
 use crate::policy::verdict::Enforcement;
 use crate::trail::report;
 use crate::trail::write;
@@ -61,11 +63,16 @@ fn breakglass_role_name() -> String {
 }
 
 unsafe fn check_direct_grant(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, described: &Described) -> Option<AuditEvent> {
+    if !is_role_statement(tag, node) {
+        return None;
+    }
+    let touched = touches_protected(tag, node, &protected_roles(breakglass_role));
     let user = pg_sys::GetUserId();
-    match escalation::direct_grant(gives_breakglass(tag, node, breakglass_role), || pg_sys::superuser_arg(user)) {
+    let (kind, protected) = touched.clone().unwrap_or((Protected::Breakglass, String::new()));
+    match escalation::direct_grant(touched.is_some(), || pg_sys::superuser_arg(user)) {
         DirectGrant::Unrelated => None,
         DirectGrant::Refused => {
-            let refusal = escalation::direct_grant_refusal(&(described.command)(), &role_name(user), &breakglass_role_name());
+            let refusal = escalation::direct_grant_refusal(&(described.command)(), &role_name(user), kind, &protected);
             report::raise(refusal, Enforcement::Refuse);
             None
         }
@@ -73,63 +80,128 @@ unsafe fn check_direct_grant(tag: NodeTag, node: *mut pg_sys::Node, breakglass_r
             let mut event = write::event(AuditClass::Breakglass, "granted_directly");
             event.command_tag = Some((described.command)());
             event.object_type = Some("role".into());
-            event.object_identity = Some(breakglass_role_name());
+            event.object_identity = Some(protected);
             event.statement = Some((described.text)());
-            event.reason = Some("the break-glass role given outside an approved request".into());
+            event.reason = Some(match kind {
+                Protected::Breakglass => "the break-glass role given outside an approved request".into(),
+                Protected::Approver => "an approver role or its members changed outside the approval process".into(),
+            });
             event.details = Some(serde_json::json!({ "flagged": true, "request_id": null }));
             event
         }),
     }
 }
 
-/// Would the statement make a role a member of the break-glass role (directly or through a role
-/// that is a member of it), let someone log in as the break-glass role, or rename it (the setting
-/// would then name no role, and its holders would no longer be watched)?
-unsafe fn gives_breakglass(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid) -> bool {
-    let is_breakglass = |role: pg_sys::Oid| {
-        role != pg_sys::InvalidOid && (role == breakglass_role || pg_sys::is_member_of_role_nosuper(role, breakglass_role))
+/// Statements that create, change, grant or drop roles: the only ones that read pg_authid here.
+unsafe fn is_role_statement(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
+    match tag {
+        NodeTag::T_GrantRoleStmt | NodeTag::T_CreateRoleStmt | NodeTag::T_AlterRoleStmt | NodeTag::T_DropRoleStmt => true,
+        NodeTag::T_RenameStmt => (*(node as *mut pg_sys::RenameStmt)).renameType == pg_sys::ObjectType::OBJECT_ROLE,
+        _ => false,
+    }
+}
+
+/// The roles that decide who gets break-glass power: the break-glass role and every existing
+/// role matching `nspg_guard.breakglass_approvers`.
+unsafe fn protected_roles(breakglass_role: pg_sys::Oid) -> Vec<(pg_sys::Oid, Protected, String)> {
+    let mut roles = vec![(breakglass_role, Protected::Breakglass, breakglass_role_name())];
+    let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
+    let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+    loop {
+        let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+        if tuple.is_null() {
+            break;
+        }
+        let authid = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple);
+        let name = CStr::from_ptr(authid.rolname.data.as_ptr()).to_string_lossy().into_owned();
+        if authid.oid != breakglass_role && settings::role_set_matches(RoleSet::Approver, &name) {
+            roles.push((authid.oid, Protected::Approver, name));
+        }
+    }
+    pg_sys::table_endscan(scan);
+    pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+    roles
+}
+
+/// Which protected role, if any, a role statement touches: makes a role a member of one
+/// (directly or through a role that is one: GRANT, CREATE ROLE … IN ROLE, ALTER GROUP … ADD
+/// USER), creates a role under a configured name, drops or renames one (or renames a role to a
+/// configured name), opens a login (LOGIN, PASSWORD, VALID UNTIL) on one or on a member of one, or
+/// renames such a member (a role changing its own password excepted).
+unsafe fn touches_protected(tag: NodeTag, node: *mut pg_sys::Node, protected: &[(pg_sys::Oid, Protected, String)]) -> Option<(Protected, String)> {
+    let found = |p: &(pg_sys::Oid, Protected, String)| Some((p.1, p.2.clone()));
+    let exactly = |role: pg_sys::Oid| protected.iter().find(|p| p.0 == role).and_then(found);
+    // SET ROLE reach: a NOINHERIT member approves too
+    let reaching = |role: pg_sys::Oid| {
+        if role == pg_sys::InvalidOid {
+            return None;
+        }
+        protected.iter().find(|p| p.0 == role || pg_sys::is_member_of_role_nosuper(role, p.0)).and_then(found)
+    };
+    let named = |name: *const std::os::raw::c_char| {
+        let name = text(name)?;
+        if name == breakglass_role_name() {
+            Some((Protected::Breakglass, name))
+        } else {
+            settings::role_set_matches(RoleSet::Approver, &name).then_some((Protected::Approver, name))
+        }
     };
     match tag {
         NodeTag::T_GrantRoleStmt => {
             let grant = node as *mut pg_sys::GrantRoleStmt;
-            (*grant).is_grant
-                && PgList::<pg_sys::AccessPriv>::from_pg((*grant).granted_roles)
-                    .iter_ptr()
-                    .any(|role| !(*role).priv_name.is_null() && is_breakglass(pg_sys::get_role_oid((*role).priv_name, true)))
+            if !(*grant).is_grant {
+                return None;
+            }
+            PgList::<pg_sys::AccessPriv>::from_pg((*grant).granted_roles)
+                .iter_ptr()
+                .filter(|role| !(**role).priv_name.is_null())
+                .find_map(|role| reaching(pg_sys::get_role_oid((*role).priv_name, true)))
         }
         NodeTag::T_CreateRoleStmt => {
-            option_roles((*(node as *mut pg_sys::CreateRoleStmt)).options, b"addroleto").into_iter().any(is_breakglass)
+            let create = node as *mut pg_sys::CreateRoleStmt;
+            named((*create).role).or_else(|| option_roles((*create).options, b"addroleto").into_iter().find_map(reaching))
         }
         NodeTag::T_AlterRoleStmt => {
             let alter = node as *mut pg_sys::AlterRoleStmt;
             let target = rolespec_oid((*alter).role);
             let options = PgList::<pg_sys::DefElem>::from_pg((*alter).options);
-            // ALTER GROUP … ADD USER makes members; LOGIN or a password on the role itself lets anyone who knows it in
             let adds_members = (*alter).action > 0 && options.iter_ptr().any(|def| defname(def) == b"rolemembers");
-            let opens_login = target == breakglass_role
-                && options.iter_ptr().any(|def| match defname(def) {
-                    b"canlogin" => pg_sys::defGetBoolean(def),
-                    b"password" => !(*def).arg.is_null(),
-                    _ => false,
-                });
-            (adds_members && is_breakglass(target)) || opens_login
+            let own_password = target == pg_sys::GetUserId();
+            let opens_login = options.iter_ptr().any(|def| match defname(def) {
+                b"canlogin" => pg_sys::defGetBoolean(def),
+                b"password" => !(*def).arg.is_null() && !own_password,
+                b"validUntil" => true,
+                _ => false,
+            });
+            if adds_members || opens_login { reaching(target) } else { None }
         }
+        NodeTag::T_DropRoleStmt => PgList::<pg_sys::RoleSpec>::from_pg((*(node as *mut pg_sys::DropRoleStmt)).roles)
+            .iter_ptr()
+            .find_map(|spec| exactly(rolespec_oid(spec))),
         NodeTag::T_RenameStmt => {
             let rename = node as *mut pg_sys::RenameStmt;
-            (*rename).renameType == pg_sys::ObjectType::OBJECT_ROLE
-                && !(*rename).subname.is_null()
-                && pg_sys::get_role_oid((*rename).subname, true) == breakglass_role
+            if (*rename).renameType != pg_sys::ObjectType::OBJECT_ROLE {
+                return None;
+            }
+            let from = if (*rename).subname.is_null() { pg_sys::InvalidOid } else { pg_sys::get_role_oid((*rename).subname, true) };
+            reaching(from).or_else(|| named((*rename).newname))
         }
-        _ => false,
+        _ => None,
     }
 }
 
 unsafe fn check_escalated(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, described: &Described) {
     let statement = statement_of(tag, node, breakglass_role, described);
-    let session = Session { escalated: true, as_breakglass_role: pg_sys::GetUserId() == breakglass_role };
-    let held = || roles_held_without(pg_sys::GetSessionUserId(), breakglass_role);
+    let requester = pg_sys::GetSessionUserId();
+    let session = Session {
+        escalated: true,
+        as_breakglass_role: pg_sys::GetUserId() == breakglass_role,
+        requester: requester.to_u32(),
+        breakglass_role: breakglass_role.to_u32(),
+    };
+    let held = || roles_held_without(requester, breakglass_role);
     if let Some(route) = escalation::persistence(&statement, session, held) {
-        let requester = role_name(pg_sys::GetSessionUserId());
+        let requester = role_name(requester);
         let refusal = escalation::refusal(&route, &(described.command)(), &requester, &breakglass_role_name(), |r| {
             role_name(pg_sys::Oid::from(r))
         });
@@ -140,9 +212,11 @@ unsafe fn check_escalated(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role
 unsafe fn statement_of(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, described: &Described) -> Statement {
     use pg_sys::ObjectType::OBJECT_ROLE;
     match tag {
-        NodeTag::T_CreateRoleStmt | NodeTag::T_AlterRoleStmt | NodeTag::T_AlterRoleSetStmt
-        | NodeTag::T_CreateUserMappingStmt | NodeTag::T_AlterUserMappingStmt => Statement::RoleChange,
-        NodeTag::T_GrantRoleStmt if (*(node as *mut pg_sys::GrantRoleStmt)).is_grant => Statement::RoleChange,
+        // REVOKE and DROP too: a lock on the membership row would hold off the expiry, and
+        // stripping approvers and admins would leave nobody to end the access
+        NodeTag::T_CreateRoleStmt | NodeTag::T_AlterRoleStmt | NodeTag::T_AlterRoleSetStmt | NodeTag::T_DropRoleStmt
+        | NodeTag::T_GrantRoleStmt | NodeTag::T_CreateUserMappingStmt | NodeTag::T_AlterUserMappingStmt
+        | NodeTag::T_DropUserMappingStmt => Statement::RoleChange,
         NodeTag::T_RenameStmt if (*(node as *mut pg_sys::RenameStmt)).renameType == OBJECT_ROLE => Statement::RoleChange,
         NodeTag::T_GrantStmt if (*(node as *mut pg_sys::GrantStmt)).is_grant => grant_of(node as *mut pg_sys::GrantStmt),
         NodeTag::T_AlterDefaultPrivilegesStmt => Statement::DefaultPrivileges,
@@ -167,9 +241,17 @@ unsafe fn statement_of(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: p
         {
             Statement::PrepareTransaction
         }
-        // temporary objects go with the session, which ends with the grant
-        _ if escalation::creates_objects(tag) && !(described.temporary)() => Statement::Create,
-        _ => Statement::Other,
+        _ => {
+            let owners = access_or_code_owners(tag, node);
+            if !owners.is_empty() {
+                Statement::AccessOrCode { owners }
+            } else if escalation::creates_objects(tag) && !(described.temporary)() {
+                // temporary objects go with the session, which ends with the grant
+                Statement::Create
+            } else {
+                Statement::Other
+            }
+        }
     }
 }
 
@@ -212,8 +294,142 @@ unsafe fn alters_security_definer(alter: *mut pg_sys::AlterFunctionStmt) -> bool
     if function == pg_sys::InvalidOid {
         return false;
     }
-    crate::pg::syscache::function(function, |p, _| p.prosecdef).unwrap_or(false)
+    syscache::function(function, |p, _| p.prosecdef).unwrap_or(false)
 }
+
+/// The owners of the existing objects whose access rules or code the statement changes: row
+/// security, trigger and rule switches and anything on a view (ALTER TABLE/VIEW), policies,
+/// triggers and rules (the table's owner), CREATE OR REPLACE of an existing view or function,
+/// ALTER FUNCTION. None for everything else (data, columns, indexes, new objects).
+unsafe fn access_or_code_owners(tag: NodeTag, node: *mut pg_sys::Node) -> Vec<RoleId> {
+    access_or_code(tag, node).into_iter().map(|o| o.to_u32()).collect()
+}
+
+unsafe fn access_or_code(tag: NodeTag, node: *mut pg_sys::Node) -> Vec<pg_sys::Oid> {
+    use pg_sys::AlterTableType as At;
+    match tag {
+        NodeTag::T_AlterTableStmt => {
+            let alter = node as *mut pg_sys::AlterTableStmt;
+            let Some((owner, kind)) = relation_owner_and_kind((*alter).relation) else {
+                return Vec::new();
+            };
+            let switches = PgList::<pg_sys::AlterTableCmd>::from_pg((*alter).cmds).iter_ptr().any(|cmd| {
+                matches!(
+                    (*cmd).subtype,
+                    At::AT_EnableRowSecurity | At::AT_DisableRowSecurity | At::AT_ForceRowSecurity | At::AT_NoForceRowSecurity
+                        | At::AT_EnableTrig | At::AT_EnableAlwaysTrig | At::AT_EnableReplicaTrig | At::AT_DisableTrig | At::AT_EnableTrigAll
+                        | At::AT_DisableTrigAll | At::AT_EnableTrigUser | At::AT_DisableTrigUser | At::AT_EnableRule | At::AT_EnableAlwaysRule
+                        | At::AT_EnableReplicaRule | At::AT_DisableRule
+                )
+            });
+            (switches || kind == pg_sys::RELKIND_VIEW as std::os::raw::c_char).then_some(owner).into_iter().collect()
+        }
+        NodeTag::T_CreatePolicyStmt => owner_of((*(node as *mut pg_sys::CreatePolicyStmt)).table),
+        NodeTag::T_AlterPolicyStmt => owner_of((*(node as *mut pg_sys::AlterPolicyStmt)).table),
+        NodeTag::T_CreateTrigStmt => owner_of((*(node as *mut pg_sys::CreateTrigStmt)).relation),
+        NodeTag::T_RuleStmt => owner_of((*(node as *mut pg_sys::RuleStmt)).relation),
+        NodeTag::T_DropStmt => dropped_table_part_owners(node as *mut pg_sys::DropStmt),
+        NodeTag::T_ViewStmt if (*(node as *mut pg_sys::ViewStmt)).replace => owner_of((*(node as *mut pg_sys::ViewStmt)).view),
+        NodeTag::T_CreateFunctionStmt if (*(node as *mut pg_sys::CreateFunctionStmt)).replace => {
+            function_owner(replaced_function(node as *mut pg_sys::CreateFunctionStmt))
+        }
+        // SET search_path changes what its body resolves to (volatility, cost and the like do not)
+        NodeTag::T_AlterFunctionStmt
+            if PgList::<pg_sys::DefElem>::from_pg((*(node as *mut pg_sys::AlterFunctionStmt)).actions).iter_ptr().any(|def| defname(def) == b"set") =>
+        {
+            let alter = node as *mut pg_sys::AlterFunctionStmt;
+            function_owner(pg_sys::LookupFuncWithArgs((*alter).objtype, (*alter).func, true))
+        }
+        // moving or renaming a function frees its name for code of the grant's own
+        NodeTag::T_RenameStmt => {
+            let rename = node as *mut pg_sys::RenameStmt;
+            named_function_owner((*rename).renameType, (*rename).object)
+        }
+        NodeTag::T_AlterObjectSchemaStmt => {
+            let alter = node as *mut pg_sys::AlterObjectSchemaStmt;
+            named_function_owner((*alter).objectType, (*alter).object)
+        }
+        _ => Vec::new(),
+    }
+}
+
+unsafe fn owner_of(relation: *mut pg_sys::RangeVar) -> Vec<pg_sys::Oid> {
+    relation_owner_and_kind(relation).map(|r| r.0).into_iter().collect()
+}
+
+unsafe fn named_function_owner(kind: pg_sys::ObjectType::Type, object: *mut pg_sys::Node) -> Vec<pg_sys::Oid> {
+    use pg_sys::ObjectType::*;
+    if !matches!(kind, OBJECT_FUNCTION | OBJECT_PROCEDURE | OBJECT_ROUTINE) || object.is_null() || !pgrx::is_a(object, NodeTag::T_ObjectWithArgs) {
+        return Vec::new();
+    }
+    function_owner(pg_sys::LookupFuncWithArgs(kind, object as *mut pg_sys::ObjectWithArgs, true))
+}
+
+fn function_owner(function: pg_sys::Oid) -> Vec<pg_sys::Oid> {
+    if function == pg_sys::InvalidOid {
+        return Vec::new();
+    }
+    syscache::function(function, |p, _| p.proowner).into_iter().collect()
+}
+
+/// The function a CREATE OR REPLACE FUNCTION/PROCEDURE would replace: same name, same input
+/// argument types (OUT and TABLE parameters are not part of the signature).
+unsafe fn replaced_function(create: *mut pg_sys::CreateFunctionStmt) -> pg_sys::Oid {
+    use pg_sys::FunctionParameterMode::{FUNC_PARAM_OUT, FUNC_PARAM_TABLE};
+    let mut args = PgList::<pg_sys::TypeName>::new();
+    for param in PgList::<pg_sys::FunctionParameter>::from_pg((*create).parameters).iter_ptr() {
+        if (*param).mode != FUNC_PARAM_OUT && (*param).mode != FUNC_PARAM_TABLE {
+            args.push((*param).argType);
+        }
+    }
+    let mut signature = pgrx::PgBox::<pg_sys::ObjectWithArgs>::alloc_node(NodeTag::T_ObjectWithArgs);
+    signature.objname = (*create).funcname;
+    signature.objargs = args.into_pg();
+    signature.args_unspecified = false;
+    pg_sys::LookupFuncWithArgs(pg_sys::ObjectType::OBJECT_ROUTINE, signature.as_ptr(), true)
+}
+
+/// The owner and relkind of an existing relation (None when there is none: PostgreSQL then
+/// creates it or reports the error itself).
+unsafe fn relation_owner_and_kind(relation: *mut pg_sys::RangeVar) -> Option<(pg_sys::Oid, std::os::raw::c_char)> {
+    if relation.is_null() {
+        return None;
+    }
+    // by name only, without PostgreSQL's schema permission check: any error is the statement's own
+    let oid = if (*relation).schemaname.is_null() {
+        pg_sys::RelnameGetRelid((*relation).relname)
+    } else {
+        match pg_sys::get_namespace_oid((*relation).schemaname, true) {
+            namespace if namespace == pg_sys::InvalidOid => return None,
+            namespace => pg_sys::get_relname_relid((*relation).relname, namespace),
+        }
+    };
+    syscache::relation(oid, |c| (c.relowner, c.relkind))
+}
+
+/// DROP POLICY / TRIGGER / RULE: the owners of the tables they belong to (each name is the
+/// table's name followed by the policy's, trigger's or rule's).
+unsafe fn dropped_table_part_owners(drop: *mut pg_sys::DropStmt) -> Vec<pg_sys::Oid> {
+    use pg_sys::ObjectType::*;
+    if !matches!((*drop).removeType, OBJECT_POLICY | OBJECT_TRIGGER | OBJECT_RULE) {
+        return Vec::new();
+    }
+    let mut owners = Vec::new();
+    for object in PgList::<pg_sys::Node>::from_pg((*drop).objects).iter_ptr() {
+        if !pgrx::is_a(object, NodeTag::T_List) {
+            continue;
+        }
+        let names = object as *mut pg_sys::List;
+        let len = PgList::<pg_sys::Node>::from_pg(names).len();
+        if len < 2 {
+            continue;
+        }
+        let table = pg_sys::makeRangeVarFromNameList(pg_sys::list_truncate(pg_sys::list_copy(names), (len - 1) as i32));
+        owners.extend(owner_of(table));
+    }
+    owners
+}
+
 
 unsafe fn changes_table_owner(alter: *mut pg_sys::AlterTableStmt) -> bool {
     PgList::<pg_sys::AlterTableCmd>::from_pg((*alter).cmds)
@@ -267,5 +483,8 @@ unsafe fn roles_held_without(requester: pg_sys::Oid, breakglass_role: pg_sys::Oi
     }
     pg_sys::table_endscan(scan);
     pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+    // pg_database_owner is held without a pg_auth_members row by whoever owns the database;
+    // counted as held always, so a grant to it outlives no escalation in any database
+    edges.push((requester.to_u32(), pg_sys::ROLE_PG_DATABASE_OWNER));
     escalation::held_without(requester.to_u32(), breakglass_role.to_u32(), &edges)
 }

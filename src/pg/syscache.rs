@@ -29,3 +29,8 @@ pub fn function<R>(function: pg_sys::Oid, read: impl FnOnce(&pg_sys::FormData_pg
 pub fn role<R>(role: pg_sys::Oid, read: impl FnOnce(&pg_sys::FormData_pg_authid) -> R) -> Option<R> {
     unsafe { row(pg_sys::SysCacheIdentifier::AUTHOID, pg_sys::Datum::from(role), |r, _| read(r)) }
 }
+
+/// pg_class's row of `relation`.
+pub fn relation<R>(relation: pg_sys::Oid, read: impl FnOnce(&pg_sys::FormData_pg_class) -> R) -> Option<R> {
+    unsafe { row(pg_sys::SysCacheIdentifier::RELOID, pg_sys::Datum::from(relation), |r, _| read(r)) }
+}

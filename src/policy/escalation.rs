@@ -14,8 +14,8 @@ pub type RoleId = u32;
 /// What a utility statement does, as far as persistence is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {
-    /// GRANT role, CREATE/ALTER ROLE (attributes, password, membership, RENAME, … SET),
-    /// CREATE/ALTER USER MAPPING.
+    /// GRANT or REVOKE of a role, CREATE/ALTER/DROP ROLE (attributes, password, membership,
+    /// RENAME, … SET), CREATE/ALTER/DROP USER MAPPING.
     RoleChange,
     /// GRANT of object privileges (REVOKE is not one).
     GrantObject { grant_option: bool, to_public: bool, grantees: Vec<RoleId> },
@@ -30,6 +30,10 @@ pub enum Statement {
     Create,
     /// PREPARE TRANSACTION.
     PrepareTransaction,
+    /// A change to the access rules or the code of existing objects owned by `owners` (row
+    /// security, policies, triggers, rules, views, CREATE OR REPLACE / ALTER of functions): it
+    /// keeps working, with the owner's rights or for everyone who reads, after the grant.
+    AccessOrCode { owners: Vec<RoleId> },
     /// Anything else.
     Other,
 }
@@ -41,6 +45,9 @@ pub struct Session {
     pub escalated: bool,
     /// The current user is the break-glass role (`SET ROLE` to it).
     pub as_breakglass_role: bool,
+    /// The session user (who filed the request).
+    pub requester: RoleId,
+    pub breakglass_role: RoleId,
 }
 
 /// Why a statement of an escalated session is refused.
@@ -55,6 +62,8 @@ pub enum Route {
     OwnerChange,
     CreateAsOwnRole,
     PrepareTransaction,
+    /// Access rules or code of an object owned by this role.
+    OthersObject(RoleId),
 }
 
 /// Would the statement hand out something that outlives the escalation? `held` are the roles
@@ -76,6 +85,11 @@ pub fn persistence(statement: &Statement, session: Session, held: impl FnOnce() 
         Statement::OwnerChange => Some(Route::OwnerChange),
         Statement::Create if !session.as_breakglass_role => Some(Route::CreateAsOwnRole),
         Statement::PrepareTransaction => Some(Route::PrepareTransaction),
+        // what the grant created, or the requester owns anyway, stays the session's to change
+        Statement::AccessOrCode { owners } => owners
+            .iter()
+            .find(|&&owner| owner != session.breakglass_role && owner != session.requester)
+            .map(|&owner| Route::OthersObject(owner)),
         Statement::Create | Statement::Other => None,
     }
 }
@@ -141,8 +155,8 @@ pub fn direct_grant(gives_breakglass: bool, superuser: impl FnOnce() -> bool) ->
 pub fn refusal(route: &Route, command: &str, requester: &str, breakglass_role: &str, role_name: impl Fn(RoleId) -> String) -> Refusal {
     let (what, hint) = match route {
         Route::RoleChange => (
-            "creating or changing roles, role memberships or user mappings".to_string(),
-            "Role changes go through the normal process (a migration or an admin outside break-glass).".to_string(),
+            "creating, changing or dropping roles, granting or revoking role memberships, or changing user mappings".to_string(),
+            "Role changes go through the normal process (a migration or an admin outside break-glass); to give up the access, SELECT nspg_guard.breakglass_end(<request id>).".to_string(),
         ),
         Route::GrantOption => (
             "GRANT … WITH GRANT OPTION".to_string(),
@@ -176,12 +190,16 @@ pub fn refusal(route: &Route, command: &str, requester: &str, breakglass_role: &
             "PREPARE TRANSACTION".to_string(),
             "COMMIT or ROLLBACK the transaction while escalated; a prepared transaction would outlive the grant.".to_string(),
         ),
+        Route::OthersObject(owner) => (
+            format!("changing row security, policies, triggers, rules, views or functions of an object owned by role \"{}\"", role_name(*owner)),
+            format!("Change data, columns and indexes as needed; access rules and code of objects owned by others go through the normal process (objects created as {breakglass_role} during the grant stay yours to change)."),
+        ),
     };
     Refusal {
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
         message: format!("nspg_guard: {what} is refused while escalated through break-glass"),
         detail: format!(
-            "Role \"{requester}\" holds break-glass role \"{breakglass_role}\" until the grant ends; the session may not hand out anything that would outlive it (memberships, grants to itself or PUBLIC, grant options, default privileges, SECURITY DEFINER code, ownership, objects of its own, prepared transactions)."
+            "Role \"{requester}\" holds break-glass role \"{breakglass_role}\" until the grant ends; the session may not hand out anything that would outlive it (role changes, grants to itself or PUBLIC, grant options, default privileges, SECURITY DEFINER code, ownership, objects of its own, prepared transactions, access rules or code of objects owned by others)."
         ),
         hint,
         command: command.to_string(),
@@ -189,17 +207,38 @@ pub fn refusal(route: &Route, command: &str, requester: &str, breakglass_role: &
     }
 }
 
-/// The refusal of a direct grant of the break-glass role.
-pub fn direct_grant_refusal(command: &str, role: &str, breakglass_role: &str) -> Refusal {
+/// Which of the roles that decide who gets power a statement touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protected {
+    /// The break-glass role (`nspg_guard.breakglass_role`).
+    Breakglass,
+    /// An approver role (`nspg_guard.breakglass_approvers`).
+    Approver,
+}
+
+/// The refusal of a statement that would give (or take over, re-create, rename, drop) the
+/// break-glass role or an approver role outside nspg_guard's request and approval; `protected`
+/// names the role it touches.
+pub fn direct_grant_refusal(command: &str, role: &str, kind: Protected, protected: &str) -> Refusal {
+    let (message, hint) = match kind {
+        Protected::Breakglass => (
+            format!("nspg_guard: break-glass role \"{protected}\" is given only through an approved request"),
+            "File a request: SELECT nspg_guard.breakglass_request('why, in a few words', '30 minutes'); another person approves it.",
+        ),
+        Protected::Approver => (
+            format!("nspg_guard: approver role \"{protected}\" and its members are changed only by a superuser"),
+            "Ask a superuser to change who approves break-glass requests (it is recorded as a flagged break-glass event).",
+        ),
+    };
     Refusal {
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-        message: format!("nspg_guard: break-glass role \"{breakglass_role}\" is given only through an approved request"),
+        message,
         detail: format!(
-            "The statement of role \"{role}\" would make a role a member of \"{breakglass_role}\" (directly or through a role that is one), let someone log in as it, or rename it, without a request, an approval or an expiry."
+            "The statement of role \"{role}\" would make a role a member of \"{protected}\" (directly or through a role that is one), create, drop or rename it, take a name it is configured by, or open a login (LOGIN, PASSWORD, VALID UNTIL) on it or on one of its members: who gets break-glass power would change without a request, an approval or an expiry."
         ),
-        hint: "File a request: SELECT nspg_guard.breakglass_request('why, in a few words', '30 minutes'); another person approves it.".to_string(),
+        hint: hint.to_string(),
         command: command.to_string(),
-        object: Some(breakglass_role.to_string()),
+        object: Some(protected.to_string()),
     }
 }
 
@@ -214,7 +253,7 @@ mod tests {
     const TEAM: RoleId = 500;
 
     fn escalated(as_breakglass_role: bool) -> Session {
-        Session { escalated: true, as_breakglass_role }
+        Session { escalated: true, as_breakglass_role, requester: BOB, breakglass_role: BG }
     }
 
     fn grant(grant_option: bool, to_public: bool, grantees: &[RoleId]) -> Statement {
@@ -223,8 +262,8 @@ mod tests {
 
     #[test]
     fn nothing_is_refused_outside_an_escalation() {
-        let plain = Session { escalated: false, as_breakglass_role: false };
-        for s in [Statement::RoleChange, grant(true, true, &[BOB]), Statement::DefaultPrivileges, Statement::SecurityDefiner, Statement::OwnerChange, Statement::Create, Statement::PrepareTransaction] {
+        let plain = Session { escalated: false, ..escalated(false) };
+        for s in [Statement::RoleChange, grant(true, true, &[BOB]), Statement::DefaultPrivileges, Statement::SecurityDefiner, Statement::OwnerChange, Statement::Create, Statement::PrepareTransaction, Statement::AccessOrCode { owners: vec![OWNER] }] {
             assert_eq!(persistence(&s, plain, || panic!("no catalog look-up outside an escalation")), None, "{s:?}");
         }
     }
@@ -244,6 +283,21 @@ mod tests {
         assert_eq!(persistence(&Statement::OwnerChange, s, held), Some(Route::OwnerChange));
         assert_eq!(persistence(&Statement::PrepareTransaction, s, held), Some(Route::PrepareTransaction));
         assert_eq!(persistence(&Statement::Other, s, held), None);
+    }
+
+    #[test]
+    fn access_rules_and_code_only_of_what_the_grant_made_or_the_requester_owns() {
+        let code = |owner| Statement::AccessOrCode { owners: vec![owner] };
+        for s in [escalated(true), escalated(false)] {
+            assert_eq!(persistence(&code(OWNER), s, Vec::new), Some(Route::OthersObject(OWNER)));
+            assert_eq!(persistence(&code(APP), s, Vec::new), Some(Route::OthersObject(APP)));
+            assert_eq!(persistence(&code(BG), s, Vec::new), None);
+            assert_eq!(persistence(&code(BOB), s, Vec::new), None);
+            let several = Statement::AccessOrCode { owners: vec![BG, BOB, APP] };
+            assert_eq!(persistence(&several, s, Vec::new), Some(Route::OthersObject(APP)));
+        }
+        let r = refusal(&Route::OthersObject(OWNER), "ALTER TABLE", "bob", "bg", |r| format!("r{r}"));
+        assert!(r.message.contains("owned by role \"r300\""), "{}", r.message);
     }
 
     #[test]
@@ -283,9 +337,12 @@ mod tests {
         assert_eq!(direct_grant(false, || panic!("no look-up for unrelated statements")), DirectGrant::Unrelated);
         assert_eq!(direct_grant(true, || true), DirectGrant::Flagged);
         assert_eq!(direct_grant(true, || false), DirectGrant::Refused);
-        let r = direct_grant_refusal("GRANT ROLE", "alice_admin", "ns_breakglass_admin");
+        let r = direct_grant_refusal("GRANT ROLE", "alice_admin", Protected::Breakglass, "ns_breakglass_admin");
         assert_eq!(r.sqlstate, PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE);
         assert!(r.hint.contains("breakglass_request"));
+        let r = direct_grant_refusal("CREATE ROLE", "alice_admin", Protected::Approver, "ns_breakglass_approver");
+        assert!(r.message.contains("approver role \"ns_breakglass_approver\"") && r.hint.contains("superuser"));
+        assert_eq!(r.object.as_deref(), Some("ns_breakglass_approver"));
     }
 
     #[test]
@@ -297,7 +354,7 @@ mod tests {
         assert_eq!(r.sqlstate, PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE);
         let r = refusal(&Route::GrantToOwn(Some(TEAM)), "GRANT", "bob", "bg", name);
         assert!(r.message.contains("role \"r500\", which \"bob\" holds without break-glass"));
-        for route in [Route::RoleChange, Route::GrantOption, Route::GrantToOwn(None), Route::DefaultPrivileges, Route::SecurityDefiner, Route::OwnerChange, Route::PrepareTransaction] {
+        for route in [Route::RoleChange, Route::GrantOption, Route::GrantToOwn(None), Route::DefaultPrivileges, Route::SecurityDefiner, Route::OwnerChange, Route::PrepareTransaction, Route::OthersObject(OWNER)] {
             let r = refusal(&route, "X", "bob", "bg", name);
             assert!(r.message.ends_with("is refused while escalated through break-glass") && !r.hint.is_empty(), "{route:?}");
         }

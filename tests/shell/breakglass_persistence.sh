@@ -29,6 +29,18 @@
 #                  ROLE … LOGIN PASSWORD, ALTER ROLE … RENAME) is refused 42501 and audited; a superuser's is allowed
 #                  and recorded as a flagged break-glass event (granted_directly); the approval
 #                  path still grants it.
+#   red team 19    (exact reproductions) escalated: no role management at all — REVOKE of its own
+#                  membership (plain and in DO … EXECUTE), REVOKE of approver/admin roles, DROP
+#                  ROLE, ALTER GROUP … DROP USER, DROP USER MAPPING (1, 8); no GRANT to
+#                  pg_database_owner (9); no change to access rules or code of objects owned by
+#                  others — CREATE OR REPLACE VIEW, ALTER TABLE … ROW LEVEL SECURITY, CREATE/ALTER/
+#                  DROP POLICY, ALTER VIEW, CREATE [OR REPLACE] TRIGGER/RULE, DISABLE TRIGGER,
+#                  CREATE OR REPLACE FUNCTION, ALTER FUNCTION SET/RENAME/SET SCHEMA, nested in DO
+#                  (2), while columns, defaults, indexes and the grant's own objects stay open;
+#                  any session: a CREATEROLE admin cannot make a sock-puppet approver, take over
+#                  an approver's login (PASSWORD, VALID UNTIL, RENAME), drop, re-create or rename
+#                  to the break-glass or approver role (5, 7); a superuser's approver change runs,
+#                  flagged; the requester ends his own request with breakglass_end().
 # Own cluster next to the main one: $TEST_PORT + 23.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
@@ -78,6 +90,18 @@ ALTER FUNCTION orders.report() OWNER TO orders_owner;
 CREATE FOREIGN DATA WRAPPER plain_fdw;
 CREATE SERVER loop_back FOREIGN DATA WRAPPER plain_fdw;
 GRANT USAGE ON FOREIGN SERVER loop_back TO bob_oncall, ns_breakglass_admin;
+CREATE ROLE victim_appr LOGIN IN ROLE ns_breakglass_approver;
+CREATE VIEW orders.v AS SELECT id FROM orders.secrets;
+ALTER VIEW orders.v OWNER TO orders_owner;
+GRANT SELECT ON orders.v TO bob_oncall;
+CREATE TABLE orders.tenant (tenant text, note text);
+INSERT INTO orders.tenant VALUES ('bob', 'mine'), ('eve', 'theirs');
+ALTER TABLE orders.tenant ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON orders.tenant USING (tenant = 'bob');
+ALTER TABLE orders.tenant OWNER TO orders_owner;
+GRANT SELECT ON orders.tenant TO bob_oncall;
+CREATE FUNCTION orders.helper() RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint';
+ALTER FUNCTION orders.helper() OWNER TO orders_owner;
 SQL
 )
 reject "setup runs" "$out" "ERROR"
@@ -127,6 +151,7 @@ refused "ALTER DEFAULT PRIVILEGES FOR ROLE orders_owner" \
 refused "ALTER DEFAULT PRIVILEGES … TO app_user" "$(sql "ALTER DEFAULT PRIVILEGES FOR ROLE orders_owner GRANT SELECT ON TABLES TO app_user" bob_oncall)" "ALTER DEFAULT PRIVILEGES"
 
 say "escalated: roles, memberships and user mappings are refused (the break-glass role has CREATEROLE)"
+rolechange="creating, changing or dropping roles, granting or revoking role memberships, or changing user mappings"
 for stmt in "GRANT orders_owner TO bob_oncall" "GRANT ns_breakglass_admin TO bob_team" \
     "CREATE ROLE bob_shadow LOGIN PASSWORD 'x' IN ROLE orders_owner" "ALTER GROUP orders_owner ADD USER bob_oncall" \
     "ALTER ROLE bob_team LOGIN PASSWORD 'x'" "ALTER ROLE bob_team SET search_path = orders" \
@@ -136,9 +161,84 @@ for stmt in "GRANT orders_owner TO bob_oncall" "GRANT ns_breakglass_admin TO bob
         expect "$stmt: refused 42501 (the break-glass role only through a request)" "$out" \
             'ERROR:  42501: nspg_guard: break-glass role "ns_breakglass_admin" is given only through an approved request'
     else
-        refused "$stmt" "$out" "creating or changing roles, role memberships or user mappings"
+        refused "$stmt" "$out" "$rolechange"
     fi
 done
+
+say "escalated: no role management at all, REVOKE and DROP ROLE included (red team 19, findings 1 and 8)"
+# a REVOKE of the membership the writer must delete would lock its pg_auth_members row
+# and hold off the expiry; stripping approvers and admins would leave nobody to end it
+refused "REVOKE ns_breakglass_admin FROM bob_oncall" \
+    "$(printf 'SET ROLE ns_breakglass_admin;\nREVOKE ns_breakglass_admin FROM bob_oncall;\n' | script bob_oncall)" "$rolechange"
+refused "the same REVOKE inside DO … EXECUTE" "$(script bob_oncall <<'SQL'
+SET ROLE ns_breakglass_admin;
+DO $$DECLARE v text; BEGIN EXECUTE 'REVOKE ns_breakglass_admin FROM bob_oncall'; v := pg_sleep(0)::text; END$$;
+SQL
+)" "$rolechange"
+for stmt in "REVOKE ns_breakglass_approver FROM carol_approver" "REVOKE ns_admin FROM alice_admin" "DROP ROLE victim_appr" \
+    "DROP ROLE bob_team" "ALTER GROUP orders_owner DROP USER ns_breakglass_admin" "DROP USER MAPPING IF EXISTS FOR bob_oncall SERVER loop_back"; do
+    refused "$stmt" "$(printf 'SET ROLE ns_breakglass_admin;\n%s;\n' "$stmt" | script bob_oncall)" "$rolechange"
+done
+expect_line "carol and alice keep their roles, victim_appr exists" \
+    "$(sql "SELECT pg_has_role('carol_approver', 'ns_breakglass_approver', 'MEMBER'), pg_has_role('alice_admin', 'ns_admin', 'MEMBER'), (SELECT count(*) FROM pg_roles WHERE rolname IN ('victim_appr', 'bob_team'))")" "t|t|2"
+
+say "escalated: grants to pg_database_owner are refused (red team 19, finding 9)"
+refused "GRANT … TO pg_database_owner" "$(sql "GRANT SELECT ON orders.secrets TO pg_database_owner" bob_oncall)" \
+    'granting privileges to role "pg_database_owner", which "bob_oncall" holds without break-glass'
+
+say "escalated: access rules and code of objects owned by others are refused (red team 19, finding 2)"
+others='changing row security, policies, triggers, rules, views or functions of an object owned by role "orders_owner"'
+out=$(script bob_oncall <<'SQL'
+SET ROLE ns_breakglass_admin;
+CREATE FUNCTION orders.bg_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+SELECT 'trigger function created';
+CREATE OR REPLACE VIEW orders.v AS SELECT id, note FROM orders.secrets;
+ALTER TABLE orders.tenant DISABLE ROW LEVEL SECURITY;
+ALTER POLICY own ON orders.tenant USING (true);
+SQL
+)
+expect_line "the break-glass role creates a trigger function of its own" "$out" "trigger function created"
+[[ $(grep -c "ERROR:  42501: nspg_guard: $others is refused" <<<"$out") == 3 ]] \
+    && pass "CREATE OR REPLACE VIEW, ALTER TABLE … DISABLE ROW LEVEL SECURITY, ALTER POLICY: all three refused" || fail "the red team's three statements: $out"
+for stmt in "ALTER TABLE orders.tenant NO FORCE ROW LEVEL SECURITY" "ALTER TABLE orders.tenant FORCE ROW LEVEL SECURITY" \
+    "CREATE POLICY all_rows ON orders.tenant USING (true)" "DROP POLICY own ON orders.tenant" \
+    "ALTER VIEW orders.v SET (security_barrier = false)" "ALTER TABLE orders.v ALTER COLUMN id SET DEFAULT 0" \
+    "CREATE OR REPLACE FUNCTION orders.helper() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM orders.secrets'" \
+    "ALTER FUNCTION orders.helper() SET search_path = public" "ALTER FUNCTION orders.helper() RENAME TO helper_old" \
+    "ALTER FUNCTION orders.helper() SET SCHEMA public" \
+    "CREATE TRIGGER plant BEFORE INSERT ON orders.secrets FOR EACH ROW EXECUTE FUNCTION orders.bg_trg()" \
+    "CREATE OR REPLACE TRIGGER plant BEFORE INSERT ON orders.tenant FOR EACH ROW EXECUTE FUNCTION orders.bg_trg()" \
+    "CREATE RULE plant AS ON INSERT TO orders.secrets DO ALSO NOTIFY planted" \
+    "CREATE OR REPLACE RULE plant AS ON UPDATE TO orders.tenant DO ALSO NOTIFY planted" \
+    "ALTER TABLE orders.secrets DISABLE TRIGGER ALL" \
+    "DO \$\$ BEGIN EXECUTE 'ALTER TABLE orders.tenant DISABLE ROW LEVEL SECURITY'; END \$\$"; do
+    refused "$stmt" "$(printf 'SET ROLE ns_breakglass_admin;\n%s;\n' "$stmt" | script bob_oncall)" "$others"
+done
+refused "ALTER TABLE … DISABLE ROW LEVEL SECURITY as bob himself" "$(sql "ALTER TABLE orders.tenant DISABLE ROW LEVEL SECURITY" bob_oncall)" "$others"
+out=$(script bob_oncall <<'SQL'
+SET ROLE ns_breakglass_admin;
+ALTER TABLE orders.tenant ADD COLUMN fixed_at timestamptz;
+ALTER TABLE orders.secrets ALTER COLUMN note SET DEFAULT 'n/a';
+CREATE INDEX secrets_note ON orders.secrets (note);
+UPDATE orders.tenant SET fixed_at = now() WHERE tenant = 'eve';
+ALTER FUNCTION orders.helper() STABLE;
+CREATE TABLE orders.bg_fix (id int, note text);
+CREATE VIEW orders.bg_v AS SELECT id FROM orders.bg_fix;
+CREATE OR REPLACE VIEW orders.bg_v AS SELECT id, note FROM orders.bg_fix;
+ALTER VIEW orders.bg_v SET (security_barrier = true);
+ALTER TABLE orders.bg_fix ENABLE ROW LEVEL SECURITY;
+CREATE POLICY app_reads ON orders.bg_fix USING (true);
+DROP POLICY app_reads ON orders.bg_fix;
+ALTER TABLE orders.bg_fix DISABLE ROW LEVEL SECURITY;
+CREATE OR REPLACE FUNCTION orders.bg_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := coalesce(NEW.note, '-'); RETURN NEW; END $$;
+CREATE TRIGGER fill BEFORE INSERT ON orders.bg_fix FOR EACH ROW EXECUTE FUNCTION orders.bg_trg();
+CREATE RULE fill_rule AS ON UPDATE TO orders.bg_fix DO ALSO NOTIFY fixed;
+DROP TRIGGER fill ON orders.bg_fix;
+SELECT 'own objects changed';
+SQL
+)
+reject "emergency work on the owner's table and on the grant's own objects runs" "$out" "ERROR"
+expect_line "columns, defaults, indexes, ALTER FUNCTION … STABLE; RLS, policies, views, triggers, rules of what the grant created" "$out" "own objects changed"
 
 say "escalated: objects of bob's own role and prepared transactions are refused"
 out=$(sql "CREATE TABLE orders.bob_copy AS SELECT * FROM orders.secrets" bob_oncall)
@@ -268,6 +368,11 @@ expect_line "no prepared transaction" "$(sql "SELECT count(*) FROM pg_prepared_x
 expect_line "bob is a member of bob_team only" "$(sql "SELECT string_agg(roleid::regrole::text, ',') FROM pg_auth_members WHERE member = 'bob_oncall'::regrole")" "bob_team"
 expect_line "no role was created or renamed" "$(sql "SELECT count(*) FROM pg_roles WHERE rolname IN ('bob_shadow', 'bob_team2')") $(sql "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'bob_team'")" "0 f"
 expect_line "no user mapping" "$(sql "SELECT count(*) FROM pg_user_mappings")" "0"
+expect_line "the owner's view, row security and policy are unchanged; bob sees his tenant row only" \
+    "$(sql "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders.v'::regclass AND attnum > 0") $(sql "SELECT relrowsecurity FROM pg_class WHERE oid = 'orders.tenant'::regclass") $(sql "SELECT qual FROM pg_policies WHERE tablename = 'tenant'") $(sql "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'orders.secrets'::regclass") $(sql "SELECT count(*) FROM pg_rewrite WHERE ev_class IN ('orders.secrets'::regclass, 'orders.tenant'::regclass)")" \
+    "1 t (tenant = 'bob'::text) 0 0"
+expect_line "the owner's invoker function is unchanged" "$(sql "SELECT prosrc, proconfig IS NULL FROM pg_proc WHERE oid = 'orders.helper()'::regprocedure")" "SELECT 1::bigint|t"
+expect_line "pg_database_owner got nothing" "$(sql "SELECT has_table_privilege('pg_database_owner', 'orders.secrets', 'SELECT')")" "f"
 expect_line "the restored table stays, owned by the break-glass role; app_user reads it" \
     "$(sql "SELECT relowner::regrole FROM pg_class WHERE oid = 'orders.restored'::regclass") $(sql "SELECT count(*) FROM orders.restored" app_user)" "ns_breakglass_admin 2"
 
@@ -296,8 +401,39 @@ expect_line "flagged breakglass event for the superuser's grant to bg_helpers" "
 expect_line "flagged breakglass event for the superuser's grant to app_user" "$out" "postgres|GRANT ROLE|ns_breakglass_admin|true|t|GRANT ns_breakglass_admin TO app_user"
 expect_line "the refusals are audited (class denied)" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE id > $mark AND class = 'denied' AND \"session_user\" = 'alice_admin' AND reason LIKE '%given only through an approved request'")" "6"
 sql "REVOKE ns_breakglass_admin FROM app_user, bg_helpers" >/dev/null
+
+say "the roles that decide who gets power are protected (red team 19, findings 5 and 7)"
+flush
+mark=$(sql "SELECT coalesce(max(id), 0) FROM nspg_guard.audit_log")
+approver='approver role "ns_breakglass_approver" and its members are changed only by a superuser'
+out=$(sql "CREATE ROLE alice_shadow LOGIN IN ROLE ns_breakglass_approver" alice_admin)
+expect "a CREATEROLE admin's sock-puppet approver (CREATE ROLE … IN ROLE): refused 42501" "$out" "ERROR:  42501: nspg_guard: $approver"
+expect "with a HINT" "$out" "HINT:  Ask a superuser"
+for stmt in "GRANT ns_breakglass_approver TO alice_admin" "ALTER GROUP ns_breakglass_approver ADD USER alice_admin" \
+    "ALTER ROLE carol_approver PASSWORD 'taken over'" "ALTER ROLE victim_appr VALID UNTIL 'infinity'" \
+    "ALTER ROLE ns_breakglass_approver LOGIN" "ALTER ROLE carol_approver RENAME TO carol_old" "DROP ROLE ns_breakglass_approver" \
+    "ALTER ROLE ns_breakglass_approver RENAME TO appr_old"; do
+    expect "$stmt: refused" "$(sql "$stmt" alice_admin)" "ERROR:  42501: nspg_guard: $approver"
+done
+for stmt in "DROP ROLE ns_breakglass_admin" "CREATE ROLE ns_breakglass_admin ROLE alice_admin"; do
+    expect "$stmt: refused" "$(sql "$stmt" alice_admin)" "ERROR:  42501: nspg_guard: $direct"
+done
+out=$(sql "CREATE ROLE tmpbg NOLOGIN" alice_admin; sql "ALTER ROLE tmpbg RENAME TO ns_breakglass_admin" alice_admin)
+expect "renaming another role to the break-glass role's name: refused" "$out" "ERROR:  42501: nspg_guard: $direct"
+out=$(sql "CREATE ROLE tmpappr NOLOGIN" alice_admin; sql "ALTER ROLE tmpappr RENAME TO ns_breakglass_approver" alice_admin)
+expect "renaming another role to an approver role's name: refused" "$out" "ERROR:  42501: nspg_guard: $approver"
+expect_line "nothing changed: no shadow role, carol's password unchanged, both protected roles in place" \
+    "$(sql "SELECT (SELECT count(*) FROM pg_roles WHERE rolname IN ('alice_shadow', 'carol_old', 'appr_old')), pg_has_role('alice_admin', 'ns_breakglass_approver', 'MEMBER'), (SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'carol_approver'), (SELECT count(*) FROM pg_roles WHERE rolname IN ('ns_breakglass_admin', 'ns_breakglass_approver'))")" "0|f|t|2"
+reject "the admin still manages other roles" "$(sql "ALTER ROLE tmpbg LOGIN; DROP ROLE tmpbg, tmpappr" alice_admin)" "ERROR"
+reject "a superuser adds an approver" "$(sql "CREATE ROLE appr2 LOGIN IN ROLE ns_breakglass_approver")" "ERROR"
+flush
+expect_line "recorded as a flagged break-glass event" "$(sql "SELECT \"session_user\", object_identity, details->>'flagged' FROM nspg_guard.audit_log WHERE id > $mark AND class = 'breakglass' AND outcome = 'granted_directly'")" "postgres|ns_breakglass_approver|true"
+expect_line "the refusals are audited (class denied)" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE id > $mark AND class = 'denied' AND \"session_user\" = 'alice_admin'")" "13"
+
 id2=$(sql "SELECT nspg_guard.breakglass_request('replay the failed payment batch', '10 minutes', 'INC-20')" bob_oncall | tail -n 1)
 expect_line "the approval path still grants it" "$(sql "SELECT nspg_guard.breakglass_approve($id2) > now(), pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER')" carol_approver)" "t|t"
-sql "SELECT nspg_guard.breakglass_end($id2)" carol_approver >/dev/null
+sql "SELECT nspg_guard.breakglass_end($id2)" bob_oncall >/dev/null
+expect_line "the requester gives up the access himself with breakglass_end()" \
+    "$(sql "SELECT pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER'), state FROM nspg_guard.breakglass_requests WHERE id = $id2")" "f|ended"
 
 finish

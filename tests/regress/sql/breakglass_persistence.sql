@@ -28,6 +28,12 @@ ALTER ROLE dave_team SET work_mem = '64MB';
 CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
 ALTER FUNCTION nspg_guard.status() OWNER TO dave_oncall;
 REASSIGN OWNED BY ns_owner_orders TO dave_oncall;
+-- no role management at all (a REVOKE of its own membership would hold off the expiry), no grant
+-- to pg_database_owner (a database owner holds it without a membership row)
+REVOKE ns_breakglass_admin FROM dave_oncall;
+REVOKE dave_team FROM dave_oncall;
+DROP ROLE dave_team;
+GRANT SELECT ON orders.orders TO pg_database_owner;
 -- objects of the requester's own role; temporary ones go with the session
 CREATE TABLE public.dave_copy (id int);
 SELECT 1 AS one INTO public.dave_copy;
@@ -67,6 +73,10 @@ CREATE ROLE alice_shadow IN ROLE ns_breakglass_admin;
 ALTER GROUP ns_breakglass_admin ADD USER alice_admin;
 ALTER ROLE ns_breakglass_admin LOGIN;
 ALTER ROLE ns_breakglass_admin RENAME TO bg_renamed;
+DROP ROLE ns_breakglass_admin;
+-- the approver roles are protected the same way (a sock-puppet approver)
+CREATE ROLE alice_shadow LOGIN IN ROLE ns_breakglass_approver;
+ALTER ROLE carol_approver PASSWORD 'taken over';
 \c postgres postgres
 SELECT coalesce(max(id), 0) AS mark FROM nspg_guard.audit_log \gset
 GRANT ns_breakglass_admin TO dave_team;
