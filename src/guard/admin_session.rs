@@ -309,7 +309,9 @@ fn check_lockdown() {
         return;
     }
     let (user, _, _) = crate::pg::backend::users();
-    if locked_roles::is_locked(user) {
+    let login = unsafe { pg_sys::GetAuthenticatedUserId() };
+    // as its own login role, the login check below decides (and says so)
+    if user != login && locked_roles::is_locked(user) {
         let why = format!("it acts as role \"{}\", which is locked down", role_name(user));
         end_session(AuditClass::Admin, &why, "See nspg_guard.role_lockdowns; an admin lifts a lockdown with nspg_guard.unlock_role().");
     }
@@ -317,7 +319,6 @@ fn check_lockdown() {
     if LOCKDOWNS_SEEN.get() == generation {
         return;
     }
-    let login = unsafe { pg_sys::GetAuthenticatedUserId() };
     if locked_roles::is_locked(login) {
         unsafe { pg_sys::AcceptInvalidationMessages() };
         if !crate::pg::backend::can_login(login) {
