@@ -12,7 +12,7 @@ use crate::pg::as_guard::as_guard;
 use crate::pg::backend;
 use crate::pg::locked_roles;
 use crate::pg::settings;
-use crate::pg::subxact::attempt;
+use crate::pg::subxact::{attempt, attempt_quietly};
 use crate::pg::trail_tables::{audit_log_oid, breakglass_registry_exists};
 use crate::policy::admin_limits;
 use crate::policy::audit_event::AuditClass;
@@ -20,7 +20,13 @@ use crate::trail::{queue, write};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
+use std::cell::RefCell;
 use std::time::Duration;
+
+thread_local! {
+    /// Expired grants the writer could not close yet and has reported (once each).
+    static HELD_EXPIRIES: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Events the writer writes per transaction.
 const BATCH: usize = 256;
@@ -354,18 +360,38 @@ fn roll_back_prepared_here() -> Vec<pg_sys::Oid> {
     databases
 }
 
-/// Closes the requests `due` now, one subtransaction each; returns the sessions to end.
+/// Closes the requests `due` now, one subtransaction each; returns the sessions to end. A grant
+/// that ran out but cannot be closed yet (a session holds its row, or a lock its REVOKE needs:
+/// lock_timeout) keeps its requester out: the requester's sessions are ended every round until
+/// it closes — which also ends a holder that is one of them. Reported once per request.
 fn close_due(due: breakglass::Due) -> Vec<i32> {
     let mut pids = Vec::new();
-    for id in attempt("listing due break-glass requests", || breakglass::due(due)).unwrap_or_default() {
-        match attempt(&format!("closing break-glass request {id}"), || breakglass::close_due(id, due)) {
-            Some(breakglass::Closing::Closed(ended)) => pids.extend(ended),
-            Some(breakglass::Closing::Held(requester)) if matches!(due, breakglass::Due::Expiry) => {
-                pgrx::warning!("nspg_guard: break-glass request {id} ran out but a session holds its row; its requester's sessions are ended and it expires once the row is free");
-                pids.extend(attempt("listing a requester's sessions", || as_guard(|| backend::sessions_of(requester))).unwrap_or_default());
+    for request in attempt("listing due break-glass requests", || breakglass::due(due)).unwrap_or_default() {
+        let id = request.id;
+        let blocked = match attempt_quietly(|| breakglass::close_due(id, due)) {
+            Ok(breakglass::Closing::Closed(ended)) => {
+                pids.extend(ended);
+                None
             }
-            _ => {}
+            Ok(breakglass::Closing::NotDue) => None,
+            Ok(breakglass::Closing::Held) => Some("a session holds its row".to_string()),
+            Err(message) => Some(message),
+        };
+        let Some(blocked) = blocked else {
+            HELD_EXPIRIES.with(|h| h.borrow_mut().retain(|&held| held != id));
+            continue;
+        };
+        if !matches!(due, breakglass::Due::Expiry) {
+            pgrx::warning!("nspg_guard: closing break-glass request {id} failed, tried again next round: {blocked}");
+            continue;
         }
+        if HELD_EXPIRIES.with(|h| !h.borrow().contains(&id)) {
+            pgrx::warning!("nspg_guard: break-glass request {id} ran out but cannot be closed yet ({blocked}); its requester's sessions are ended every round until it expires");
+            if attempt("auditing a held break-glass expiry", || breakglass::record_expiry_held(&request, &blocked)).is_some() {
+                HELD_EXPIRIES.with(|h| h.borrow_mut().push(id));
+            }
+        }
+        pids.extend(attempt("listing a requester's sessions", || as_guard(|| backend::sessions_of(request.requester_oid))).unwrap_or_default());
     }
     pids
 }

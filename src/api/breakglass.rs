@@ -6,6 +6,7 @@
 use crate::api::support::{quote_ident, require_registry, required_reason, run, spi, FirstValue};
 use crate::guard::admin_session;
 use crate::pg::errors::fail;
+use crate::pg::lock_wait;
 use crate::pg::settings;
 use crate::pg::standing;
 use crate::pg::text::{role_name, role_oid};
@@ -312,12 +313,27 @@ fn breakglass_deny(request_id: Option<i64>, reason: Option<&str>) {
 fn breakglass_end(request_id: Option<i64>) -> i32 {
     require_registry("breakglass_end()");
     let caller = Caller::now();
-    let request = lock_request(request_id, "breakglass_end()");
-    if !(caller.is(request.requester_oid) || caller.approver() || caller.admin()) {
-        refuse_step(&request, &caller, Step::End, "The requester, an approver or an admin may end a request.", "Ask the requester or an approver.");
-    }
-    let state = advance(&request, Step::End);
-    let pids = close(&request, state, &caller.name(), "ended early with breakglass_end()");
+    // read unlocked first: who to keep out should a session hold a lock the end needs
+    let seen = request_id.and_then(|id| fetch_request(id, ""));
+    let requester_sessions = match &seen {
+        Some(r) if r.state == State::Active && (caller.is(r.requester_oid) || caller.approver() || caller.admin()) => {
+            crate::pg::as_guard::as_guard(|| crate::pg::backend::sessions_of(r.requester_oid))
+        }
+        _ => Vec::new(),
+    };
+    let pids = lock_wait::bounded(
+        "breakglass_end()",
+        "A session holds a lock the end needs (the request's row, or the membership's). The requester's sessions have been ended, which frees it: run breakglass_end() again.",
+        || {
+            let request = lock_request(request_id, "breakglass_end()");
+            if !(caller.is(request.requester_oid) || caller.approver() || caller.admin()) {
+                refuse_step(&request, &caller, Step::End, "The requester, an approver or an admin may end a request.", "Ask the requester or an approver.");
+            }
+            let state = advance(&request, Step::End);
+            close(&request, state, &caller.name(), "ended early with breakglass_end()")
+        },
+        || crate::pg::backend::terminate(&requester_sessions),
+    );
     admin_session::terminate_after_commit(&pids);
     pids.len() as i32
 }
@@ -418,9 +434,28 @@ impl Due {
     }
 }
 
-/// The ids of the requests due now, read without locking anything.
-pub fn due(due: Due) -> Vec<i64> {
-    request_ids(&format!("SELECT id FROM nspg_guard.breakglass_requests WHERE {} ORDER BY id", due.condition()), &[])
+/// A request due now: its id, and its requester (oid and name), whose sessions the writer ends
+/// while it cannot close the request.
+pub struct DueRequest {
+    pub id: i64,
+    pub requester_oid: pg_sys::Oid,
+    pub requester: String,
+}
+
+/// The requests due now, read without locking anything.
+pub fn due(due: Due) -> Vec<DueRequest> {
+    spi(|client| {
+        client
+            .select(&format!("SELECT id, requester_oid, requester::text FROM nspg_guard.breakglass_requests WHERE {} ORDER BY id", due.condition()), None, &[])?
+            .map(|row| {
+                Ok(DueRequest {
+                    id: row.get::<i64>(1)?.unwrap_or_default(),
+                    requester_oid: row.get::<pg_sys::Oid>(2)?.unwrap_or(pg_sys::InvalidOid),
+                    requester: row.get::<String>(3)?.unwrap_or_default(),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
 }
 
 /// What became of one due request in the writer's round.
@@ -428,8 +463,8 @@ pub enum Closing {
     /// Closed; the requester's sessions end once the round commits.
     Closed(Vec<i32>),
     /// A session holds its row (an open `breakglass_end()`, say): the writer does not wait for
-    /// it but tries again next round. The requester, to end its sessions meanwhile.
-    Held(pg_sys::Oid),
+    /// it but tries again next round.
+    Held,
     /// No longer due (decided or ended since it was listed).
     NotDue,
 }
@@ -440,11 +475,9 @@ pub fn close_due(id: i64, due: Due) -> Closing {
     let condition = due.condition();
     let Some(request) = fetch_request(id, &format!("AND {condition} FOR UPDATE SKIP LOCKED")) else {
         let held = spi(|client| {
-            client
-                .select(&format!("SELECT requester_oid FROM nspg_guard.breakglass_requests WHERE id = $1 AND {condition}"), None, &[id.into()])?
-                .first_value::<pg_sys::Oid>()
+            client.select(&format!("SELECT true FROM nspg_guard.breakglass_requests WHERE id = $1 AND {condition}"), None, &[id.into()])?.first_value::<bool>()
         });
-        return held.map_or(Closing::NotDue, Closing::Held);
+        return if held.is_some() { Closing::Held } else { Closing::NotDue };
     };
     let (step, why) = match due {
         Due::Expiry => (Step::Expire, "the approved duration ran out"),
@@ -452,6 +485,18 @@ pub fn close_due(id: i64, due: Due) -> Closing {
     };
     let state = advance(&request, step);
     Closing::Closed(close(&request, state, "nspg_guard", why))
+}
+
+/// The writer could not close a grant that ran out (a session holds a row or lock it needs):
+/// audited once per request; the requester's sessions are ended every round until it closes.
+pub fn record_expiry_held(request: &DueRequest, error: &str) {
+    record(
+        "expiry_held",
+        request.id,
+        &request.requester,
+        Some("the approved duration ran out but a session holds a lock the expiry needs".to_string()),
+        serde_json::json!({ "error": error }),
+    );
 }
 
 /// When the next active grant expires, if one is active.

@@ -5,6 +5,7 @@ use crate::api::breakglass;
 use crate::api::support::{quote_ident, require_registry, required_reason, run, spi, FirstValue};
 use crate::guard::admin_session;
 use crate::pg::errors::fail;
+use crate::pg::lock_wait;
 use crate::pg::locked_roles;
 use crate::pg::settings;
 use crate::pg::standing;
@@ -68,10 +69,11 @@ fn record(outcome: &str, role: &str, reason: &str, details: serde_json::Value) {
 
 /// Locks a role down: NOLOGIN first (a login racing the lockdown is ended at its first
 /// statement), its break-glass access revoked, the memberships in it suspended (recorded, so
-/// that `unlock_role()` restores them), and the sessions of the role and of every role that
-/// was a member of it ended when this transaction commits; from then on its SECURITY DEFINER
-/// functions are refused and the writer rolls back its prepared transactions. Returns how many
-/// sessions end.
+/// that `unlock_role()` restores them; indirect memberships need no suspension: the direct
+/// ones cut the chain), and the sessions of the role and of every role that was a member of it,
+/// directly or not, ended when this transaction commits; from then on its SECURITY DEFINER
+/// functions are refused, a session still acting as it is ended at its next statement, and the
+/// writer rolls back its prepared transactions. Returns how many sessions end.
 #[pg_extern(volatile, parallel_unsafe, requires = ["breakglass_schema"])]
 fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
     require_registry("lockdown_role()");
@@ -92,21 +94,12 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
             .first();
         Ok((row.get::<bool>(1)?.unwrap_or(false), row.get::<i64>(2)?.unwrap_or(0), row.get::<bool>(3)?.unwrap_or(false), row.get::<bool>(4)?.unwrap_or(false)))
     });
-    let target = standing::of(oid);
-    // a lockdown reaches the role's members too (their memberships, their sessions)
-    let members_guard = spi(|client| {
-        client
-            .select(
-                "SELECT m.member, r.rolcreaterole FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.member
-                  WHERE m.roleid OPERATOR(pg_catalog.=) $1",
-                None,
-                &[oid.into()],
-            )?
-            .map(|row| Ok((row.get::<pg_sys::Oid>(1)?.unwrap_or(pg_sys::InvalidOid), row.get::<bool>(2)?.unwrap_or(false))))
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-    })
-    .into_iter()
-    .any(|(member, creates_roles)| guards_breakglass(standing::of(member), creates_roles));
+    // who the lever must protect is a matter of membership, INHERIT or not (a NOINHERIT approver
+    // still approves after SET ROLE); a lockdown reaches every member, however indirect (their
+    // sessions end)
+    let target = standing::by_membership(oid);
+    let members = members_of(oid);
+    let members_guard = members.iter().any(|&(member, creates_roles)| guards_breakglass(standing::by_membership(member), creates_roles));
     let check = Lockdown {
         target_is_caller: oid == user || oid == session,
         target_is_bootstrap_superuser: oid == pg_sys::Oid::from(pg_sys::BOOTSTRAP_SUPERUSERID),
@@ -132,39 +125,74 @@ fn lockdown_role(role: Option<&str>, reason: Option<&str>) -> i32 {
         );
     }
     let by = role_name(session);
-    // NOLOGIN before the sessions are listed: a login after this commits is refused, one in
-    // between is ended at its first statement
-    if could_login {
-        run(&format!("ALTER ROLE {} NOLOGIN", quote_ident(&name)), &[]);
-    }
-    let why = format!("lockdown: {reason}");
-    let breakglass_role = settings::text_of(&settings::BREAKGLASS_ROLE);
-    let mut revoked = breakglass::end_requests_of(oid, &why, &by);
-    revoked |= breakglass::revoke_membership(&breakglass_role, oid);
-    let members = suspend_memberships(&name, oid);
-    // the break-glass role's memberships are grants: they end with the lockdown, and come back
-    // only through new requests
-    let suspended = if name == breakglass_role { serde_json::json!([]) } else { members.clone() };
-    let mut pids = crate::pg::as_guard::as_guard(|| crate::pg::backend::sessions_of(oid));
-    for member in member_roles(&members) {
-        pids.extend(crate::pg::as_guard::as_guard(|| crate::pg::backend::sessions_of(member)));
-    }
-    pids.sort_unstable();
-    pids.dedup();
-    run(
-        "INSERT INTO nspg_guard.role_lockdowns (role_name, role_oid, reason, locked_by, could_login, sessions_ended, breakglass_revoked, suspended_members)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.text::pg_catalog.jsonb)",
-        &[name.clone().into(), oid.into(), reason.clone().into(), by.into(), could_login.into(), (pids.len() as i32).into(), revoked.into(), suspended.to_string().into()],
-    );
-    record(
-        "locked_down",
-        &name,
-        &reason,
-        serde_json::json!({ "could_login": could_login, "sessions_ended": pids, "breakglass_revoked": revoked, "memberships_suspended": members }),
+    let sessions = || {
+        let mut pids = crate::pg::as_guard::as_guard(|| crate::pg::backend::sessions_of(oid));
+        for &(member, _) in &members {
+            pids.extend(crate::pg::as_guard::as_guard(|| crate::pg::backend::sessions_of(member)));
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    };
+    // should a session hold a lock the lockdown needs (a membership row, by an open REVOKE),
+    // its sessions, as listed now, end at once and the lever fails; run again, it finds it free
+    let early = sessions();
+    let pids = lock_wait::bounded(
+        "lockdown_role()",
+        "A session holds a lock the lockdown needs; the sessions of the role and of its members have been ended, which frees it: run lockdown_role() again.",
+        || {
+            // NOLOGIN before the sessions are listed: a login after this commits is refused, one
+            // in between is ended at its first statement
+            if could_login {
+                run(&format!("ALTER ROLE {} NOLOGIN", quote_ident(&name)), &[]);
+            }
+            let why = format!("lockdown: {reason}");
+            let breakglass_role = settings::text_of(&settings::BREAKGLASS_ROLE);
+            let mut revoked = breakglass::end_requests_of(oid, &why, &by);
+            revoked |= breakglass::revoke_membership(&breakglass_role, oid);
+            let suspended_now = suspend_memberships(&name, oid);
+            // the break-glass role's memberships are grants: they end with the lockdown, and
+            // come back only through new requests
+            let suspended = if name == breakglass_role { serde_json::json!([]) } else { suspended_now.clone() };
+            let pids = sessions();
+            run(
+                "INSERT INTO nspg_guard.role_lockdowns (role_name, role_oid, reason, locked_by, could_login, sessions_ended, breakglass_revoked, suspended_members)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::pg_catalog.text::pg_catalog.jsonb)",
+                &[name.clone().into(), oid.into(), reason.clone().into(), by.clone().into(), could_login.into(), (pids.len() as i32).into(), revoked.into(), suspended.to_string().into()],
+            );
+            record(
+                "locked_down",
+                &name,
+                &reason,
+                serde_json::json!({ "could_login": could_login, "sessions_ended": pids, "breakglass_revoked": revoked, "memberships_suspended": suspended_now }),
+            );
+            pids
+        },
+        || crate::pg::backend::terminate(&early),
     );
     admin_session::terminate_after_commit(&pids);
     pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, move || locked_roles::set(oid, true));
     pids.len() as i32
+}
+
+/// Every role that is a member of `role`, directly or through other roles (INHERIT or not),
+/// with whether it has CREATEROLE. PostgreSQL keeps pg_auth_members free of cycles; UNION
+/// stops anyway.
+fn members_of(role: pg_sys::Oid) -> Vec<(pg_sys::Oid, bool)> {
+    spi(|client| {
+        client
+            .select(
+                "WITH RECURSIVE members(oid) AS (
+                     SELECT m.member FROM pg_catalog.pg_auth_members m WHERE m.roleid OPERATOR(pg_catalog.=) $1
+                     UNION
+                     SELECT m.member FROM pg_catalog.pg_auth_members m JOIN members ON m.roleid OPERATOR(pg_catalog.=) members.oid)
+                 SELECT r.oid, r.rolcreaterole FROM members JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) members.oid ORDER BY r.oid",
+                None,
+                &[role.into()],
+            )?
+            .map(|row| Ok((row.get::<pg_sys::Oid>(1)?.unwrap_or(pg_sys::InvalidOid), row.get::<bool>(2)?.unwrap_or(false))))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
 }
 
 /// Would this role end or review a break-glass escalation (an approver, an admin, a superuser,
@@ -204,11 +232,6 @@ fn suspend_memberships(name: &str, oid: pg_sys::Oid) -> serde_json::Value {
     serde_json::Value::Array(members)
 }
 
-/// The member roles of a list of memberships (as `suspend_memberships` returns them).
-fn member_roles(members: &serde_json::Value) -> Vec<pg_sys::Oid> {
-    members.as_array().into_iter().flatten().filter_map(|m| m["member"].as_u64()).map(|o| pg_sys::Oid::from(o as u32)).collect()
-}
-
 /// Grants the suspended memberships back, to the members that still exist (found by oid),
 /// with their admin option and grantor; returns the members' names.
 fn restore_memberships(name: &str, suspended: &serde_json::Value) -> Vec<String> {
@@ -241,28 +264,35 @@ fn unlock_role(role: Option<&str>, reason: Option<&str>) {
         deny("UNLOCK ROLE", format!("nspg_guard: unlock_role() of \"{name}\" denied for role \"{}\"", role_name(user)), crate::policy::verdict::sentence(&e), e.hint());
     }
     let by = role_name(unsafe { pg_sys::GetSessionUserId() });
-    let lifted = spi(|client| {
-        let row = client
-            .update(
-                "UPDATE nspg_guard.role_lockdowns SET unlocked_by = $2, unlocked_at = now(), unlock_reason = $3
-                  WHERE role_oid = $1 AND unlocked_at IS NULL RETURNING could_login, suspended_members::pg_catalog.text",
-                None,
-                &[oid.into(), by.clone().into(), reason.clone().into()],
-            )?;
-        if row.is_empty() {
-            return Ok(None);
-        }
-        let row = row.first();
-        Ok(Some((row.get::<bool>(1)?.unwrap_or(false), row.get::<String>(2)?.unwrap_or_default())))
-    });
-    let Some((could_login, suspended)) = lifted else {
-        fail(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("nspg_guard: role \"{name}\" is not locked down"), "See nspg_guard.role_lockdowns.");
-    };
-    if could_login {
-        run(&format!("ALTER ROLE {} LOGIN", quote_ident(&name)), &[]);
-    }
-    let restored = restore_memberships(&name, &serde_json::from_str(&suspended).unwrap_or_default());
-    record("unlocked", &name, &reason, serde_json::json!({ "login_restored": could_login, "unlocked_by": by, "memberships_restored": restored }));
+    lock_wait::bounded(
+        "unlock_role()",
+        "A session holds a lock the unlock needs (a membership it restores, or the lockdown's row); nothing was changed: run unlock_role() again.",
+        || {
+            let lifted = spi(|client| {
+                let row = client
+                    .update(
+                        "UPDATE nspg_guard.role_lockdowns SET unlocked_by = $2, unlocked_at = now(), unlock_reason = $3
+                          WHERE role_oid = $1 AND unlocked_at IS NULL RETURNING could_login, suspended_members::pg_catalog.text",
+                        None,
+                        &[oid.into(), by.clone().into(), reason.clone().into()],
+                    )?;
+                if row.is_empty() {
+                    return Ok(None);
+                }
+                let row = row.first();
+                Ok(Some((row.get::<bool>(1)?.unwrap_or(false), row.get::<String>(2)?.unwrap_or_default())))
+            });
+            let Some((could_login, suspended)) = lifted else {
+                fail(PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, format!("nspg_guard: role \"{name}\" is not locked down"), "See nspg_guard.role_lockdowns.");
+            };
+            if could_login {
+                run(&format!("ALTER ROLE {} LOGIN", quote_ident(&name)), &[]);
+            }
+            let restored = restore_memberships(&name, &serde_json::from_str(&suspended).unwrap_or_default());
+            record("unlocked", &name, &reason, serde_json::json!({ "login_restored": could_login, "unlocked_by": by, "memberships_restored": restored }));
+        },
+        || {},
+    );
     pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, move || locked_roles::set(oid, false));
 }
 

@@ -11,8 +11,9 @@
 //!
 //! Every governed session is ended at its next statement (at any nesting level) when it is
 //! still SET ROLE to a governed role (admin, migration, approver, break-glass, superuser) it is
-//! no longer a member of, or when its login role was locked down after it logged in. Both are
-//! rechecked only when a shared generation says roles or lockdowns changed.
+//! no longer a member of, when it acts as a locked-down role, or when its login role was locked
+//! down after it logged in. They are rechecked only when its roles changed or a shared
+//! generation says roles or lockdowns changed.
 //!
 //! An **escalated** session holds `nspg_guard.breakglass_role` (granted by an approved request).
 //! Each of its statements is audited, and it may not reconfigure the server, blind the audit
@@ -271,7 +272,7 @@ pub fn before_run() -> Option<Kind> {
 }
 
 /// Ends the session when it may run no further statement: still SET ROLE to a governed role it
-/// lost, its login role locked down since it logged in, an admin session past its maximum
+/// lost, acting as a locked-down role, its login role locked down since it logged in, an admin session past its maximum
 /// duration (against the clock, not the client statement's start: a DO loop that commits, or
 /// a function running for hours, stops at its next statement).
 fn govern(kind: Kind) {
@@ -296,16 +297,28 @@ fn govern(kind: Kind) {
     }
 }
 
-/// A lockdown committed since the session last looked: the session ends if its login role is
-/// one locked down and can no longer log in (a login that raced the lockdown's list of
-/// sessions, or one the list missed). The role's LOGIN comes from the syscache, brought up to
-/// date first: no SQL.
+/// A session acting as a locked-down role (SET ROLE at any nesting, by a member the lockdown
+/// missed or by a superuser) ends at its next statement: PostgreSQL does not undo a SET ROLE
+/// when the membership goes. One atomic read while no lockdown is in force; the shared set only
+/// while one is. And a lockdown committed since the session last looked: the session ends if
+/// its login role is one locked down and can no longer log in (a login that raced the
+/// lockdown's list of sessions, or one the list missed). The role's LOGIN comes from the
+/// syscache, brought up to date first: no SQL.
 fn check_lockdown() {
-    let generation = locked_roles::changes();
-    if LOCKDOWNS_SEEN.get() == generation || !unsafe { pg_sys::IsTransactionState() } {
+    if !unsafe { pg_sys::IsTransactionState() } {
         return;
     }
+    let (user, _, _) = crate::pg::backend::users();
     let login = unsafe { pg_sys::GetAuthenticatedUserId() };
+    // as its own login role, the login check below decides (and says so)
+    if user != login && locked_roles::is_locked(user) {
+        let why = format!("it acts as role \"{}\", which is locked down", role_name(user));
+        end_session(AuditClass::Admin, &why, "See nspg_guard.role_lockdowns; an admin lifts a lockdown with nspg_guard.unlock_role().");
+    }
+    let generation = locked_roles::changes();
+    if LOCKDOWNS_SEEN.get() == generation {
+        return;
+    }
     if locked_roles::is_locked(login) {
         unsafe { pg_sys::AcceptInvalidationMessages() };
         if !crate::pg::backend::can_login(login) {

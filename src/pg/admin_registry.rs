@@ -14,9 +14,9 @@ use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Admin sessions tracked at once; beyond this the worker does not see the rest (their next
-/// statement still ends them at the maximum duration).
-const SLOTS: usize = 256;
+/// Sessions tracked at once (16 bytes each): every governed session fits, since the server does
+/// not start with more client connections and walsenders than this (see `init`).
+const SLOTS: usize = 8192;
 /// `next_expiry` when no grant is active.
 pub const NO_EXPIRY: i64 = i64::MAX;
 
@@ -51,8 +51,19 @@ thread_local! {
     static EXIT_CALLBACK: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Reserves the registry; from `_PG_init` at preload.
+/// Reserves the registry; from `_PG_init` at preload, where max_connections and
+/// max_wal_senders are already read from the configuration. A server that could have more
+/// governed sessions than the registry has slots does not start: an admin session the writer
+/// cannot see would escape its maximum duration.
 pub fn init() {
+    let sessions = unsafe { pg_sys::MaxConnections + pg_sys::max_wal_senders };
+    if sessions as usize > SLOTS {
+        crate::pg::errors::fail(
+            pgrx::pg_sys::errcodes::PgSqlErrorCode::ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+            format!("nspg_guard governs at most {SLOTS} sessions, but max_connections + max_wal_senders is {sessions}"),
+            "Lower max_connections (a connection pooler serves more clients), or remove nspg_guard from shared_preload_libraries.",
+        );
+    }
     pg_shmem_init!(REGISTRY);
     pg_shmem_init!(ROLES_GENERATION);
 }

@@ -50,7 +50,7 @@ pub fn of(role: pg_sys::Oid) -> Standing {
     if let Some(found) = CACHE.with(|c| c.borrow().iter().find(|(oid, _)| *oid == role).map(|(_, s)| *s)) {
         return found;
     }
-    let standing = unsafe { look_up(role) };
+    let standing = unsafe { look_up(role, |m, r| pg_sys::has_privs_of_role(m, r)) };
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() >= MAX_CACHED_ROLES {
@@ -66,11 +66,18 @@ pub fn current_user_is_admin() -> bool {
     of(unsafe { pg_sys::GetUserId() }).has(crate::policy::ddl_guard::Authority::Admin)
 }
 
+/// The standing `role` reaches by membership, INHERIT or not (a NOINHERIT member becomes the
+/// role with SET ROLE): who a lever must protect, not what the role may do now. Not cached
+/// (the incident levers ask, not the per-statement path).
+pub fn by_membership(role: pg_sys::Oid) -> Standing {
+    unsafe { look_up(role, |m, r| pg_sys::is_member_of_role_nosuper(m, r)) }
+}
+
 /// Scans pg_authid for roles in the admin, migration and approver sets and the break-glass role,
-/// and asks PostgreSQL whether `role` has their privileges (membership with INHERIT, the same
-/// test GRANTs use). A superuser has every role's privileges, so it counts as escalated only
+/// and asks PostgreSQL whether `role` is related to them by `related` (for `of`:
+/// has_privs_of_role, membership with INHERIT, the same test GRANTs use). A superuser has every role's privileges, so it counts as escalated only
 /// through a role that is not its own superuser power: never.
-unsafe fn look_up(role: pg_sys::Oid) -> Standing {
+unsafe fn look_up(role: pg_sys::Oid, related: impl Fn(pg_sys::Oid, pg_sys::Oid) -> bool) -> Standing {
     let mut standing = Standing { superuser: pg_sys::superuser_arg(role), ..Standing::default() };
     let breakglass_role = settings::text_of(&settings::BREAKGLASS_ROLE);
     let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
@@ -86,7 +93,7 @@ unsafe fn look_up(role: pg_sys::Oid) -> Standing {
         let migration = !standing.migration && settings::role_set_matches(RoleSet::Migration, &name);
         let approver = !standing.approver && settings::role_set_matches(RoleSet::Approver, &name);
         let breakglass = !standing.superuser && name == breakglass_role;
-        if (admin || migration || approver || breakglass) && pg_sys::has_privs_of_role(role, authid.oid) {
+        if (admin || migration || approver || breakglass) && related(role, authid.oid) {
             standing.admin |= admin;
             standing.migration |= migration;
             standing.approver |= approver;

@@ -9,6 +9,11 @@ use std::panic::AssertUnwindSafe;
 /// Runs `work` in a subtransaction; on an ERROR rolls it back, logs a WARNING naming `what`
 /// and returns None (what it changed is undone; the next round tries again).
 pub fn attempt<R>(what: &str, work: impl FnOnce() -> R) -> Option<R> {
+    attempt_quietly(work).map_err(|message| pgrx::warning!("nspg_guard: {what} failed, tried again next round: {message}")).ok()
+}
+
+/// `attempt` without the WARNING: the ERROR's message, for a caller that reports it once.
+pub fn attempt_quietly<R>(work: impl FnOnce() -> R) -> Result<R, String> {
     let (context, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
     unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
     let restore = move || unsafe {
@@ -19,7 +24,7 @@ pub fn attempt<R>(what: &str, work: impl FnOnce() -> R) -> Option<R> {
         let result = work();
         unsafe { pg_sys::ReleaseCurrentSubTransaction() };
         restore();
-        Some(result)
+        Ok(result)
     }))
     .catch_others(|caught| {
         restore();
@@ -29,8 +34,7 @@ pub fn attempt<R>(what: &str, work: impl FnOnce() -> R) -> Option<R> {
             pgrx::pg_sys::panic::CaughtError::PostgresError(e) | pgrx::pg_sys::panic::CaughtError::ErrorReport(e) => e.message().to_string(),
             pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
         };
-        pgrx::warning!("nspg_guard: {what} failed, tried again next round: {message}");
-        None
+        Err(message)
     })
     .execute()
 }

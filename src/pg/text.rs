@@ -1,4 +1,4 @@
-//! Text from PostgreSQL: C strings, role and function names. One helper each, so that every caller reads
+//! Text from PostgreSQL: C strings, role, function and relation names. One helper each, so that every caller reads
 //! "not known" the same way.
 
 use pgrx::pg_sys;
@@ -30,4 +30,15 @@ pub fn role_oid(name: &str) -> Option<pg_sys::Oid> {
     let name = std::ffi::CString::new(name).ok()?;
     let oid = unsafe { pg_sys::get_role_oid(name.as_ptr(), true) };
     (oid != pg_sys::InvalidOid).then_some(oid)
+}
+
+/// A relation's name, schema-qualified and quoted as PostgreSQL writes it (the oid when there is
+/// no such relation).
+pub fn relation_name(relation: pg_sys::Oid) -> String {
+    let name = unsafe { pg_sys::get_rel_name(relation) };
+    let schema = unsafe { pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relation)) };
+    if name.is_null() || schema.is_null() {
+        return relation.to_u32().to_string();
+    }
+    text(unsafe { pg_sys::quote_qualified_identifier(schema, name) }).unwrap_or_else(|| relation.to_u32().to_string())
 }

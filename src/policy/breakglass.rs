@@ -4,7 +4,7 @@
 //! `api/breakglass.rs` keeps the registry and grants; `guard/admin_session.rs` watches escalated
 //! sessions.
 
-use crate::policy::verdict::{validate_reason, ReasonError, Refusal};
+use crate::policy::verdict::{hides_or_forges, validate_reason, ReasonError, Refusal};
 use pgrx::pg_sys::errcodes::PgSqlErrorCode;
 use thiserror::Error;
 
@@ -27,6 +27,8 @@ pub enum RequestError {
     EmptyIncident,
     #[error("the incident reference is longer than {MAX_INCIDENT_BYTES} bytes")]
     LongIncident,
+    #[error("the incident reference contains a control, invisible or direction-changing character (U+{0:04X}): write plain text")]
+    IncidentNotPlainText(u32),
 }
 
 /// A request that may be filed.
@@ -57,6 +59,10 @@ pub fn validate_request<'a>(reason: Option<&'a str>, seconds: Option<f64>, incid
         Some(text) if text.len() > MAX_INCIDENT_BYTES => return Err(RequestError::LongIncident),
         other => other,
     };
+    // it is shown next to the reason (usages, audit rows, log lines): the same plain-text rule
+    if let Some(c) = incident.and_then(|text| text.chars().find(|&c| hides_or_forges(c))) {
+        return Err(RequestError::IncidentNotPlainText(c as u32));
+    }
     Ok(Request { reason, seconds, incident })
 }
 
@@ -289,6 +295,10 @@ mod tests {
         assert!(validate_request(reason, Some(3600.0), None, HOUR).is_ok());
         assert_eq!(validate_request(reason, Some(60.0), Some("  "), HOUR), Err(RequestError::EmptyIncident));
         assert_eq!(validate_request(reason, Some(60.0), Some(&"x".repeat(201)), HOUR), Err(RequestError::LongIncident));
+        assert_eq!(validate_request(reason, Some(60.0), Some("INC-1\n2026-12-01|bob|approved"), HOUR), Err(RequestError::IncidentNotPlainText(0x0A)));
+        assert_eq!(validate_request(reason, Some(60.0), Some("INC\u{200B}\u{202E}-32"), HOUR), Err(RequestError::IncidentNotPlainText(0x200B)));
+        assert_eq!(validate_request(reason, Some(60.0), Some("INC-32\u{202E}"), HOUR), Err(RequestError::IncidentNotPlainText(0x202E)));
+        assert!(validate_request(reason, Some(60.0), Some("INC-32 (Störung)"), HOUR).is_ok());
     }
 
     #[test]

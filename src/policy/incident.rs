@@ -12,9 +12,9 @@ pub struct Lockdown {
     pub caller_is_superuser: bool,
     /// The caller holds the break-glass role now.
     pub caller_escalated: bool,
-    /// The target, or a member of it (whose membership and sessions a lockdown ends too), is
-    /// someone who would end or review a break-glass escalation: an approver, an admin
-    /// (admin_roles), a superuser or a role with CREATEROLE.
+    /// The target, or a member of it, direct or not (whose sessions a lockdown ends too), is by
+    /// membership (INHERIT or not) someone who would end or review a break-glass escalation:
+    /// an approver, an admin (admin_roles), a superuser or a role with CREATEROLE.
     pub target_guards_breakglass: bool,
 }
 
@@ -26,7 +26,7 @@ pub enum LockdownError {
     BootstrapSuperuser,
     #[error("only a superuser may lock down a superuser")]
     SuperuserTarget,
-    #[error("a session holding the break-glass role cannot lock down an approver, an admin or a role that manages roles, nor a role one of them is a member of")]
+    #[error("a session holding the break-glass role cannot lock down an approver, an admin or a role that manages roles, nor a role one of them is a member of, directly or not")]
     EscalatedAgainstGuard,
     #[error("a session holding the break-glass role cannot lift a lockdown")]
     EscalatedUnlock,

@@ -90,7 +90,7 @@ pub const MAX_REASON_CHARS: usize = 500;
 /// Characters that would forge or hide text where the reason is shown (break-glass usages, audit
 /// rows, log lines): control characters (newlines included), zero-width and other invisible
 /// characters, and bidirectional overrides.
-fn hides_or_forges(c: char) -> bool {
+pub fn hides_or_forges(c: char) -> bool {
     c.is_control()
         || matches!(c as u32,
             0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F

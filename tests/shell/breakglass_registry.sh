@@ -23,7 +23,22 @@
 #   definer        a SECURITY DEFINER function owned by a locked-down role is refused (42501 with
 #                  HINT, audited), also from a DO block, and runs again after unlock_role();
 #   prepared       a locked-down role's prepared transactions are rolled back by the writer, in
-#                  the audit database and in another database, audited.
+#                  the audit database and in another database, audited;
+#   frozen expiry  a session holds the requester's membership row (red team 19 #1): once the
+#                  grant has run out the writer ends the requester's sessions every round until
+#                  it can expire it (audited once, expiry_held; one WARNING); an admin's
+#                  breakglass_end() and lockdown_role() fail within seconds (55P03 with HINT)
+#                  instead of waiting, breakglass_end() having ended the requester's sessions,
+#                  nothing else done; once the row is free they go through;
+#   noinherit      an escalated session cannot lock down a NOINHERIT approver or admin (#4);
+#   incident       an incident reference with a newline, zero-width or bidi character is refused
+#                  (22023 with HINT) (#6);
+#   indirect       lockdown_role() ends the session of an indirect member (dave -> grp_mid ->
+#                  svc_reports) that did SET ROLE svc_reports, and a superuser session SET ROLE
+#                  to the locked role is ended at its next statement (#3);
+#   views          while svc_reports is locked down, reading through its view (also nested in
+#                  another role's view) is refused (42501 with HINT, audited); after unlock it
+#                  works again (#10).
 # Own cluster next to the main one: $TEST_PORT + 20.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
@@ -120,7 +135,7 @@ wait_for "SELECT state FROM nspg_guard.breakglass_requests WHERE id = $bob" expi
     && pass "bob's grant expired on time" || fail "bob's grant is $(state "$bob") 7 s after approval"
 expect_line "dave's grant is still active (its REVOKE waits for the row)" "$(state "$dave")" "active"
 expect_line "the writer is still the same process" "$(writer_pid)" "$writer"
-expect "the failure is a WARNING in the server log" "$(cat "$DIR/server.log")" "closing break-glass request $dave failed, tried again next round"
+expect "the failure is a WARNING in the server log" "$(cat "$DIR/server.log")" "break-glass request $dave ran out but cannot be closed yet"
 send catalog_hold "ROLLBACK;"
 close_session catalog_hold
 wait_for "SELECT state FROM nspg_guard.breakglass_requests WHERE id = $dave" expired 50 \
@@ -214,5 +229,121 @@ expect_line "the rollback here is audited" \
     "$(sql "SELECT details->>'gid' FROM nspg_guard.audit_log WHERE class = 'admin' AND outcome = 'prepared_rolled_back'")" "kim_here"
 expect "the one in the other database is in the server log" "$(cat "$DIR/server.log")" "prepared_rolled_back"
 expect_line "the writer is still the same process" "$(writer_pid)" "$writer"
+
+say "frozen expiry: a grant whose REVOKE cannot finish keeps its requester out meanwhile"
+# another session holds the catalog row the expiry's REVOKE needs (the red team did it as the
+# requester, with an escalated REVOKE inside a DO block, now refused while escalated)
+sql "CREATE SCHEMA orders; CREATE TABLE orders.secrets (id int, note text); INSERT INTO orders.secrets VALUES (1, 'card 4111');
+     GRANT USAGE ON SCHEMA orders TO ns_breakglass_admin; GRANT SELECT ON orders.secrets TO ns_breakglass_admin" >/dev/null
+hold_row() {
+    open_session "$1" postgres
+    send "$1" "BEGIN; SELECT 'held ' || count(*) FROM (SELECT FROM pg_catalog.pg_auth_members WHERE member = 'bob_oncall'::regrole FOR UPDATE) m;"
+    wait_output "$1" "held 1" && pass "a session holds bob's membership row" || fail "catalog hold: $(output "$1")"
+}
+bob=$(request bob_oncall '4 seconds')
+sql "SELECT nspg_guard.breakglass_approve($bob)" carol_approver >/dev/null
+open_session bob_reader bob_oncall; reader_pid=$SESSION_PID
+send bob_reader "SET ROLE ns_breakglass_admin; SELECT 'read ' || count(*) FROM orders.secrets;"
+wait_output bob_reader "read 1" && pass "bob reads orders.secrets with the break-glass role" || fail "reader: $(output bob_reader)"
+hold_row bob_row1
+wait_gone "$reader_pid" 100 && pass "bob's reading session was ended once the grant ran out, its REVOKE still blocked" || fail "bob's reader (pid $reader_pid) is still there"
+close_session bob_reader
+expect_line "the grant is still active (its REVOKE waits for the row)" "$(state "$bob")" "active"
+open_session bob_again bob_oncall; again_pid=$SESSION_PID
+wait_gone "$again_pid" 30 && pass "a new session of bob is ended in the next round" || fail "bob's new session (pid $again_pid) is still there"
+close_session bob_again
+sleep 2
+expect_line "the held expiry is audited once, not every round" \
+    "$(sql "SELECT nspg_guard.audit_flush(20000); SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'breakglass' AND outcome = 'expiry_held' AND details->>'request_id' = '$bob'" | tail -n 1)" "1"
+expect_line "... and warned once in the server log" "$(grep -c "break-glass request $bob ran out but cannot be closed yet" "$DIR/server.log")" "1"
+send bob_row1 "ROLLBACK;"
+close_session bob_row1
+wait_for "SELECT state FROM nspg_guard.breakglass_requests WHERE id = $bob" expired 50 \
+    && pass "the grant expired once the row was free" || fail "bob's grant is $(state "$bob")"
+
+say "frozen expiry: an admin's breakglass_end() and lockdown_role() do not wait on a held membership row"
+bob=$(request bob_oncall '10 minutes')
+sql "SELECT nspg_guard.breakglass_approve($bob)" carol_approver >/dev/null
+open_session bob_reader2 bob_oncall; reader_pid=$SESSION_PID
+hold_row bob_row2
+started=$(date +%s)
+out=$(timeout 15 "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U alice_admin -d postgres -At -v VERBOSITY=verbose -c "SELECT nspg_guard.breakglass_end($bob)" 2>&1)
+took=$(( $(date +%s) - started ))
+expect "breakglass_end() by an admin fails with 55P03 instead of waiting" "$out" "ERROR:  55P03: nspg_guard: breakglass_end() did not get a lock within 2000 ms"
+expect "... with a HINT" "$out" "HINT:  A session holds a lock the end needs"
+[ "$took" -le 6 ] && pass "... within seconds ($took s)" || fail "breakglass_end() took $took s"
+wait_gone "$reader_pid" 30 && pass "... having ended the requester's sessions" || fail "bob's session (pid $reader_pid) is still there"
+close_session bob_reader2
+expect_line "nothing else of it was done: the request is still active" "$(state "$bob")" "active"
+started=$(date +%s)
+out=$(timeout 15 "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U alice_admin -d postgres -At -v VERBOSITY=verbose -c "SELECT nspg_guard.lockdown_role('bob_oncall', 'laptop stolen, INC-14')" 2>&1)
+took=$(( $(date +%s) - started ))
+expect "lockdown_role() fails with 55P03 instead of waiting" "$out" "ERROR:  55P03: nspg_guard: lockdown_role() did not get a lock within 2000 ms"
+expect "... with a HINT" "$out" "HINT:  A session holds a lock the lockdown needs"
+[ "$took" -le 6 ] && pass "... within seconds ($took s)" || fail "lockdown_role() took $took s"
+expect_line "... and left bob able to log in (nothing half-done)" "$(sql "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'bob_oncall'")" "t"
+send bob_row2 "ROLLBACK;"
+close_session bob_row2
+reject "once the row is free, lockdown_role() goes through" "$(sql "SELECT nspg_guard.lockdown_role('bob_oncall', 'laptop stolen, INC-14')" alice_admin)" "ERROR"
+expect_line "bob's grant ended with it" "$(state "$bob")" "ended"
+sql "SELECT nspg_guard.unlock_role('bob_oncall', 'laptop recovered, INC-14 closed')" alice_admin >/dev/null
+
+say "noinherit: an escalated session cannot lock down a NOINHERIT approver or admin"
+sql "CREATE ROLE gina_noinherit LOGIN NOINHERIT IN ROLE ns_breakglass_approver; CREATE ROLE nia_noinherit LOGIN NOINHERIT IN ROLE ns_admin;
+     CREATE ROLE lead_group NOLOGIN; CREATE ROLE mid_group NOLOGIN IN ROLE lead_group; GRANT mid_group TO gina_noinherit" >/dev/null
+hank=$(request hank_oncall '1 minute')
+sql "SELECT nspg_guard.breakglass_approve($hank)" carol_approver >/dev/null
+out=$(sql "SELECT nspg_guard.lockdown_role('gina_noinherit', 'lever test by escalated session')" hank_oncall)
+expect "a NOINHERIT approver cannot be locked down by an escalated session (42501)" "$out" "ERROR:  42501: nspg_guard: lockdown_role() of \"gina_noinherit\" denied for role \"hank_oncall\""
+expect "nor a NOINHERIT admin" "$(sql "SELECT nspg_guard.lockdown_role('nia_noinherit', 'lever test by escalated session')" hank_oncall)" "ERROR:  42501"
+expect "nor a group such an approver is an indirect member of" "$(sql "SELECT nspg_guard.lockdown_role('lead_group', 'lever test by escalated session')" hank_oncall)" "ERROR:  42501"
+expect_line "none of them is locked down" "$(sql "SELECT count(*) FROM nspg_guard.role_lockdowns WHERE role_name IN ('gina_noinherit', 'nia_noinherit', 'lead_group')")" "0"
+sql "SELECT nspg_guard.breakglass_end($hank)" >/dev/null
+
+say "incident: the incident reference is plain text"
+out=$(sql "SELECT nspg_guard.breakglass_request('a b c', '1 minute', E'INC-1\n2026-12-01|bob|approved|forged')" app_user)
+expect "a newline in the incident reference is refused (22023)" "$out" "ERROR:  22023: nspg_guard: invalid break-glass request: the incident reference contains a control, invisible or direction-changing character (U+000A)"
+expect "... with a HINT" "$out" "HINT:  Say why in a few words"
+expect "a zero-width or right-to-left override is refused" "$(sql "SELECT nspg_guard.breakglass_request('deny note test request', '5 minutes', E'INC\u200B\u202E-32')" app_user)" "ERROR:  22023"
+expect_line "no request was filed" "$(sql "SELECT count(*) FROM nspg_guard.breakglass_requests WHERE requester = 'app_user'")" "0"
+
+say "indirect: lockdown reaches sessions acting as the locked role"
+sql "CREATE ROLE svc_reports LOGIN; CREATE ROLE grp_mid NOLOGIN IN ROLE svc_reports; CREATE ROLE dave LOGIN IN ROLE grp_mid;
+     CREATE TABLE public.rep (x int); ALTER TABLE public.rep OWNER TO svc_reports" >/dev/null
+open_session dave_live dave; dave_pid=$SESSION_PID
+send dave_live "SET ROLE svc_reports; SELECT 'now ' || current_user;"
+wait_output dave_live "now svc_reports" && pass "dave acts as svc_reports" || fail "dave: $(output dave_live)"
+open_session super_live postgres; super_pid=$SESSION_PID
+send super_live "SET ROLE svc_reports; SELECT 'now ' || current_user;"
+wait_output super_live "now svc_reports" && pass "a superuser session acts as svc_reports" || fail "super: $(output super_live)"
+sql "SELECT nspg_guard.lockdown_role('svc_reports', 'credential leak in CI logs INC-88')" alice_admin >/dev/null
+wait_gone "$dave_pid" 30 && pass "the indirect member's session (dave -> grp_mid -> svc_reports) was ended" || fail "dave's session (pid $dave_pid) is still there"
+send dave_live "INSERT INTO public.rep VALUES (1);"
+close_session dave_live
+expect_line "dave inserted nothing" "$(sql "SELECT count(*) FROM public.rep")" "0"
+send super_live "SELECT 'still ' || current_user;"
+wait_gone "$super_pid" 30 && pass "the superuser session SET ROLE to it ended at its next statement" || fail "super session (pid $super_pid) is still there"
+close_session super_live
+expect "... told why" "$(output super_live)" "acts as role \"svc_reports\", which is locked down"
+reject "... and ran nothing more" "$(output super_live)" "still svc_reports"
+
+say "views: a locked-down role's views do not lend its rights"
+sql "SELECT nspg_guard.unlock_role('svc_reports', 'leak contained, INC-88')" alice_admin >/dev/null
+sql "INSERT INTO public.rep VALUES (7); CREATE VIEW public.rep_v AS SELECT * FROM public.rep; ALTER VIEW public.rep_v OWNER TO svc_reports;
+     GRANT SELECT ON public.rep_v TO app_user, grp_mid;
+     CREATE ROLE view_maker NOLOGIN; CREATE VIEW public.rep_vv AS SELECT * FROM public.rep_v; ALTER VIEW public.rep_vv OWNER TO view_maker;
+     GRANT SELECT ON public.rep_v TO view_maker; GRANT SELECT ON public.rep_vv TO app_user" >/dev/null
+expect_line "app_user reads through svc_reports' view" "$(sql "SELECT count(*) FROM public.rep_v" app_user)" "1"
+sql "SELECT nspg_guard.lockdown_role('svc_reports', 'credential leak again, INC-89')" alice_admin >/dev/null
+out=$(sql "SELECT count(*) FROM public.rep_v" app_user)
+expect "reading through its view is refused (42501)" "$out" "ERROR:  42501: nspg_guard: public.rep may not be reached through a view of \"svc_reports\": that role is locked down"
+expect "... with a HINT" "$out" "HINT:  See nspg_guard.role_lockdowns"
+expect "also through another role's view over it" "$(sql "SELECT count(*) FROM public.rep_vv" app_user)" "ERROR:  42501"
+expect "also inside a SQL function and a DO block" "$(sql "DO \$\$ BEGIN PERFORM count(*) FROM public.rep_v; END \$\$" app_user)" "ERROR:  42501"
+expect_line "the refusal is audited (class denied)" \
+    "$(sql "SELECT nspg_guard.audit_flush(20000); SELECT count(*) > 0 FROM nspg_guard.audit_log WHERE class = 'denied' AND command_tag = 'VIEW ACCESS'" | tail -n 1)" "t"
+expect_line "the owner's table itself is untouched for a superuser" "$(sql "SELECT count(*) FROM public.rep")" "1"
+sql "SELECT nspg_guard.unlock_role('svc_reports', 'rotated, INC-89 closed')" alice_admin >/dev/null
+expect_line "after unlock_role() the view works again" "$(sql "SELECT count(*) FROM public.rep_v" app_user)" "1"
 
 finish

@@ -41,6 +41,10 @@ SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '2 
 SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '1 mon');
 SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', NULL);
 SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '10 minutes', '  ');
+-- the incident reference is plain text too (shown next to the reason)
+SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '10 minutes', E'INC-1\n2026-12-01|bob|approved|forged');
+\echo :LAST_ERROR_SQLSTATE
+SELECT nspg_guard.breakglass_request('restore orders deleted by bad deploy', '10 minutes', E'INC\u200B\u202E-32');
 SELECT count(*) - :requests_before AS recorded FROM nspg_guard.breakglass_usages;
 
 -- A request: anyone who logs in may ask.
