@@ -105,21 +105,11 @@ unsafe fn is_role_statement(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
 /// role matching `nspg_guard.breakglass_approvers`.
 unsafe fn protected_roles(breakglass_role: pg_sys::Oid) -> Vec<(pg_sys::Oid, Protected, String)> {
     let mut roles = vec![(breakglass_role, Protected::Breakglass, breakglass_role_name())];
-    let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
-    let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
-    loop {
-        let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
-        if tuple.is_null() {
-            break;
+    crate::pg::standing::each_role(|oid, name| {
+        if oid != breakglass_role && settings::role_set_matches(RoleSet::Approver, name) {
+            roles.push((oid, Protected::Approver, name.to_string()));
         }
-        let authid = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple);
-        let name = CStr::from_ptr(authid.rolname.data.as_ptr()).to_string_lossy().into_owned();
-        if authid.oid != breakglass_role && settings::role_set_matches(RoleSet::Approver, &name) {
-            roles.push((authid.oid, Protected::Approver, name));
-        }
-    }
-    pg_sys::table_endscan(scan);
-    pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+    });
     roles
 }
 

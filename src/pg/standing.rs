@@ -80,27 +80,35 @@ pub fn by_membership(role: pg_sys::Oid) -> Standing {
 unsafe fn look_up(role: pg_sys::Oid, related: impl Fn(pg_sys::Oid, pg_sys::Oid) -> bool) -> Standing {
     let mut standing = Standing { superuser: pg_sys::superuser_arg(role), ..Standing::default() };
     let breakglass_role = settings::text_of(&settings::BREAKGLASS_ROLE);
-    let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
-    let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
-    loop {
-        let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
-        if tuple.is_null() {
-            break;
-        }
-        let authid = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple);
-        let name = std::ffi::CStr::from_ptr(authid.rolname.data.as_ptr()).to_string_lossy();
-        let admin = !standing.admin && settings::role_set_matches(RoleSet::Admin, &name);
-        let migration = !standing.migration && settings::role_set_matches(RoleSet::Migration, &name);
-        let approver = !standing.approver && settings::role_set_matches(RoleSet::Approver, &name);
+    each_role(|oid, name| {
+        let admin = !standing.admin && settings::role_set_matches(RoleSet::Admin, name);
+        let migration = !standing.migration && settings::role_set_matches(RoleSet::Migration, name);
+        let approver = !standing.approver && settings::role_set_matches(RoleSet::Approver, name);
         let breakglass = !standing.superuser && name == breakglass_role;
-        if (admin || migration || approver || breakglass) && related(role, authid.oid) {
+        if (admin || migration || approver || breakglass) && related(role, oid) {
             standing.admin |= admin;
             standing.migration |= migration;
             standing.approver |= approver;
             standing.breakglass |= breakglass;
         }
-    }
-    pg_sys::table_endscan(scan);
-    pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+    });
     standing
+}
+
+/// Calls `visit` with the oid and name of every role (a scan of pg_authid: no SQL, no cache).
+pub fn each_role(mut visit: impl FnMut(pg_sys::Oid, &str)) {
+    unsafe {
+        let rel = pg_sys::table_open(pg_sys::AuthIdRelationId, pg_sys::AccessShareLock as _);
+        let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+        loop {
+            let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+            if tuple.is_null() {
+                break;
+            }
+            let authid = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_authid>(tuple);
+            visit(authid.oid, &std::ffi::CStr::from_ptr(authid.rolname.data.as_ptr()).to_string_lossy());
+        }
+        pg_sys::table_endscan(scan);
+        pg_sys::table_close(rel, pg_sys::AccessShareLock as _);
+    }
 }
