@@ -82,12 +82,17 @@ static LOGICAL_WORKER: BackendLocal<Option<bool>> = BackendLocal::new(None);
 unsafe fn logical_worker() -> bool {
     match LOGICAL_WORKER.get() {
         Some(known) => known,
-        None => {
-            let known = pg_sys::IsLogicalWorker();
-            LOGICAL_WORKER.set(Some(known));
-            known
-        }
+        None => ask_logical_worker(),
     }
+}
+
+/// The first ask, out of line: `exempt()` runs several times per statement and stays small.
+#[cold]
+#[inline(never)]
+unsafe fn ask_logical_worker() -> bool {
+    let known = pg_sys::IsLogicalWorker();
+    LOGICAL_WORKER.set(Some(known));
+    known
 }
 
 /// Each run of a client statement's portal, and each planning of a statement at depth 0 (in a

@@ -42,6 +42,15 @@ pub struct AfterSuccess {
 /// `node` is a valid utility parse tree; `statement` gives its text (only asked for when the
 /// statement is audited, to keep the per-statement path free of copies).
 pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> Option<AfterSuccess> {
+    if classify::inert((*node).type_, about_prepared_transaction(node)) {
+        return admin_session::recheck_after((*node).type_, node).map(|local| AfterSuccess {
+            warning: None,
+            session_recheck: Some(local),
+            event: None,
+            copy_access: None,
+            granted_directly: None,
+        });
+    }
     let (tag, node) = effective_statement(node);
     protect::check_utility(tag, node);
     admin_session::check_utility(tag, node);
@@ -90,6 +99,13 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
     };
     (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some() || granted_directly.is_some())
         .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly })
+}
+
+/// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED.
+unsafe fn about_prepared_transaction(node: *mut pg_sys::Node) -> bool {
+    use pg_sys::TransactionStmtKind::*;
+    is_a(node, NodeTag::T_TransactionStmt)
+        && matches!((*(node as *mut pg_sys::TransactionStmt)).kind, TRANS_STMT_PREPARE | TRANS_STMT_COMMIT_PREPARED | TRANS_STMT_ROLLBACK_PREPARED)
 }
 
 /// Does this CREATE/ALTER ROLE set a password (PASSWORD NULL clears it)? Recorded so that

@@ -92,6 +92,21 @@ pub fn classify(tag: NodeTag, facts: Facts) -> Class {
     }
 }
 
+/// Session statements no guard has anything to say about, beyond the session's own caps: they
+/// change no object, setting, role or lasting state, and the queries they carry (DECLARE,
+/// PREPARE, EXECUTE) are judged by the executor hooks when they run. `prepared` is a transaction
+/// statement about a prepared transaction (PREPARE / COMMIT / ROLLBACK PREPARED), which is not one
+/// of them. The utility check leaves at once for these (most of a session's utility traffic).
+pub fn inert(tag: NodeTag, prepared: bool) -> bool {
+    use NodeTag::*;
+    match tag {
+        T_TransactionStmt => !prepared,
+        T_VariableShowStmt | T_FetchStmt | T_ClosePortalStmt | T_DeallocateStmt | T_DeclareCursorStmt
+        | T_PrepareStmt | T_ExecuteStmt | T_ConstraintsSetStmt | T_ListenStmt | T_UnlistenStmt | T_NotifyStmt => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +154,20 @@ mod tests {
             assert_eq!(class(tag), Class::Risky, "{tag:?}");
         }
         assert_eq!(class(T_TruncateStmt), Class::Destructive);
+    }
+
+    #[test]
+    fn inert_statements_are_session_statements_that_change_nothing() {
+        for tag in [T_VariableShowStmt, T_FetchStmt, T_ClosePortalStmt, T_DeallocateStmt, T_DeclareCursorStmt, T_PrepareStmt, T_ExecuteStmt, T_ListenStmt] {
+            assert!(inert(tag, false), "{tag:?}");
+            assert_eq!(class(tag), Class::Session, "{tag:?}");
+        }
+        assert!(inert(T_TransactionStmt, false));
+        assert!(!inert(T_TransactionStmt, true), "PREPARE TRANSACTION and friends are judged");
+        // settings, DISCARD, LOCK, DO, CALL, EXPLAIN (ANALYZE runs its statement) are judged
+        for tag in [T_VariableSetStmt, T_DiscardStmt, T_LockStmt, T_DoStmt, T_CallStmt, T_ExplainStmt, T_CopyStmt, T_AlterSystemStmt, T_CreateStmt, T_GrantRoleStmt] {
+            assert!(!inert(tag, false), "{tag:?}");
+        }
     }
 
     #[test]
