@@ -362,8 +362,9 @@ fn roll_back_prepared_here() -> Vec<pg_sys::Oid> {
 
 /// Closes the requests `due` now, one subtransaction each; returns the sessions to end. A grant
 /// that ran out but cannot be closed yet (a session holds its row, or a lock its REVOKE needs:
-/// lock_timeout) keeps its requester out: the requester's sessions are ended every round until
-/// it closes — which also ends a holder that is one of them. Reported once per request.
+/// lock_timeout) keeps its requester out: its membership is revoked without the row when it can
+/// be, and the requester's sessions are ended every round until it closes — which also ends a
+/// holder that is one of them. Reported once per request.
 fn close_due(due: breakglass::Due) -> Vec<i32> {
     let mut pids = Vec::new();
     for request in attempt("listing due break-glass requests", || breakglass::due(due)).unwrap_or_default() {
@@ -391,6 +392,8 @@ fn close_due(due: breakglass::Due) -> Vec<i32> {
                 HELD_EXPIRIES.with(|h| h.borrow_mut().push(id));
             }
         }
+        // the registry row can wait; the power cannot (a REVOKE needs no lock on the row)
+        attempt("revoking a held break-glass grant that ran out", || as_guard(|| breakglass::revoke_ran_out(id)));
         pids.extend(attempt("listing a requester's sessions", || as_guard(|| backend::sessions_of(request.requester_oid))).unwrap_or_default());
     }
     pids

@@ -82,13 +82,18 @@ struct Request {
     granted_role: Option<String>,
 }
 
-fn lock_request(id: Option<i64>, function: &str) -> Request {
+/// Request `id`, locked for the rest of the transaction, once `authorize` (which raises to
+/// refuse) let the caller through on an unlocked read: a caller with no say on the request never
+/// holds its row, which would hold up its expiry.
+fn lock_request(id: Option<i64>, function: &str, authorize: impl Fn(&Request)) -> Request {
     let Some(id) = id else {
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: {function} needs a request id, not NULL"), "Look the id up in nspg_guard.breakglass_usages.");
     };
-    fetch_request(id, "FOR UPDATE").unwrap_or_else(|| {
+    let missing = || -> Request {
         fail(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("nspg_guard: there is no break-glass request {id}"), "Look the id up in nspg_guard.breakglass_usages.")
-    })
+    };
+    authorize(&fetch_request(id, "").unwrap_or_else(missing));
+    fetch_request(id, "FOR UPDATE").unwrap_or_else(missing)
 }
 
 /// Request `id` read with `tail` (its lock clause and any further condition); None when no row.
@@ -263,7 +268,12 @@ fn notice(message: &str) {
 fn breakglass_approve(request_id: Option<i64>) -> TimestampWithTimeZone {
     require_registry("breakglass_approve()");
     let caller = Caller::now();
-    let request = lock_request(request_id, "breakglass_approve()");
+    let self_approve = settings::BREAKGLASS_SELF_APPROVE.get();
+    let request = lock_request(request_id, "breakglass_approve()", |r| {
+        if let Err(e) = breakglass::may_approve(caller.decider(r.requester_oid), self_approve, r.incident.is_some()) {
+            refuse_decision(r, &caller, Step::Approve, &e);
+        }
+    });
     let self_approved = breakglass::may_approve(caller.decider(request.requester_oid), settings::BREAKGLASS_SELF_APPROVE.get(), request.incident.is_some())
         .unwrap_or_else(|e| refuse_decision(&request, &caller, Step::Approve, &e));
     advance(&request, Step::Approve);
@@ -297,7 +307,11 @@ fn breakglass_deny(request_id: Option<i64>, reason: Option<&str>) {
     require_registry("breakglass_deny()");
     let caller = Caller::now();
     let reason = required_reason(reason, "breakglass_deny()", "Say why, e.g. SELECT nspg_guard.breakglass_deny(42, 'no incident open for this');");
-    let request = lock_request(request_id, "breakglass_deny()");
+    let request = lock_request(request_id, "breakglass_deny()", |r| {
+        if let Err(e) = breakglass::may_decide(caller.decider(r.requester_oid), Step::Deny) {
+            refuse_decision(r, &caller, Step::Deny, &e);
+        }
+    });
     if let Err(e) = breakglass::may_decide(caller.decider(request.requester_oid), Step::Deny) {
         refuse_decision(&request, &caller, Step::Deny, &e);
     }
@@ -325,10 +339,11 @@ fn breakglass_end(request_id: Option<i64>) -> i32 {
         "breakglass_end()",
         "A session holds a lock the end needs (the request's row, or the membership's). The requester's sessions have been ended, which frees it: run breakglass_end() again.",
         || {
-            let request = lock_request(request_id, "breakglass_end()");
-            if !(caller.is(request.requester_oid) || caller.approver() || caller.admin()) {
-                refuse_step(&request, &caller, Step::End, "The requester, an approver or an admin may end a request.", "Ask the requester or an approver.");
-            }
+            let request = lock_request(request_id, "breakglass_end()", |r| {
+                if !(caller.is(r.requester_oid) || caller.approver() || caller.admin()) {
+                    refuse_step(r, &caller, Step::End, "The requester, an approver or an admin may end a request.", "Ask the requester or an approver.");
+                }
+            });
             let state = advance(&request, Step::End);
             close(&request, state, &caller.name(), "ended early with breakglass_end()")
         },
@@ -384,7 +399,11 @@ fn breakglass_review(request_id: Option<i64>, notes: Option<&str>) {
     require_registry("breakglass_review()");
     let caller = Caller::now();
     let notes = required_reason(notes, "breakglass_review()", "Record what was done and what follows, e.g. SELECT nspg_guard.breakglass_review(42, 'restored 120 orders from PITR, root cause in INC-7 report');");
-    let request = lock_request(request_id, "breakglass_review()");
+    let request = lock_request(request_id, "breakglass_review()", |r| {
+        if let Err(e) = breakglass::may_decide(caller.decider(r.requester_oid), Step::Review) {
+            refuse_decision(r, &caller, Step::Review, &e);
+        }
+    });
     if let Err(e) = breakglass::may_decide(caller.decider(request.requester_oid), Step::Review) {
         refuse_decision(&request, &caller, Step::Review, &e);
     }
@@ -401,7 +420,8 @@ fn breakglass_review(request_id: Option<i64>, notes: Option<&str>) {
 pub fn end_requests_of(role: pg_sys::Oid, why: &str, by: &str) -> bool {
     let open = "SELECT id FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state IN ('requested', 'active') FOR UPDATE";
     request_ids(open, &[role.into()]).into_iter().fold(false, |revoked, id| {
-        let request = lock_request(Some(id), "lockdown_role()");
+        // lockdown_role() admitted its caller already
+        let request = lock_request(Some(id), "lockdown_role()", |_| {});
         let state = advance(&request, Step::End);
         close(&request, state, by, why);
         revoked || request.state == State::Active
@@ -485,6 +505,13 @@ pub fn close_due(id: i64, due: Due) -> Closing {
     };
     let state = advance(&request, step);
     Closing::Closed(close(&request, state, "nspg_guard", why))
+}
+
+/// A grant that ran out while a session holds its registry row: its power ends now anyway (the
+/// membership is revoked without the row's lock); the row is closed once it is free. Returns
+/// whether a membership was revoked.
+pub fn revoke_ran_out(id: i64) -> bool {
+    fetch_request(id, "AND state = 'active' AND expires_at <= now()").is_some_and(|request| revoke(&request))
 }
 
 /// The writer could not close a grant that ran out (a session holds a row or lock it needs):

@@ -24,6 +24,9 @@
 #                  HINT, audited), also from a DO block, and runs again after unlock_role();
 #   prepared       a locked-down role's prepared transactions are rolled back by the writer, in
 #                  the audit database and in another database, audited;
+#   held row       a session that is not the requester's holds a grant's registry row: the
+#                  membership is revoked at expiry anyway, the row closed once free; a caller with
+#                  no say (app_user) is refused before it would lock the row (red team 19b #1);
 #   frozen expiry  a session holds the requester's membership row (red team 19 #1): once the
 #                  grant has run out the writer ends the requester's sessions every round until
 #                  it can expire it (audited once, expiry_held; one WARNING); an admin's
@@ -104,7 +107,25 @@ sql "ALTER SYSTEM RESET nspg_guard.admin_session_max_duration" >/dev/null
 sql "SELECT pg_reload_conf()" >/dev/null
 sleep 1
 
+say "held by someone else: the power ends on time anyway; a caller with no say never touches the row"
+dave2=$(request dave_oncall '3 seconds')
+sql "SELECT nspg_guard.breakglass_approve($dave2)" carol_approver >/dev/null
+open_session row_holder postgres
+send row_holder "BEGIN; SELECT 'row held ' || id FROM nspg_guard.breakglass_requests WHERE id = $dave2 FOR UPDATE;"
+wait_output row_holder "row held $dave2" && pass "a session that is not the requester's holds the request's row" || fail "holder: $(output row_holder)"
+out=$(sql "SELECT nspg_guard.breakglass_end($dave2)" app_user)
+expect "a caller with no say is refused before it would lock the row (42501, no lock wait)" "$out" "ERROR:  42501: nspg_guard: break-glass request $dave2 cannot be ended by role \"app_user\""
+reject "… and never waited for the row" "$out" "55P03"
+wait_for "SELECT pg_has_role('dave_oncall', 'ns_breakglass_admin', 'MEMBER')::text || ',' || state FROM nspg_guard.breakglass_requests WHERE id = $dave2" "false,active" 60 \
+    && pass "the grant ran out: the membership is revoked while the row is still held" \
+    || fail "dave's membership outlived the grant while its row was held: $(sql "SELECT pg_has_role('dave_oncall', 'ns_breakglass_admin', 'MEMBER'), state FROM nspg_guard.breakglass_requests WHERE id = $dave2")"
+send row_holder "COMMIT;"
+close_session row_holder
+wait_for "SELECT state FROM nspg_guard.breakglass_requests WHERE id = $dave2" expired 50 \
+    && pass "the request is closed once the row is free" || fail "dave's request is $(state "$dave2")"
+
 say "log lock: LOCK TABLE on the audit log and a held seal lock block neither expiry nor the writer"
+denied_before=$(sql "SELECT nspg_guard.audit_flush(20000); SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'denied' AND \"session_user\" = 'app_user'" | tail -n 1)
 bob=$(request bob_oncall '2 seconds')
 sql "SELECT nspg_guard.breakglass_approve($bob)" carol_approver >/dev/null
 open_session lock_log postgres
@@ -119,7 +140,7 @@ wait_for "SELECT state FROM nspg_guard.breakglass_requests WHERE id = $bob" expi
 expect_line "the writer is still the same process" "$(writer_pid)" "$writer"
 send lock_log "COMMIT;"
 close_session lock_log; close_session seal_hold
-wait_for "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'denied' AND \"session_user\" = 'app_user'" 2 50 \
+wait_for "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'denied' AND \"session_user\" = 'app_user'" $((denied_before + 1)) 50 \
     && pass "the refusal queued meanwhile reached the table after the lock" || fail "the second refusal never arrived"
 wait_for "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'breakglass' AND outcome = 'expired' AND details->>'request_id' = '$bob'" 1 50 \
     && pass "the expiry's own audit event, queued while the log was locked, arrived" || fail "no expired event for request $bob"
