@@ -89,13 +89,14 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// Characters that would forge or hide text where the reason is shown (break-glass usages, audit
 /// rows, log lines): control characters (newlines included), zero-width and other invisible
-/// characters, and bidirectional overrides.
+/// characters, bidirectional overrides, and the line and paragraph separators (U+2028, U+2029),
+/// which start a new line in many viewers. Ordinary spaces (U+00A0, U+3000) are text.
 pub fn hides_or_forges(c: char) -> bool {
     c.is_control()
         || matches!(c as u32,
             0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
-            | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
-            | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0xE0000..=0xE0FFF)
+            | 0x200B..=0x200F | 0x2028 | 0x2029 | 0x202A..=0x202E | 0x2060..=0x206F | 0x2800 | 0x3164
+            | 0xFE00..=0xFE0F | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
 }
 
 /// A reason is recorded as evidence (an override, a break-glass request, a lockdown, a review),
@@ -139,6 +140,11 @@ mod tests {
         assert!(matches!(validate_reason("fix orders \u{202E}txet"), Err(ReasonError::NotPlainText(0x202E))), "right-to-left override");
         assert!(matches!(validate_reason("fix the orders\n2026-01-01 | approved | alice"), Err(ReasonError::NotPlainText(0x0A))), "forged line");
         assert!(matches!(validate_reason("fix \u{7} bell now"), Err(ReasonError::NotPlainText(7))));
+        for separator in ['\u{2028}', '\u{2029}', '\u{2800}', '\u{1D173}'] {
+            let reason = format!("fix the orders{separator}2026-01-01 approved by alice");
+            assert_eq!(validate_reason(&reason), Err(ReasonError::NotPlainText(separator as u32)), "{:X}", separator as u32);
+        }
+        assert!(validate_reason("restaurer les commandes\u{00A0}: incident\u{3000}ouvert").is_ok(), "spaces are text");
         let long = "word ".repeat(200);
         assert_eq!(validate_reason(&long), Err(ReasonError::TooLong(999)));
         assert!(validate_reason(&"w ".repeat(250)).is_ok(), "500 characters with spaces trimmed is fine");
