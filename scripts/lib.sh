@@ -70,10 +70,11 @@ make_private_pg() {
     cp -a "/usr/share/postgresql/$PG_MAJOR" "$PG_ROOT/usr/share/postgresql/"
 }
 
+# NSPG_DEV_BUILD=1: a debug build (quick to compile while developing; never for benchmarks or CI).
 private_install() {
     local out
     out=$(mktemp -d)
-    cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$out"
+    cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$out" ${NSPG_DEV_BUILD:+--debug}
     cp -r "$out/usr/." "$PG_ROOT/usr/"
     rm -rf "$out"
 }
