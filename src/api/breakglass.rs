@@ -7,6 +7,7 @@ use crate::api::support::{quote_ident, require_registry, required_reason, run, s
 use crate::guard::admin_session;
 use crate::pg::errors::fail;
 use crate::pg::lock_wait;
+use crate::pg::private_lock::{self, PrivateLock};
 use crate::pg::settings;
 use crate::pg::standing;
 use crate::pg::text::{role_name, role_oid};
@@ -215,15 +216,14 @@ fn breakglass_request(reason: Option<&str>, duration: Option<Interval>, incident
         );
     }
     // Two requests of one role at once: the second waits for the first to commit and then sees
-    // it (the unique index breakglass_requests_one_open is the database's own guarantee).
+    // it (the unique index breakglass_requests_one_open is the database's own guarantee). The
+    // lock is one no SQL session can take, so no other role can make this wait.
+    private_lock::take(PrivateLock::BreakglassRequest, caller.session.to_u32());
+    // (read-write, so that it takes a new snapshot: one taken before the lock was granted
+    // would not see the request that the lock waited for)
     let open = spi(|client| {
-        client.update(
-            "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('nspg_guard.breakglass_request'), $1::pg_catalog.int4)",
-            None,
-            &[(caller.session.to_u32() as i32).into()],
-        )?;
         client
-            .select(
+            .update(
                 "SELECT id FROM nspg_guard.breakglass_requests WHERE requester_oid = $1 AND state IN ('requested', 'active')",
                 Some(1),
                 &[caller.session.into()],

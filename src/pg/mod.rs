@@ -9,6 +9,7 @@ pub mod locked_roles;
 pub mod nesting;
 pub mod objects;
 pub mod policy_expr;
+pub mod private_lock;
 pub mod settings;
 pub mod standing;
 pub mod statement;

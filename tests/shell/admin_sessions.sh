@@ -259,6 +259,18 @@ expect_line "exactly one open request of race_user" \
 expect_line "and the database holds to it: a unique index on the open requests of a role" \
     "$(sql "SELECT indisunique FROM pg_index WHERE indexrelid = 'nspg_guard.breakglass_requests_one_open'::regclass")" "t"
 
+say "no other role can make a break-glass request wait (the lock it takes is one SQL cannot take)"
+sql "CREATE ROLE blocker_user LOGIN; CREATE ROLE waiting_user LOGIN" >/dev/null
+open_session blocker blocker_user
+send blocker "BEGIN;"
+# every advisory lock SQL can take on the role's key, in both key spaces, held open
+send blocker "SELECT pg_advisory_xact_lock(hashtext('nspg_guard.breakglass_request'), 'waiting_user'::regrole::oid::int4), pg_advisory_xact_lock('waiting_user'::regrole::oid::int8), pg_advisory_xact_lock(0, 'waiting_user'::regrole::oid::int4), 'blocker holds';"
+wait_output blocker "blocker holds" 50 || fail "the blocker did not take its locks"
+out=$(timeout 10 "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U waiting_user -d postgres -At \
+    -c "SELECT 'filed ' || nspg_guard.breakglass_request('the blocker must not stall this', '10 minutes')" 2>&1 || echo "timed out or failed")
+expect "waiting_user's request is filed at once while another role holds advisory locks" "$out" "filed "
+close_session blocker
+
 
 say "a requester renamed while escalated: the grant is still taken back (the registry knows roles by oid)"
 sql "CREATE ROLE renamed_oncall LOGIN" >/dev/null
