@@ -10,6 +10,7 @@
 //! catalog access.
 
 use crate::guard::access;
+use crate::guard::catalog_writes;
 use crate::guard::destructive as destructive_marks;
 use crate::guard::overrides;
 use crate::guard::protect;
@@ -42,7 +43,11 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     let modify_tables = modify_tables(stmt);
     for &mt in &modify_tables {
         for rti in targets_of(mt) {
-            protect::check_write(relid_of(stmt, rti), command_of(mt));
+            let relid = relid_of(stmt, rti);
+            protect::check_write(relid, command_of(mt));
+            if catalog_writes::is_catalog(relid) {
+                catalog_writes::note_write(query_desc, command_of(mt), relid);
+            }
         }
     }
     let enforcement = Enforcement::from(settings::DESTRUCTIVE_GUARD.get());
@@ -233,6 +238,9 @@ unsafe fn over_estimate(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg
 pub unsafe fn check_finish(query_desc: *mut pg_sys::QueryDesc) {
     access::note_finish(query_desc);
     let stmt = (*query_desc).plannedstmt;
+    catalog_writes::check_written(query_desc, (*(*query_desc).estate).es_processed, || {
+        Some(crate::pg::statement::statement_text((*query_desc).sourceText, stmt))
+    });
     row_count::count_primary(query_desc);
     let limit = settings::MAX_ROWS_PER_STATEMENT.get();
     if overrides::active() {

@@ -20,6 +20,7 @@ static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
 static mut PREV_EXECUTOR_FINISH: pg_sys::ExecutorFinish_hook_type = None;
 static mut PREV_POST_PARSE_ANALYZE: pg_sys::post_parse_analyze_hook_type = None;
+static mut PREV_OBJECT_ACCESS: pg_sys::object_access_hook_type = None;
 
 /// PostgreSQL's standard implementations, declared here without pgrx's error-converting
 /// wrapper (see the module comment).
@@ -66,6 +67,8 @@ pub unsafe fn install() {
     pg_sys::ExecutorFinish_hook = Some(executor_finish);
     PREV_POST_PARSE_ANALYZE = pg_sys::post_parse_analyze_hook;
     pg_sys::post_parse_analyze_hook = Some(post_parse_analyze);
+    PREV_OBJECT_ACCESS = pg_sys::object_access_hook;
+    pg_sys::object_access_hook = Some(object_access);
     crate::guard::auth::install();
 }
 
@@ -282,6 +285,34 @@ unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::Query
         executor::check_finish(query_desc);
         crate::guard::admin_session::after_statement(false);
     }
+}
+
+/// Every object PostgreSQL creates, alters, drops or truncates (and every function call and
+/// schema search, which leave at once): a plain frame that chains first (sepgsql may be there).
+unsafe extern "C-unwind" fn object_access(
+    access: pg_sys::ObjectAccessType::Type,
+    class_id: pg_sys::Oid,
+    object_id: pg_sys::Oid,
+    sub_id: std::ffi::c_int,
+    arg: *mut std::ffi::c_void,
+) {
+    if let Some(prev) = PREV_OBJECT_ACCESS {
+        prev(access, class_id, object_id, sub_id, arg);
+    }
+    use pg_sys::ObjectAccessType::*;
+    if matches!(access, OAT_POST_CREATE | OAT_POST_ALTER | OAT_DROP | OAT_TRUNCATE) {
+        judge_object_access(access, class_id, object_id, arg);
+    }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn judge_object_access(
+    access: pg_sys::ObjectAccessType::Type,
+    class_id: pg_sys::Oid,
+    object_id: pg_sys::Oid,
+    arg: *mut std::ffi::c_void,
+) {
+    crate::guard::tamper::check_object_access(access, class_id, object_id, arg);
 }
 
 unsafe fn command_of(query_desc: *mut pg_sys::QueryDesc) -> String {

@@ -3,8 +3,10 @@
 //! temp-object checks run only for a statement that would otherwise be refused).
 
 use crate::guard::admin_session;
+use crate::guard::catalog_writes;
 use crate::guard::persistence;
 use crate::guard::protect;
+use crate::guard::tamper;
 use crate::pg::objects;
 use crate::pg::settings;
 use crate::pg::standing;
@@ -32,6 +34,8 @@ pub struct AfterSuccess {
     copy_access: Option<Box<crate::guard::access::CopyAccess>>,
     /// A superuser gave the break-glass role outside an approved request: a flagged event.
     granted_directly: Option<Box<AuditEvent>>,
+    /// A COPY FROM into a system catalog: judged with the rows it wrote (`catalog_writes`).
+    catalog_copy: Option<String>,
 }
 
 /// Checks one utility statement against the audit trail's own protection, the DDL guard and
@@ -49,10 +53,12 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
             event: None,
             copy_access: None,
             granted_directly: None,
+            catalog_copy: None,
         });
     }
     let (tag, node) = effective_statement(node);
     protect::check_utility(tag, node);
+    tamper::check_utility(tag, node, || command_tag(node));
     admin_session::check_utility(tag, node);
     let described = persistence::Described {
         command: &|| command_tag(node),
@@ -97,8 +103,22 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
     } else {
         None
     };
-    (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some() || granted_directly.is_some())
-        .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly })
+    let catalog_copy = (tag == NodeTag::T_CopyStmt && copies_into_catalog(node as *mut pg_sys::CopyStmt)).then(&statement);
+    (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some() || granted_directly.is_some() || catalog_copy.is_some())
+        .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly, catalog_copy })
+}
+
+/// COPY … FROM into a system catalog (noted for `catalog_writes`).
+unsafe fn copies_into_catalog(copy: *mut pg_sys::CopyStmt) -> bool {
+    if !(*copy).is_from || (*copy).relation.is_null() {
+        return false;
+    }
+    let relid = pg_sys::RangeVarGetRelidExtended((*copy).relation, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+    let catalog = relid != pg_sys::InvalidOid && catalog_writes::is_catalog(relid);
+    if catalog {
+        catalog_writes::note_write(std::ptr::null_mut(), "COPY", relid);
+    }
+    catalog
 }
 
 /// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED.
@@ -135,6 +155,9 @@ pub fn after_success(after: AfterSuccess, rows: u64) {
     }
     if let Some(copy) = after.copy_access {
         crate::guard::access::record_copy(*copy, rows);
+    }
+    if let Some(statement) = after.catalog_copy {
+        unsafe { catalog_writes::check_written(std::ptr::null_mut(), rows, || Some(statement.clone())) };
     }
     if let Some(local) = after.session_recheck {
         admin_session::after_statement(local);

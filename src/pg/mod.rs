@@ -4,6 +4,7 @@ pub mod admin_registry;
 pub mod as_guard;
 pub mod backend;
 pub mod errors;
+pub mod extension_objects;
 pub mod lock_wait;
 pub mod locked_roles;
 pub mod nesting;

@@ -16,4 +16,5 @@ pub mod object_names;
 pub mod redact;
 pub mod risky;
 pub mod roles;
+pub mod trail_objects;
 pub mod verdict;

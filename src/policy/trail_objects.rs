@@ -1,0 +1,54 @@
+//! The trail's objects change only through nspg_guard's own extension scripts (NS-PG-007 §7.3:
+//! nothing happens around the trail without a trace): while the library is loaded nobody,
+//! superusers included, creates, changes or drops nspg_guard's objects — its extension, its
+//! schema and everything in it, the extension's members — or rules, triggers, policies and
+//! indexes attached to its tables, nor edits their rows in the system catalogs. Each refusal is
+//! audited (class `denied`). Pure.
+
+use crate::policy::verdict::Refusal;
+use pgrx::pg_sys::errcodes::PgSqlErrorCode;
+
+const DETAIL: &str = "While nspg_guard is loaded, nobody (superusers included) may create, change or drop nspg_guard's objects or what is attached to them (rules, triggers, policies, indexes), or edit their rows in the system catalogs, except through CREATE EXTENSION or ALTER EXTENSION nspg_guard UPDATE.";
+const HINT: &str = "Changes to nspg_guard's objects ship as ALTER EXTENSION nspg_guard UPDATE; to uninstall, remove nspg_guard from shared_preload_libraries and restart first.";
+
+/// `command` (a command tag, or CREATE/ALTER/DROP for a change seen on the object itself) of
+/// `object` (what makes it nspg_guard's: "nspg_guard.audit_log", "schema nspg_guard", …).
+pub fn change_refusal(command: &str, object: &str) -> Refusal {
+    Refusal {
+        sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        message: format!("nspg_guard: {command} on {object} refused: nspg_guard's objects change only through its own extension scripts"),
+        detail: DETAIL.into(),
+        hint: HINT.into(),
+        command: command.into(),
+        object: Some(object.into()),
+    }
+}
+
+/// A statement writing the system catalog `catalog` changed rows of nspg_guard's objects.
+pub fn catalog_write_refusal(command: &str, catalog: &str) -> Refusal {
+    Refusal {
+        sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        message: format!("nspg_guard: {command} of {catalog} refused: it changes rows of nspg_guard's objects"),
+        detail: DETAIL.into(),
+        hint: HINT.into(),
+        command: command.into(),
+        object: Some(catalog.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_object_and_say_how() {
+        let r = change_refusal("CREATE TRIGGER", "nspg_guard.audit_log");
+        assert_eq!(r.sqlstate, PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE);
+        assert!(r.message.starts_with("nspg_guard: CREATE TRIGGER on nspg_guard.audit_log refused"));
+        assert!(r.hint.contains("ALTER EXTENSION nspg_guard UPDATE"));
+        assert_eq!(r.object.as_deref(), Some("nspg_guard.audit_log"));
+        let c = catalog_write_refusal("UPDATE", "pg_catalog.pg_class");
+        assert!(c.message.contains("UPDATE of pg_catalog.pg_class refused"));
+        assert_eq!(c.command, "UPDATE");
+    }
+}
