@@ -26,6 +26,9 @@ struct Watched {
     catalogs: Vec<Oid>,
     /// nspg_guard's oids as the statement began (None: not installed in this database).
     ours: Option<HashSet<u32>>,
+    /// The command id a COPY writes its rows with, taken as it begins (audit rows written
+    /// after it, in the same transaction, advance the counter).
+    copy_command_id: pg_sys::CommandId,
 }
 
 thread_local! {
@@ -61,7 +64,8 @@ pub unsafe fn note_write(query_desc: *mut pg_sys::QueryDesc, command: &'static s
     });
     if !known {
         let ours = extension_objects::installed().map(|ours| extension_objects::all_oids(ours));
-        WATCHED.with(|w| w.borrow_mut().push(Watched { query_desc, command, catalogs: vec![relid], ours }));
+        let copy_command_id = pg_sys::GetCurrentCommandId(false);
+        WATCHED.with(|w| w.borrow_mut().push(Watched { query_desc, command, catalogs: vec![relid], ours, copy_command_id }));
     }
 }
 
@@ -80,7 +84,7 @@ pub unsafe fn check_written(query_desc: *mut pg_sys::QueryDesc, rows: u64, state
         return;
     };
     let command_id = if query_desc.is_null() {
-        pg_sys::GetCurrentCommandId(false)
+        watched.copy_command_id
     } else {
         (*(*query_desc).estate).es_output_cid
     };
@@ -125,6 +129,7 @@ unsafe fn changed_ours(catalog: Oid, command_id: pg_sys::CommandId, ours: &HashS
         if !changed_by(tuple, command_id) {
             continue;
         }
+
         found = oid_columns.iter().any(|&column| {
             let mut is_null = false;
             let datum = pg_sys::heap_getattr(tuple, column, descriptor, &mut is_null);

@@ -144,6 +144,10 @@ unsafe fn sets_password(tag: NodeTag, node: *mut pg_sys::Node) -> bool {
 /// After the statement succeeded (having processed `rows`, for a COPY): warn about what a DROP
 /// removed, write the audit rows (in the statement's transaction).
 pub fn after_success(after: AfterSuccess, rows: u64) {
+    // first: it may refuse the statement
+    if let Some(statement) = after.catalog_copy {
+        unsafe { catalog_writes::check_written(std::ptr::null_mut(), rows, || Some(statement.clone())) };
+    }
     if let Some(warning) = after.warning {
         pgrx::warning!("{warning}");
     }
@@ -156,9 +160,7 @@ pub fn after_success(after: AfterSuccess, rows: u64) {
     if let Some(copy) = after.copy_access {
         crate::guard::access::record_copy(*copy, rows);
     }
-    if let Some(statement) = after.catalog_copy {
-        unsafe { catalog_writes::check_written(std::ptr::null_mut(), rows, || Some(statement.clone())) };
-    }
+
     if let Some(local) = after.session_recheck {
         admin_session::after_statement(local);
     }
