@@ -24,6 +24,12 @@ ALTER TABLE nspg_guard.audit_log RENAME TO old_log;
 DROP TABLE nspg_guard.audit_log;
 DROP SCHEMA nspg_guard CASCADE;
 DROP EXTENSION nspg_guard;
+-- Nor can its objects be changed around the guard (issue 14; more forms in
+-- tests/shell/trail_tamper.sh): a rule that would swallow rows, moving the table out of its
+-- schema, renaming it in the catalog directly.
+CREATE RULE swallow AS ON INSERT TO nspg_guard.audit_log DO INSTEAD NOTHING;
+ALTER TABLE nspg_guard.audit_log SET SCHEMA public;
+UPDATE pg_class SET relname = 'old_log' WHERE oid = 'nspg_guard.audit_log'::regclass;
 \echo :LAST_ERROR_SQLSTATE
 SELECT nspg_guard.audit_flush();
 \c postgres
