@@ -107,7 +107,8 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node, command: impl
         NodeTag::T_CreatePolicyStmt => relation(ours, (*(node as *mut pg_sys::CreatePolicyStmt)).table),
         NodeTag::T_AlterPolicyStmt => relation(ours, (*(node as *mut pg_sys::AlterPolicyStmt)).table),
         NodeTag::T_IndexStmt => relation(ours, (*(node as *mut pg_sys::IndexStmt)).relation),
-        NodeTag::T_AlterTableStmt => relation(ours, (*(node as *mut pg_sys::AlterTableStmt)).relation),
+        NodeTag::T_AlterTableStmt => altered(ours, node as *mut pg_sys::AlterTableStmt),
+        NodeTag::T_CreateStmt => inherited(ours, (*(node as *mut pg_sys::CreateStmt)).inhRelations),
         NodeTag::T_AlterSeqStmt => relation(ours, (*(node as *mut pg_sys::AlterSeqStmt)).sequence),
         NodeTag::T_RenameStmt => relation(ours, (*(node as *mut pg_sys::RenameStmt)).relation),
         NodeTag::T_AlterObjectSchemaStmt => moved(ours, node as *mut pg_sys::AlterObjectSchemaStmt),
@@ -153,6 +154,22 @@ unsafe fn relation(ours: Ours, rv: *mut pg_sys::RangeVar) -> Option<String> {
         return None;
     }
     extension_objects::owned_by_us(ours, pg_sys::RelationRelationId, relid)
+}
+
+/// ALTER TABLE of one of ours, or making another table inherit from (or a partition of) one:
+/// its rows would then show in every read of ours.
+unsafe fn altered(ours: Ours, stmt: *mut pg_sys::AlterTableStmt) -> Option<String> {
+    relation(ours, (*stmt).relation).or_else(|| {
+        PgList::<pg_sys::AlterTableCmd>::from_pg((*stmt).cmds).iter_ptr().find_map(|cmd| match (*cmd).subtype {
+            pg_sys::AlterTableType::AT_AddInherit => relation(ours, (*cmd).def as *mut pg_sys::RangeVar),
+            _ => None,
+        })
+    })
+}
+
+/// CREATE TABLE … INHERITS (or PARTITION OF) one of ours.
+unsafe fn inherited(ours: Ours, parents: *mut pg_sys::List) -> Option<String> {
+    PgList::<pg_sys::RangeVar>::from_pg(parents).iter_ptr().find_map(|rv| relation(ours, rv))
 }
 
 /// SET SCHEMA of one of ours, of anything into schema nspg_guard, or of the extension.
