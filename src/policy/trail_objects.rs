@@ -14,25 +14,23 @@ const HINT: &str = "Changes to nspg_guard's objects ship as ALTER EXTENSION nspg
 /// `command` (a command tag, or CREATE/ALTER/DROP for a change seen on the object itself) of
 /// `object` (what makes it nspg_guard's: "nspg_guard.audit_log", "schema nspg_guard", …).
 pub fn change_refusal(command: &str, object: &str) -> Refusal {
-    Refusal {
-        sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-        message: format!("nspg_guard: {command} on {object} refused: nspg_guard's objects change only through its own extension scripts"),
-        detail: DETAIL.into(),
-        hint: HINT.into(),
-        command: command.into(),
-        object: Some(object.into()),
-    }
+    let message = format!("nspg_guard: {command} on {object} refused: nspg_guard's objects change only through its own extension scripts");
+    refusal(message, command, object)
 }
 
 /// A statement writing the system catalog `catalog` changed rows of nspg_guard's objects.
 pub fn catalog_write_refusal(command: &str, catalog: &str) -> Refusal {
+    refusal(format!("nspg_guard: {command} of {catalog} refused: it changes rows of nspg_guard's objects"), command, catalog)
+}
+
+fn refusal(message: String, command: &str, object: &str) -> Refusal {
     Refusal {
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-        message: format!("nspg_guard: {command} of {catalog} refused: it changes rows of nspg_guard's objects"),
+        message,
         detail: DETAIL.into(),
         hint: HINT.into(),
         command: command.into(),
-        object: Some(catalog.into()),
+        object: Some(object.into()),
     }
 }
 
