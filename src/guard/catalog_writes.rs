@@ -48,7 +48,7 @@ pub fn is_catalog(relid: Oid) -> bool {
 /// In a transaction.
 pub unsafe fn note_write(query_desc: *mut pg_sys::QueryDesc, command: &'static str, relid: Oid) {
     if crate::pg::nesting::top_level() {
-        WATCHED.with(|w| w.borrow_mut().clear());
+        WATCHED.with(|w| w.borrow_mut().retain(|e| e.query_desc == query_desc));
     }
     let known = WATCHED.with(|w| {
         let mut watched = w.borrow_mut();

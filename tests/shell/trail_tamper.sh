@@ -134,6 +134,7 @@ refused "UPDATE pg_attribute" "UPDATE pg_attribute SET attname = 'why' WHERE att
 refused "UPDATE pg_proc" "UPDATE pg_proc SET prosecdef = true WHERE pronamespace = 'nspg_guard'::regnamespace"
 refused "INSERT INTO pg_depend" "INSERT INTO pg_depend VALUES ('pg_class'::regclass, 'public.bystander'::regclass, 0, 'pg_class'::regclass, 'nspg_guard.audit_log'::regclass, 0, 'n')"
 refused "UPDATE in a CTE" "WITH moved AS (UPDATE pg_class SET relname = 'audit_log_x' WHERE oid = 'nspg_guard.audit_log'::regclass RETURNING 1) SELECT count(*) FROM moved"
+refused "two catalogs in one statement (CTEs)" "WITH a AS (UPDATE pg_namespace SET nspname = nspname WHERE nspname = 'nspg_guard' RETURNING 1), b AS (UPDATE pg_class SET relname = relname WHERE oid = 'public.bystander'::regclass RETURNING 1) SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)"
 refused "UPDATE in a SQL function" "SELECT public.rename_trail()"
 refused "UPDATE in PL/pgSQL" "DO \$\$BEGIN UPDATE pg_class SET relname = 'audit_log_x' WHERE oid = 'nspg_guard.audit_log'::regclass; END\$\$"
 refused "UPDATE as a prepared statement" "PREPARE p(regclass) AS UPDATE pg_class SET relname = 'audit_log_x' WHERE oid = \$1; EXECUTE p('nspg_guard.audit_log')"
