@@ -1,5 +1,6 @@
 //! Which catalog objects and rows are nspg_guard's own in this database: the extension, its
-//! schema, everything in the schema and every member of the extension (pg_depend deptype 'e'),
+//! schema, everything in the schema and every object recorded in pg_depend as depending on the
+//! extension (its members),
 //! and what hangs on its relations (rules, triggers, policies, defaults, constraints). The
 //! tamper guard asks this by object identity, not by statement list, so every route to a change
 //! meets the same rule. Nothing here runs on the per-statement path of a database without the
