@@ -13,5 +13,6 @@ pub mod overrides;
 pub mod persistence;
 pub mod preload;
 pub mod protect;
+pub mod restore;
 pub mod row_count;
 pub mod utility;

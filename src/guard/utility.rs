@@ -32,6 +32,8 @@ pub struct AfterSuccess {
     copy_access: Option<Box<crate::guard::access::CopyAccess>>,
     /// A superuser gave the break-glass role outside an approved request: a flagged event.
     granted_directly: Option<Box<AuditEvent>>,
+    /// A COPY that restores a dump into the trail, recorded with the rows it restored.
+    restore: Option<Box<crate::guard::restore::Restore>>,
 }
 
 /// Checks one utility statement against the audit trail's own protection, the DDL guard and
@@ -49,10 +51,11 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
             event: None,
             copy_access: None,
             granted_directly: None,
+            restore: None,
         });
     }
     let (tag, node) = effective_statement(node);
-    protect::check_utility(tag, node);
+    let restore = protect::check_utility(tag, node).map(Box::new);
     admin_session::check_utility(tag, node);
     let described = persistence::Described {
         command: &|| command_tag(node),
@@ -97,8 +100,8 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
     } else {
         None
     };
-    (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some() || granted_directly.is_some())
-        .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly })
+    (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some() || granted_directly.is_some() || restore.is_some())
+        .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly, restore })
 }
 
 /// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED.
@@ -135,6 +138,9 @@ pub fn after_success(after: AfterSuccess, rows: u64) {
     }
     if let Some(copy) = after.copy_access {
         crate::guard::access::record_copy(*copy, rows);
+    }
+    if let Some(restore) = after.restore {
+        crate::guard::restore::record(*restore, rows);
     }
     if let Some(local) = after.session_recheck {
         admin_session::after_statement(local);
