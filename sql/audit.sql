@@ -199,8 +199,10 @@ REVOKE ALL ON FUNCTION nspg_guard._seal_pending(boolean, integer), nspg_guard._p
 REVOKE ALL ON FUNCTION nspg_guard.audit_verify() FROM PUBLIC;
 
 -- Tables whose reads and/or writes are audited (class access); see audit_relation().
+-- regclass, not oid: pg_dump writes the table's name, so a restore into another cluster (new
+-- oids) audits the same tables.
 CREATE TABLE nspg_guard.audited_relations (
-    relid      oid PRIMARY KEY,
+    relid      regclass PRIMARY KEY,
     mode       text NOT NULL CHECK (mode IN ('read', 'write', 'all')),
     changed_at timestamptz NOT NULL DEFAULT now()
 );

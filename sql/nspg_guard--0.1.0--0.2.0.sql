@@ -14,3 +14,7 @@ SELECT pg_catalog.pg_extension_config_dump('nspg_guard.breakglass_requests', '')
 SELECT pg_catalog.pg_extension_config_dump('nspg_guard.breakglass_requests_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('nspg_guard.role_lockdowns', '');
 SELECT pg_catalog.pg_extension_config_dump('nspg_guard.role_lockdowns_id_seq', '');
+
+-- audited_relations names its tables (regclass): a dump restored into another cluster, where
+-- the oids differ, audits the same tables.
+ALTER TABLE nspg_guard.audited_relations ALTER COLUMN relid TYPE pg_catalog.regclass;

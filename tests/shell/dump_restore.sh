@@ -98,6 +98,8 @@ wait_sealed "$B" "$PB" || fail "the restored trail's new rows were not sealed"
 # every row sealed (the checking session's own login row may still be on its way)
 out=$(sql "$B" "$PB" "SELECT ok, rows_checked >= $log_rows + 4 FROM nspg_guard.audit_verify()")
 expect_line "restored: audit_verify() ok over the restored rows and the new ones" "$out" "t|t"
+out=$(sql "$B" "$PB" "SELECT relid = 'public.orders'::regclass FROM nspg_guard.audited_relations")
+expect_line "restored: the audited table is the same table by name in the new cluster" "$out" "t"
 out=$(sql "$B" "$PB" "SELECT state FROM nspg_guard.breakglass_usages")
 expect_line "restored: the break-glass request" "$out" "requested"
 

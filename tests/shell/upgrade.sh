@@ -112,6 +112,8 @@ wait_sealed || fail "the upgraded trail was not sealed"
 expect_line "the chain survives: audit_verify() ok over the old and the new rows" \
     "$(sql "SELECT ok, rows_checked > $old_rows FROM nspg_guard.audit_verify()")" "t|t"
 expect_line "the registries survive" "$(sql "$REGISTRIES")" "$old_registries"
+expect_line "the audited table is still public.orders (audited_relations.relid is regclass now)" \
+    "$(sql "SELECT relid = 'public.orders'::regclass, pg_typeof(relid) FROM nspg_guard.audited_relations")" "t|regclass"
 out=$(sql "$SETTINGS")
 if [ "$out" = "$old_settings" ]; then pass "the settings survive"; else fail "settings changed:"; show "$(diff <(echo "$old_settings") <(echo "$out"))"; fi
 expect "an UPDATE is audited" "$(sql "SELECT command_tag || ' ' || object_identity FROM nspg_guard.audit_log WHERE command_tag = 'ALTER EXTENSION'")" "ALTER EXTENSION nspg_guard"
