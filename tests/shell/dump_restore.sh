@@ -35,6 +35,21 @@ COUNTS="SELECT 'audited_relations ' || (SELECT count(*) FROM nspg_guard.audited_
   UNION ALL SELECT 'role_lockdowns ' || (SELECT count(*) FROM nspg_guard.role_lockdowns)
   UNION ALL SELECT 'lint_suppressions ' || (SELECT count(*) FROM nspg_guard.lint_suppressions)
   UNION ALL SELECT 'snapshots ' || (SELECT count(*) FROM nspg_guard.snapshots)"
+# kept_history LABEL DIR PORT MIN_ROWS — the history came through: every row sealed and the
+# chain verifies over at least MIN_ROWS rows (the checking session's own login row may still be
+# on its way), the registries and evidence hold what the source did, the audited table is the
+# same table by name (new oids), and the trail is append-only.
+kept_history() {
+    wait_sealed "$2" "$3" || fail "$1: the trail was not sealed"
+    expect_line "$1: audit_verify() ok over the old rows and the new ones" \
+        "$(sql "$2" "$3" "SELECT ok, rows_checked >= $4 FROM nspg_guard.audit_verify()")" "t|t"
+    local counts
+    counts=$(sql "$2" "$3" "$COUNTS")
+    if [ "$counts" = "$source_counts" ]; then pass "$1: the registries and evidence"; else fail "$1: registries differ:"; show "$counts"; fi
+    expect_line "$1: the audited table is public.orders" \
+        "$(sql "$2" "$3" "SELECT relid = 'public.orders'::regclass FROM nspg_guard.audited_relations")" "t"
+    expect "$1: the trail is append-only" "$(sql "$2" "$3" "DELETE FROM nspg_guard.audit_log")" "refused"
+}
 PRELOAD='pg_stat_statements,nspg_guard'
 # a cluster with the extension in the audit database, restarted so the writer uses it
 guarded_cluster() {
@@ -88,18 +103,11 @@ expect_line "restored: the same $log_rows audit rows" "$out" "$log_rows"
 # (the writer goes on to seal restored rows the source had not sealed yet: after these)
 out=$(sql "$B" "$PB" "SELECT count(*) FROM nspg_guard.audit_chain WHERE seal_seq <= $chain_rows")
 expect_line "restored: the same $chain_rows chain rows" "$out" "$chain_rows"
-out=$(sql "$B" "$PB" "$COUNTS")
-if [ "$out" = "$source_counts" ]; then pass "restored: the registries and evidence"; else fail "restored registries differ:"; show "$out"; show "$source_counts"; fi
 out=$(sql "$B" "$PB" "SELECT object_identity || ' ' || rows FROM nspg_guard.audit_log WHERE outcome = 'trail_restored' ORDER BY 1")
 expect_line "trail_restored event for audit_log with its rows" "$out" "nspg_guard.audit_log $log_rows"
 expect_line "trail_restored event for audit_chain with its rows" "$out" "nspg_guard.audit_chain $chain_rows"
 expect_line "trail_restored event for the break-glass registry" "$out" "nspg_guard.breakglass_requests 1"
-wait_sealed "$B" "$PB" || fail "the restored trail's new rows were not sealed"
-# every row sealed (the checking session's own login row may still be on its way)
-out=$(sql "$B" "$PB" "SELECT ok, rows_checked >= $log_rows + 4 FROM nspg_guard.audit_verify()")
-expect_line "restored: audit_verify() ok over the restored rows and the new ones" "$out" "t|t"
-out=$(sql "$B" "$PB" "SELECT relid = 'public.orders'::regclass FROM nspg_guard.audited_relations")
-expect_line "restored: the audited table is the same table by name in the new cluster" "$out" "t"
+kept_history restored "$B" "$PB" $((log_rows + 4))
 out=$(sql "$B" "$PB" "SELECT state FROM nspg_guard.breakglass_usages")
 expect_line "restored: the break-glass request" "$out" "requested"
 
@@ -125,15 +133,9 @@ out=$(cd "$C" && as_postgres "$PG_BIN/pg_upgrade" -b "$PG_BIN" -B "$PG_BIN" -d "
     -o "-c unix_socket_directories=$A" -O "-c unix_socket_directories=$C" 2>&1) \
     && pass "pg_upgrade succeeds with the library preloaded in both clusters" || { fail "pg_upgrade failed:"; show "$out"; tail -n 30 "$C"/data/pg_upgrade_output.d/*/log/*.log 2>/dev/null; }
 as_postgres "$PG_BIN/pg_ctl" -D "$C/data" -l "$C/server.log" -w start >/dev/null
-wait_sealed "$C" "$PC" || fail "the upgraded trail was not sealed"
 out=$(sql "$C" "$PC" "SELECT count(*) >= $pre_upgrade FROM nspg_guard.audit_log")
 expect_line "upgraded: every audit row is there" "$out" "t"
-out=$(sql "$C" "$PC" "SELECT ok, rows_checked >= $pre_upgrade FROM nspg_guard.audit_verify()")
-expect_line "upgraded: audit_verify() ok" "$out" "t|t"
-out=$(sql "$C" "$PC" "$COUNTS")
-if [ "$out" = "$source_counts" ]; then pass "upgraded: the registries and evidence"; else fail "upgraded registries differ:"; show "$out"; fi
-out=$(sql "$C" "$PC" "DELETE FROM nspg_guard.audit_log")
-expect "upgraded: the trail is append-only" "$out" "refused"
+kept_history upgraded "$C" "$PC" "$pre_upgrade"
 out=$(sql "$C" "$PC" "SELECT details->>'ran_without_nspg_guard_suspected' FROM nspg_guard.audit_log WHERE command_tag = 'SERVER START' ORDER BY id DESC LIMIT 1")
 echo "    (first start after pg_upgrade: ran_without_nspg_guard_suspected = $out)"
 
