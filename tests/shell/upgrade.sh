@@ -40,6 +40,9 @@ wait_sealed() {
 say "release $OLD_VERSION built from commit $OLD_COMMIT ($PROFILE)"
 if [ ! -f "$OLD_ROOT/.built-$OLD_COMMIT" ]; then
     rm -rf "$ROOT/src" "$OLD_ROOT" && mkdir -p "$ROOT/src"
+    # a shallow clone (CI) may lack it: fetch that one commit
+    git -C "$REPO_ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null ||
+        git -C "$REPO_ROOT" fetch --quiet --depth=1 origin "$OLD_COMMIT" || true
     git -C "$REPO_ROOT" archive "$OLD_COMMIT" | tar -x -C "$ROOT/src" ||
         { fail "commit $OLD_COMMIT is not in this clone (a shallow clone? git fetch --unshallow)"; finish; }
     target=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
