@@ -145,6 +145,15 @@ SELECT ARRAY(SELECT c::regclass::text FROM unnest(x.extconfig) c ORDER BY 1) AS 
        ARRAY(SELECT c FROM unnest(x.extcondition) c ORDER BY 1) AS conditions, x.extrelocatable, x.extnamespace::regnamespace
   FROM pg_extension x WHERE x.extname = 'nspg_guard';
 SELECT rule, category, reads, description FROM nspg_guard.lint_rules ORDER BY rule;
+-- every comment on the extension's objects and their columns (\d+ and \dd leave tables' out)
+SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) AS object, d.description
+  FROM pg_description d
+ WHERE (d.classoid, d.objoid) IN (SELECT classid, objid FROM pg_depend
+                                   WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+                                     AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'nspg_guard'))
+    OR (d.classoid = 'pg_class'::regclass AND d.objoid IN (SELECT oid FROM pg_class WHERE relnamespace = 'nspg_guard'::regnamespace))
+    OR (d.classoid = 'pg_extension'::regclass AND d.objoid = (SELECT oid FROM pg_extension WHERE extname = 'nspg_guard'))
+ ORDER BY 1;
 SQL
 }
 diff -u <(describe fresh) <(describe postgres) >"$ROOT/schema.diff" && pass "no difference (\df+, \d+, \dT+, \dp, \dd, settings, members, configuration tables)" \
