@@ -45,6 +45,11 @@ CREATE TABLE nspg_guard.audit_chain (
 );
 REVOKE ALL ON nspg_guard.audit_chain FROM PUBLIC;
 
+-- The trail is the operator's evidence: pg_dump keeps its rows and their chain (README "Backup
+-- and restore"; a restore is admitted by guard/restore.rs).
+SELECT pg_catalog.pg_extension_config_dump('nspg_guard.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('nspg_guard.audit_chain', '');
+
 -- What a row's hash covers: every column, in a form that does not depend on session settings
 -- (time as epoch seconds, not in the session's TimeZone/DateStyle); the chain adds its place.
 CREATE FUNCTION nspg_guard._row_content(r nspg_guard.audit_log) RETURNS text
@@ -194,9 +199,12 @@ REVOKE ALL ON FUNCTION nspg_guard._seal_pending(boolean, integer), nspg_guard._p
 REVOKE ALL ON FUNCTION nspg_guard.audit_verify() FROM PUBLIC;
 
 -- Tables whose reads and/or writes are audited (class access); see audit_relation().
+-- regclass, not oid: pg_dump writes the table's name, so a restore into another cluster (new
+-- oids) audits the same tables.
 CREATE TABLE nspg_guard.audited_relations (
-    relid      oid PRIMARY KEY,
+    relid      regclass PRIMARY KEY,
     mode       text NOT NULL CHECK (mode IN ('read', 'write', 'all')),
     changed_at timestamptz NOT NULL DEFAULT now()
 );
 REVOKE ALL ON nspg_guard.audited_relations FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('nspg_guard.audited_relations', '');

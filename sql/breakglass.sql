@@ -32,6 +32,9 @@ CREATE INDEX breakglass_requests_open ON nspg_guard.breakglass_requests (expires
 CREATE UNIQUE INDEX breakglass_requests_one_open ON nspg_guard.breakglass_requests (requester_oid)
     WHERE state IN ('requested', 'active');
 REVOKE ALL ON nspg_guard.breakglass_requests FROM PUBLIC;
+-- The registries are evidence too: pg_dump keeps their rows and identity counters.
+SELECT pg_catalog.pg_extension_config_dump('nspg_guard.breakglass_requests', '');
+SELECT pg_catalog.pg_extension_config_dump('nspg_guard.breakglass_requests_id_seq', '');
 COMMENT ON TABLE nspg_guard.breakglass_requests IS
     'nspg_guard break-glass registry: requests, approvals, expiry and reviews (changed only by nspg_guard functions)';
 
@@ -74,4 +77,6 @@ CREATE TABLE nspg_guard.role_lockdowns (
 );
 CREATE UNIQUE INDEX role_lockdowns_in_force ON nspg_guard.role_lockdowns (role_oid) WHERE unlocked_at IS NULL;
 REVOKE ALL ON nspg_guard.role_lockdowns FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('nspg_guard.role_lockdowns', '');
+SELECT pg_catalog.pg_extension_config_dump('nspg_guard.role_lockdowns_id_seq', '');
 GRANT SELECT ON nspg_guard.role_lockdowns TO PUBLIC;

@@ -37,8 +37,10 @@ pub extern "C-unwind" fn _PG_init() {
     guard::access::register_invalidation();
     // The rest only while shared_preload_libraries is processed: a library loaded later (by
     // CREATE EXTENSION or LOAD) would guard one backend at most, and shared memory is reserved
-    // at server start.
-    if unsafe { !pg_sys::process_shared_preload_libraries_in_progress } {
+    // at server start. Not in binary-upgrade mode either: pg_upgrade recreates the old
+    // cluster's schema there (ALTER EXTENSION … ADD of the trail's tables, DROP DATABASE of the
+    // audit database), and only superusers may connect to such a server.
+    if unsafe { !pg_sys::process_shared_preload_libraries_in_progress || pg_sys::IsBinaryUpgrade } {
         return;
     }
     unsafe { guard::hooks::install() };

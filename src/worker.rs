@@ -133,8 +133,28 @@ fn record_server_start() {
         let mut e = write::event(AuditClass::Config, "started");
         e.command_tag = Some("SERVER START".into());
         e.details = details.ok().flatten().map(|j| j.0);
+        let (library, sql) = versions();
+        if let Some(serde_json::Value::Object(map)) = e.details.as_mut() {
+            map.insert("library_version".into(), library.into());
+            map.insert("extension_version".into(), sql.clone().into());
+        }
+        if sql.as_deref() != Some(library) {
+            pgrx::warning!(
+                "nspg_guard: library {library} runs with the SQL objects of version {} in this database; run ALTER EXTENSION nspg_guard UPDATE",
+                sql.as_deref().unwrap_or("unknown")
+            );
+        }
         write::record_always(e);
     });
+}
+
+/// This library's version, and the version of the extension's SQL objects in this database.
+/// A new library runs with the previous version's objects until ALTER EXTENSION … UPDATE (its
+/// guards never wait for that; tests/shell/upgrade.sh holds it to this): the start row and a
+/// WARNING say so meanwhile.
+fn versions() -> (&'static str, Option<String>) {
+    let sql = as_guard(|| Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'nspg_guard'"));
+    (env!("CARGO_PKG_VERSION"), sql.ok().flatten())
 }
 
 /// A clean stop, with the WAL position, for the next start to compare.

@@ -113,7 +113,7 @@ fn audit_relation(rel: Option<pg_sys::Oid>, mode: Option<&str>) -> String {
         "INSERT INTO nspg_guard.audited_relations (relid, mode) VALUES ($1, $2)
          ON CONFLICT (relid) DO UPDATE SET mode = EXCLUDED.mode, changed_at = now()"
     } else {
-        "DELETE FROM nspg_guard.audited_relations WHERE relid = $1 AND $2 IS NOT NULL"
+        "DELETE FROM nspg_guard.audited_relations WHERE relid::pg_catalog.oid = $1 AND $2 IS NOT NULL"
     };
     as_guard(|| Spi::run_with_args(sql, &[rel.into(), mode_text.into()]))
         .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit_relation failed: {e}"));

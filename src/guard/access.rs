@@ -81,7 +81,7 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
     let loaded = crate::pg::as_guard::as_guard(|| {
         Spi::connect(|client| {
             client
-                .select("SELECT relid, mode FROM nspg_guard.audited_relations", None, &[])?
+                .select("SELECT relid::pg_catalog.oid, mode FROM nspg_guard.audited_relations", None, &[])?
                 .map(|row| Ok((row.get::<pg_sys::Oid>(1)?, row.get::<String>(2)?)))
                 .collect::<Result<Vec<_>, pgrx::spi::Error>>()
         })

@@ -14,6 +14,7 @@ pub mod overrides;
 pub mod persistence;
 pub mod preload;
 pub mod protect;
+pub mod restore;
 pub mod row_count;
 pub mod tamper;
 pub mod utility;

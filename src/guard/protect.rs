@@ -6,6 +6,7 @@
 //! library, which the next start with it records). Old rows leave only through
 //! `nspg_guard.audit_purge()`. Each refusal is itself audited (class `denied`).
 
+use crate::guard::restore::{self, Restore};
 use crate::pg::trail_tables::{audit_log_oid, trail};
 use crate::policy::verdict::{Enforcement, Refusal};
 use crate::trail::report;
@@ -90,13 +91,14 @@ unsafe fn is_ours(name: *const std::ffi::c_char) -> bool {
 }
 
 /// Utility side: TRUNCATE, ALTER, DROP, rename or COPY FROM of the table; DROP or rename of
-/// its schema; DROP EXTENSION nspg_guard or removing members from it.
+/// its schema; DROP EXTENSION nspg_guard or removing members from it. A COPY FROM that
+/// restores a dump is admitted (guard/restore.rs): returned, to be recorded after it succeeds.
 ///
 /// # Safety
 /// `node` is a valid utility parse tree.
-pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
+pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) -> Option<Restore> {
     if crate::pg::as_guard::internal() || pg_sys::creating_extension {
-        return;
+        return None;
     }
     use pg_sys::ObjectType::*;
     match tag {
@@ -115,7 +117,13 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
         NodeTag::T_CopyStmt => {
             let copy = node as *mut pg_sys::CopyStmt;
             if let Some(table) = names_trail((*copy).relation).filter(|_| (*copy).is_from) {
-                refuse("COPY FROM", table);
+                let admitted = restore::admit(copy, table.name);
+                if admitted.is_none() {
+                    let mut refused = refusal("COPY FROM", table);
+                    refused.hint = restore::NOT_A_RESTORE.into();
+                    report::raise(refused, Enforcement::Refuse);
+                }
+                return admitted;
             }
         }
         NodeTag::T_RenameStmt => {
@@ -152,6 +160,7 @@ pub unsafe fn check_utility(tag: NodeTag, node: *mut pg_sys::Node) {
         }
         _ => {}
     }
+    None
 }
 
 unsafe fn is_a_string(node: *mut pg_sys::Node) -> bool {

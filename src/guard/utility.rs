@@ -36,6 +36,8 @@ pub struct AfterSuccess {
     granted_directly: Option<Box<AuditEvent>>,
     /// A COPY FROM into a system catalog: judged with the rows it wrote (`catalog_writes`).
     catalog_copy: Option<String>,
+    /// A COPY that restores a dump into the trail, recorded with the rows it restored.
+    restore: Option<Box<crate::guard::restore::Restore>>,
 }
 
 /// Checks one utility statement against the audit trail's own protection, the DDL guard and
@@ -54,10 +56,11 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
             copy_access: None,
             granted_directly: None,
             catalog_copy: None,
+            restore: None,
         });
     }
     let (tag, node) = effective_statement(node);
-    protect::check_utility(tag, node);
+    let restore = protect::check_utility(tag, node).map(Box::new);
     tamper::check_utility(tag, node, || command_tag(node));
     admin_session::check_utility(tag, node);
     let described = persistence::Described {
@@ -104,8 +107,14 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
         None
     };
     let catalog_copy = (tag == NodeTag::T_CopyStmt && copies_into_catalog(node as *mut pg_sys::CopyStmt)).then(&statement);
-    (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some() || granted_directly.is_some() || catalog_copy.is_some())
-        .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly, catalog_copy })
+    (warning.is_some()
+        || event.is_some()
+        || session_recheck.is_some()
+        || copy_access.is_some()
+        || granted_directly.is_some()
+        || catalog_copy.is_some()
+        || restore.is_some())
+    .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly, catalog_copy, restore })
 }
 
 /// COPY … FROM into a system catalog (noted for `catalog_writes`).
@@ -160,7 +169,9 @@ pub fn after_success(after: AfterSuccess, rows: u64) {
     if let Some(copy) = after.copy_access {
         crate::guard::access::record_copy(*copy, rows);
     }
-
+    if let Some(restore) = after.restore {
+        crate::guard::restore::record(*restore, rows);
+    }
     if let Some(local) = after.session_recheck {
         admin_session::after_statement(local);
     }

@@ -118,7 +118,9 @@ before=$(snapshot)
 log_offset=$(stat -c %s "$DIR/server.log")
 
 say "what the extension's SQL names (installed script and src/*.rs)"
-script_file=$(ls "$(pg_config_sharedir)"/extension/nspg_guard--*.sql | head -n 1)
+# the install script of the default version (not an upgrade script, nspg_guard--A--B.sql)
+ext_dir=$(pg_config_sharedir)/extension
+script_file=$ext_dir/nspg_guard--$(sed -nE "s/^default_version = '(.*)'/\1/p" "$ext_dir/nspg_guard.control").sql
 corpus() { cat "$script_file" "$REPO_ROOT"/src/*.rs; }
 {
     corpus | grep -oE '[A-Za-z_][A-Za-z0-9_]*[[:space:]]*\(' | sed -E 's/[[:space:]]*\($//' | tr 'A-Z' 'a-z' | sort -u | sed 's/^/fn\t/'
