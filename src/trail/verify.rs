@@ -113,7 +113,10 @@ pub fn verify(head: Option<(i64, &[u8])>) -> Verdict {
         };
         let at_anchor = match at_anchor {
             Some(h) => Some(h),
-            None => Spi::get_one_with_args::<Vec<u8>>("SELECT row_hash FROM nspg_guard.audit_chain WHERE seal_seq = $1", &[anchor_seq.into()])?,
+            None => Spi::get_one_with_args::<Vec<u8>>(
+                "SELECT (SELECT row_hash FROM nspg_guard.audit_chain WHERE seal_seq = $1)",
+                &[anchor_seq.into()],
+            )?,
         };
         let (unsealed, oldest) = Spi::get_two::<i64, TimestampWithTimeZone>(
             "SELECT count(*), min(l.event_time) FROM nspg_guard.audit_log l
