@@ -48,6 +48,7 @@ pub extern "C-unwind" fn _PG_init() {
     worker::register();
     trail::row::init();
     trail::sealing_state::init();
+    trail::seal::init();
     unsafe { guard::admin_session::install() };
     unsafe { guard::overrides::install() };
     unsafe { guard::file_functions::install() };

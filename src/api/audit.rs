@@ -72,6 +72,13 @@ fn require_trail_reader(function: &str) {
             "CREATE EXTENSION nspg_guard creates it.",
         )
     }
+    if seal::transaction_snapshot() {
+        fail(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("nspg_guard: {function} needs a READ COMMITTED transaction"),
+            "The chain is compared with its anchor as it is now; a REPEATABLE READ or SERIALIZABLE snapshot may be older than the anchor.",
+        )
+    }
     let user = unsafe { pg_sys::GetUserId() };
     let can = |rel| unsafe { pg_sys::pg_class_aclcheck(rel, user, pg_sys::ACL_SELECT as pg_sys::AclMode) == pg_sys::AclResult::ACLCHECK_OK };
     if !(can(t.log) && can(t.chain)) {

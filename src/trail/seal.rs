@@ -12,7 +12,8 @@ use crate::policy::audit_event::AuditClass;
 use crate::policy::chain::{self, Anchor, Continuity, RowEncoding};
 use crate::trail::{anchor, sealing_state, write};
 use pgrx::datum::TimestampWithTimeZone;
-use pgrx::pg_sys;
+use crate::pg::backend::BackendLocal;
+use pgrx::{pg_guard, pg_sys};
 use pgrx::spi::{Spi, SpiHeapTupleData, SpiResult};
 
 /// Rows a batch seals at most (one transaction in the sealer worker).
@@ -59,16 +60,18 @@ pub enum Outcome {
     Sealed { sealed: i64, next_low: i64, more: bool },
 }
 
-/// The chain's last (seal_seq, row_hash), and row_hash at `seq`.
+/// The chain's last (seal_seq, row_hash), and row_hash at `seq`. Read-write queries, so that
+/// each takes a new snapshot: one taken before the seal lock was granted would miss the rows
+/// the lock waited for.
 fn chain_state(seq: i64) -> SpiResult<(i64, Vec<u8>, Option<Vec<u8>>)> {
     as_guard(|| {
-        Spi::connect(|client| {
-            let head = client.select("SELECT seal_seq, row_hash FROM nspg_guard.audit_chain ORDER BY seal_seq DESC LIMIT 1", None, &[])?;
+        Spi::connect_mut(|client| {
+            let head = client.update("SELECT seal_seq, row_hash FROM nspg_guard.audit_chain ORDER BY seal_seq DESC LIMIT 1", None, &[])?;
             let (head_seq, head_hash) = match head.into_iter().next() {
                 Some(row) => (row.get::<i64>(1)?.unwrap_or(0), row.get::<Vec<u8>>(2)?.unwrap_or_default()),
                 None => (0, Vec::new()),
             };
-            let at = client.select("SELECT row_hash FROM nspg_guard.audit_chain WHERE seal_seq = $1", None, &[seq.into()])?;
+            let at = client.update("SELECT row_hash FROM nspg_guard.audit_chain WHERE seal_seq = $1", None, &[seq.into()])?;
             let at = match at.into_iter().next() {
                 Some(row) => row.get::<Vec<u8>>(1)?,
                 None => None,
@@ -76,6 +79,11 @@ fn chain_state(seq: i64) -> SpiResult<(i64, Vec<u8>, Option<Vec<u8>>)> {
             Ok((head_seq, head_hash, at))
         })
     })
+}
+
+/// Does the transaction keep one snapshot (REPEATABLE READ, SERIALIZABLE)?
+pub fn transaction_snapshot() -> bool {
+    unsafe { pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32 }
 }
 
 fn database() -> u32 {
@@ -121,11 +129,15 @@ fn report_broken(problem: &str, expected: Option<&Anchor>, head_seq: i64, head_h
 }
 
 /// Seals up to `limit` committed rows with ids from `low` on, in id order, continuing the
-/// chain. The anchor moves when the transaction commits.
+/// chain. The anchor moves when the transaction commits (`on_xact`).
 pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     let t = trail();
     if t.log == pg_sys::InvalidOid || t.chain == pg_sys::InvalidOid {
         return Outcome::NoTrail;
+    }
+    if transaction_snapshot() {
+        // its snapshot may predate rows sealed meanwhile: the sealer worker seals instead
+        return Outcome::Sealed { sealed: 0, next_low: low, more: false };
     }
     private_lock::take(PrivateLock::AuditSeal, 0);
     let Some((mut seq, mut prev)) = continuing_head() else { return Outcome::Broken };
@@ -136,8 +148,8 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     );
     let (mut ids, mut seqs, mut prevs, mut hashes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     as_guard(|| {
-        Spi::connect(|client| {
-            for row in client.select(&query, None, &[low.into(), limit.into()])? {
+        Spi::connect_mut(|client| {
+            for row in client.update(&query, None, &[low.into(), limit.into()])? {
                 let id = row.get::<i64>(1)?.unwrap_or(0);
                 let encoded = encode_row(&row, 1)?;
                 seq += 1;
@@ -163,11 +175,7 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
             )
         })
         .unwrap_or_else(|e| pgrx::error!("nspg_guard: writing the audit chain failed: {e}"));
-        let (db, head) = (database(), Anchor { seal_seq: seq, row_hash: prev });
-        pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, move || {
-            anchor::store(db, &head);
-            log_head(db, &head);
-        });
+        SEALED.set(Sealed::Rows);
     }
     Outcome::Sealed { sealed, next_low, more: sealed == limit }
 }
@@ -200,6 +208,9 @@ pub fn seal_all() -> Option<i64> {
 /// anchor at commit, sealing resumes, and a `config` event `anchor_adopted` records the
 /// previous anchor, the adopted head and the reason. Returns the adopted head.
 pub fn adopt(reason: &str) -> Anchor {
+    if transaction_snapshot() {
+        pgrx::error!("nspg_guard: audit_anchor_adopt() needs a READ COMMITTED transaction");
+    }
     private_lock::take(PrivateLock::AuditSeal, 0);
     let previous = anchor::load();
     let (head_seq, head_hash, _) = chain_state(0).unwrap_or_else(|e| pgrx::error!("nspg_guard: reading the audit chain's head failed: {e}"));
@@ -218,11 +229,61 @@ pub fn adopt(reason: &str) -> Anchor {
         "adopted": { "seal_seq": head.seal_seq, "row_hash": chain::hex(&head.row_hash) },
     }));
     write::record_always(e);
-    let (db, adopted) = (database(), head.clone());
-    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::Commit, move || {
-        anchor::store(db, &adopted);
-        sealing_state::set_broken(db, false);
-        sealing_state::mark(db, 0);
-    });
+    SEALED.set(Sealed::Adopted);
     head
+}
+
+/// What the current transaction did to the chain: its head becomes the anchor if it commits.
+#[derive(Clone, Copy, PartialEq)]
+enum Sealed {
+    Nothing,
+    Rows,
+    Adopted,
+}
+
+static SEALED: BackendLocal<Sealed> = BackendLocal::new(Sealed::Nothing);
+/// The chain's head read just before commit, stored as the anchor once the commit is done.
+static COMMITTING: BackendLocal<Option<(i64, [u8; 32], bool)>> = BackendLocal::new(None);
+
+/// Moves the anchor when a transaction that sealed commits; from `_PG_init` at preload.
+pub fn init() {
+    unsafe { pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut()) };
+}
+
+/// Before commit, the chain's head is read as the transaction leaves it (a savepoint rolled back
+/// after sealing took its chain rows with it); after commit, it becomes the anchor. We hold the
+/// seal lock until then, so no other sealer moves the head in between.
+#[pg_guard]
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    use pg_sys::XactEvent::*;
+    match event {
+        XACT_EVENT_PRE_COMMIT if SEALED.get() != Sealed::Nothing => {
+            pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+            let head = chain_state(0).unwrap_or_else(|e| pgrx::error!("nspg_guard: reading the audit chain's head failed: {e}"));
+            pg_sys::PopActiveSnapshot();
+            let mut hash = [0u8; 32];
+            let n = head.1.len().min(32);
+            hash[..n].copy_from_slice(&head.1[..n]);
+            COMMITTING.set(Some((head.0, hash, SEALED.get() == Sealed::Adopted)));
+        }
+        XACT_EVENT_COMMIT => {
+            SEALED.set(Sealed::Nothing);
+            if let Some((seal_seq, hash, adopted)) = COMMITTING.replace(None) {
+                let db = database();
+                let head = Anchor { seal_seq, row_hash: if seal_seq == 0 { Vec::new() } else { hash.to_vec() } };
+                anchor::store(db, &head);
+                if adopted {
+                    sealing_state::set_broken(db, false);
+                    sealing_state::mark(db, 0);
+                } else {
+                    log_head(db, &head);
+                }
+            }
+        }
+        XACT_EVENT_ABORT | XACT_EVENT_PREPARE => {
+            SEALED.set(Sealed::Nothing);
+            COMMITTING.set(None);
+        }
+        _ => {}
+    }
 }

@@ -29,10 +29,18 @@ pub struct Verdict {
     pub head_found: bool,
 }
 
+/// The first column of the first row (None: no row or NULL), with a new snapshot.
+fn fresh<T: pgrx::FromDatum + pgrx::IntoDatum>(query: &str, arg: i64) -> SpiResult<Option<T>> {
+    Spi::connect_mut(|client| match client.update(query, None, &[arg.into()])?.into_iter().next() {
+        Some(row) => row.get::<T>(1),
+        None => Ok(None),
+    })
+}
+
 /// The cuts audit_purge() recorded (their rows are in the log).
 fn cuts() -> SpiResult<Vec<Cut>> {
-    Spi::connect(|client| {
-        let rows = client.select(
+    Spi::connect_mut(|client| {
+        let rows = client.update(
             "SELECT (details->>'last_purged_seal_seq')::int8, details->>'last_purged_hash' FROM nspg_guard.audit_log
               WHERE command_tag = 'AUDIT PURGE' AND details ? 'last_purged_seal_seq'",
             None,
@@ -59,8 +67,8 @@ fn walk(v: &mut Verdict, cuts: Vec<Cut>, anchor_seq: i64, head: Option<(i64, &[u
     let (mut after, mut at_anchor) = (0i64, None);
     loop {
         let mut n = 0;
-        let broken = Spi::connect(|client| {
-            for row in client.select(&query, None, &[after.into(), PAGE.into()])? {
+        let broken = Spi::connect_mut(|client| {
+            for row in client.update(&query, None, &[after.into(), PAGE.into()])? {
                 n += 1;
                 let seal_seq = row.get::<i64>(1)?.unwrap_or(0);
                 let id = row.get::<i64>(2)?.unwrap_or(0);
@@ -94,7 +102,9 @@ fn walk(v: &mut Verdict, cuts: Vec<Cut>, anchor_seq: i64, head: Option<(i64, &[u
 }
 
 /// Verifies this database's trail; with `head`, also whether that (seal_seq, row_hash), taken
-/// earlier by an outside witness, is still in the chain.
+/// earlier by an outside witness, is still in the chain. The anchor is read first and every
+/// query takes a new snapshot (read-write SPI), so the chain read is never older than the
+/// anchor; the caller refuses transactions that keep one snapshot.
 pub fn verify(head: Option<(i64, &[u8])>) -> Verdict {
     let mut v = Verdict::default();
     let loaded = anchor::load();
@@ -107,16 +117,13 @@ pub fn verify(head: Option<(i64, &[u8])>) -> Verdict {
         let (last, at_anchor) = walk(&mut v, cuts, anchor_seq, head)?;
         // a break stops the walk; the chain's real end is then read on its own
         let last = if v.first_broken_id.is_some() {
-            Spi::get_one::<i64>("SELECT max(seal_seq) FROM nspg_guard.audit_chain")?.unwrap_or(0)
+            fresh::<i64>("SELECT max(seal_seq) FROM nspg_guard.audit_chain WHERE $1 = 0", 0)?.unwrap_or(0)
         } else {
             last
         };
         let at_anchor = match at_anchor {
             Some(h) => Some(h),
-            None => Spi::get_one_with_args::<Vec<u8>>(
-                "SELECT (SELECT row_hash FROM nspg_guard.audit_chain WHERE seal_seq = $1)",
-                &[anchor_seq.into()],
-            )?,
+            None => fresh::<Vec<u8>>("SELECT row_hash FROM nspg_guard.audit_chain WHERE seal_seq = $1", anchor_seq)?,
         };
         let (unsealed, oldest) = Spi::get_two::<i64, TimestampWithTimeZone>(
             "SELECT count(*), min(l.event_time) FROM nspg_guard.audit_log l
