@@ -15,8 +15,9 @@ use std::time::Duration;
 
 /// Sealers running at once (each holds a worker slot: max_worker_processes).
 const MAX_SEALERS: usize = 4;
-/// A sealer with nothing marked this long exits.
-const IDLE_EXIT: Duration = Duration::from_secs(2);
+/// A sealer with nothing marked this long exits (well within the 5 s DROP DATABASE waits for
+/// other connections to the database to end).
+const IDLE_EXIT: Duration = Duration::from_secs(1);
 /// How often the writer sweeps every tracked database for rows no commit marked.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -26,12 +27,13 @@ thread_local! {
 }
 
 /// The writer marks every database that takes connections (at start), so that rows left
-/// unsealed are sealed; a database without the extension is forgotten by its sealer.
+/// unsealed are sealed; a database without the extension is forgotten by its sealer. Templates
+/// are left alone: a sealer connected to one would make CREATE DATABASE from it wait.
 pub fn mark_all_databases() {
     let databases = BackgroundWorker::transaction(|| {
         attempt("listing databases to seal", || {
             Spi::connect(|client| {
-                let rows = client.select("SELECT oid FROM pg_catalog.pg_database WHERE datallowconn", None, &[])?;
+                let rows = client.select("SELECT oid FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate", None, &[])?;
                 rows.into_iter().map(|r| r.get::<pg_sys::Oid>(1).map(|o| o.map_or(0, |o| o.to_u32()))).collect::<Result<Vec<u32>, _>>()
             })
         })

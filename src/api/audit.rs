@@ -157,6 +157,7 @@ fn audit_anchor_adopt(reason: Option<&str>) -> i64 {
             "Adopting a chain vouches for it: a superuser does it after checking the repair.",
         )
     }
+    require_trail_reader("audit_anchor_adopt()");
     let reason = crate::api::support::required_reason(reason, "audit_anchor_adopt()", "Say what was repaired, e.g. audit_anchor_adopt('restored audit_chain from backup of 2026-01-02').");
     seal::adopt(&reason).seal_seq
 }

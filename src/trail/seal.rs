@@ -116,15 +116,25 @@ fn report_broken(problem: &str, expected: Option<&Anchor>, head_seq: i64, head_h
         return;
     }
     pgrx::warning!("nspg_guard: the audit chain no longer continues from its anchor and is not sealed onto: {problem}");
-    let mut e = write::event(AuditClass::Config, "chain_broken");
-    e.command_tag = Some("AUDIT SEAL".into());
+    let details = serde_json::json!({
+        "expected": expected.map(|a| head_json(a.seal_seq, &a.row_hash)),
+        "found": head_json(head_seq, head_hash),
+    });
+    record_chain_event("chain_broken", "AUDIT SEAL", problem, details);
+}
+
+fn head_json(seal_seq: i64, row_hash: &[u8]) -> serde_json::Value {
+    serde_json::json!({ "seal_seq": seal_seq, "row_hash": chain::hex(row_hash) })
+}
+
+/// A `config` event about the chain, recorded whatever the audit settings say.
+fn record_chain_event(outcome: &str, command_tag: &str, reason: &str, details: serde_json::Value) {
+    let mut e = write::event(AuditClass::Config, outcome);
+    e.command_tag = Some(command_tag.into());
     e.object_type = Some("table".into());
     e.object_identity = Some("nspg_guard.audit_chain".into());
-    e.reason = Some(problem.to_string());
-    e.details = Some(serde_json::json!({
-        "expected": expected.map(|a| serde_json::json!({ "seal_seq": a.seal_seq, "row_hash": chain::hex(&a.row_hash) })),
-        "found": { "seal_seq": head_seq, "row_hash": chain::hex(head_hash) },
-    }));
+    e.reason = Some(reason.to_string());
+    e.details = Some(details);
     write::record_always(e);
 }
 
@@ -208,27 +218,19 @@ pub fn seal_all() -> Option<i64> {
 /// anchor at commit, sealing resumes, and a `config` event `anchor_adopted` records the
 /// previous anchor, the adopted head and the reason. Returns the adopted head.
 pub fn adopt(reason: &str) -> Anchor {
-    if transaction_snapshot() {
-        pgrx::error!("nspg_guard: audit_anchor_adopt() needs a READ COMMITTED transaction");
-    }
     private_lock::take(PrivateLock::AuditSeal, 0);
     let previous = anchor::load();
     let (head_seq, head_hash, _) = chain_state(0).unwrap_or_else(|e| pgrx::error!("nspg_guard: reading the audit chain's head failed: {e}"));
     let head = Anchor { seal_seq: head_seq, row_hash: head_hash };
-    let mut e = write::event(AuditClass::Config, "anchor_adopted");
-    e.command_tag = Some("AUDIT ANCHOR ADOPT".into());
-    e.object_type = Some("table".into());
-    e.object_identity = Some("nspg_guard.audit_chain".into());
-    e.reason = Some(reason.to_string());
-    e.details = Some(serde_json::json!({
+    let details = serde_json::json!({
         "previous": match &previous {
-            Ok(Some(a)) => serde_json::json!({ "seal_seq": a.seal_seq, "row_hash": chain::hex(&a.row_hash) }),
+            Ok(Some(a)) => head_json(a.seal_seq, &a.row_hash),
             Ok(None) => serde_json::Value::Null,
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         },
-        "adopted": { "seal_seq": head.seal_seq, "row_hash": chain::hex(&head.row_hash) },
-    }));
-    write::record_always(e);
+        "adopted": head_json(head.seal_seq, &head.row_hash),
+    });
+    record_chain_event("anchor_adopted", "AUDIT ANCHOR ADOPT", reason, details);
     SEALED.set(Sealed::Adopted);
     head
 }

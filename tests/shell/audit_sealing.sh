@@ -150,6 +150,14 @@ sql "INSERT INTO public.orders (v) VALUES (1)" seal_a >/dev/null
 sleep 3
 [ "$(sql "$UNSEALED" seal_a)" -gt 0 ] && pass "nothing is sealed onto the rebuilt chain" || fail "rows were sealed onto the rebuilt chain"
 expect_line "one event only, however often the sealer looks" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE outcome = 'chain_broken'" seal_a)" "1"
+sql "ALTER SYSTEM SET nspg_guard.audit_seal_max_delay = '1s'" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+expect_line "lint: audit_unsealed_too_long once a row waits longer than audit_seal_max_delay" \
+    "$(sql "SELECT severity, (details->>'rows_unsealed')::int > 0 FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_unsealed_too_long'" seal_a)" "warn|t"
+expect_line "... and not where rows are sealed" "$(sql "SELECT count(*) FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_unsealed_too_long'" seal_b)" "0"
+sql "ALTER SYSTEM RESET nspg_guard.audit_seal_max_delay" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
+expect "audit_verify() needs READ COMMITTED (its snapshot must not be older than the anchor)" \
+    "$(sql "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT * FROM nspg_guard.audit_verify(); ROLLBACK" seal_b)" "needs a READ COMMITTED transaction"
 
 say "adoption after a repair: superusers only, audited, and sealing resumes"
 expect "a role that is not superuser may not adopt" "$(sql "SELECT nspg_guard.audit_anchor_adopt('fixed')" seal_a ns_app_rw_orders)" "ERROR"
