@@ -84,8 +84,18 @@ fn slot_of(state: &mut SealState, database: u32) -> Option<&mut Slot> {
     Some(slot)
 }
 
+/// The state exists only when the library was preloaded; a backend that loaded it later (a
+/// function call with the library absent from shared_preload_libraries) has no anchor cache
+/// and marks nothing.
+fn available() -> bool {
+    crate::pg::backend::hooks_active()
+}
+
 /// Rows from id `low_id` on are committed and unsealed in `database`: wakes the writer.
 pub fn mark(database: u32, low_id: i64) {
+    if !available() {
+        return;
+    }
     let latch = {
         let mut state = STATE.exclusive();
         let Some(slot) = slot_of(&mut state, database) else { return };
@@ -135,6 +145,9 @@ pub fn forget(database: u32) {
 
 /// The cached anchor of `database` (None: not read from its file since the server started).
 pub fn cached_anchor(database: u32) -> Option<Anchor> {
+    if !available() {
+        return None;
+    }
     let state = STATE.share();
     let slot = state.slots.iter().find(|s| s.database == database && s.anchored)?;
     let row_hash = if slot.anchor_seq == 0 { Vec::new() } else { slot.anchor_hash.to_vec() };
@@ -142,6 +155,9 @@ pub fn cached_anchor(database: u32) -> Option<Anchor> {
 }
 
 pub fn cache_anchor(database: u32, anchor: &Anchor) {
+    if !available() {
+        return;
+    }
     let mut state = STATE.exclusive();
     if let Some(slot) = slot_of(&mut state, database) {
         slot.anchored = true;
@@ -154,6 +170,9 @@ pub fn cache_anchor(database: u32, anchor: &Anchor) {
 
 /// Records that `database`'s chain is broken; true if it was not known before (report it then).
 pub fn set_broken(database: u32, broken: bool) -> bool {
+    if !available() {
+        return broken;
+    }
     let mut state = STATE.exclusive();
     let Some(slot) = slot_of(&mut state, database) else { return broken };
     let was = slot.broken;
