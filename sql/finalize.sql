@@ -45,8 +45,9 @@ GRANT EXECUTE ON FUNCTION nspg_guard.breakglass_review(bigint, text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.lockdown_role(text, text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.unlock_role(text, text) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.credential_age() TO PUBLIC;
--- Audit trail (audit_purge and audit_relation: admins, checked inside; audit_verify reads the
--- trail, so it is granted with SELECT on it, not to PUBLIC)
+-- Audit trail (audit_purge and audit_relation: admins, checked inside; audit_verify and
+-- audit_head read the trail, so they are granted with SELECT on it, not to PUBLIC;
+-- audit_anchor_adopt is for superusers)
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_stats() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_flush(integer) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_purge() TO PUBLIC;

@@ -4,8 +4,9 @@
 //! (scripts/check_layers.pl holds the code to that, with no import cycle):
 //!
 //! - `lib.rs` — `_PG_init`: what is installed at preload, in order; `worker.rs` — the
-//!   background writer: drains the audit queue, seals the chain, ends idle admin sessions and
-//!   expired break-glass grants.
+//!   background writer: drains the audit queue, starts the sealers (`sealer.rs`, one dynamic
+//!   worker per database with rows to seal), ends idle admin sessions and expired break-glass
+//!   grants.
 //! - `api/` — the SQL-callable functions (`#[pg_extern]`), one file per area, and `support.rs`
 //!   for what they share.
 //! - `guard/` — the hooks and the per-statement guards: utility statements, the executor, the
@@ -24,6 +25,7 @@ mod api;
 mod guard;
 mod pg;
 mod policy;
+mod sealer;
 mod trail;
 mod worker;
 
@@ -47,6 +49,8 @@ pub extern "C-unwind" fn _PG_init() {
     trail::queue::init();
     worker::register();
     trail::row::init();
+    trail::sealing_state::init();
+    trail::seal::init();
     unsafe { guard::admin_session::install() };
     unsafe { guard::overrides::install() };
     unsafe { guard::file_functions::install() };

@@ -1,7 +1,7 @@
 //! The background writer ("nspg_guard audit writer"), one per cluster, connected to
 //! `nspg_guard.audit_database`. Every half second, or when a backend queues an event, it
-//! drains the queue into `nspg_guard.audit_log` and seals new rows into the hash chain
-//! (`trail/`); it records each server start and clean stop; and it governs sessions no
+//! drains the queue into `nspg_guard.audit_log` and starts sealers for databases with rows
+//! to seal (`sealer.rs`); it records each server start and clean stop; and it governs sessions no
 //! statement of theirs will: admin sessions past their maximum duration or idle past their caps, and
 //! break-glass grants that ran out.
 
@@ -16,7 +16,8 @@ use crate::pg::subxact::{attempt, attempt_quietly};
 use crate::pg::trail_tables::{audit_log_oid, breakglass_registry_exists};
 use crate::policy::admin_limits;
 use crate::policy::audit_event::AuditClass;
-use crate::trail::{queue, write};
+use crate::sealer;
+use crate::trail::{queue, sealing_state, write};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
@@ -30,9 +31,6 @@ thread_local! {
 
 /// Events the writer writes per transaction.
 const BATCH: usize = 256;
-/// How often the writer seals looking at the whole table, not just at the rows after the last
-/// sealed one (a row whose transaction committed long after later rows is sealed then).
-const FULL_SEAL_EVERY: Duration = Duration::from_secs(60);
 /// How often the writer looks for expired break-glass grants even when none is known to be due
 /// (a grant approved while it was computing the next expiry is caught by this).
 const EXPIRY_LOOK_EVERY: Duration = Duration::from_secs(5);
@@ -59,21 +57,25 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     write::mark_writer();
     bound_lock_waits();
     queue::set_writer_latch(Some(unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) }));
+    sealing_state::set_writer_latch(Some(unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) }));
     record_server_start();
-    let mut last_full_seal = std::time::Instant::now();
+    let mut last_sweep = std::time::Instant::now();
     let mut last_expiry_look = std::time::Instant::now();
-    drain_and_seal(true);
+    drain();
+    sealer::mark_all_databases();
+    sealer::launch();
     expire_grants(true);
     govern_lockdowns(true);
     while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
-        let everything = last_full_seal.elapsed() >= FULL_SEAL_EVERY;
-        if everything {
-            last_full_seal = std::time::Instant::now();
+        drain();
+        if last_sweep.elapsed() >= sealer::SWEEP_EVERY {
+            last_sweep = std::time::Instant::now();
+            sealer::sweep();
         }
-        drain_and_seal(everything);
+        sealer::launch();
         // session governance: idle admin sessions past their limits, expired break-glass grants
         end_idle_admin_sessions();
         let look_anyway = last_expiry_look.elapsed() >= EXPIRY_LOOK_EVERY;
@@ -83,16 +85,17 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
         expire_grants(look_anyway);
         govern_lockdowns(look_anyway);
     }
-    drain_and_seal(false);
+    drain();
     queue::set_writer_latch(None);
+    sealing_state::set_writer_latch(None);
     record_server_stop();
-    drain_and_seal(true);
+    drain();
 }
 
-/// Writes queued events in batches, then seals whatever was committed since the last round.
+/// Writes queued events in batches (their commits mark the database for its sealer).
 /// While a session holds a lock on the log (LOCK TABLE), nothing is waited for: the events stay
 /// queued until a later round.
-fn drain_and_seal(everything: bool) {
+fn drain() {
     loop {
         let taken = BackgroundWorker::transaction(|| {
             if write::log_held() {
@@ -110,7 +113,6 @@ fn drain_and_seal(everything: bool) {
             break;
         }
     }
-    BackgroundWorker::transaction(move || attempt("sealing the audit trail", || write::seal(everything)));
 }
 
 /// Any lock the writer still has to wait for (a catalog row a session is changing, a table it

@@ -9,7 +9,7 @@ LANGUAGE sql STABLE AS $$
            NULL,
            'audit_chain_broken:nspg_guard.audit_log'
     FROM nspg_guard.audit_verify() v
-    WHERE NOT v.ok
+    WHERE v.first_broken_id IS NOT NULL
 $$;
 
 INSERT INTO nspg_guard.lint_rules VALUES ('audit_chain_broken', 'audit', 'nspg_guard.audit_log',

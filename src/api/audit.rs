@@ -7,7 +7,8 @@ use crate::pg::errors::fail;
 use crate::pg::objects::relation_name;
 use crate::pg::standing;
 use crate::policy::audit_event::AuditClass;
-use crate::trail::{queue, write};
+use crate::policy::chain;
+use crate::trail::{queue, seal, verify, write};
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
@@ -16,6 +17,9 @@ extension_sql_file!("../../sql/audit.sql", name = "audit_schema");
 // the lint rules (sql/lint/) that call functions of this module
 extension_sql_file!("../../sql/lint/audit_classes_incomplete.sql", requires = ["lint_framework", audit_classes_active]);
 extension_sql_file!("../../sql/lint/audit_events_fell_back.sql", requires = ["lint_framework", audit_stats]);
+extension_sql_file!("../../sql/lint/audit_chain_broken.sql", name = "audit_verify_users", requires = ["lint_framework", "audit_schema", audit_verify]);
+extension_sql_file!("../../sql/lint/audit_anchor_broken.sql", requires = ["lint_framework", "audit_schema", audit_verify]);
+extension_sql_file!("../../sql/lint/audit_unsealed_too_long.sql", requires = ["lint_framework", "audit_schema", audit_verify]);
 
 /// Events queued for the background writer, written by it, and kept in the server log only
 /// (queue full, or no audit table in `nspg_guard.audit_database`); `pending` are still queued.
@@ -43,11 +47,119 @@ fn audit_purge() -> i64 {
     write::purge()
 }
 
-/// Seals committed rows into the hash chain now, instead of waiting for the writer.
+/// Seals this database's committed rows into its hash chain now, instead of waiting for the
+/// sealer. Returns how many it sealed (0 with a WARNING when the chain is broken).
 #[pg_extern(volatile, requires = ["audit_schema"])]
 fn audit_seal() -> i64 {
     require_admin("audit_seal()");
-    write::seal(true)
+    seal_here()
+}
+
+fn seal_here() -> i64 {
+    seal::seal_all().unwrap_or_else(|| {
+        pgrx::warning!("nspg_guard: the audit chain does not continue from its anchor, so nothing was sealed; see nspg_guard.audit_verify()");
+        0
+    })
+}
+
+/// The caller reads the trail: SELECT on the log and the chain (as for reading them directly).
+fn require_trail_reader(function: &str) {
+    let t = crate::pg::trail_tables::trail();
+    if t.log == pg_sys::InvalidOid || t.chain == pg_sys::InvalidOid {
+        fail(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("nspg_guard: {function}: this database has no audit trail"),
+            "CREATE EXTENSION nspg_guard creates it.",
+        )
+    }
+    if seal::transaction_snapshot() {
+        fail(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("nspg_guard: {function} needs a READ COMMITTED transaction"),
+            "The chain is compared with its anchor as it is now; a REPEATABLE READ or SERIALIZABLE snapshot may be older than the anchor.",
+        )
+    }
+    let user = unsafe { pg_sys::GetUserId() };
+    let can = |rel| unsafe { pg_sys::pg_class_aclcheck(rel, user, pg_sys::ACL_SELECT as pg_sys::AclMode) == pg_sys::AclResult::ACLCHECK_OK };
+    if !(can(t.log) && can(t.chain)) {
+        fail(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("nspg_guard: {function} reads the audit trail, which you may not read"),
+            "GRANT SELECT ON nspg_guard.audit_log, nspg_guard.audit_chain to the auditors who verify the trail.",
+        )
+    }
+}
+
+
+/// Verifies this database's trail: every hash of the chain recomputed, the chain continuing from
+/// its anchor (kept outside the tables), no row unsealed longer than
+/// `nspg_guard.audit_seal_max_delay`. `problem` names the first failure.
+#[pg_extern(volatile, requires = ["audit_schema"])]
+fn audit_verify() -> TableIterator<
+    'static,
+    (
+    name!(ok, bool),
+    name!(rows_checked, i64),
+    name!(first_broken_id, Option<i64>),
+    name!(problem, Option<String>),
+    name!(rows_unsealed, i64),
+    name!(oldest_unsealed, Option<pgrx::datum::TimestampWithTimeZone>),
+    name!(anchored, bool),
+),
+> {
+    require_trail_reader("audit_verify()");
+    let v = verify::verify(None);
+    let oldest = v.oldest_unsealed.and_then(|t| pgrx::datum::TimestampWithTimeZone::try_from(t).ok());
+    TableIterator::once((v.ok, v.rows_checked, v.first_broken_id, v.problem, v.rows_unsealed, oldest, v.anchored))
+}
+
+/// Whether a head an outside witness took earlier (`audit_head()`) is still in this database's
+/// chain, and the chain intact and anchored: false once the chain was rewritten.
+#[pg_extern(volatile, name = "audit_verify", requires = ["audit_schema"])]
+fn audit_verify_head(seal_seq: i64, row_hash: &[u8]) -> TableIterator<'static, (name!(ok, bool), name!(problem, Option<String>))> {
+    require_trail_reader("audit_verify(seal_seq, row_hash)");
+    let v = verify::verify(Some((seal_seq, row_hash)));
+    let chain_problem = if v.first_broken_id.is_some() || !v.anchored { v.problem } else { None };
+    let problem = if v.head_found {
+        chain_problem
+    } else {
+        Some(format!("seal_seq {seal_seq} with row_hash {} is not in the chain (rewritten, or purged)", chain::hex(row_hash)))
+    };
+    TableIterator::once((problem.is_none(), problem))
+}
+
+/// The chain's head, for an outside witness to keep and check later with
+/// `audit_verify(seal_seq, row_hash)`.
+#[pg_extern(volatile, requires = ["audit_schema"])]
+fn audit_head() -> TableIterator<
+    'static,
+    (name!(seal_seq, Option<i64>), name!(row_hash, Option<Vec<u8>>), name!(sealed_at, Option<pgrx::datum::TimestampWithTimeZone>)),
+> {
+    require_trail_reader("audit_head()");
+    let head = as_guard(|| {
+        Spi::get_three::<i64, Vec<u8>, pgrx::datum::TimestampWithTimeZone>(
+            "SELECT seal_seq, row_hash, sealed_at FROM nspg_guard.audit_chain ORDER BY seal_seq DESC LIMIT 1",
+        )
+    });
+    TableIterator::once(head.unwrap_or((None, None, None)))
+}
+
+/// After a real repair of a chain that no longer continues from its anchor, a superuser adopts
+/// the chain as it now is (its head becomes the anchor); recorded as a `config` event
+/// `anchor_adopted` with the previous anchor, the new one and the reason. Returns the adopted
+/// seal_seq.
+#[pg_extern(volatile, requires = ["audit_schema"])]
+fn audit_anchor_adopt(reason: Option<&str>) -> i64 {
+    if unsafe { !pg_sys::superuser() } {
+        fail(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "nspg_guard: audit_anchor_adopt() is for superusers".into(),
+            "Adopting a chain vouches for it: a superuser does it after checking the repair.",
+        )
+    }
+    require_trail_reader("audit_anchor_adopt()");
+    let reason = crate::api::support::required_reason(reason, "audit_anchor_adopt()", "Say what was repaired, e.g. audit_anchor_adopt('restored audit_chain from backup of 2026-01-02').");
+    seal::adopt(&reason).seal_seq
 }
 
 /// Waits until every event queued so far has been written by the background writer (or has
@@ -62,7 +174,7 @@ fn audit_flush(timeout_ms: default!(i32, 10000)) -> i64 {
         let outstanding = target.saturating_sub(s.written + s.fallen_back);
         if outstanding == 0 || std::time::Instant::now() >= deadline {
             if outstanding == 0 && standing::current_user_is_admin() {
-                write::seal(false);
+                seal_here();
             }
             return outstanding as i64;
         }

@@ -148,5 +148,5 @@ fn is_admin() -> bool {
 extension_sql_file!(
     "../../sql/evidence/evidence.sql",
     name = "evidence_bundle",
-    requires = ["evidence_snapshots", "lint_entry", "audit_schema", "breakglass_schema", is_admin]
+    requires = ["evidence_snapshots", "lint_entry", "audit_schema", "audit_verify_users", "breakglass_schema", is_admin]
 );

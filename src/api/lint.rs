@@ -214,7 +214,6 @@ extension_sql_file!("../../sql/lint/settings_guard_not_enforced.sql", requires =
 extension_sql_file!("../../sql/lint/audit_trail_not_installed.sql", requires = ["lint_framework"]);
 extension_sql_file!("../../sql/lint/audit_destination_not_table.sql", requires = ["lint_framework"]);
 extension_sql_file!("../../sql/lint/audit_retention_short.sql", requires = ["lint_framework"]);
-extension_sql_file!("../../sql/lint/audit_chain_broken.sql", requires = ["lint_framework", "audit_schema"]);
 
 
 #[cfg(test)]

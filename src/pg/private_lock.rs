@@ -10,6 +10,8 @@ use pgrx::pg_sys;
 pub enum PrivateLock {
     /// One break-glass request of a role at a time (keyed by the role's OID).
     BreakglassRequest = 0x4e01,
+    /// One sealer of a database's audit chain at a time, and no purge while it seals (key 0).
+    AuditSeal = 0x4e02,
 }
 
 /// Waits for `lock` on `key` in the current database, for the rest of the transaction.

@@ -27,6 +27,8 @@ pub static AUDIT_DESTINATION: GucSetting<Option<CString>> = GucSetting::<Option<
 pub static AUDIT_STATEMENT_MAX_BYTES: GucSetting<i32> = GucSetting::<i32>::new(4096);
 /// Seconds (the GUC has a time unit, so '365d' works).
 pub static AUDIT_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(365 * 24 * 60 * 60);
+/// Seconds a committed audit row may stay unsealed before audit_verify() and the lint fail.
+pub static AUDIT_SEAL_MAX_DELAY: GucSetting<i32> = GucSetting::<i32>::new(60);
 pub static AUDIT_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
 thread_local! {
@@ -287,6 +289,16 @@ fn define_audit() {
         c"How long audit rows are kept before nspg_guard.audit_purge() may remove them.",
         c"Rows younger than this cannot be removed at all.",
         &AUDIT_RETENTION,
+        1,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"nspg_guard.audit_seal_max_delay",
+        c"Longest time a committed audit row may stay unsealed before audit_verify() reports it.",
+        c"Rows are normally sealed within a second or two; a longer delay means the sealer cannot keep up or cannot seal.",
+        &AUDIT_SEAL_MAX_DELAY,
         1,
         i32::MAX,
         GucContext::Sighup,

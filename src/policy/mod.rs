@@ -5,6 +5,7 @@
 pub mod admin_limits;
 pub mod audit_event;
 pub mod breakglass;
+pub mod chain;
 pub mod classify;
 pub mod ddl_guard;
 pub mod destructive;

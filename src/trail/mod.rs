@@ -1,6 +1,10 @@
 //! Writing audit events.
 
+pub mod anchor;
 pub mod queue;
 pub mod report;
 pub mod row;
+pub mod seal;
+pub mod sealing_state;
+pub mod verify;
 pub mod write;

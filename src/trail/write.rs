@@ -166,48 +166,20 @@ pub fn insert_queued(batch: &[String]) -> u64 {
         .count() as u64
 }
 
-/// Seals committed rows into the hash chain (the writer calls this every round; `everything`
-/// also finds rows that committed long after later ones); returns how many rows it sealed.
-pub fn seal(everything: bool) -> i64 {
-    const BATCH: i64 = 20_000; // _seal_pending's default batch
-    let trail = crate::pg::trail_tables::trail();
-    if trail.log == pg_sys::InvalidOid {
-        return 0;
-    }
-    if WRITER.get() && !(lock_at_once(trail.log) && lock_at_once(trail.chain) && seal_lock_at_once()) {
-        return 0;
-    }
-    let mut total = 0;
-    loop {
-        let sealed = as_guard(|| Spi::get_one_with_args::<i64>("SELECT nspg_guard._seal_pending($1)", &[everything.into()]))
-            .unwrap_or_else(|e| {
-                pgrx::warning!("nspg_guard: sealing the audit trail failed: {e}");
-                None
-            })
-            .unwrap_or(0);
-        total += sealed;
-        if sealed < BATCH {
-            return total;
-        }
-    }
-}
-
-/// The sealing lock (an advisory lock any session can take too), if it is free now.
-fn seal_lock_at_once() -> bool {
-    as_guard(|| Spi::get_one::<bool>("SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('nspg_guard.audit_seal'))"))
-        .ok()
-        .flatten()
-        .unwrap_or(false)
-}
-
 /// Purges rows older than the retention, leaving a row that says so and lets
 /// `audit_verify()` accept the cut in the chain.
 pub fn purge() -> i64 {
     let retention_seconds = settings::AUDIT_RETENTION.get();
+    // no sealer works meanwhile, and the anchored row stays (the sealer checks it)
+    crate::pg::private_lock::take(crate::pg::private_lock::PrivateLock::AuditSeal, 0);
+    let anchored = match crate::trail::anchor::load() {
+        Ok(anchor) => anchor.map_or(i64::MAX, |a| a.seal_seq),
+        Err(_) => 0,
+    };
     let outcome = as_guard(|| {
         Spi::get_one_with_args::<pgrx::JsonB>(
-            "SELECT nspg_guard._purge_older_than(pg_catalog.make_interval(secs => $1))",
-            &[f64::from(retention_seconds).into()],
+            "SELECT nspg_guard._purge_older_than(pg_catalog.make_interval(secs => $1), $2)",
+            &[f64::from(retention_seconds).into(), anchored.into()],
         )
     })
     .unwrap_or_else(|e| pgrx::error!("nspg_guard: audit purge failed: {e}"))

@@ -25,8 +25,9 @@ ORDER BY p.proname COLLATE "C";
 -- A role with no grants of its own is refused the internal ones (42501) and may run the lint.
 CREATE ROLE public_api_nobody NOLOGIN;
 SET ROLE public_api_nobody;
-SELECT nspg_guard._seal_pending();
-SELECT nspg_guard._purge_older_than('1 second');
+SELECT nspg_guard._purge_older_than('1 second', 0);
+SELECT * FROM nspg_guard.audit_head();
+SELECT nspg_guard.audit_anchor_adopt('not mine to adopt');
 SELECT nspg_guard.audit_seal();
 SELECT count(*) > 0 AS lint_runs FROM nspg_guard.lint();
 SELECT count(*) >= 0 AS evidence_runs FROM jsonb_object_keys(nspg_guard.evidence());

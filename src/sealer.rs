@@ -1,0 +1,137 @@
+//! The sealers ("nspg_guard sealer"): dynamic background workers, one per database with rows
+//! to seal, at most `MAX_SEALERS` at a time, started by the writer (`worker.rs`) for each
+//! database a commit marked (`trail::sealing_state`), for every database once at server start
+//! (rows left unsealed before it) and for every tracked database now and then (rows of prepared
+//! transactions, which no commit of the writer's sees). A sealer seals its database in batches,
+//! one transaction each (`trail::seal`), and exits once nothing is marked for a while.
+
+use crate::pg::subxact::attempt;
+use crate::trail::seal::{self, Outcome};
+use crate::trail::sealing_state;
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, DynamicBackgroundWorker, SignalWakeFlags};
+use pgrx::prelude::*;
+use std::cell::RefCell;
+use std::time::Duration;
+
+/// Sealers running at once (each holds a worker slot: max_worker_processes).
+const MAX_SEALERS: usize = 4;
+/// A sealer with nothing marked this long exits (well within the 5 s DROP DATABASE waits for
+/// other connections to the database to end).
+const IDLE_EXIT: Duration = Duration::from_secs(1);
+/// How often the writer sweeps every tracked database for rows no commit marked.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+thread_local! {
+    /// The writer's sealers: (database oid, handle).
+    static RUNNING: RefCell<Vec<(u32, DynamicBackgroundWorker)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The writer marks every database that takes connections (at start), so that rows left
+/// unsealed are sealed; a database without the extension is forgotten by its sealer. Templates
+/// are left alone: a sealer connected to one would make CREATE DATABASE from it wait.
+pub fn mark_all_databases() {
+    let databases = BackgroundWorker::transaction(|| {
+        attempt("listing databases to seal", || {
+            Spi::connect(|client| {
+                let rows = client.select("SELECT oid FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate", None, &[])?;
+                rows.into_iter().map(|r| r.get::<pg_sys::Oid>(1).map(|o| o.map_or(0, |o| o.to_u32()))).collect::<Result<Vec<u32>, _>>()
+            })
+        })
+        .and_then(Result::ok)
+        .unwrap_or_default()
+    });
+    for database in databases {
+        sealing_state::mark(database, 0);
+    }
+}
+
+/// The periodic sweep: every tracked database is looked at whole once more.
+pub fn sweep() {
+    for database in sealing_state::tracked() {
+        sealing_state::mark(database, 0);
+    }
+}
+
+/// The writer's round: starts sealers for marked databases that have none running.
+pub fn launch() {
+    RUNNING.with(|running| {
+        let mut running = running.borrow_mut();
+        running.retain(|(_, handle)| !matches!(handle.pid(), Err(pgrx::bgworkers::BackgroundWorkerStatus::Stopped)));
+        for database in sealing_state::pending() {
+            if running.len() >= MAX_SEALERS {
+                break;
+            }
+            if running.iter().any(|(d, _)| *d == database) {
+                continue;
+            }
+            let started = BackgroundWorkerBuilder::new("nspg_guard sealer")
+                .set_type("nspg_guard sealer")
+                .set_function("nspg_guard_audit_sealer_main")
+                .set_library("nspg_guard")
+                .set_argument(Some(pg_sys::Datum::from(database)))
+                .enable_spi_access()
+                .set_start_time(BgWorkerStartTime::RecoveryFinished)
+                .set_restart_time(None)
+                .set_notify_pid(unsafe { pg_sys::MyProcPid })
+                .load_dynamic();
+            match started {
+                Ok(handle) => running.push((database, handle)),
+                // no free worker slot: the mark stays, the next round tries again
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+#[pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn nspg_guard_audit_sealer_main(arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let database = arg.value() as u32;
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(pg_sys::Oid::from(database)), None);
+    unsafe {
+        // a session's LOCK TABLE on the trail delays sealing, it does not stall the sealer
+        pg_sys::SetConfigOption(c"lock_timeout".as_ptr(), c"1s".as_ptr(), pg_sys::GucContext::PGC_SUSET, pg_sys::GucSource::PGC_S_OVERRIDE);
+    }
+    let mut idle_since = std::time::Instant::now();
+    loop {
+        if let Some(low) = sealing_state::take(database) {
+            match seal_from(database, low) {
+                Some(true) => idle_since = std::time::Instant::now(),
+                // no trail here, or a broken chain: nothing to do until marked again
+                Some(false) => return,
+                None => {
+                    // failed (a lock wait ran out): the rows stay marked for a later try
+                    sealing_state::mark(database, low);
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        } else if idle_since.elapsed() >= IDLE_EXIT {
+            return;
+        }
+        if !BackgroundWorker::wait_latch(Some(Duration::from_millis(100))) {
+            return;
+        }
+    }
+}
+
+/// Seals `database` from id `low` on, a batch per transaction: Some(true) when done, Some(false)
+/// when there is nothing this sealer can do, None when a batch failed.
+fn seal_from(database: u32, mut low: i64) -> Option<bool> {
+    loop {
+        let outcome = BackgroundWorker::transaction(|| attempt("sealing the audit trail", || seal::seal_batch(low, seal::BATCH)))?;
+        match outcome {
+            Outcome::NoTrail => {
+                sealing_state::forget(database);
+                return Some(false);
+            }
+            Outcome::Broken => return Some(false),
+            Outcome::Sealed { next_low, more, .. } => {
+                low = next_low;
+                if !more {
+                    return Some(true);
+                }
+            }
+        }
+    }
+}

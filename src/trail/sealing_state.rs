@@ -1,0 +1,181 @@
+//! Which databases have audit rows waiting to be sealed, and each database's anchor, in shared
+//! memory. A transaction that wrote audit rows marks its database at commit (with the lowest
+//! id it wrote, so that the sealer looks no further back); the writer starts a sealer for each
+//! marked database (`sealer.rs`), which takes the mark and seals. The anchor (last sealed
+//! seal_seq and row_hash) is cached here; its durable copy is a file (`anchor.rs`).
+
+use crate::policy::chain::Anchor;
+use pgrx::lwlock::PgLwLock;
+use pgrx::{pg_guard, pg_shmem_init, pg_sys, PGRXSharedMemory};
+use std::cell::Cell;
+
+/// Databases tracked at once; more are sealed by the writer's periodic sweep only.
+const DATABASES: usize = 128;
+
+#[derive(Copy, Clone)]
+struct Slot {
+    database: u32,
+    /// Rows committed since the sealer last took the mark, from id `low_id` on.
+    pending: bool,
+    low_id: i64,
+    /// The anchor as cached (`anchored`), read from the file or last stored.
+    anchored: bool,
+    anchor_seq: i64,
+    anchor_hash: [u8; 32],
+    /// The chain no longer continues from the anchor (reported once per server start).
+    broken: bool,
+}
+
+const FREE: Slot =
+    Slot { database: 0, pending: false, low_id: 0, anchored: false, anchor_seq: 0, anchor_hash: [0; 32], broken: false };
+
+#[derive(Copy, Clone)]
+pub struct SealState {
+    slots: [Slot; DATABASES],
+    /// The writer's latch (it starts sealers), 0 while it does not run.
+    writer_latch: usize,
+}
+
+impl Default for SealState {
+    fn default() -> Self {
+        SealState { slots: [FREE; DATABASES], writer_latch: 0 }
+    }
+}
+
+unsafe impl PGRXSharedMemory for SealState {}
+
+static STATE: PgLwLock<SealState> = unsafe { PgLwLock::new(c"nspg_guard_seal_state") };
+
+thread_local! {
+    /// The lowest audit row id the current transaction wrote (None: none).
+    static TXN_LOW_ID: Cell<Option<i64>> = const { Cell::new(None) };
+}
+
+/// Reserves the state in shared memory and marks databases at commit; from `_PG_init` at preload.
+pub fn init() {
+    pg_shmem_init!(STATE);
+    unsafe { pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut()) };
+}
+
+/// The current transaction wrote audit row `id` (row.rs).
+pub fn note_row(id: i64) {
+    TXN_LOW_ID.with(|l| l.set(Some(l.get().map_or(id, |low| low.min(id)))));
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    use pg_sys::XactEvent::*;
+    if !matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) {
+        return;
+    }
+    // a prepared transaction's rows are found by the writer's periodic sweep
+    let Some(low) = TXN_LOW_ID.with(|l| l.take()) else { return };
+    if event == XACT_EVENT_COMMIT {
+        mark(pg_sys::MyDatabaseId.to_u32(), low);
+    }
+}
+
+fn slot_of(state: &mut SealState, database: u32) -> Option<&mut Slot> {
+    let index = state.slots.iter().position(|s| s.database == database).or_else(|| state.slots.iter().position(|s| s.database == 0))?;
+    let slot = &mut state.slots[index];
+    if slot.database == 0 {
+        *slot = Slot { database, ..FREE };
+    }
+    Some(slot)
+}
+
+/// The state exists only when the library was preloaded; a backend that loaded it later (a
+/// function call with the library absent from shared_preload_libraries) has no anchor cache
+/// and marks nothing.
+fn available() -> bool {
+    crate::pg::backend::hooks_active()
+}
+
+/// Rows from id `low_id` on are committed and unsealed in `database`: wakes the writer.
+pub fn mark(database: u32, low_id: i64) {
+    if !available() {
+        return;
+    }
+    let latch = {
+        let mut state = STATE.exclusive();
+        let Some(slot) = slot_of(&mut state, database) else { return };
+        let was = slot.pending;
+        slot.low_id = if was { slot.low_id.min(low_id) } else { low_id };
+        slot.pending = true;
+        if was {
+            return;
+        }
+        state.writer_latch
+    };
+    if latch != 0 {
+        unsafe { pg_sys::SetLatch(latch as *mut pg_sys::Latch) };
+    }
+}
+
+/// The writer's latch, which a first mark sets; None when the writer stops.
+pub fn set_writer_latch(latch: Option<*mut pg_sys::Latch>) {
+    STATE.exclusive().writer_latch = latch.map_or(0, |l| l as usize);
+}
+
+/// Databases with a mark (the writer starts their sealers).
+pub fn pending() -> Vec<u32> {
+    STATE.share().slots.iter().filter(|s| s.database != 0 && s.pending).map(|s| s.database).collect()
+}
+
+/// Every tracked database, for the writer's periodic sweep.
+pub fn tracked() -> Vec<u32> {
+    STATE.share().slots.iter().filter(|s| s.database != 0).map(|s| s.database).collect()
+}
+
+/// The sealer takes its database's mark: the lowest id to look from, if marked.
+pub fn take(database: u32) -> Option<i64> {
+    let mut state = STATE.exclusive();
+    let slot = state.slots.iter_mut().find(|s| s.database == database && s.pending)?;
+    slot.pending = false;
+    Some(slot.low_id)
+}
+
+/// `database` has no trail (no extension): stop tracking it until it marks itself again.
+pub fn forget(database: u32) {
+    let mut state = STATE.exclusive();
+    if let Some(slot) = state.slots.iter_mut().find(|s| s.database == database && !s.pending) {
+        *slot = FREE;
+    }
+}
+
+/// The cached anchor of `database` (None: not read from its file since the server started).
+pub fn cached_anchor(database: u32) -> Option<Anchor> {
+    if !available() {
+        return None;
+    }
+    let state = STATE.share();
+    let slot = state.slots.iter().find(|s| s.database == database && s.anchored)?;
+    let row_hash = if slot.anchor_seq == 0 { Vec::new() } else { slot.anchor_hash.to_vec() };
+    Some(Anchor { seal_seq: slot.anchor_seq, row_hash })
+}
+
+pub fn cache_anchor(database: u32, anchor: &Anchor) {
+    if !available() {
+        return;
+    }
+    let mut state = STATE.exclusive();
+    if let Some(slot) = slot_of(&mut state, database) {
+        slot.anchored = true;
+        slot.anchor_seq = anchor.seal_seq;
+        slot.anchor_hash = [0; 32];
+        let n = anchor.row_hash.len().min(32);
+        slot.anchor_hash[..n].copy_from_slice(&anchor.row_hash[..n]);
+    }
+}
+
+/// Records that `database`'s chain is broken; true if it was not known before (report it then).
+pub fn set_broken(database: u32, broken: bool) -> bool {
+    if !available() {
+        return broken;
+    }
+    let mut state = STATE.exclusive();
+    let Some(slot) = slot_of(&mut state, database) else { return broken };
+    let was = slot.broken;
+    slot.broken = broken;
+    broken && !was
+}

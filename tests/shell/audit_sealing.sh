@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Sealing and anchoring the audit trail in every database (issue 18):
+#   load      three databases with the extension, 8 clients making committed (access) and
+#             refused events: every row sealed within nspg_guard.audit_seal_max_delay,
+#             audit_verify() ok in each; the sealing rate is reported (no timed assertion);
+#   hash      the chain's hash recomputed in plain SQL from the README's definition matches;
+#   tamper    with the library not loaded, a superuser moves the trail out of its schema, edits a
+#             row, deletes rows, truncates the chain and rebuilds it consistently by hand: at the
+#             next start the sealer reports it (a config event chain_broken), the lint says
+#             audit_anchor_broken, audit_verify() is false, a head taken before no longer verifies,
+#             and nothing is sealed onto the rebuilt chain until a superuser adopts it;
+#   anchor    a missing anchor file for a chain with rows is reported, not adopted.
+# Own cluster on $TEST_PORT + 30.
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
+: "${TEST_DIR:?run me from scripts/test.sh}" "${TEST_PORT:?run me from scripts/test.sh}"
+
+DIR=$(dirname "$TEST_DIR")/audit_sealing
+PORT=$((TEST_PORT + 30))
+trap 'stop_cluster "$DIR"' EXIT
+
+# sql SQL [DB] [USER] — output and errors, never fails.
+sql() {
+    "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U "${3:-postgres}" -d "${2:-postgres}" -At -c "$1" 2>&1 || true
+}
+restart() { # restart [PRELOAD]
+    as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+    sed -i "s/^shared_preload_libraries = .*/shared_preload_libraries = '${1-nspg_guard}'/" "$DIR/data/postgresql.conf"
+    as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
+}
+# wait_for SQL DB VALUE TRIES — polls every 0.5 s until SQL returns VALUE; false if it never did.
+wait_for() {
+    for _ in $(seq "$4"); do [ "$(sql "$1" "$2")" = "$3" ] && return 0; sleep 0.5; done
+    return 1
+}
+UNSEALED="SELECT count(*) FROM nspg_guard.audit_log l WHERE NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)"
+DBS="postgres seal_a seal_b"
+
+say "three databases with the extension, access auditing on"
+start_cluster "$DIR" "$PORT" nspg_guard "nspg_guard.audit = 'all'
+max_connections = 40"
+sql "CREATE DATABASE seal_a" >/dev/null; sql "CREATE DATABASE seal_b" >/dev/null
+sql "CREATE ROLE ns_app_rw_orders LOGIN" >/dev/null
+for db in $DBS; do
+    sql "CREATE EXTENSION nspg_guard; CREATE TABLE public.orders (id bigserial, v int);
+         GRANT INSERT ON public.orders TO ns_app_rw_orders; GRANT USAGE ON SEQUENCE public.orders_id_seq TO ns_app_rw_orders;
+         SELECT nspg_guard.audit_relation('public.orders', 'write')" "$db" >/dev/null
+done
+expect_line "the extension is in three databases" "$(for db in $DBS; do sql "SELECT count(*) FROM pg_extension WHERE extname = 'nspg_guard'" "$db"; done | paste -sd+ | bc)" "3"
+
+say "load: 8 clients, committed (access) and refused events in three databases"
+cat >"$DIR/committed.sql" <<'SQL'
+INSERT INTO public.orders (v) VALUES (:client_id);
+SQL
+cat >"$DIR/refused.sql" <<'SQL'
+DO $$ BEGIN CREATE TABLE public.not_for_apps (id int); EXCEPTION WHEN insufficient_privilege THEN NULL; END $$;
+SQL
+chmod 644 "$DIR"/*.sql
+declare -A before
+for db in $DBS; do before[$db]=$(sql "SELECT count(*) FROM nspg_guard.audit_log" "$db"); done
+start=$(date +%s.%N)
+pgb() { as_postgres "$PG_BIN/pgbench" -h "$DIR" -p "$PORT" -U ns_app_rw_orders -n "$@"; }
+pgb -c 3 -j 1 -t 6000 -f "$DIR/committed.sql" seal_a >"$DIR/pgbench_a.log" 2>&1 &
+pgb -c 2 -j 1 -t 6000 -f "$DIR/committed.sql" seal_b >"$DIR/pgbench_b.log" 2>&1 &
+pgb -c 1 -j 1 -t 6000 -f "$DIR/committed.sql" postgres >"$DIR/pgbench_p.log" 2>&1 &
+pgb -c 2 -j 1 -t 7000 -f "$DIR/refused.sql" seal_a >"$DIR/pgbench_r.log" 2>&1 &
+wait
+loaded=$(date +%s.%N)
+expect "seal_a: 18000 committed inserts" "$(cat "$DIR/pgbench_a.log")" "number of transactions actually processed: 18000/18000"
+expect "seal_b: 12000 committed inserts" "$(cat "$DIR/pgbench_b.log")" "number of transactions actually processed: 12000/12000"
+expect "postgres: 6000 committed inserts" "$(cat "$DIR/pgbench_p.log")" "number of transactions actually processed: 6000/6000"
+expect "14000 refused attempts" "$(cat "$DIR/pgbench_r.log")" "number of transactions actually processed: 14000/14000"
+expect_line "the writer drained the queue" "$(sql "SELECT nspg_guard.audit_flush(60000)" seal_a)" "0"
+total=0
+for db in $DBS; do
+    wait_for "$UNSEALED" "$db" 0 240 && pass "$db: every row is sealed" || fail "$db: $(sql "$UNSEALED" "$db") rows unsealed"
+    n=$(( $(sql "SELECT count(*) FROM nspg_guard.audit_log" "$db") - ${before[$db]} ))
+    total=$((total + n))
+done
+sealed_all=$(date +%s.%N)
+[ "$total" -ge 50000 ] && pass "$total audit events across the three databases" || fail "only $total audit events"
+for db in $DBS; do
+    expect_line "$db: audit_verify() ok, nothing unsealed, anchored" "$(sql "SELECT ok, rows_unsealed, anchored FROM nspg_guard.audit_verify()" "$db")" "t|0|t"
+    expect_line "$db: every row was sealed within audit_seal_max_delay" \
+        "$(sql "SELECT max(c.sealed_at - l.event_time) < current_setting('nspg_guard.audit_seal_max_delay')::interval FROM nspg_guard.audit_chain c JOIN nspg_guard.audit_log l USING (id)" "$db")" "t"
+done
+echo "    load: $total events in $(echo "$loaded - $start" | bc) s; all sealed $(echo "$sealed_all - $loaded" | bc) s after the load ended"
+expect "each database's head is in the server log" "$(grep -F 'NSPG_AUDIT_SEAL database=' "$DIR/server.log" | tail -n 50)" "seal_seq="
+reject "no sealing failed" "$(cat "$DIR/server.log")" "sealing the audit trail failed"
+
+say "sealing rate: 50,000 rows committed at once"
+sql "DO \$\$ BEGIN FOR i IN 1..50000 LOOP INSERT INTO public.orders (v) VALUES (i); END LOOP; END \$\$" seal_b >/dev/null
+t0=$(date +%s.%N)
+wait_for "$UNSEALED" seal_b 0 600 && pass "the 50,000 rows are sealed" || fail "seal_b: $(sql "$UNSEALED" seal_b) rows unsealed"
+t1=$(date +%s.%N)
+echo "    sealing rate: $(echo "50000 / ($t1 - $t0)" | bc) rows/s (50,000 rows in $(echo "$t1 - $t0" | bc) s, from commit to the last seal)"
+expect_line "seal_b verifies after it" "$(sql "SELECT ok FROM nspg_guard.audit_verify()" seal_b)" "t"
+
+say "hash: the README's definition, recomputed in plain SQL, gives the sealer's hashes"
+ENCODE="CREATE FUNCTION pg_temp.f(v text) RETURNS bytea LANGUAGE sql IMMUTABLE AS
+  \$\$ SELECT CASE WHEN v IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(octet_length(convert_to(v, 'UTF8'))) || convert_to(v, 'UTF8') END \$\$;
+CREATE FUNCTION pg_temp.enc(l nspg_guard.audit_log) RETURNS bytea LANGUAGE sql STABLE AS \$\$ SELECT
+  pg_temp.f(l.id::text) || pg_temp.f(((extract(epoch FROM l.event_time) * 1000000)::bigint)::text) || pg_temp.f(l.class) || pg_temp.f(l.outcome)
+  || pg_temp.f(l.command_tag) || pg_temp.f(l.object_type) || pg_temp.f(l.object_identity) || pg_temp.f(l.statement) || pg_temp.f(l.rows::text)
+  || pg_temp.f(l.sqlstate) || pg_temp.f(l.reason) || pg_temp.f(l.\"session_user\") || pg_temp.f(l.\"current_user\") || pg_temp.f(l.client_addr::text)
+  || pg_temp.f(l.client_port::text) || pg_temp.f(l.application_name) || pg_temp.f(l.database) || pg_temp.f(l.backend_pid::text)
+  || pg_temp.f(l.session_id) || pg_temp.f(l.xid::text) || pg_temp.f(l.details::text) \$\$;"
+expect_line "every row_hash of seal_a recomputes from prev_hash, seal_seq and the row" \
+    "$(sql "$ENCODE SELECT count(*) FILTER (WHERE c.row_hash <> sha256(c.prev_hash || int8send(c.seal_seq) || pg_temp.enc(l))) || '/' || (count(*) > 0)
+            FROM nspg_guard.audit_chain c JOIN nspg_guard.audit_log l USING (id)" seal_a | tail -n 1)" "0/true"
+
+say "outside witness: a head taken now verifies while the chain is intact"
+head=$(sql "SELECT seal_seq || ' ' || encode(row_hash, 'hex') FROM nspg_guard.audit_head()" seal_a)
+read -r head_seq head_hash <<<"$head"
+[ -n "$head_hash" ] && pass "audit_head() gave seal_seq $head_seq" || fail "audit_head(): $head"
+expect_line "audit_verify(head) is true on the intact chain" "$(sql "SELECT ok FROM nspg_guard.audit_verify($head_seq, '\\x$head_hash')" seal_a)" "t"
+expect_line "a made-up head is not in the chain" "$(sql "SELECT ok FROM nspg_guard.audit_verify($head_seq, '\\x00')" seal_a)" "f"
+expect "audit_head() is not for PUBLIC" "$(sql "SELECT * FROM nspg_guard.audit_head()" seal_a ns_app_rw_orders)" "permission denied for function audit_head"
+
+say "tamper: move the trail out, edit, delete, truncate the chain and rebuild it by hand, without the library"
+restart ''
+expect_line "the library is not loaded" "$(sql "SHOW shared_preload_libraries" seal_a)" ""
+expect_line "audit_verify() works without the library preloaded (anchor read from its file)" "$(sql "SELECT ok, anchored FROM nspg_guard.audit_verify()" seal_b)" "t|t"
+victim=$(sql "SELECT min(id) FROM nspg_guard.audit_log WHERE class = 'access'" seal_a)
+out=$(sql "ALTER TABLE nspg_guard.audit_log SET SCHEMA public; ALTER TABLE nspg_guard.audit_chain SET SCHEMA public;
+           UPDATE public.audit_log SET \"session_user\" = 'somebody_else' WHERE id = $victim;
+           DELETE FROM public.audit_log WHERE id IN (SELECT id FROM public.audit_log WHERE class = 'access' ORDER BY id DESC LIMIT 100);
+           TRUNCATE public.audit_chain;
+           ALTER TABLE public.audit_log SET SCHEMA nspg_guard; ALTER TABLE public.audit_chain SET SCHEMA nspg_guard" seal_a)
+expect "the superuser edited, deleted and truncated" "$out" "TRUNCATE TABLE"
+# the rebuilt chain follows the README's definition exactly, so it verifies against itself
+sql "$ENCODE
+DO \$\$ DECLARE r record; prev bytea := ''; seq bigint := 0; h bytea; BEGIN
+  FOR r IN SELECT l.id, pg_temp.enc(l) AS e FROM nspg_guard.audit_log l ORDER BY l.id LOOP
+    seq := seq + 1; h := sha256(prev || int8send(seq) || r.e);
+    INSERT INTO nspg_guard.audit_chain VALUES (r.id, seq, prev, h, now()); prev := h;
+  END LOOP; END \$\$" seal_a >/dev/null
+restart nspg_guard
+wait_for "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'config' AND outcome = 'chain_broken'" seal_a 1 60 \
+    && pass "the sealer recorded a chain_broken config event" || fail "no chain_broken event in seal_a"
+# (the anchor is the head at the last seal: the witness's head or a later one)
+expect_line "its reason and details name the anchor, at or after the witness's head" \
+    "$(sql "SELECT reason LIKE 'the chain ends at seal_seq %, before its anchor (seal_seq %', (details->'expected'->>'seal_seq')::bigint >= $head_seq FROM nspg_guard.audit_log WHERE outcome = 'chain_broken'" seal_a)" "t|t"
+expect "the server log has the WARNING" "$(cat "$DIR/server.log")" "the audit chain no longer continues from its anchor"
+out=$(sql "SELECT ok, first_broken_id IS NULL, anchored, problem FROM nspg_guard.audit_verify()" seal_a)
+expect "audit_verify() is false: the rebuilt chain verifies against itself but not against its anchor" "$out" "f|t|f|the chain does not continue from its anchor"
+expect_line "lint: audit_anchor_broken, an error" "$(sql "SELECT severity FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_anchor_broken'" seal_a)" "error"
+expect_line "the head taken before no longer verifies" "$(sql "SELECT ok FROM nspg_guard.audit_verify($head_seq, '\\x$head_hash')" seal_a)" "f"
+for db in postgres seal_b; do
+    expect_line "$db, untouched, still verifies" "$(sql "SELECT ok, anchored FROM nspg_guard.audit_verify()" "$db")" "t|t"
+done
+sql "INSERT INTO public.orders (v) VALUES (1)" seal_a >/dev/null
+sleep 3
+[ "$(sql "$UNSEALED" seal_a)" -gt 0 ] && pass "nothing is sealed onto the rebuilt chain" || fail "rows were sealed onto the rebuilt chain"
+expect_line "one event only, however often the sealer looks" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE outcome = 'chain_broken'" seal_a)" "1"
+sql "ALTER SYSTEM SET nspg_guard.audit_seal_max_delay = '1s'" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+expect_line "lint: audit_unsealed_too_long once a row waits longer than audit_seal_max_delay" \
+    "$(sql "SELECT severity, (details->>'rows_unsealed')::int > 0 FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_unsealed_too_long'" seal_a)" "warn|t"
+expect_line "... and not where rows are sealed" "$(sql "SELECT count(*) FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_unsealed_too_long'" seal_b)" "0"
+sql "ALTER SYSTEM RESET nspg_guard.audit_seal_max_delay" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
+expect "audit_verify() needs READ COMMITTED (its snapshot must not be older than the anchor)" \
+    "$(sql "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT * FROM nspg_guard.audit_verify(); ROLLBACK" seal_b)" "needs a READ COMMITTED transaction"
+
+say "adoption after a repair: superusers only, audited, and sealing resumes"
+expect "a role that is not superuser may not adopt" "$(sql "SELECT nspg_guard.audit_anchor_adopt('fixed')" seal_a ns_app_rw_orders)" "ERROR"
+expect "a reason is required" "$(sql "SELECT nspg_guard.audit_anchor_adopt('')" seal_a)" "needs a reason"
+adopted=$(sql "SELECT nspg_guard.audit_anchor_adopt('chain rebuilt in the tamper test')" seal_a)
+[ "${adopted:-0}" -gt 0 ] 2>/dev/null && pass "adopted the chain at seal_seq $adopted" || fail "audit_anchor_adopt: $adopted"
+expect_line "an anchor_adopted config event with the reason, the previous anchor and the adopted head" \
+    "$(sql "SELECT reason, (details->'previous'->>'seal_seq')::bigint >= $head_seq, details->'adopted'->>'seal_seq' FROM nspg_guard.audit_log WHERE outcome = 'anchor_adopted'" seal_a)" "chain rebuilt in the tamper test|t|$adopted"
+wait_for "$UNSEALED" seal_a 0 60 && pass "sealing resumed" || fail "$(sql "$UNSEALED" seal_a) rows still unsealed"
+expect_line "audit_verify() accepts the adopted chain" "$(sql "SELECT ok, anchored FROM nspg_guard.audit_verify()" seal_a)" "t|t"
+
+say "anchor: a missing anchor file for a chain with rows is reported, not adopted"
+as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
+oid_b=$(cd "$DIR/data/nspg_guard" && ls anchor.* | sed 's/anchor\.//' | sort -n | tail -n 1)
+rm -f "$DIR/data/nspg_guard/anchor.$oid_b"
+as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
+db_missing=$(sql "SELECT datname FROM pg_database WHERE oid = $oid_b")
+wait_for "SELECT count(*) FROM nspg_guard.audit_log WHERE outcome = 'chain_broken'" "$db_missing" 1 60 \
+    && pass "$db_missing: a chain_broken event" || fail "$db_missing: no event for the missing anchor"
+expect "$db_missing: audit_verify() names the missing anchor" "$(sql "SELECT ok, problem FROM nspg_guard.audit_verify()" "$db_missing")" "f|the chain does not continue from its anchor: the chain has rows up to seal_seq"
+
+finish
