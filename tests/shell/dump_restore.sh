@@ -50,6 +50,21 @@ kept_history() {
         "$(sql "$2" "$3" "SELECT relid = 'public.orders'::regclass FROM nspg_guard.audited_relations")" "t"
     expect "$1: the trail is append-only" "$(sql "$2" "$3" "DELETE FROM nspg_guard.audit_log")" "refused"
 }
+# adopt_chain LABEL DIR PORT — a restored (or pg_upgraded) chain has no anchor in its new data
+# directory: reported as broken (never adopted silently) until a superuser adopts it.
+adopt_chain() {
+    local i out=f
+    for i in $(seq 300); do
+        out=$(sql "$2" "$3" "SELECT count(*) > 0 FROM nspg_guard.audit_log WHERE outcome = 'chain_broken'")
+        [ "$out" = t ] && break
+        sleep 0.1
+    done
+    expect_line "$1: a chain without its anchor is reported (chain_broken)" "$out" "t"
+    expect_line "$1: audit_verify() is not ok before adoption" \
+        "$(sql "$2" "$3" "SELECT ok FROM nspg_guard.audit_verify()")" "f"
+    out=$(sql "$2" "$3" "SELECT nspg_guard.audit_anchor_adopt('$1 from the source cluster, checked') > 0")
+    expect_line "$1: the superuser adopts the chain" "$out" "t"
+}
 PRELOAD='pg_stat_statements,nspg_guard'
 # a cluster with the extension in the audit database, restarted so the writer uses it
 guarded_cluster() {
@@ -107,6 +122,7 @@ out=$(sql "$B" "$PB" "SELECT object_identity || ' ' || rows FROM nspg_guard.audi
 expect_line "trail_restored event for audit_log with its rows" "$out" "nspg_guard.audit_log $log_rows"
 expect_line "trail_restored event for audit_chain with its rows" "$out" "nspg_guard.audit_chain $chain_rows"
 expect_line "trail_restored event for the break-glass registry" "$out" "nspg_guard.breakglass_requests 1"
+adopt_chain restored "$B" "$PB"
 kept_history restored "$B" "$PB" $((log_rows + 4))
 out=$(sql "$B" "$PB" "SELECT state FROM nspg_guard.breakglass_usages")
 expect_line "restored: the break-glass request" "$out" "requested"
@@ -135,6 +151,7 @@ out=$(cd "$C" && as_postgres "$PG_BIN/pg_upgrade" -b "$PG_BIN" -B "$PG_BIN" -d "
 as_postgres "$PG_BIN/pg_ctl" -D "$C/data" -l "$C/server.log" -w start >/dev/null
 out=$(sql "$C" "$PC" "SELECT count(*) >= $pre_upgrade FROM nspg_guard.audit_log")
 expect_line "upgraded: every audit row is there" "$out" "t"
+adopt_chain upgraded "$C" "$PC"
 kept_history upgraded "$C" "$PC" "$pre_upgrade"
 out=$(sql "$C" "$PC" "SELECT details->>'ran_without_nspg_guard_suspected' FROM nspg_guard.audit_log WHERE command_tag = 'SERVER START' ORDER BY id DESC LIMIT 1")
 echo "    (first start after pg_upgrade: ran_without_nspg_guard_suspected = $out)"
