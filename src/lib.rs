@@ -44,6 +44,7 @@ pub extern "C-unwind" fn _PG_init() {
     unsafe { guard::hooks::install() };
     trail::queue::init();
     worker::register();
+    trail::config_events::install_stop_record();
     trail::row::init();
     unsafe { guard::admin_session::install() };
     unsafe { guard::overrides::install() };

@@ -16,7 +16,7 @@ use crate::pg::subxact::{attempt, attempt_quietly};
 use crate::pg::trail_tables::{audit_log_oid, breakglass_registry_exists};
 use crate::policy::admin_limits;
 use crate::policy::audit_event::AuditClass;
-use crate::trail::{queue, write};
+use crate::trail::{config_events, queue, write};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
@@ -68,6 +68,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+            BackgroundWorker::transaction(config_events::at_reload);
         }
         let everything = last_full_seal.elapsed() >= FULL_SEAL_EVERY;
         if everything {
@@ -122,22 +123,14 @@ fn bound_lock_waits() {
     }
 }
 
-/// Each server start is a `config` event, with what is loaded and enough of pg_control to
-/// notice that the server ran in between without nspg_guard (see README).
+/// Each server start is a `config` event, with what is loaded and what ran since our last
+/// recorded stop, judged from pg_control and our state file (`trail::config_events`).
 fn record_server_start() {
-    BackgroundWorker::transaction(|| {
-        if audit_log_oid().is_none() {
-            return;
-        }
-        let details = as_guard(|| Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard._server_start_details()"));
-        let mut e = write::event(AuditClass::Config, "started");
-        e.command_tag = Some("SERVER START".into());
-        e.details = details.ok().flatten().map(|j| j.0);
-        write::record_always(e);
-    });
+    BackgroundWorker::transaction(|| config_events::at_start(audit_log_oid().is_some()));
 }
 
-/// A clean stop, with the WAL position, for the next start to compare.
+/// A clean stop as the trail shows it; the state the next start is judged by is recorded by the
+/// postmaster after the shutdown checkpoint (`config_events::install_stop_record`).
 fn record_server_stop() {
     BackgroundWorker::transaction(|| {
         if audit_log_oid().is_none() {

@@ -3,6 +3,7 @@
 pub mod admin_registry;
 pub mod as_guard;
 pub mod backend;
+pub mod control_file;
 pub mod errors;
 pub mod lock_wait;
 pub mod locked_roles;
@@ -12,6 +13,7 @@ pub mod policy_expr;
 pub mod private_lock;
 pub mod settings;
 pub mod standing;
+pub mod state_dir;
 pub mod statement;
 pub mod subxact;
 pub mod syscache;

@@ -6,6 +6,7 @@ pub mod admin_limits;
 pub mod audit_event;
 pub mod breakglass;
 pub mod classify;
+pub mod config_watch;
 pub mod ddl_guard;
 pub mod destructive;
 pub mod escalation;

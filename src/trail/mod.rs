@@ -1,5 +1,6 @@
 //! Writing audit events.
 
+pub mod config_events;
 pub mod queue;
 pub mod report;
 pub mod row;
