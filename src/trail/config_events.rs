@@ -34,7 +34,21 @@ fn save(state: &ConfigState) -> io::Result<()> {
     state_dir::write(STATE, &serde_json::to_vec_pretty(state).map_err(io::Error::other)?)
 }
 
-/// A watched setting's effective value in this process, and where it was set.
+/// Each setting's value as the configuration files now give it to a new session (the writer's
+/// own value of a setting fixed at session or server start does not follow a reload), or, when
+/// it comes from elsewhere (the command line, the environment), its value here; with where it
+/// was set. Values of files are as written (`'250ms'`); a change pending a restart shows at the
+/// reload that read it.
+const READ_SETTINGS: &str = "
+    SELECT s.name,
+           CASE WHEN s.source IN ('configuration file', 'default') THEN coalesce(f.setting, s.boot_val) ELSE s.setting END,
+           CASE WHEN s.source IN ('configuration file', 'default') THEN f.sourcefile || ':' || f.sourceline ELSE s.source END
+      FROM pg_catalog.pg_settings s
+      LEFT JOIN LATERAL (SELECT f.setting, f.sourcefile, f.sourceline FROM pg_catalog.pg_file_settings f
+                          WHERE f.name OPERATOR(pg_catalog.=) s.name AND f.error IS NULL
+                          ORDER BY f.seqno DESC LIMIT 1) f ON true";
+
+/// A watched setting's value (see READ_SETTINGS), and where it was set.
 struct Reading {
     values: BTreeMap<String, String>,
     sources: BTreeMap<String, String>,
@@ -44,7 +58,7 @@ fn read_settings() -> Reading {
     let rows = as_guard(|| {
         Spi::connect(|client| {
             let rows = client.select(
-                "SELECT name, setting, sourcefile || ':' || sourceline FROM pg_catalog.pg_settings",
+                READ_SETTINGS,
                 None,
                 &[],
             )?;
