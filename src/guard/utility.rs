@@ -28,6 +28,8 @@ pub struct AfterSuccess {
     session_recheck: Option<bool>,
     /// Boxed: most statements have none, and this travels through the hook's bookkeeping.
     event: Option<Box<AuditEvent>>,
+    /// The event's log line was written before the statement ran (`write::log_ahead`).
+    event_logged: bool,
     /// A COPY of an audited table, recorded with the rows it copied.
     copy_access: Option<Box<crate::guard::access::CopyAccess>>,
     /// A superuser gave the break-glass role outside an approved request: a flagged event.
@@ -47,6 +49,7 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
             warning: None,
             session_recheck: Some(local),
             event: None,
+            event_logged: false,
             copy_access: None,
             granted_directly: None,
         });
@@ -91,6 +94,11 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
             }
             Box::new(event)
         });
+    // a COPY to a server file or a program writes at once, committed or not: its line is logged now
+    let event_logged = event.is_some() && acts_at_once(tag, node, facts);
+    if let (true, Some(event)) = (event_logged, &event) {
+        write::log_ahead(event);
+    }
     let session_recheck = admin_session::recheck_after(tag, node);
     let copy_access = if tag == NodeTag::T_CopyStmt {
         crate::guard::access::note_copy(node as *mut pg_sys::CopyStmt, &statement).map(Box::new)
@@ -98,7 +106,17 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
         None
     };
     (warning.is_some() || event.is_some() || session_recheck.is_some() || copy_access.is_some() || granted_directly.is_some())
-        .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly })
+        .then_some(AfterSuccess { warning, session_recheck, event, event_logged, copy_access, granted_directly })
+}
+
+/// A COPY to a server file (`TO '/path'`) or to or from a program: it acts outside the
+/// transaction, whatever the transaction does later.
+unsafe fn acts_at_once(tag: NodeTag, node: *mut pg_sys::Node, facts: Facts) -> bool {
+    match facts.copy {
+        Some(CopyEndpoint::Program) => true,
+        Some(CopyEndpoint::ServerFile) => tag == NodeTag::T_CopyStmt && !(*(node as *mut pg_sys::CopyStmt)).is_from,
+        _ => false,
+    }
 }
 
 /// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED.
@@ -127,8 +145,10 @@ pub fn after_success(after: AfterSuccess, rows: u64) {
     if let Some(warning) = after.warning {
         pgrx::warning!("{warning}");
     }
-    if let Some(event) = after.event {
-        write::record_committed(*event);
+    match after.event {
+        Some(event) if after.event_logged => write::record_committed_logged_ahead(*event),
+        Some(event) => write::record_committed(*event),
+        None => {}
     }
     if let Some(event) = after.granted_directly {
         write::record_committed(*event);

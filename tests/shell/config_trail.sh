@@ -7,6 +7,8 @@
 #              start (config row, NSPG_AUDIT line, lint error) although a 'SERVER STOP' row and
 #              a state file naming the checkpoint were forged from SQL in between; the flag stays
 #              until an admin acknowledges it (audited; 42501 for others);
+#   copy       a COPY to a server file logs its NSPG_AUDIT line before it runs: a rolled-back
+#              transaction still wrote the file;
 #   crash      kill -9 of the postmaster is reported as a crash, not as a run without us.
 # Own cluster on $TEST_PORT + 30.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -89,6 +91,17 @@ sql "SELECT pg_reload_conf()" >/dev/null
 wait_for "a config event for log_disconnections" "SELECT EXISTS (SELECT FROM nspg_guard.audit_log WHERE object_identity = 'log_disconnections' AND command_tag = 'SETTING CHANGE')"
 expect_line "old and new value, set in postgresql.conf" "$(change_row log_disconnections)" "off|on|reload|postgresql.conf"
 expect_line "work_mem, changed in the same reload, leaves no event" "$(changes_of work_mem)" "0"
+
+say "a COPY to a file, rolled back, leaves its NSPG_AUDIT line (the file is written anyway)"
+sql "BEGIN; COPY (SELECT 'log_connections = on') TO '$DIR/data/postgresql.auto.conf'; ROLLBACK" >/dev/null
+expect_line "the file was written" "$(cat "$DIR/data/postgresql.auto.conf")" "log_connections = on"
+expect_line "the COPY's NSPG_AUDIT line" "$(log_has '"command_tag":"COPY"' "TO '$DIR/data/postgresql.auto.conf'")" "1"
+expect_line "no row: its transaction rolled back" \
+    "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE command_tag = 'COPY' AND statement LIKE '%postgresql.auto.conf%'")" "0"
+sql "COPY (SELECT 'log_connections = on') TO '$DIR/data/postgresql.auto.conf'" >/dev/null
+expect_line "committed, it has its row" \
+    "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'risky' AND command_tag = 'COPY' AND statement LIKE '%postgresql.auto.conf%'")" "1"
+expect_line "and one more line (two COPYs, two lines)" "$(log_has '"command_tag":"COPY"' "TO '$DIR/data/postgresql.auto.conf'")" "2"
 
 say "start: a change made while the server was down"
 stop
