@@ -78,33 +78,7 @@ BEGIN
                               'last_purged_hash', encode(last_hash, 'hex'));
 END $$;
 
--- What the writer records at each server start: what is loaded, and enough of pg_control to
--- tell whether the server ran in between without nspg_guard (WAL written since our last stop).
-CREATE FUNCTION nspg_guard._server_start_details() RETURNS jsonb LANGUAGE sql AS $$
-    WITH last_stop AS (
-        SELECT id, (details->>'wal_lsn')::pg_lsn AS lsn FROM nspg_guard.audit_log
-         WHERE class = 'config' AND outcome = 'stopped' ORDER BY id DESC LIMIT 1
-    ), last_start AS (
-        SELECT max(id) AS id FROM nspg_guard.audit_log WHERE class = 'config' AND outcome = 'started'
-    )
-    SELECT jsonb_build_object(
-        'shared_preload_libraries', current_setting('shared_preload_libraries'),
-        'audit', current_setting('nspg_guard.audit'),
-        'audit_destination', current_setting('nspg_guard.audit_destination'),
-        'ddl_guard', current_setting('nspg_guard.ddl_guard'),
-        'destructive_guard', current_setting('nspg_guard.destructive_guard'),
-        'checkpoint_lsn', c.checkpoint_lsn::text,
-        'checkpoint_time', c.checkpoint_time,
-        'previous_stop_recorded', s.id IS NOT NULL AND s.id > coalesce(l.id, 0),
-        'wal_since_recorded_stop', c.checkpoint_lsn - s.lsn,
-        -- a clean restart leaves only our stop row's commit and the shutdown checkpoint
-        'ran_without_nspg_guard_suspected', s.id IS NULL OR s.id < coalesce(l.id, 0) OR c.checkpoint_lsn - s.lsn > 8192)
-    FROM pg_control_checkpoint() c
-    LEFT JOIN last_stop s ON true
-    LEFT JOIN last_start l ON true
-$$;
-
-REVOKE ALL ON FUNCTION nspg_guard._purge_older_than(interval, bigint), nspg_guard._server_start_details() FROM PUBLIC;
+REVOKE ALL ON FUNCTION nspg_guard._purge_older_than(interval, bigint) FROM PUBLIC;
 
 -- Tables whose reads and/or writes are audited (class access); see audit_relation().
 -- regclass, not oid: pg_dump writes the table's name, so a restore into another cluster (new

@@ -52,6 +52,10 @@ GRANT EXECUTE ON FUNCTION nspg_guard.audit_stats() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_flush(integer) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_purge() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_relation(regclass, text) TO PUBLIC;
+-- Starts after a run without nspg_guard (unguarded_runs: readers of the trail;
+-- acknowledge_unguarded_runs: admins; both checked inside)
+GRANT EXECUTE ON FUNCTION nspg_guard.unguarded_runs() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION nspg_guard.acknowledge_unguarded_runs(text) TO PUBLIC;
 -- Posture lint and evidence
 GRANT EXECUTE ON FUNCTION nspg_guard.lint(text[], boolean) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.rls_lint(boolean) TO PUBLIC;

@@ -48,6 +48,7 @@ pub extern "C-unwind" fn _PG_init() {
     unsafe { guard::hooks::install() };
     trail::queue::init();
     worker::register();
+    trail::config_events::install_stop_record();
     trail::row::init();
     trail::sealing_state::init();
     trail::seal::init();

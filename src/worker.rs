@@ -17,7 +17,7 @@ use crate::pg::trail_tables::{audit_log_oid, breakglass_registry_exists};
 use crate::policy::admin_limits;
 use crate::policy::audit_event::AuditClass;
 use crate::sealer;
-use crate::trail::{queue, sealing_state, write};
+use crate::trail::{config_events, queue, sealing_state, write};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
@@ -69,6 +69,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     while BackgroundWorker::wait_latch(Some(Duration::from_millis(500))) {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+            BackgroundWorker::transaction(config_events::at_reload);
         }
         drain();
         if last_sweep.elapsed() >= sealer::SWEEP_EVERY {
@@ -124,29 +125,20 @@ fn bound_lock_waits() {
     }
 }
 
-/// Each server start is a `config` event, with what is loaded and enough of pg_control to
-/// notice that the server ran in between without nspg_guard (see README).
+/// Each server start is a `config` event, with what is loaded and what ran since our last
+/// recorded stop, judged from pg_control and our state file (`trail::config_events`).
 fn record_server_start() {
     BackgroundWorker::transaction(|| {
-        if audit_log_oid().is_none() {
-            return;
-        }
-        let details = as_guard(|| Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard._server_start_details()"));
-        let mut e = write::event(AuditClass::Config, "started");
-        e.command_tag = Some("SERVER START".into());
-        e.details = details.ok().flatten().map(|j| j.0);
+        let trail_exists = audit_log_oid().is_some();
         let (library, sql) = versions();
-        if let Some(serde_json::Value::Object(map)) = e.details.as_mut() {
-            map.insert("library_version".into(), library.into());
-            map.insert("extension_version".into(), sql.clone().into());
-        }
-        if sql.as_deref() != Some(library) {
+        if trail_exists && sql.as_deref() != Some(library) {
             pgrx::warning!(
                 "nspg_guard: library {library} runs with the SQL objects of version {} in this database; run ALTER EXTENSION nspg_guard UPDATE",
                 sql.as_deref().unwrap_or("unknown")
             );
         }
-        write::record_always(e);
+        let versions = [("library_version", library.into()), ("extension_version", sql.into())];
+        config_events::at_start(trail_exists, &versions);
     });
 }
 
@@ -159,7 +151,8 @@ fn versions() -> (&'static str, Option<String>) {
     (env!("CARGO_PKG_VERSION"), sql.ok().flatten())
 }
 
-/// A clean stop, with the WAL position, for the next start to compare.
+/// A clean stop as the trail shows it; the state the next start is judged by is recorded by the
+/// postmaster after the shutdown checkpoint (`config_events::install_stop_record`).
 fn record_server_stop() {
     BackgroundWorker::transaction(|| {
         if audit_log_oid().is_none() {

@@ -8,3 +8,4 @@ pub mod incident;
 pub mod lint;
 pub mod status;
 pub mod support;
+pub mod unguarded_runs;

@@ -30,6 +30,8 @@ pub struct AfterSuccess {
     session_recheck: Option<bool>,
     /// Boxed: most statements have none, and this travels through the hook's bookkeeping.
     event: Option<Box<AuditEvent>>,
+    /// The event's log line was written before the statement ran (`write::log_ahead`).
+    event_logged: bool,
     /// A COPY of an audited table, recorded with the rows it copied.
     copy_access: Option<Box<crate::guard::access::CopyAccess>>,
     /// A superuser gave the break-glass role outside an approved request: a flagged event.
@@ -53,6 +55,7 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
             warning: None,
             session_recheck: Some(local),
             event: None,
+            event_logged: false,
             copy_access: None,
             granted_directly: None,
             catalog_copy: None,
@@ -100,6 +103,11 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
             }
             Box::new(event)
         });
+    // a COPY to a server file or a program writes at once, committed or not: its line is logged now
+    let event_logged = event.is_some() && acts_at_once(tag, node, facts);
+    if let (true, Some(event)) = (event_logged, &event) {
+        write::log_ahead(event);
+    }
     let session_recheck = admin_session::recheck_after(tag, node);
     let copy_access = if tag == NodeTag::T_CopyStmt {
         crate::guard::access::note_copy(node as *mut pg_sys::CopyStmt, &statement).map(Box::new)
@@ -114,7 +122,7 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
         || granted_directly.is_some()
         || catalog_copy.is_some()
         || restore.is_some())
-    .then_some(AfterSuccess { warning, session_recheck, event, copy_access, granted_directly, catalog_copy, restore })
+    .then_some(AfterSuccess { warning, session_recheck, event, event_logged, copy_access, granted_directly, catalog_copy, restore })
 }
 
 /// COPY … FROM into a system catalog (noted for `catalog_writes`).
@@ -128,6 +136,15 @@ unsafe fn copies_into_catalog(copy: *mut pg_sys::CopyStmt) -> bool {
         catalog_writes::note_write(std::ptr::null_mut(), "COPY", relid);
     }
     catalog
+
+/// A COPY to a server file (`TO '/path'`) or to or from a program: it acts outside the
+/// transaction, whatever the transaction does later.
+unsafe fn acts_at_once(tag: NodeTag, node: *mut pg_sys::Node, facts: Facts) -> bool {
+    match facts.copy {
+        Some(CopyEndpoint::Program) => true,
+        Some(CopyEndpoint::ServerFile) => tag == NodeTag::T_CopyStmt && !(*(node as *mut pg_sys::CopyStmt)).is_from,
+        _ => false,
+    }
 }
 
 /// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED.
@@ -160,8 +177,10 @@ pub fn after_success(after: AfterSuccess, rows: u64) {
     if let Some(warning) = after.warning {
         pgrx::warning!("{warning}");
     }
-    if let Some(event) = after.event {
-        write::record_committed(*event);
+    match after.event {
+        Some(event) if after.event_logged => write::record_committed_logged_ahead(*event),
+        Some(event) => write::record_committed(*event),
+        None => {}
     }
     if let Some(event) = after.granted_directly {
         write::record_committed(*event);

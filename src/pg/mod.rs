@@ -3,6 +3,7 @@
 pub mod admin_registry;
 pub mod as_guard;
 pub mod backend;
+pub mod control_file;
 pub mod errors;
 pub mod extension_objects;
 pub mod lock_wait;
@@ -13,6 +14,7 @@ pub mod policy_expr;
 pub mod private_lock;
 pub mod settings;
 pub mod standing;
+pub mod state_dir;
 pub mod statement;
 pub mod subxact;
 pub mod syscache;

@@ -7,6 +7,7 @@ pub mod audit_event;
 pub mod breakglass;
 pub mod chain;
 pub mod classify;
+pub mod config_watch;
 pub mod ddl_guard;
 pub mod destructive;
 pub mod escalation;

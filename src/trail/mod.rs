@@ -1,6 +1,7 @@
 //! Writing audit events.
 
 pub mod anchor;
+pub mod config_events;
 pub mod queue;
 pub mod report;
 pub mod row;

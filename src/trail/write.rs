@@ -65,6 +65,13 @@ fn redacted_statement(sql: &str, max_bytes: usize) -> String {
     }
 }
 
+/// Redacts and cuts the statement of a committed action (as its row and line keep it).
+fn redact_for_row(event: &mut AuditEvent) {
+    if let Some(sql) = event.statement.take() {
+        event.statement = Some(redacted_statement(&sql, settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize));
+    }
+}
+
 fn log_line(event: &AuditEvent) {
     log!("{}", event.log_line());
 }
@@ -80,14 +87,29 @@ fn table_writable() -> bool {
 /// Records a committed action, in the acting transaction.
 pub fn record_committed(mut event: AuditEvent) {
     let destinations = settings::audit_destinations();
-    if let Some(sql) = event.statement.take() {
-        event.statement = Some(redacted_statement(&sql, settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize));
-    }
+    redact_for_row(&mut event);
     let to_table = destinations.table && table_writable();
     if destinations.log || !to_table {
         log_line(&event);
     }
     if to_table {
+        insert(event);
+    }
+}
+
+/// Logs `event` now, before its statement runs: a COPY to a server file or a program acts at
+/// once, so its trace must not depend on the transaction committing (its row still does: see
+/// `record_committed_logged_ahead`).
+pub fn log_ahead(event: &AuditEvent) {
+    let mut event = event.clone();
+    redact_for_row(&mut event);
+    log_line(&event);
+}
+
+/// The row of an event `log_ahead` logged, in the acting transaction.
+pub fn record_committed_logged_ahead(mut event: AuditEvent) {
+    redact_for_row(&mut event);
+    if settings::audit_destinations().table && table_writable() {
         insert(event);
     }
 }

@@ -119,10 +119,10 @@ expect_line "audit_verify() names the edited row" "$out" "f|$victim_id|the row w
 expect_line "lint: audit_chain_broken names it too" "$(sql "SELECT severity, details->>'first_broken_id' FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_chain_broken'")" "error|$victim_id"
 expect_line "lint: no fallback since the restart" "$(sql "SELECT count(*) FROM nspg_guard.lint('{audit}') WHERE rule = 'audit_events_fell_back'")" "0"
 sleep 1
-out=$(sql "SELECT details->>'ran_without_nspg_guard_suspected', details->>'previous_stop_recorded' FROM nspg_guard.audit_log
+out=$(sql "SELECT details->>'ran_without_nspg_guard', details->>'previous_run' FROM nspg_guard.audit_log
            WHERE class = 'config' AND outcome = 'started' ORDER BY id DESC LIMIT 2")
-expect_line "the start after the unguarded run is flagged" "$(head -n 1 <<<"$out")" "true|true"
-expect_line "the clean restart before it was not" "$(tail -n 1 <<<"$out")" "false|true"
+expect_line "the start after the unguarded run is flagged" "$(head -n 1 <<<"$out")" "true|ran_without_nspg_guard"
+expect_line "the clean restart before it was not" "$(tail -n 1 <<<"$out")" "false|clean_stop"
 
 say "purge: only rows past the retention, and the chain still verifies from the cut"
 sql "ALTER SYSTEM SET nspg_guard.audit_retention = '3s'" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null

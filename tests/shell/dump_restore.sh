@@ -153,7 +153,10 @@ out=$(sql "$C" "$PC" "SELECT count(*) >= $pre_upgrade FROM nspg_guard.audit_log"
 expect_line "upgraded: every audit row is there" "$out" "t"
 adopt_chain upgraded "$C" "$PC"
 kept_history upgraded "$C" "$PC" "$pre_upgrade"
-out=$(sql "$C" "$PC" "SELECT details->>'ran_without_nspg_guard_suspected' FROM nspg_guard.audit_log WHERE command_tag = 'SERVER START' ORDER BY id DESC LIMIT 1")
-echo "    (first start after pg_upgrade: ran_without_nspg_guard_suspected = $out)"
+# the new data directory has no record of the old one's last stop: flagged until acknowledged
+out=$(sql "$C" "$PC" "SELECT details->>'previous_run' FROM nspg_guard.audit_log WHERE command_tag = 'SERVER START' AND outcome = 'started' ORDER BY id DESC LIMIT 1")
+expect_line "upgraded: the first start is flagged as a run not seen" "$out" "ran_without_nspg_guard"
+out=$(sql "$C" "$PC" "SELECT nspg_guard.acknowledge_unguarded_runs('pg_upgrade from the source cluster') > 0")
+expect_line "upgraded: the superuser acknowledges it" "$out" "t"
 
 finish
