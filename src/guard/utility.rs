@@ -136,6 +136,7 @@ unsafe fn copies_into_catalog(copy: *mut pg_sys::CopyStmt) -> bool {
         catalog_writes::note_write(std::ptr::null_mut(), "COPY", relid);
     }
     catalog
+}
 
 /// A COPY to a server file (`TO '/path'`) or to or from a program: it acts outside the
 /// transaction, whatever the transaction does later.

@@ -41,7 +41,8 @@ pub fn read(name: &str) -> io::Result<Option<Vec<u8>>> {
 /// Replaces `name` with `bytes`, durably.
 pub fn write(name: &str, bytes: &[u8]) -> io::Result<()> {
     let dir = ensure_dir()?;
-    let aside = dir.join(format!("{name}.tmp"));
+    // one name per process: two processes replacing the same file never write into one another's
+    let aside = dir.join(format!("{name}.tmp.{}", std::process::id()));
     let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&aside)?;
     file.write_all(bytes)?;
     file.sync_all()?;
