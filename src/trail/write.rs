@@ -11,7 +11,7 @@
 use crate::pg::as_guard::as_guard;
 use crate::pg::backend::BackendLocal;
 use crate::pg::settings;
-use crate::pg::subxact::{attempt, attempt_quietly};
+use crate::pg::subxact::attempt_quietly;
 use crate::pg::text::{existing_role_name, text};
 use crate::policy::audit_event::{self, AuditClass, AuditEvent};
 use crate::policy::redact;
@@ -157,22 +157,40 @@ pub fn log_held() -> bool {
 }
 
 /// The writer's side, in the transaction of a batch read from the queue (after `log_held()`):
-/// inserts its events. Returns how many it wrote and how many it gave up on (undecodable, no
-/// table to take them, or failing alone while others of the batch went in); None when none
-/// could be written now (a lock wait timed out, the table was changed): the batch stays queued.
+/// inserts its events. Returns how many it wrote and how many it gave up on; None when none
+/// could be written now (a lock wait timed out, the table was changed): the batch stays queued
+/// and is tried again next round. An event given up on — undecodable, no table to take it, or
+/// failing alone while the events after it go in — is in the server log only, and counted.
 pub fn insert_queued(batch: &[String]) -> Option<(u64, u64)> {
-    let events: Vec<AuditEvent> = batch.iter().filter_map(|payload| queue::decode(payload)).collect();
+    let events: Vec<AuditEvent> = batch.iter().filter_map(|p| queue::decode(p)).collect();
     let undecodable = (batch.len() - events.len()) as u64;
     let Some(relid) = crate::pg::trail_tables::audit_log_oid() else {
-        // as before the queue was durable: no table here, the server log is the trail
+        // no table here: the server log is the trail
         return Some((0, batch.len() as u64));
     };
     if attempt_quietly(|| events.iter().for_each(|e| row::insert(relid, e))).is_ok() {
         return Some((events.len() as u64, undecodable));
     }
-    let alone: Vec<bool> = events.iter().map(|e| attempt("writing a queued audit event", || row::insert(relid, e)).is_some()).collect();
-    let written = alone.iter().filter(|&&ok| ok).count() as u64;
-    (written > 0).then(|| (written, undecodable + events.len() as u64 - written))
+    // one by one; when the first two fail alone, nothing can be written now (each attempt may
+    // have waited for a lock: don't try a thousand)
+    let (mut written, mut failed) = (0u64, Vec::new());
+    for event in &events {
+        match attempt_quietly(|| row::insert(relid, event)) {
+            Ok(()) => written += 1,
+            Err(message) => failed.push(message),
+        }
+        if written == 0 && failed.len() == 2 {
+            break;
+        }
+    }
+    if written == 0 {
+        pgrx::warning!("nspg_guard: writing queued audit events failed, tried again next round: {}", failed.first().map_or("", String::as_str));
+        return None;
+    }
+    for message in &failed {
+        pgrx::warning!("nspg_guard: a queued audit event cannot be written ({message}); it is in the server log only");
+    }
+    Some((written, undecodable + failed.len() as u64))
 }
 
 /// Seals committed rows into the hash chain (the writer calls this every round; `everything`

@@ -3,7 +3,8 @@
 #   stalled  the writer SIGSTOPped for 30 s under 4 clients (2 refusing, 2 logging in, pgbench):
 #            refusal and login latency (medians of every transaction) stay within 2x of a run
 #            with the writer working; the queue's bytes and age show in audit_stats(); after
-#            SIGCONT every event is in the table exactly once (counted by a marker);
+#            SIGCONT every event is in the table exactly once (counted by a marker); past 60 s
+#            the lint finding audit_queue_waiting says so;
 #   crash    events waiting (writer stopped), then kill -9 of a backend (PostgreSQL restarts
 #            everything): after the restart every event is in the table exactly once; the
 #            writer itself killed -9 again and again while it writes: still exactly once;
@@ -73,6 +74,12 @@ load stopped 30
 stats=$(sql "SELECT pending > 0, pending_bytes > 0, oldest_pending_age > interval '20 seconds' FROM nspg_guard.audit_stats()")
 expect_line "while the writer is stopped, audit_stats() shows events, bytes and age waiting" "$stats" "t|t|t"
 expect "the queue is files in the data directory" "$(ls "$DIR/data/nspg_guard")" "audit_queue.0"
+# the lint's bound is 60 s: keep the writer stopped until the oldest event is older
+for _ in $(seq 1 80); do
+    [ "$(sql "SELECT oldest_pending_age > interval '61 seconds' FROM nspg_guard.audit_stats()")" = t ] && break
+    sleep 0.5
+done
+expect "the lint finding audit_queue_waiting says events wait" "$(sql "SELECT rule, message FROM nspg_guard.lint('{audit}')")" "audit_queue_waiting|Audit events have waited"
 kill -CONT "$writer"
 for phase in normal stopped; do
     for kind in refuse login; do
