@@ -6,8 +6,9 @@
 #            SIGCONT every event is in the table exactly once (counted by a marker); past 60 s
 #            the lint finding audit_queue_waiting says so;
 #   crash    events waiting (writer stopped), then kill -9 of a backend (PostgreSQL restarts
-#            everything): after the restart every event is in the table exactly once; the
-#            writer itself killed -9 again and again while it writes: still exactly once;
+#            everything), or an immediate stop: after the restart every event is in the table
+#            exactly once; the writer itself killed -9 again and again while it writes: still
+#            exactly once;
 #   bound    over nspg_guard.audit_queue_max_size events go to the server log only, counted.
 # Own cluster on $TEST_PORT + 30.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -122,6 +123,19 @@ sql "SELECT nspg_guard.audit_flush(60000)" >/dev/null
 expect "the server restarted after the crash" "$(cat "$DIR/server.log")" "terminated by signal 9"
 expect_line "after the restart all 200 refusals are in the table, each once" \
     "$(sql "SELECT count(*), count(DISTINCT substring(statement from 'crash_[0-9]+')) FROM nspg_guard.audit_log WHERE statement LIKE '%/* crash\_%'")" "200|200"
+
+say "crash: events waiting, immediate stop"
+writer=$(writer_pid)
+kill -STOP "$writer"
+for i in $(seq 1 100); do echo "DO \$\$ BEGIN EXECUTE 'CREATE TABLE public.refused_here (x int)'; EXCEPTION WHEN insufficient_privilege THEN NULL; END \$\$ /* immediate_$i */;"; done \
+    | "$PG_BIN/psql" -X -q -h "$DIR" -p "$PORT" -U app_user -d postgres >/dev/null 2>&1
+# (the postmaster kills a child that does not exit at once, the stopped writer too)
+as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null
+as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
+wait_for_writer
+sql "SELECT nspg_guard.audit_flush(60000)" >/dev/null
+expect_line "after an immediate stop and a start all 100 refusals are in the table, each once" \
+    "$(sql "SELECT count(*), count(DISTINCT substring(statement from 'immediate_[0-9]+')) FROM nspg_guard.audit_log WHERE statement LIKE '%/* immediate\_%'")" "100|100"
 
 say "crash: the writer killed -9 while it writes, three times"
 # batches of refusals from fresh sessions (a crash restart ends the session of the batch running)
