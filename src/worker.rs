@@ -88,6 +88,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     queue::set_writer_latch(None);
     record_server_stop();
     drain_and_seal(true);
+    queue::settle(true);
 }
 
 /// Writes queued events in batches, then seals whatever was committed since the last round.
@@ -112,7 +113,7 @@ fn drain_and_seal(everything: bool) {
         let Some((written, skipped)) = outcome else { break };
         batch.committed(written, skipped);
     }
-    queue::settle();
+    queue::settle(false);
     BackgroundWorker::transaction(move || attempt("sealing the audit trail", || write::seal(everything)));
 }
 

@@ -77,6 +77,8 @@ thread_local! {
     static OPEN: RefCell<Option<(u64, File)>> = const { RefCell::new(None) };
     /// The writer's position: what it has committed, and what it last wrote to the position file.
     static WRITER: RefCell<Option<(Position, Position)>> = const { RefCell::new(None) };
+    /// When the writer last wrote a settled position file.
+    static LAST_SETTLE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
 }
 
 /// Reserves the queue's state in shared memory; from `_PG_init` at preload.
@@ -414,12 +416,20 @@ impl Batch {
 }
 
 /// After a round: the position file says where the writer is with no batch in flight, and the
-/// segments before it are removed.
-pub fn settle() {
+/// segments before it are removed. Not after every round (each write syncs the disk): when a
+/// segment is finished, every 10 s, and when `now` (the writer stops) — the transaction id of
+/// the last batch only has to be looked up while the commit log still has it.
+pub fn settle(now: bool) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
     let Some((done, saved)) = WRITER.with(|w| *w.borrow()) else { return };
     if done == saved {
         return;
     }
+    let due = now || done.segment != saved.segment || LAST_SETTLE.with(|t| t.get().is_none_or(|t| t.elapsed() >= EVERY));
+    if !due {
+        return;
+    }
+    LAST_SETTLE.with(|t| t.set(Some(std::time::Instant::now())));
     if let Err(e) = write_progress(&Progress { done, in_flight: None }) {
         pgrx::warning!("nspg_guard: cannot write the audit queue's position: {e}");
         return;
