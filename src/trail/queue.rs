@@ -285,6 +285,8 @@ fn read_from(from: Position, max: usize) -> Batch {
         match read_segment(&mut batch, max) {
             Ok(true) if has_later && batch.events.len() < max => i = Some(index + 1),
             Ok(_) => break,
+            // removed by the writer meanwhile (a reader of `audit_stats()`): nothing to say
+            Err(e) if e.kind() == io::ErrorKind::NotFound => break,
             Err(e) => {
                 pgrx::warning!("nspg_guard: cannot read {}: {e}", segment_path(segment).display());
                 break;
