@@ -29,8 +29,8 @@ thread_local! {
     static HELD_EXPIRIES: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Events the writer writes per transaction.
-const BATCH: usize = 256;
+/// Events the writer writes per transaction (each batch syncs the queue's position file once).
+const BATCH: usize = 1000;
 /// How often the writer looks for expired break-glass grants even when none is known to be due
 /// (a grant approved while it was computing the next expiry is caught by this).
 const EXPIRY_LOOK_EVERY: Duration = Duration::from_secs(5);
@@ -56,6 +56,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
     write::mark_writer();
     bound_lock_waits();
+    BackgroundWorker::transaction(|| queue::writer_start(committed));
     queue::set_writer_latch(Some(unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) }));
     sealing_state::set_writer_latch(Some(unsafe { std::ptr::addr_of_mut!((*pg_sys::MyProc).procLatch) }));
     record_server_start();
@@ -91,29 +92,46 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     sealing_state::set_writer_latch(None);
     record_server_stop();
     drain();
+    queue::settle(true);
 }
 
 /// Writes queued events in batches (their commits mark the database for its sealer).
-/// While a session holds a lock on the log (LOCK TABLE), nothing is waited for: the events stay
-/// queued until a later round.
+/// While a session holds a lock on the log (LOCK TABLE), or a batch cannot be written now,
+/// nothing is waited for: the events stay queued until a later round.
 fn drain() {
     loop {
-        let taken = BackgroundWorker::transaction(|| {
-            if write::log_held() {
-                return 0;
-            }
-            let batch = queue::pop_batch(BATCH);
-            let n = batch.len() as u64;
-            if n > 0 {
-                let written = attempt("writing queued audit events", || write::insert_queued(&batch)).unwrap_or(0);
-                queue::count_written(n, written);
-            }
-            n
-        });
-        if taken == 0 {
+        let batch = queue::next_batch(BATCH);
+        if batch.is_empty() {
             break;
         }
+        let outcome = BackgroundWorker::transaction(|| {
+            if write::log_held() {
+                return None;
+            }
+            let outcome = write::insert_queued(&batch.events);
+            if outcome.is_some() {
+                batch.prepare_commit();
+            }
+            outcome
+        });
+        let Some((written, skipped)) = outcome else { break };
+        batch.committed(written, skipped);
     }
+    queue::settle(false);
+}
+
+/// Did transaction `xid` commit? Unknown (too old for the commit log, or from the future after
+/// a reset) counts as not: the batch is inserted again rather than lost.
+fn committed(xid: u32) -> bool {
+    let xid = pg_sys::TransactionId::from(xid);
+    attempt_quietly(|| unsafe {
+        let cache = pg_sys::ShmemVariableCache;
+        pg_sys::TransactionIdIsNormal(xid)
+            && !pg_sys::TransactionIdPrecedes(xid, (*cache).oldestClogXid)
+            && pg_sys::TransactionIdPrecedes(xid, pg_sys::ReadNextTransactionId())
+            && pg_sys::TransactionIdDidCommit(xid)
+    })
+    .unwrap_or(false)
 }
 
 /// Any lock the writer still has to wait for (a catalog row a session is changing, a table it

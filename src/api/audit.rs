@@ -20,13 +20,38 @@ extension_sql_file!("../../sql/lint/audit_events_fell_back.sql", requires = ["li
 extension_sql_file!("../../sql/lint/audit_chain_broken.sql", name = "audit_verify_users", requires = ["lint_framework", "audit_schema", audit_verify]);
 extension_sql_file!("../../sql/lint/audit_anchor_broken.sql", requires = ["lint_framework", "audit_schema", audit_verify]);
 extension_sql_file!("../../sql/lint/audit_unsealed_too_long.sql", requires = ["lint_framework", "audit_schema", audit_verify]);
+extension_sql_file!("../../sql/lint/audit_queue_waiting.sql", requires = ["lint_framework", audit_stats]);
 
 /// Events queued for the background writer, written by it, and kept in the server log only
-/// (queue full, or no audit table in `nspg_guard.audit_database`); `pending` are still queued.
+/// (over `nspg_guard.audit_queue_max_size`, or no audit table in `nspg_guard.audit_database`),
+/// of which over the size bound; `pending` are still queued, in `pending_bytes` of the queue's
+/// files, the oldest for `oldest_pending_age`. Counts since the server started; the bytes and
+/// the age include what an earlier run left.
 #[pg_extern(volatile)]
-fn audit_stats() -> TableIterator<'static, (name!(queued, i64), name!(written, i64), name!(fallen_back, i64), name!(pending, i64))> {
+fn audit_stats() -> TableIterator<
+    'static,
+    (
+        name!(queued, i64),
+        name!(written, i64),
+        name!(fallen_back, i64),
+        name!(pending, i64),
+        name!(pending_bytes, i64),
+        name!(oldest_pending_age, Option<pgrx::datum::Interval>),
+        name!(over_max_size, i64),
+    ),
+> {
     let s = queue::stats();
-    TableIterator::once((s.queued as i64, s.written as i64, s.fallen_back as i64, s.pending as i64))
+    let now = unsafe { pg_sys::GetCurrentTimestamp() };
+    let age = s.oldest_pending.and_then(|t| pgrx::datum::Interval::new(0, 0, (now - t).max(0)).ok());
+    TableIterator::once((
+        s.queued as i64,
+        s.written as i64,
+        s.fallen_back as i64,
+        s.pending as i64,
+        s.pending_bytes as i64,
+        age,
+        s.over_max_size as i64,
+    ))
 }
 
 /// The audit classes in force (nspg_guard.audit after `all` and `-class` are applied).
@@ -163,15 +188,15 @@ fn audit_anchor_adopt(reason: Option<&str>) -> i64 {
 }
 
 /// Waits until every event queued so far has been written by the background writer (or has
-/// fallen back to the log), at most `timeout_ms`; then seals. Returns how many are still
-/// outstanding (0 when done). For scripts and tests that read the trail right after acting.
+/// fallen back to the log), at most `timeout_ms`; then seals. Returns how many bytes of the
+/// queue are still outstanding (0 when done). For scripts and tests that read the trail right
+/// after acting.
 #[pg_extern(volatile, requires = ["audit_schema"])]
 fn audit_flush(timeout_ms: default!(i32, 10000)) -> i64 {
-    let target = queue::stats().queued;
+    let target = queue::appended();
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms.max(0) as u64);
     loop {
-        let s = queue::stats();
-        let outstanding = target.saturating_sub(s.written + s.fallen_back);
+        let outstanding = target.saturating_sub(queue::drained());
         if outstanding == 0 || std::time::Instant::now() >= deadline {
             if outstanding == 0 && standing::current_user_is_admin() {
                 seal_here();

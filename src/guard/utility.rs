@@ -239,7 +239,10 @@ unsafe fn check_ddl(tag: NodeTag, node: *mut pg_sys::Node, class: Class) -> bool
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
     let admin_roles = settings::text_of(&settings::ADMIN_ROLES);
     let sets = RoleSets { migration_roles: &migration_roles, admin_roles: &admin_roles };
-    report::raise(ddl_guard::refusal(&command_tag(node), &role_name(role), class, needed, &sets), enforcement);
+    let mut refusal = ddl_guard::refusal(&command_tag(node), &role_name(role), class, needed, &sets);
+    let (object_type, object) = objects::describe(node);
+    refusal.object = object;
+    report::raise_naming(refusal, object_type, enforcement);
     false
 }
 
@@ -280,7 +283,7 @@ unsafe fn check_truncate(stmt: *mut pg_sys::TruncateStmt) {
     }
     let names: Vec<String> = relations.iter_ptr().filter_map(|rv| objects::name_of(rv as *mut pg_sys::Node)).collect();
     let migration_roles = settings::text_of(&settings::MIGRATION_ROLES);
-    report::raise(destructive::truncate_refusal(&role_name(role), &names, &migration_roles), enforcement);
+    report::raise_naming(destructive::truncate_refusal(&role_name(role), &names, &migration_roles), Some("table"), enforcement);
 }
 
 /// An allowed DROP of a table or schema, or any DROP … CASCADE, says what goes.

@@ -26,6 +26,8 @@ pub static AUDIT: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::n
 pub static AUDIT_DESTINATION: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"table"));
 pub static AUDIT_STATEMENT_MAX_BYTES: GucSetting<i32> = GucSetting::<i32>::new(4096);
 /// Seconds (the GUC has a time unit, so '365d' works).
+/// In kB: 1 GB.
+pub static AUDIT_QUEUE_MAX_SIZE: GucSetting<i32> = GucSetting::<i32>::new(1 << 20);
 pub static AUDIT_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(365 * 24 * 60 * 60);
 /// Seconds a committed audit row may stay unsealed before audit_verify() and the lint fail.
 pub static AUDIT_SEAL_MAX_DELAY: GucSetting<i32> = GucSetting::<i32>::new(60);
@@ -283,6 +285,16 @@ fn define_audit() {
         1 << 20,
         GucContext::Suset,
         GucFlags::UNIT_BYTE,
+    );
+    GucRegistry::define_int_guc(
+        c"nspg_guard.audit_queue_max_size",
+        c"Most disk space the audit queue of events waiting for the writer may take.",
+        c"Beyond it, refusals, logins and other asynchronous events reach only the server log; audit_stats() and the lint finding audit_events_fell_back count them.",
+        &AUDIT_QUEUE_MAX_SIZE,
+        64,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_KB,
     );
     GucRegistry::define_int_guc(
         c"nspg_guard.audit_retention",

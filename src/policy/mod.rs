@@ -15,6 +15,7 @@ pub mod incident;
 pub mod lint_expr;
 pub mod lint_hba;
 pub mod object_names;
+pub mod queue_record;
 pub mod redact;
 pub mod risky;
 pub mod roles;

@@ -25,12 +25,20 @@ pub fn deny(command: &str, message: String, detail: String, hint: &str) -> ! {
 
 /// ERROR (does not return), WARNING, or nothing, per `enforcement`.
 pub fn raise(refusal: Refusal, enforcement: Enforcement) {
+    raise_naming(refusal, None, enforcement)
+}
+
+/// `raise`, for a refusal whose object has a known type (`table`, `schema`, …): the audit row
+/// names it as committed actions' rows do.
+pub fn raise_naming(refusal: Refusal, object_type: Option<&str>, enforcement: Enforcement) {
     let level = match enforcement {
         Enforcement::Refuse => PgLogLevel::ERROR,
         Enforcement::Warn => PgLogLevel::WARNING,
         Enforcement::Ignore => return,
     };
-    record(&refusal, enforcement);
+    if write::audited(AuditClass::Denied) {
+        audit(&refusal, object_type, enforcement);
+    }
     ErrorReport::new(refusal.sqlstate, refusal.message, "nspg_guard")
         .set_detail(refusal.detail)
         .set_hint(refusal.hint)
@@ -40,14 +48,15 @@ pub fn raise(refusal: Refusal, enforcement: Enforcement) {
 /// Records a refusal that PostgreSQL raises itself (a setting's check hook may not raise).
 pub fn record(refusal: &Refusal, enforcement: Enforcement) {
     if write::audited(AuditClass::Denied) {
-        audit(refusal, enforcement);
+        audit(refusal, None, enforcement);
     }
 }
 
-fn audit(refusal: &Refusal, enforcement: Enforcement) {
+fn audit(refusal: &Refusal, object_type: Option<&str>, enforcement: Enforcement) {
     let outcome = if enforcement == Enforcement::Refuse { "denied" } else { "warned" };
     let mut event = write::event(AuditClass::Denied, outcome);
     event.command_tag = Some(refusal.command.clone());
+    event.object_type = refusal.object.as_ref().and(object_type.map(str::to_string));
     event.object_identity = refusal.object.clone();
     event.sqlstate = Some(sqlstate_text(refusal.sqlstate as i32));
     event.reason = Some(refusal.message.clone());

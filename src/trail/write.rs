@@ -11,6 +11,7 @@
 use crate::pg::as_guard::as_guard;
 use crate::pg::backend::BackendLocal;
 use crate::pg::settings;
+use crate::pg::subxact::attempt_quietly;
 use crate::pg::text::{existing_role_name, text};
 use crate::policy::audit_event::{self, AuditClass, AuditEvent};
 use crate::policy::redact;
@@ -19,12 +20,6 @@ use crate::trail::row;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
-use std::time::Duration;
-
-/// A queued event is cut to this much statement text so that it fits one queue slot.
-const QUEUED_STATEMENT_BYTES: usize = 1024;
-/// How long a backend waits for room in a full queue before falling back to the log only.
-const QUEUE_WAIT: Duration = Duration::from_secs(2);
 
 /// An event about the current backend: who, from where, when. Catalog lookups are fine here:
 /// events are rare (the per-statement path only builds one when something is audited).
@@ -65,10 +60,21 @@ fn redacted_statement(sql: &str, max_bytes: usize) -> String {
     }
 }
 
-/// Redacts and cuts the statement of a committed action (as its row and line keep it).
+/// Stores `sql` in the event, redacted and cut to `max_bytes`; a statement longer than that
+/// leaves its length in `details.statement_bytes`: the text is cut, never the event.
+fn store_statement(event: &mut AuditEvent, sql: &str, max_bytes: usize) {
+    event.statement = Some(redacted_statement(sql, max_bytes));
+    if sql.len() > max_bytes {
+        if let Some(details) = event.details.get_or_insert_with(|| serde_json::json!({})).as_object_mut() {
+            details.insert("statement_bytes".into(), sql.len().into());
+        }
+    }
+}
+
+/// Redacts and cuts the statement of an event (as its row and line keep it).
 fn redact_for_row(event: &mut AuditEvent) {
     if let Some(sql) = event.statement.take() {
-        event.statement = Some(redacted_statement(&sql, settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize));
+        store_statement(event, &sql, settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize);
     }
 }
 
@@ -114,25 +120,19 @@ pub fn record_committed_logged_ahead(mut event: AuditEvent) {
     }
 }
 
-/// Records an event that must survive the acting transaction: logged now, queued for the writer.
+/// Records an event that must survive the acting transaction: logged now, queued for the
+/// writer (never waited for: `queue`).
 pub fn record_async(mut event: AuditEvent) {
-    if let Some(sql) = event.statement.take() {
-        let max = (settings::AUDIT_STATEMENT_MAX_BYTES.get() as usize).min(QUEUED_STATEMENT_BYTES);
-        event.statement = Some(redacted_statement(&sql, max));
-    }
+    redact_for_row(&mut event);
     log_line(&event);
-    if queue_writable() {
-        if let Ok(payload) = serde_json::to_vec(&event) {
-            queue::push(&payload, QUEUE_WAIT);
-        }
-    }
+    queue_only(&event);
 }
 
 /// Queues an event without logging it (the caller has put it in the log another way).
 pub fn queue_only(event: &AuditEvent) {
     if queue_writable() {
         if let Ok(payload) = serde_json::to_vec(event) {
-            queue::push(&payload, Duration::ZERO);
+            queue::push(&payload);
         }
     }
 }
@@ -176,16 +176,41 @@ pub fn log_held() -> bool {
     crate::pg::trail_tables::audit_log_oid().is_some_and(|relid| !lock_at_once(relid))
 }
 
-/// The writer's side: inserts queued events; returns how many it wrote.
-pub fn insert_queued(batch: &[String]) -> u64 {
-    if crate::pg::trail_tables::audit_log_oid().is_none() {
-        return 0;
+/// The writer's side, in the transaction of a batch read from the queue (after `log_held()`):
+/// inserts its events. Returns how many it wrote and how many it gave up on; None when none
+/// could be written now (a lock wait timed out, the table was changed): the batch stays queued
+/// and is tried again next round. An event given up on — undecodable, no table to take it, or
+/// failing alone while the events after it go in — is in the server log only, and counted.
+pub fn insert_queued(batch: &[String]) -> Option<(u64, u64)> {
+    let events: Vec<AuditEvent> = batch.iter().filter_map(|p| queue::decode(p)).collect();
+    let undecodable = (batch.len() - events.len()) as u64;
+    let Some(relid) = crate::pg::trail_tables::audit_log_oid() else {
+        // no table here: the server log is the trail
+        return Some((0, batch.len() as u64));
+    };
+    if attempt_quietly(|| events.iter().for_each(|e| row::insert(relid, e))).is_ok() {
+        return Some((events.len() as u64, undecodable));
     }
-    batch
-        .iter()
-        .filter_map(|payload| queue::decode(payload))
-        .map(insert)
-        .count() as u64
+    // one by one; when the first two fail alone, nothing can be written now (each attempt may
+    // have waited for a lock: don't try a thousand)
+    let (mut written, mut failed) = (0u64, Vec::new());
+    for event in &events {
+        match attempt_quietly(|| row::insert(relid, event)) {
+            Ok(()) => written += 1,
+            Err(message) => failed.push(message),
+        }
+        if written == 0 && failed.len() == 2 {
+            break;
+        }
+    }
+    if written == 0 {
+        pgrx::warning!("nspg_guard: writing queued audit events failed, tried again next round: {}", failed.first().map_or("", String::as_str));
+        return None;
+    }
+    for message in &failed {
+        pgrx::warning!("nspg_guard: a queued audit event cannot be written ({message}); it is in the server log only");
+    }
+    Some((written, undecodable + failed.len() as u64))
 }
 
 /// Purges rows older than the retention, leaving a row that says so and lets

@@ -121,6 +121,8 @@ DO $$ BEGIN
     END LOOP;
 END $$;
 SELECT nspg_guard.breakglass_end(:req) AS sessions_ended;
+-- (the statements' rows are written by the writer: wait for them)
+SELECT nspg_guard.audit_flush() AS flushed \gset
 SELECT state, ended_by, end_reason, sessions_ended, statements_run, review_status,
        pg_has_role('bob_oncall', 'ns_breakglass_admin', 'MEMBER') AS granted
   FROM nspg_guard.breakglass_usages WHERE id = :req;

@@ -123,6 +123,8 @@ CREATE VIEW public.rt_app_view AS SELECT 1 AS one;
 SELECT count(*) AS app_objects FROM pg_class WHERE relname LIKE 'rt_app_%';
 \c postgres postgres
 \set SHOW_CONTEXT never
+-- (the refusals above are written by the writer: wait for them before taking the mark)
+SELECT nspg_guard.audit_flush() AS flushed \gset
 SELECT coalesce(max(id), 0) AS bg_mark FROM nspg_guard.audit_log \gset
 
 -- Finding 10: an escalated session may not ALTER ROLE … RESET ALL or ALTER DATABASE … RESET ALL
