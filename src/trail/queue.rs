@@ -17,7 +17,7 @@
 //! transaction id: after a crash the batch counts as written exactly when that transaction
 //! committed, so no event is inserted twice or skipped.
 
-use crate::pg::settings;
+use crate::pg::{settings, state_dir};
 use crate::policy::audit_event::{self, AuditEvent};
 use crate::policy::queue_record::{self, Position, Progress, Read};
 use pgrx::lwlock::PgLwLock;
@@ -88,8 +88,8 @@ pub fn init() {
 }
 
 fn directory() -> PathBuf {
-    let data = unsafe { std::ffi::CStr::from_ptr(pg_sys::DataDir) };
-    PathBuf::from(data.to_string_lossy().into_owned()).join("nspg_guard")
+    // every server process runs in the data directory: the relative path names the same place
+    state_dir::dir().unwrap_or_else(|_| PathBuf::from("nspg_guard"))
 }
 
 fn segment_path(segment: u64) -> PathBuf {
@@ -110,13 +110,12 @@ fn segments() -> Vec<(u64, u64)> {
 }
 
 fn read_progress() -> Progress {
-    let path = directory().join(POSITION_FILE);
-    match fs::read_to_string(&path) {
-        Ok(text) => Progress::decode(&text).unwrap_or_else(|| {
-            pgrx::warning!("nspg_guard: {} is damaged; the audit queue is read from its first segment", path.display());
+    match state_dir::read(POSITION_FILE) {
+        Ok(Some(bytes)) => std::str::from_utf8(&bytes).ok().and_then(Progress::decode).unwrap_or_else(|| {
+            pgrx::warning!("nspg_guard: $PGDATA/nspg_guard/{POSITION_FILE} is damaged; the audit queue is read from its first segment");
             Progress::default()
         }),
-        Err(_) => Progress::default(),
+        _ => Progress::default(),
     }
 }
 
@@ -444,15 +443,9 @@ pub fn settle(now: bool) {
     }
 }
 
-/// Replaces the position file durably: a new file, synced, renamed over the old, the directory synced.
+/// Replaces the position file durably (`state_dir::write`).
 fn write_progress(progress: &Progress) -> io::Result<()> {
-    let dir = directory();
-    let temporary = dir.join(format!("{POSITION_FILE}.new"));
-    let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
-    file.write_all(progress.encode().as_bytes())?;
-    file.sync_all()?;
-    fs::rename(&temporary, dir.join(POSITION_FILE))?;
-    File::open(&dir)?.sync_all()
+    state_dir::write(POSITION_FILE, progress.encode().as_bytes())
 }
 
 /// Decodes a queued payload.
