@@ -67,6 +67,7 @@ pub unsafe fn install() {
     PREV_POST_PARSE_ANALYZE = pg_sys::post_parse_analyze_hook;
     pg_sys::post_parse_analyze_hook = Some(post_parse_analyze);
     crate::guard::auth::install();
+    crate::guard::log_lines::install();
 }
 
 /// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs

@@ -17,7 +17,6 @@ use crate::policy::redact;
 use crate::trail::queue;
 use crate::trail::row;
 use pgrx::pg_sys;
-use pgrx::prelude::*;
 use pgrx::spi::Spi;
 use std::time::Duration;
 
@@ -59,14 +58,14 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
 /// Redacts and cuts statement text for storage. Text the redactor cannot finish (nested past
 /// its limits) is not kept: a marker with its length stands in for it.
 fn redacted_statement(sql: &str, max_bytes: usize) -> String {
-    match redact::redact(sql) {
+    match redact::redact(sql, unsafe { pg_sys::standard_conforming_strings }) {
         Ok(redacted) => redact::truncate(&redacted, max_bytes),
         Err(why) => redact::unredacted_marker(sql.len(), why),
     }
 }
 
 fn log_line(event: &AuditEvent) {
-    log!("{}", event.log_line());
+    crate::pg::audit_line::log(&event.log_line());
 }
 
 /// Can the acting transaction take the row? Not on a standby or in a read-only transaction,
@@ -140,6 +139,11 @@ static WRITER: BackendLocal<bool> = BackendLocal::new(false);
 /// This process is the background writer (`worker.rs`).
 pub fn mark_writer() {
     WRITER.set(true);
+}
+
+/// Is this process the background writer?
+pub fn is_writer() -> bool {
+    WRITER.get()
 }
 
 /// Takes the lock the writer's inserts and sealing need on `relid` if no session holds a

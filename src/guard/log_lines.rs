@@ -1,0 +1,151 @@
+//! nspg_guard's one `emit_log_hook`: every server log entry of every process passes here before
+//! PostgreSQL writes it (NS-PG-007 §6.2, §7.2).
+//!
+//! - Secrets: the entry's texts are scrubbed (`policy::log_line`), and the statement PostgreSQL
+//!   prints on the `STATEMENT:` line (and in csvlog/jsonlog) — `debug_query_string` — is pointed
+//!   at its redacted copy for as long as that statement runs.
+//! - Forged lines: the tag of our lines is broken in every text that [`audit_line`] did not
+//!   write, and in the names `log_line_prefix` can print (`%a` application name, `%u` user,
+//!   `%d` database, `%h`/`%r` host) so no prefix can carry it either.
+//! - Failed logins (`guard::auth`) add their event to the entry.
+//!
+//! Pure string work and pallocs in the error context only: nothing here raises (a panic is
+//! caught and the entry's statement is hidden), and nothing reads a catalog.
+
+use crate::pg::audit_line;
+use crate::pg::text::text;
+use crate::policy::log_line::{self, Statement, TAG};
+use pgrx::pg_sys;
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+
+static mut PREV_EMIT_LOG: pg_sys::emit_log_hook_type = None;
+
+/// The statement last seen in `debug_query_string` and its redacted copy, which
+/// `debug_query_string` points to while the statement runs.
+struct Current {
+    /// What `debug_query_string` pointed to when the statement was read.
+    source: *const c_char,
+    statement: Statement,
+    /// The redacted text, when it differs.
+    shown: Option<CString>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+}
+
+pub unsafe fn install() {
+    PREV_EMIT_LOG = pg_sys::emit_log_hook;
+    pg_sys::emit_log_hook = Some(emit_log);
+}
+
+/// Ours first, so that hooks installed before ours (and the log itself) see the scrubbed entry;
+/// then the previous hook, as a plain frame.
+unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
+    if !edata.is_null() {
+        let processed = std::panic::catch_unwind(|| process(edata));
+        if processed.is_err() {
+            // fail closed: no statement in this entry rather than one nobody redacted
+            (*edata).hide_stmt = true;
+        }
+        crate::guard::auth::note_failure(edata);
+    }
+    if let Some(prev) = PREV_EMIT_LOG {
+        prev(edata);
+    }
+}
+
+unsafe fn process(edata: *mut pg_sys::ErrorData) {
+    let scs = pg_sys::standard_conforming_strings;
+    let ours = audit_line::writing_ours() || sealing_line(edata);
+    with_statement(scs, |statement| {
+        for field in [&mut (*edata).message, &mut (*edata).detail, &mut (*edata).detail_log, &mut (*edata).hint, &mut (*edata).context] {
+            let Some(old) = text(*field) else { continue };
+            // only the message of our own line keeps its tag
+            let keep_tag = ours && std::ptr::eq(field, &(*edata).message) && old.starts_with(TAG);
+            if let Some(new) = log_line::scrub(&old, statement, scs, keep_tag) {
+                replace(field, &new);
+            }
+        }
+        if let Some(old) = text((*edata).internalquery) {
+            if let Some(new) = log_line::scrub_query(&old, statement, scs) {
+                replace(&mut (*edata).internalquery, &new);
+            }
+        }
+    });
+    break_prefix_tags();
+}
+
+/// `NSPG_AUDIT_SEAL` lines the writer's sealing raises (`audit_seal()` in sql/audit.sql).
+unsafe fn sealing_line(edata: *mut pg_sys::ErrorData) -> bool {
+    crate::trail::write::is_writer()
+        && (*edata).elevel == pg_sys::LOG as i32
+        && text((*edata).message).is_some_and(|m| m.starts_with("NSPG_AUDIT_SEAL "))
+}
+
+unsafe fn replace(field: &mut *mut c_char, new: &str) {
+    // a NUL can't come from a C string's text, but never panic over it
+    let new = CString::new(new.replace('\0', "")).unwrap_or_default();
+    *field = pg_sys::pstrdup(new.as_ptr());
+}
+
+/// Runs `f` with the redacted statement of `debug_query_string` (read once per statement), and
+/// points `debug_query_string` at the redacted text when it differs.
+unsafe fn with_statement(scs: bool, f: impl FnOnce(Option<&Statement>)) {
+    let current = pg_sys::debug_query_string;
+    if current.is_null() {
+        return f(None);
+    }
+    CURRENT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let known = slot.as_ref().is_some_and(|c| {
+            c.shown.as_ref().is_some_and(|s| std::ptr::eq(s.as_ptr(), current))
+                || (std::ptr::eq(c.source, current) && text(current).unwrap_or_default() == c.statement.original)
+        });
+        if !known {
+            let original = text(current).unwrap_or_default();
+            let statement = Statement::new(&original, scs);
+            let shown = statement.changed().then(|| CString::new(statement.shown.replace('\0', "")).unwrap_or_default());
+            if let Some(shown) = &shown {
+                pg_sys::debug_query_string = shown.as_ptr();
+            }
+            // the previous copy is dropped only now that debug_query_string points elsewhere
+            *slot = Some(Current { source: current, statement, shown });
+        }
+        f(slot.as_ref().map(|c| &c.statement));
+    });
+}
+
+/// Breaks the tag in the names log_line_prefix prints, in place (same length). The user and
+/// database names are left alone until the session is set up: before that they are still
+/// being used to log in.
+unsafe fn break_prefix_tags() {
+    break_in_place(pg_sys::application_name);
+    let port = pg_sys::libpq::be::MyProcPort;
+    if !port.is_null() {
+        break_in_place((*port).remote_host);
+        if pg_sys::Mode == pg_sys::ProcessingMode::NormalProcessing {
+            break_in_place((*port).user_name);
+            break_in_place((*port).database_name);
+        }
+    }
+}
+
+unsafe fn break_in_place(p: *mut c_char) {
+    if p.is_null() {
+        return;
+    }
+    let len = std::ffi::CStr::from_ptr(p).to_bytes().len();
+    let bytes = std::slice::from_raw_parts_mut(p.cast::<u8>(), len);
+    let tag = TAG.as_bytes();
+    let mut i = 0;
+    while i + tag.len() <= bytes.len() {
+        if &bytes[i..i + tag.len()] == tag {
+            bytes[i + log_line::BROKEN_TAG.find('-').unwrap_or(4)] = b'-';
+            i += tag.len();
+        } else {
+            i += 1;
+        }
+    }
+}
