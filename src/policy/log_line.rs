@@ -41,6 +41,11 @@ static SQL_AFTER: Lazy<Regex> = Lazy::new(|| {
     .expect("static regex")
 });
 
+/// The CONTEXT line of SQL run by PL/pgSQL or SPI: `SQL statement "…"`, up to the quote that
+/// ends a line.
+static QUOTED_SQL: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r#"(?ms)^SQL statement "(.*?)"$"#).expect("static regex"));
+
 /// The statement being run, and what the log may show of it.
 #[derive(Debug)]
 pub struct Statement {
@@ -57,7 +62,16 @@ impl Statement {
             Err(why) => (redact::unredacted_marker(original.len(), why), Vec::new()),
         };
         let shown = break_tag(&shown).unwrap_or(shown);
-        let secrets = secrets.into_iter().filter(|s| s.len() >= MIN_SCRUBBED_SECRET).collect();
+        // messages quote parts of a secret too (libpq: `missing "=" after "…"`): its words count
+        let mut secrets: Vec<String> = secrets
+            .iter()
+            .flat_map(|s| std::iter::once(s.as_str()).chain(s.split_whitespace()))
+            .filter(|s| s.len() >= MIN_SCRUBBED_SECRET)
+            .map(str::to_string)
+            .collect();
+        // longest first, so a secret is not half-replaced by one of its words
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
         Statement { original: original.to_string(), shown, secrets }
     }
 
@@ -74,6 +88,13 @@ pub fn scrub(text: &str, statement: Option<&Statement>, standard_conforming_stri
     if let Some(st) = statement.filter(|st| st.changed() && !st.original.is_empty()) {
         if out.contains(&st.original) {
             out = out.replace(&st.original, &st.shown).into();
+        }
+    }
+    if let Some(m) = QUOTED_SQL.captures(&out).and_then(|c| c.get(1)) {
+        let sql = m.as_str();
+        let redacted = redact::redact(sql, true).unwrap_or_else(|why| redact::unredacted_marker(sql.len(), why));
+        if redacted != sql {
+            out = format!("{}{redacted}{}", &out[..m.start()], &out[m.end()..]).into();
         }
     }
     if let Some(m) = SQL_AFTER.find_iter(&out).last() {
@@ -154,6 +175,13 @@ mod tests {
         let out = scrub("SQL statement \"ALTER ROLE a PASSWORD 'hunter2'\"\nPL/pgSQL function inline_code_block line 1 at EXECUTE",
                         Some(&st), true, false).expect("changed");
         assert!(!out.contains("hunter2"), "{out}");
+        let out = scrub("SQL statement \"SELECT dblink_connect('password=hunter2')\"\nPL/pgSQL function f() line 3 at PERFORM",
+                        None, true, false).expect("changed");
+        assert_eq!(out, "SQL statement \"SELECT dblink_connect('***')\"\nPL/pgSQL function f() line 3 at PERFORM");
+        let st = Statement::new("CREATE SUBSCRIPTION s CONNECTION E'\\thunter2x' PUBLICATION p", true);
+        let out = scrub("invalid connection string syntax: missing \"=\" after \"hunter2x\" in connection info string",
+                        Some(&st), true, false).expect("changed");
+        assert!(!out.contains("hunter2x"), "{out}");
         let q = scrub_query("ALTER ROLE a PASSWORD 'hunter2'", None, true).expect("changed");
         assert_eq!(q, "ALTER ROLE a PASSWORD '***'");
     }

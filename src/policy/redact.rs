@@ -8,7 +8,7 @@
 //!   its secret ends; a string body need not be SQL, so there an open quote means nothing);
 //! - it stands within three tokens after a secret-bearing word — `PASSWORD`, an option name
 //!   however quoted or escaped with "pass" or "secret" in it (`OPTIONS ("password" '…')`),
-//!   `CONNECTION` — with no comma, semicolon, parenthesis or other literal between;
+//!   `CONNECTION` — with no comma, semicolon or closing parenthesis between;
 //! - its value, read as libpq reads a connection string ([`conninfo`]: key/value or URI), has a
 //!   password; or it holds `pass…=` or a URI with `user:password@` anywhere (text libpq would
 //!   reject still carries the secret).
@@ -138,9 +138,10 @@ fn is_literal(t: &Token) -> bool {
     matches!(t.kind, Kind::Str | Kind::Unterminated)
 }
 
-/// Tokens that end a secret-bearing word's reach.
+/// Tokens that end a secret-bearing word's reach (a literal does not: in `PASSWORD 'a' 'b'`,
+/// which does not parse, either may be the secret).
 fn breaks_reach(t: &Token) -> bool {
-    is_literal(t) || (t.kind == Kind::Other && matches!(t.value.as_str(), "," | ";" | ")"))
+    t.kind == Kind::Other && matches!(t.value.as_str(), "," | ";" | ")")
 }
 
 /// Is the literal at `sig[p]` a secret by where it stands or what it holds?
@@ -278,6 +279,8 @@ mod tests {
         assert_eq!(r("alter user app with encrypted password 's3cr3t' valid until 'infinity'"),
                    "alter user app with encrypted password '***' valid until 'infinity'");
         assert_eq!(r("ALTER ROLE app PASSWORD NULL"), "ALTER ROLE app PASSWORD NULL");
+        // does not parse: either literal may be the secret
+        assert_eq!(r("ALTER ROLE app PASSWORD E'\\\\' 'hunter2'"), "ALTER ROLE app PASSWORD '***' '***'");
     }
 
     #[test]
