@@ -52,7 +52,7 @@ pub struct Statement {
     pub original: String,
     /// The redacted text, tag broken; a marker when it could not be redacted.
     pub shown: String,
-    secrets: Vec<String>,
+    secrets: Vec<Regex>,
 }
 
 impl Statement {
@@ -62,16 +62,18 @@ impl Statement {
             Err(why) => (redact::unredacted_marker(original.len(), why), Vec::new()),
         };
         let shown = break_tag(&shown).unwrap_or(shown);
-        // messages quote parts of a secret too (libpq: `missing "=" after "…"`): its words count
-        let mut secrets: Vec<String> = secrets
+        // messages quote parts of a secret too (libpq: `missing "=" after "…"`; the parser: an
+        // identifier, lower-cased): its words count, matched in any case
+        let mut words: Vec<String> = secrets
             .iter()
-            .flat_map(|s| std::iter::once(s.as_str()).chain(s.split_whitespace()))
+            .flat_map(|s| std::iter::once(s.as_str()).chain(s.split(|c: char| c.is_whitespace() || "'\"=\\".contains(c))))
             .filter(|s| s.len() >= MIN_SCRUBBED_SECRET)
             .map(str::to_string)
             .collect();
         // longest first, so a secret is not half-replaced by one of its words
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
+        words.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        words.dedup();
+        let secrets = words.iter().filter_map(|w| Regex::new(&format!("(?i){}", regex::escape(w))).ok()).collect();
         Statement { original: original.to_string(), shown, secrets }
     }
 
@@ -108,8 +110,8 @@ pub fn scrub(text: &str, statement: Option<&Statement>, standard_conforming_stri
     }
     if let Some(st) = statement {
         for secret in &st.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "***").into();
+            if secret.is_match(&out) {
+                out = secret.replace_all(&out, "***").into_owned().into();
             }
         }
     }
@@ -182,6 +184,9 @@ mod tests {
         let out = scrub("invalid connection string syntax: missing \"=\" after \"hunter2x\" in connection info string",
                         Some(&st), true, false).expect("changed");
         assert!(!out.contains("hunter2x"), "{out}");
+        let st = Statement::new("SELECT dblink_connect('password=\\'Hunter2x\\'')", false);
+        let out = scrub("syntax error at or near \"hunter2x\"", Some(&st), true, false).expect("changed");
+        assert!(!out.to_lowercase().contains("hunter2x"), "{out}");
         let q = scrub_query("ALTER ROLE a PASSWORD 'hunter2'", None, true).expect("changed");
         assert_eq!(q, "ALTER ROLE a PASSWORD '***'");
     }

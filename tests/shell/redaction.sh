@@ -110,7 +110,7 @@ say "standard_conforming_strings = off: a backslash escapes the quote"
 sql "SET standard_conforming_strings = off; ALTER ROLE red_target PASSWORD 'x\\' $M'" >/dev/null
 sql "SET standard_conforming_strings = off; SELECT dblink_connect('z', 'host=127.0.0.1 port=1 password=\\'$M\\'')" >/dev/null
 PGOPTIONS="-c standard_conforming_strings=off" "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d postgres -At \
-    -c "ALTER ROLE red_target PASSWORD 'x\\' $M'" -c "ALTER ROLE red_target PASSWORD E'\\\\' '$M'" >/dev/null 2>&1
+    -c "ALTER ROLE red_target PASSWORD 'x\\' $M'" -c "ALTER ROLE red_target PASSWORD E'\\\\' '$M'" >/dev/null 2>&1 || true
 
 say "refused by nspg_guard: an application role's DDL, with secrets later in the same query"
 for s in "ALTER ROLE red_target PASSWORD U&'\\0041$M'" "SELECT dblink_connect(E'pass\\x77ord=$M')"; do
