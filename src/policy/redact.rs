@@ -6,9 +6,10 @@
 //! whole (`'***'`) when
 //! - it is unterminated at the top level (the server rejects the statement; nothing says where
 //!   its secret ends; a string body need not be SQL, so there an open quote means nothing);
-//! - it stands within three tokens after a secret-bearing word — `PASSWORD`, an option name
+//! - it stands within four tokens after a secret-bearing word — `PASSWORD`, an option name
 //!   however quoted or escaped with "pass" or "secret" in it (`OPTIONS ("password" '…')`),
-//!   `CONNECTION` — with no comma, semicolon or closing parenthesis between;
+//!   `CONNECTION`, or a literal ending with such a word (SQL being built) — with no comma,
+//!   semicolon or closing parenthesis between;
 //! - its value, read as libpq reads a connection string ([`conninfo`]: key/value or URI), has a
 //!   password; or it holds `pass…=` or a URI with `user:password@` anywhere (text libpq would
 //!   reject still carries the secret).
@@ -40,7 +41,7 @@ const WORK_PER_BYTE: usize = 16;
 const WORK_ALLOWANCE: usize = 1 << 20;
 
 /// How far (in significant tokens) a secret-bearing word reaches.
-const SECRET_WORD_REACH: usize = 3;
+const SECRET_WORD_REACH: usize = 4;
 
 static SECRET_IN_TEXT: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)pass[a-z_]*\s*=|[a-z][a-z0-9+.-]*://[^/@\s]*:[^@\s/]*@").expect("static regex")
@@ -126,12 +127,16 @@ fn apply(text: &str, edits: Vec<Edit>) -> String {
     out
 }
 
-/// Is this word or quoted identifier one after which a literal is a secret?
+/// Is this word or quoted identifier one after which a literal is a secret? A literal that
+/// ends with such a word counts too: `EXECUTE 'ALTER ROLE r PASSWORD ' || quote_literal('…')`.
 fn is_secret_word(t: &Token) -> bool {
-    matches!(t.kind, Kind::Word | Kind::QuotedIdent) && {
-        let v = t.value.to_ascii_lowercase();
-        v.contains("pass") || v.contains("secret") || v == "connection"
-    }
+    let word = match t.kind {
+        Kind::Word | Kind::QuotedIdent => t.value.as_str(),
+        Kind::Str => t.value.split_whitespace().last().unwrap_or(""),
+        _ => return false,
+    };
+    let v = word.to_ascii_lowercase();
+    v.contains("pass") || v.contains("secret") || v == "connection"
 }
 
 fn is_literal(t: &Token) -> bool {
@@ -277,8 +282,9 @@ mod tests {
     fn role_passwords() {
         assert_eq!(r("CREATE ROLE app LOGIN PASSWORD 'hunter2'"), "CREATE ROLE app LOGIN PASSWORD '***'");
         assert_eq!(r("alter user app with encrypted password 's3cr3t' valid until 'infinity'"),
-                   "alter user app with encrypted password '***' valid until 'infinity'");
+                   "alter user app with encrypted password '***' valid until '***'");
         assert_eq!(r("ALTER ROLE app PASSWORD NULL"), "ALTER ROLE app PASSWORD NULL");
+        assert_eq!(r("SELECT 'ALTER ROLE r PASSWORD ' || quote_literal('hunter2')"), "SELECT 'ALTER ROLE r PASSWORD ' || quote_literal('***')");
         // does not parse: either literal may be the secret
         assert_eq!(r("ALTER ROLE app PASSWORD E'\\\\' 'hunter2'"), "ALTER ROLE app PASSWORD '***' '***'");
     }

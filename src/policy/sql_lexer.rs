@@ -51,6 +51,9 @@ fn is_ident_start(b: u8) -> bool {
 fn is_ident_cont(b: u8) -> bool {
     is_ident_start(b) || b.is_ascii_digit() || b == b'$'
 }
+fn is_op_char(b: u8) -> bool {
+    b"~!@#^&|`?+-*/%<>=".contains(&b)
+}
 fn is_dolq_cont(b: u8) -> bool {
     is_ident_start(b) || b.is_ascii_digit()
 }
@@ -209,6 +212,12 @@ pub fn tokens(sql: &str, standard_conforming_strings: bool) -> Vec<Token> {
         // numbers, operators, punctuation: one byte run at a time is enough here, but keep
         // multi-byte characters whole
         let mut j = i + 1;
+        if is_op_char(c) {
+            // an operator is a run of operator characters, cut where a comment starts
+            while j < b.len() && is_op_char(b[j]) && !(matches!(&b[j..], [b'-', b'-', ..] | [b'/', b'*', ..])) {
+                j += 1;
+            }
+        }
         if c.is_ascii_digit() {
             while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.' || b[j] == b'_') {
                 j += 1;
