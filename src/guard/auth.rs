@@ -21,6 +21,14 @@ use std::ffi::c_void;
 
 static mut PREV_CLIENT_AUTHENTICATION: pg_sys::libpq::ClientAuthentication_hook_type = None;
 
+/// The client passed authentication (its names may be swapped for the log from now on: the
+/// session's role and database were read already or are read through pointers taken earlier).
+static AUTHENTICATED: crate::pg::backend::BackendLocal<bool> = crate::pg::backend::BackendLocal::new(false);
+
+pub fn authenticated() -> bool {
+    AUTHENTICATED.get()
+}
+
 thread_local! {
     static PENDING_LOGIN: RefCell<Option<AuditEvent>> = const { RefCell::new(None) };
 }
@@ -60,6 +68,9 @@ unsafe fn login_event(outcome: &str) -> Option<AuditEvent> {
 unsafe extern "C-unwind" fn client_authentication(port: *mut pg_sys::libpq::be::Port, status: i32) {
     if let Some(prev) = PREV_CLIENT_AUTHENTICATION {
         prev(port, status);
+    }
+    if status == pg_sys::STATUS_OK as i32 {
+        AUTHENTICATED.set(true);
     }
     note_login(status);
 }

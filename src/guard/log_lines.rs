@@ -5,8 +5,9 @@
 //!   prints on the `STATEMENT:` line (and in csvlog/jsonlog) — `debug_query_string` — is pointed
 //!   at its redacted copy for as long as that statement runs.
 //! - Forged lines: the tag of our lines is broken in every text that [`audit_line`] did not
-//!   write, and in the names `log_line_prefix` can print (`%a` application name, `%u` user,
-//!   `%d` database, `%h`/`%r` host) so no prefix can carry it either.
+//!   write, and in the names `log_line_prefix` can print (`%a` application name, `%h`/`%r`
+//!   host at once; `%u` user and `%d` database once authentication has passed, or in the FATAL
+//!   that refuses it) so no prefix can carry it either.
 //! - Failed logins (`guard::auth`) add their event to the entry.
 //!
 //! Pure string work and pallocs in the error context only: nothing here raises (a panic is
@@ -74,7 +75,7 @@ unsafe fn process(edata: *mut pg_sys::ErrorData) {
             }
         }
     });
-    break_prefix_tags();
+    break_prefix_tags(edata);
 }
 
 /// `NSPG_AUDIT_SEAL` lines the writer's sealing raises (`audit_seal()` in sql/audit.sql).
@@ -117,17 +118,25 @@ unsafe fn with_statement(scs: bool, f: impl FnOnce(Option<&Statement>)) {
     });
 }
 
-/// Breaks the tag in the names log_line_prefix prints, in place (same length). The user and
-/// database names are left alone until the session is set up: before that they are still
-/// being used to log in.
-unsafe fn break_prefix_tags() {
+/// Breaks the tag in the names log_line_prefix prints. The application name and host are
+/// changed in place (same length). The user and database names are still being used to log in
+/// until authentication has passed: only then (or in a FATAL that ends the process) is the
+/// port pointed at changed copies; the session's role and database were taken from the
+/// original pointers already.
+unsafe fn break_prefix_tags(edata: *mut pg_sys::ErrorData) {
     break_in_place(pg_sys::application_name);
     let port = pg_sys::libpq::be::MyProcPort;
-    if !port.is_null() {
-        break_in_place((*port).remote_host);
-        if pg_sys::Mode == pg_sys::ProcessingMode::NormalProcessing {
-            break_in_place((*port).user_name);
-            break_in_place((*port).database_name);
+    if port.is_null() {
+        return;
+    }
+    break_in_place((*port).remote_host);
+    if crate::guard::auth::authenticated() || (*edata).elevel >= pg_sys::FATAL as i32 {
+        for name in [&mut (*port).user_name, &mut (*port).database_name] {
+            if let Some(broken) = text(*name).and_then(|n| log_line::break_tag(&n)) {
+                if let Ok(broken) = CString::new(broken) {
+                    *name = pg_sys::MemoryContextStrdup(pg_sys::TopMemoryContext, broken.as_ptr());
+                }
+            }
         }
     }
 }

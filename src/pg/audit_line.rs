@@ -4,7 +4,7 @@
 //! [`add_to_entry`] adds a line to an entry the hook is already processing.
 
 use crate::pg::backend::BackendLocal;
-use crate::policy::log_line::TAG;
+use crate::policy::log_line::{break_tag, TAG};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ffi::CString;
@@ -25,9 +25,18 @@ impl Drop for Writing {
     }
 }
 
-/// Writes `line` (which starts with the tag) as a LOG message of its own.
+/// The line as written: the tag once, at the start. Text inside it (a role or application
+/// name in the JSON) has the tag broken, so a search for the tag finds line starts only.
+fn tagged(line: &str) -> String {
+    match line.split_once(' ') {
+        Some((tag, rest)) if tag.starts_with(TAG) => format!("{tag} {}", break_tag(rest).unwrap_or_else(|| rest.to_string())),
+        _ => break_tag(line).unwrap_or_else(|| line.to_string()),
+    }
+}
+
+/// Writes `line` (the tag, a space, the rest) as a LOG message of its own.
 pub fn log(line: &str) {
-    debug_assert!(line.starts_with(TAG));
+    let line = tagged(line);
     let _writing = Writing;
     WRITING_OURS.set(true);
     log!("{}", line);
@@ -40,6 +49,7 @@ pub fn log(line: &str) {
 /// # Safety
 /// `edata` is the entry the emit_log_hook received.
 pub unsafe fn add_to_entry(edata: *mut pg_sys::ErrorData, line: &str) {
+    let line = tagged(line);
     let joined = match crate::pg::text::text((*edata).detail_log) {
         Some(existing) => format!("{existing}\n{line}"),
         None => line.to_string(),
