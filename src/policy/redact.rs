@@ -6,10 +6,10 @@
 //! whole (`'***'`) when
 //! - it is unterminated at the top level (the server rejects the statement; nothing says where
 //!   its secret ends; a string body need not be SQL, so there an open quote means nothing);
-//! - it stands within four tokens after a secret-bearing word — `PASSWORD`, an option name
+//! - it stands within three tokens after a secret-bearing word — `PASSWORD`, an option name
 //!   however quoted or escaped with "pass" or "secret" in it (`OPTIONS ("password" '…')`),
-//!   `CONNECTION`, or a literal ending with such a word (SQL being built) — with no comma,
-//!   semicolon or closing parenthesis between;
+//!   `CONNECTION`, or four after a literal ending with such a word (SQL being built) — with no
+//!   comma, semicolon or closing parenthesis between;
 //! - its value, read as libpq reads a connection string ([`conninfo`]: key/value or URI), has a
 //!   password; or it holds `pass…=` or a URI with `user:password@` anywhere (text libpq would
 //!   reject still carries the secret).
@@ -40,8 +40,11 @@ pub const MAX_NESTING: usize = 64;
 const WORK_PER_BYTE: usize = 16;
 const WORK_ALLOWANCE: usize = 1 << 20;
 
-/// How far (in significant tokens) a secret-bearing word reaches.
-const SECRET_WORD_REACH: usize = 4;
+/// How far (in significant tokens) a secret-bearing word reaches: `PASSWORD 'x' VALID UNTIL
+/// 'date'` keeps its date; a literal ending with a secret word reaches one further, over
+/// `|| quote_literal(`.
+const SECRET_WORD_REACH: usize = 3;
+const SECRET_LITERAL_REACH: usize = 4;
 
 static SECRET_IN_TEXT: Lazy<Regex> = Lazy::new(|| {
     Regex::new(r"(?i)pass[a-z_]*\s*=|[a-z][a-z0-9+.-]*://[^/@\s]*:[^@\s/]*@").expect("static regex")
@@ -155,9 +158,9 @@ fn is_secret_literal(sig: &[&Token], p: usize, open_quote_counts: bool) -> bool 
     if t.kind == Kind::Unterminated && open_quote_counts {
         return true;
     }
-    for back in 1..=SECRET_WORD_REACH.min(p) {
+    for back in 1..=SECRET_LITERAL_REACH.min(p) {
         let before = sig[p - back];
-        if is_secret_word(before) {
+        if is_secret_word(before) && (back <= SECRET_WORD_REACH || before.kind == Kind::Str) {
             return true;
         }
         if breaks_reach(before) {
@@ -225,7 +228,7 @@ fn edits(sql: &str, reading: Reading, work: &mut usize, budget: usize, secrets: 
         // the significant tokens before this one, nearest last, as far as a secret word reaches
         let sig: Vec<&Token> = {
             let mut before: Vec<&Token> =
-                frame.tokens[..i].iter().rev().filter(|t| t.is_significant()).take(SECRET_WORD_REACH).collect();
+                frame.tokens[..i].iter().rev().filter(|t| t.is_significant()).take(SECRET_LITERAL_REACH).collect();
             before.reverse();
             before.push(t);
             before
@@ -282,7 +285,7 @@ mod tests {
     fn role_passwords() {
         assert_eq!(r("CREATE ROLE app LOGIN PASSWORD 'hunter2'"), "CREATE ROLE app LOGIN PASSWORD '***'");
         assert_eq!(r("alter user app with encrypted password 's3cr3t' valid until 'infinity'"),
-                   "alter user app with encrypted password '***' valid until '***'");
+                   "alter user app with encrypted password '***' valid until 'infinity'");
         assert_eq!(r("ALTER ROLE app PASSWORD NULL"), "ALTER ROLE app PASSWORD NULL");
         assert_eq!(r("SELECT 'ALTER ROLE r PASSWORD ' || quote_literal('hunter2')"), "SELECT 'ALTER ROLE r PASSWORD ' || quote_literal('***')");
         // does not parse: either literal may be the secret
