@@ -42,7 +42,7 @@ pub fn log(line: &str) {
     log!("{}", line);
 }
 
-/// Adds `line` to the DETAIL of the entry being emitted (a FATAL that ends a failed login:
+/// Puts `line` at the start of the DETAIL of the entry being emitted (a FATAL that ends a failed login:
 /// raising a message of our own from inside its report is not possible). Call it from the log
 /// hook after the entry's own texts were scrubbed.
 ///
@@ -50,9 +50,10 @@ pub fn log(line: &str) {
 /// `edata` is the entry the emit_log_hook received.
 pub unsafe fn add_to_entry(edata: *mut pg_sys::ErrorData, line: &str) {
     let line = tagged(line);
-    let joined = match crate::pg::text::text((*edata).detail_log) {
-        Some(existing) => format!("{existing}\n{line}"),
-        None => line.to_string(),
+    // ours first: the DETAIL line starts with the tag, PostgreSQL's own detail follows
+    let joined = match crate::pg::text::text((*edata).detail_log).or_else(|| crate::pg::text::text((*edata).detail)) {
+        Some(existing) => format!("{line}\n{existing}"),
+        None => line,
     };
     if let Ok(joined) = CString::new(joined) {
         (*edata).detail_log = pg_sys::pstrdup(joined.as_ptr());

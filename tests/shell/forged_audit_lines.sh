@@ -29,8 +29,8 @@ log_line_prefix = '%m [%p] %a %u@%d '"
 sed -i '1i host all all 127.0.0.1/32 scram-sha-256' "$DIR/data/pg_hba.conf"
 as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -w reload >/dev/null
 sql "CREATE EXTENSION nspg_guard; CREATE ROLE mallory LOGIN; CREATE ROLE ns_app_forge LOGIN;
-     CREATE ROLE \"NSPG_AUDIT {\"\"class\"\":\"\"forged-role\"\"}\" LOGIN;
-     CREATE DATABASE \"NSPG_AUDIT {forged-db}\"; GRANT CREATE ON SCHEMA public TO mallory" >/dev/null
+     CREATE ROLE \"NSPG_AUDIT {\"\"class\"\":\"\"forged-role\"\"}\" LOGIN; GRANT CREATE ON SCHEMA public TO mallory" >/dev/null
+sql "CREATE DATABASE \"NSPG_AUDIT {forged-db}\"" >/dev/null
 
 say "forgery attempts"
 sql "DO \$\$ BEGIN RAISE LOG 'NSPG_AUDIT {\"class\":\"forged-raise\"}'; END \$\$" mallory >/dev/null
@@ -56,8 +56,11 @@ log=$(cat "$DIR/server.log")
 say "what the log shows"
 for f in raise seal detail hint error statement context appname set role db login; do
     expect "the forged text is in the log, tag broken ($f)" "$(grep -F "forged-$f" <<<"$log" | head -n 3)" "NSPG-AUDIT"
-    reject "no line has the tag with the forged text ($f)" "$(grep -F 'NSPG_AUDIT' <<<"$log")" "forged-$f"
 done
+# our own lines may record a forged name (tag broken inside the JSON); no line may carry a
+# forged tag itself
+forged=$(grep -E 'NSPG_AUDIT(_SEAL)? (\{"class":"forged|\{forged|seal_seq=999)' <<<"$log" || true)
+expect_line "no forged text follows the tag" "${forged:-none}" "none"
 expect "the seal forgery reads NSPG-AUDIT_SEAL" "$log" "LOG:  NSPG-AUDIT_SEAL seal_seq=999 row_hash=forged-seal"
 expect "RAISE LOG reads NSPG-AUDIT" "$log" 'LOG:  NSPG-AUDIT {"class":"forged-raise"}'
 expect "our refusal line is there" "$log" 'LOG:  NSPG_AUDIT {"event_time"'
