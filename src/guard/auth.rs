@@ -4,8 +4,9 @@
 //!
 //! - A failure raises FATAL: wrong password and unknown roles after the authentication hook,
 //!   "no pg_hba.conf entry" before it. The log hook (`guard::log_lines`) sees every one of them
-//!   and passes it to [`note_failure`], which records the event and adds the tagged JSON to the
-//!   FATAL's server-log entry (DETAIL), so the log has it at the moment it happens.
+//!   and passes it to [`note_failure`], which records the event (with the names as sent) and
+//!   leaves the tagged JSON for the hook to add to the FATAL's server-log entry (DETAIL), so
+//!   the log has it at the moment it happens.
 //! - A success is only certain once the session is set up (the role may still not exist under
 //!   `trust`), so the authentication hook keeps it pending and the first transaction commit of
 //!   the session, the end of backend start-up, records it.
@@ -31,6 +32,13 @@ pub fn authenticated() -> bool {
 
 thread_local! {
     static PENDING_LOGIN: RefCell<Option<AuditEvent>> = const { RefCell::new(None) };
+    /// The tagged line of a failed login, for the log hook to add to the FATAL's entry.
+    static FAILURE_LINE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The line [`note_failure`] left for the entry being emitted, if any.
+pub fn take_failure_line() -> Option<String> {
+    FAILURE_LINE.with(|l| l.borrow_mut().take())
 }
 
 pub unsafe fn install() {
@@ -135,8 +143,9 @@ unsafe fn record_failure(edata: *mut pg_sys::ErrorData) {
     let Some(mut event) = login_event("login_failed") else { return };
     event.sqlstate = Some(crate::pg::errors::sqlstate_text((*edata).sqlerrcode));
     event.reason = text((*edata).message);
-    // The FATAL's own log entry carries the event now; the queue takes it to the table.
-    crate::pg::audit_line::add_to_entry(edata, &event.log_line());
+    // The FATAL's own log entry carries the event now (the hook adds the line once it has
+    // scrubbed the entry); the queue takes it to the table.
+    FAILURE_LINE.with(|l| *l.borrow_mut() = Some(event.log_line()));
     if settings::audit_destinations().table {
         write::queue_only(&event);
     }

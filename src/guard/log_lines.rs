@@ -45,12 +45,16 @@ pub unsafe fn install() {
 /// then the previous hook, as a plain frame.
 unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
     if !edata.is_null() {
+        // a failed login is recorded with the names as sent, before they are scrubbed
+        crate::guard::auth::note_failure(edata);
         let processed = std::panic::catch_unwind(|| process(edata));
         if processed.is_err() {
             // fail closed: no statement in this entry rather than one nobody redacted
             (*edata).hide_stmt = true;
         }
-        crate::guard::auth::note_failure(edata);
+        if let Some(line) = crate::guard::auth::take_failure_line() {
+            audit_line::add_to_entry(edata, &line);
+        }
     }
     if let Some(prev) = PREV_EMIT_LOG {
         prev(edata);
