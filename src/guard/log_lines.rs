@@ -18,6 +18,7 @@ use crate::pg::text::text;
 use crate::policy::log_line::{self, Statement, TAG};
 use pgrx::pg_sys;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::ffi::{c_char, CString};
 
 static mut PREV_EMIT_LOG: pg_sys::emit_log_hook_type = None;
@@ -27,7 +28,7 @@ static mut PREV_EMIT_LOG: pg_sys::emit_log_hook_type = None;
 struct Current {
     /// What `debug_query_string` pointed to when the statement was read.
     source: *const c_char,
-    statement: Statement,
+    statement: Rc<Statement>,
     /// The redacted text, when it differs.
     shown: Option<CString>,
 }
@@ -64,7 +65,7 @@ unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
 unsafe fn process(edata: *mut pg_sys::ErrorData) {
     let scs = pg_sys::standard_conforming_strings;
     let ours = audit_line::writing_ours() || sealing_line(edata);
-    with_statement(scs, |statement| {
+    with_statement(edata, scs, |statement| {
         for field in [&mut (*edata).message, &mut (*edata).detail, &mut (*edata).detail_log, &mut (*edata).hint, &mut (*edata).context] {
             let Some(old) = text(*field) else { continue };
             // only the message of our own line keeps its tag
@@ -97,20 +98,22 @@ unsafe fn replace(field: &mut *mut c_char, new: &str) {
 
 /// Runs `f` with the redacted statement of `debug_query_string` (read once per statement), and
 /// points `debug_query_string` at the redacted text when it differs.
-unsafe fn with_statement(scs: bool, f: impl FnOnce(Option<&Statement>)) {
+unsafe fn with_statement(edata: *mut pg_sys::ErrorData, scs: bool, f: impl FnOnce(Option<&Statement>)) {
     let current = pg_sys::debug_query_string;
     if current.is_null() {
         return f(None);
     }
-    CURRENT.with(|cell| {
-        let mut slot = cell.borrow_mut();
+    // the cell is not borrowed while `f` runs (it pallocs: an error there must not leave it
+    // borrowed for every later entry)
+    let statement = CURRENT.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
         let known = slot.as_ref().is_some_and(|c| {
             c.shown.as_ref().is_some_and(|s| std::ptr::eq(s.as_ptr(), current))
                 || (std::ptr::eq(c.source, current) && text(current).unwrap_or_default() == c.statement.original)
         });
         if !known {
             let original = text(current).unwrap_or_default();
-            let statement = Statement::new(&original, scs);
+            let statement = Rc::new(Statement::new(&original, scs));
             let shown = statement.changed().then(|| CString::new(statement.shown.replace('\0', "")).unwrap_or_default());
             if let Some(shown) = &shown {
                 pg_sys::debug_query_string = shown.as_ptr();
@@ -118,8 +121,17 @@ unsafe fn with_statement(scs: bool, f: impl FnOnce(Option<&Statement>)) {
             // the previous copy is dropped only now that debug_query_string points elsewhere
             *slot = Some(Current { source: current, statement, shown });
         }
-        f(slot.as_ref().map(|c| &c.statement));
+        slot.as_ref().map(|c| Rc::clone(&c.statement))
     });
+    match statement {
+        Some(statement) => f(Some(&statement)),
+        None => {
+            // not readable (a report inside a report): no statement line rather than an
+            // unredacted one
+            (*edata).hide_stmt = true;
+            f(None)
+        }
+    }
 }
 
 /// Breaks the tag in the names log_line_prefix prints. The application name and host are

@@ -97,7 +97,7 @@ pub fn tokens(sql: &str, standard_conforming_strings: bool) -> Vec<Token> {
             let kind = if terminated { Kind::Str } else { Kind::Unterminated };
             out.push(Token { kind, start, end, value });
             if form == Form::Unicode && terminated {
-                let escape = uescape(sql, end, standard_conforming_strings);
+                let escape = uescape(sql, end);
                 if let Some(last) = out.last_mut() {
                     last.value = decode_unicode(&last.value, escape.unwrap_or('\\'));
                 }
@@ -126,7 +126,7 @@ pub fn tokens(sql: &str, standard_conforming_strings: bool) -> Vec<Token> {
             }
             let mut value = String::from_utf8_lossy(&raw).into_owned();
             if unicode && terminated {
-                value = decode_unicode(&value, uescape(sql, j, standard_conforming_strings).unwrap_or('\\'));
+                value = decode_unicode(&value, uescape(sql, j).unwrap_or('\\'));
             }
             let kind = if terminated { Kind::QuotedIdent } else { Kind::Unterminated };
             out.push(Token { kind, start, end: j, value });
@@ -183,20 +183,9 @@ pub fn tokens(sql: &str, standard_conforming_strings: bool) -> Vec<Token> {
             continue;
         }
         if c == b'/' && next == Some(b'*') {
-            let (mut j, mut depth) = (i + 2, 1usize);
-            while j < b.len() && depth > 0 {
-                if b[j] == b'/' && b.get(j + 1) == Some(&b'*') {
-                    depth += 1;
-                    j += 2;
-                } else if b[j] == b'*' && b.get(j + 1) == Some(&b'/') {
-                    depth -= 1;
-                    j += 2;
-                } else {
-                    j += 1;
-                }
-            }
-            out.push(Token { kind: Kind::Trivia, start, end: j.min(b.len()), value: String::new() });
-            i = j.min(b.len());
+            let j = comment_end(b, i);
+            out.push(Token { kind: Kind::Trivia, start, end: j, value: String::new() });
+            i = j;
             continue;
         }
         if is_ident_start(c) {
@@ -355,39 +344,58 @@ fn backslash_escape(s: &[u8]) -> (usize, Vec<u8>) {
     }
 }
 
-/// `UESCAPE 'c'` after a U& literal ending at `end` (comments and whitespace between), if any.
-fn uescape(sql: &str, end: usize, scs: bool) -> Option<char> {
-    let rest = &sql[end..];
-    let toks = tokens_prefix(rest, scs, 3);
-    let mut sig = toks.iter().filter(|t| t.is_significant());
-    let word = sig.next()?;
-    if word.kind != Kind::Word || word.value != "uescape" {
+/// `UESCAPE 'c'` after a U& literal ending at `end` (whitespace and comments between), if any.
+/// A scan of its own, not [`tokens`]: reading the rest of the text as tokens here would read
+/// every later U& literal's look-ahead again.
+fn uescape(sql: &str, end: usize) -> Option<char> {
+    let b = sql.as_bytes();
+    let mut i = skip_trivia(b, end);
+    let word = b.get(i..i + 7).is_some_and(|w| w.eq_ignore_ascii_case(b"uescape"));
+    if !word || b.get(i + 7).is_some_and(|&c| is_ident_cont(c)) {
         return None;
     }
-    let lit = sig.next()?;
-    (lit.kind == Kind::Str).then(|| lit.value.chars().next()).flatten()
+    i = skip_trivia(b, i + 7);
+    // a one-character standard string: 'c', or '''' for a quote
+    if b.get(i) != Some(&b'\'') {
+        return None;
+    }
+    if b.get(i + 1..i + 4) == Some(b"'''".as_slice()) {
+        return Some('\'');
+    }
+    let c = sql.get(i + 1..)?.chars().next()?;
+    (b.get(i + 1 + c.len_utf8()) == Some(&b'\'')).then_some(c)
 }
 
-/// The first tokens of `sql`, up to `significant` significant ones (for a look-ahead that must
-/// not re-read the whole rest of the text).
-fn tokens_prefix(sql: &str, scs: bool, significant: usize) -> Vec<Token> {
-    // UESCAPE 'c' is short: a bounded window avoids quadratic work on long texts; comments
-    // longer than the window just mean no UESCAPE is seen (the literal is then decoded with `\`)
-    let mut cut = sql.len().min(4096);
-    while !sql.is_char_boundary(cut) {
-        cut -= 1;
+/// The first byte from `i` that is not whitespace or part of a comment.
+fn skip_trivia(b: &[u8], mut i: usize) -> usize {
+    loop {
+        if i < b.len() && is_space(b[i]) {
+            i += 1;
+        } else if b.get(i) == Some(&b'-') && b.get(i + 1) == Some(&b'-') {
+            i = find(b, i, b"\n").unwrap_or(b.len());
+        } else if b.get(i) == Some(&b'/') && b.get(i + 1) == Some(&b'*') {
+            i = comment_end(b, i);
+        } else {
+            return i;
+        }
     }
-    let mut toks = tokens(&sql[..cut], scs);
-    let mut seen = 0;
-    let keep = toks
-        .iter()
-        .position(|t| {
-            seen += usize::from(t.is_significant());
-            seen > significant
-        })
-        .unwrap_or(toks.len());
-    toks.truncate(keep);
-    toks
+}
+
+/// Where the `/* */` comment starting at `i` ends (comments nest).
+fn comment_end(b: &[u8], i: usize) -> usize {
+    let (mut j, mut depth) = (i + 2, 1usize);
+    while j < b.len() && depth > 0 {
+        if b[j] == b'/' && b.get(j + 1) == Some(&b'*') {
+            depth += 1;
+            j += 2;
+        } else if b[j] == b'*' && b.get(j + 1) == Some(&b'/') {
+            depth -= 1;
+            j += 2;
+        } else {
+            j += 1;
+        }
+    }
+    j.min(b.len())
 }
 
 /// Decodes `\XXXX` and `\+XXXXXX` escapes (with escape character `esc`) of a U& literal.
@@ -473,6 +481,15 @@ mod tests {
     #[test]
     fn comments_nest() {
         assert_eq!(strings("/* a /* b */ 'x' */ 'y'", true), vec![(Kind::Str, "y".into())]);
+    }
+
+    #[test]
+    fn many_unicode_literals_are_read_in_linear_time() {
+        let sql = "SELECT ".to_string() + &"U&'a' UESCAPE '!', ".repeat(50_000);
+        let started = std::time::Instant::now();
+        assert_eq!(strings(&sql, true).len(), 100_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(strings("SELECT U&'x''' uescape''''", true)[0], (Kind::Str, "x'".into()));
     }
 
     #[test]
