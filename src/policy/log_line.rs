@@ -27,6 +27,15 @@ pub const BROKEN_TAG: &str = "NSPG-AUDIT";
 /// error message would garble it); their literal is masked in the statement all the same.
 const MIN_SCRUBBED_SECRET: usize = 4;
 
+/// `text` as a case-insensitive pattern that matches it as a whole word only ("over", a word of
+/// the password "taken over", leaves "approver" alone).
+fn whole_word(text: &str) -> Option<Regex> {
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let before = if is_word(text.chars().next()) { r"\b" } else { "" };
+    let after = if is_word(text.chars().last()) { r"\b" } else { "" };
+    Regex::new(&format!("(?i){before}{}{after}", regex::escape(text))).ok()
+}
+
 /// `text` with the tag broken, or None when it holds no tag.
 pub fn break_tag(text: &str) -> Option<String> {
     text.contains(TAG).then(|| text.replace(TAG, BROKEN_TAG))
@@ -73,7 +82,7 @@ impl Statement {
         // longest first, so a secret is not half-replaced by one of its words
         words.sort_by_key(|s| std::cmp::Reverse(s.len()));
         words.dedup();
-        let secrets = words.iter().filter_map(|w| Regex::new(&format!("(?i){}", regex::escape(w))).ok()).collect();
+        let secrets = words.iter().filter_map(|w| whole_word(w)).collect();
         Statement { original: original.to_string(), shown, secrets }
     }
 
@@ -184,6 +193,8 @@ mod tests {
         let out = scrub("invalid connection string syntax: missing \"=\" after \"hunter2x\" in connection info string",
                         Some(&st), true, false).expect("changed");
         assert!(!out.contains("hunter2x"), "{out}");
+        let st = Statement::new("ALTER ROLE a PASSWORD 'taken over'", true);
+        assert_eq!(scrub("approver changes are over", Some(&st), true, false).as_deref(), Some("approver changes are ***"));
         let st = Statement::new("SELECT dblink_connect('password=\\'Hunter2x\\'')", false);
         let out = scrub("syntax error at or near \"hunter2x\"", Some(&st), true, false).expect("changed");
         assert!(!out.to_lowercase().contains("hunter2x"), "{out}");
