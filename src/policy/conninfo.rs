@@ -25,7 +25,12 @@ pub fn pairs(conninfo: &str) -> Vec<(String, String)> {
 
 /// Does the text, read as a connection string, carry a non-empty secret?
 pub fn has_secret(conninfo: &str) -> bool {
-    pairs(conninfo).iter().any(|(k, v)| is_secret_key(k) && !v.is_empty())
+    !secret_values(conninfo).is_empty()
+}
+
+/// The non-empty secrets of the text read as a connection string.
+pub fn secret_values(conninfo: &str) -> Vec<String> {
+    pairs(conninfo).into_iter().filter(|(k, v)| is_secret_key(k) && !v.is_empty()).map(|(_, v)| v).collect()
 }
 
 fn key_value_pairs(s: &str) -> Vec<(String, String)> {

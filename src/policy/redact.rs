@@ -7,7 +7,8 @@
 //! - it is unterminated at the top level (the server rejects the statement; nothing says where
 //!   its secret ends; a string body need not be SQL, so there an open quote means nothing);
 //! - it stands within three tokens after a secret-bearing word — `PASSWORD`, an option name
-//!   however quoted or escaped with "pass" or "secret" in it (`OPTIONS ("password" '…')`),
+//!   however quoted or escaped ending in "password", "passwd", "passfile" or "secret"
+//!   (`OPTIONS ("password" '…')`),
 //!   `CONNECTION`, or four after a literal ending with such a word (SQL being built) — with no
 //!   comma, semicolon or closing parenthesis between;
 //! - its value, read as libpq reads a connection string ([`conninfo`]: key/value or URI), has a
@@ -70,25 +71,35 @@ pub fn redact(sql: &str, standard_conforming_strings: bool) -> Result<String, Re
     redact_collect(sql, standard_conforming_strings).map(|r| r.text)
 }
 
-/// A redacted text and the secrets masked in it (decoded values and literals as written), so a
-/// log line that repeats a secret elsewhere (an error message quoting it) can be scrubbed too.
+/// A redacted text and the secrets masked in it, so a log line that repeats a secret elsewhere
+/// (an error message quoting it) can be scrubbed too.
 #[derive(Debug, Default)]
 pub struct Redacted {
     pub text: String,
-    pub secrets: Vec<String>,
+    pub secrets: Secrets,
+}
+
+#[derive(Debug, Default)]
+pub struct Secrets {
+    /// Secret values, decoded (a password, not the connection string around it).
+    pub values: Vec<String>,
+    /// The literals that held them, as written.
+    pub literals: Vec<String>,
 }
 
 pub fn redact_collect(sql: &str, standard_conforming_strings: bool) -> Result<Redacted, RedactError> {
     let budget = sql.len().saturating_mul(WORK_PER_BYTE).saturating_add(WORK_ALLOWANCE);
     let mut work = 0usize;
-    let mut secrets = Vec::new();
+    let mut secrets = Secrets::default();
     let session = Reading { scs: standard_conforming_strings, primary: true };
     let mut found = edits(sql, session, &mut work, budget, &mut secrets)?;
     let other = Reading { scs: !standard_conforming_strings, primary: false };
     found.extend(edits(sql, other, &mut work, budget, &mut secrets)?);
-    secrets.retain(|s| !s.is_empty());
-    secrets.sort();
-    secrets.dedup();
+    for list in [&mut secrets.values, &mut secrets.literals] {
+        list.retain(|s| !s.is_empty());
+        list.sort();
+        list.dedup();
+    }
     Ok(Redacted { text: apply(sql, merge(found)), secrets })
 }
 
@@ -130,16 +141,32 @@ fn apply(text: &str, edits: Vec<Edit>) -> String {
     out
 }
 
+/// What a word before a literal says about it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Word {
+    /// `PASSWORD`, an option named `password`, `sslpassword`, `passfile`, `…secret`: the literal
+    /// is the secret.
+    Secret,
+    /// `CONNECTION`: the literal is a connection string (masked whole; its password, if any, is
+    /// the secret).
+    Connection,
+}
+
 /// Is this word or quoted identifier one after which a literal is a secret? A literal that
 /// ends with such a word counts too: `EXECUTE 'ALTER ROLE r PASSWORD ' || quote_literal('…')`.
-fn is_secret_word(t: &Token) -> bool {
+/// Settings like `password_encryption` or options like `password_required` do not.
+fn secret_word(t: &Token) -> Option<Word> {
     let word = match t.kind {
         Kind::Word | Kind::QuotedIdent => t.value.as_str(),
         Kind::Str => t.value.split_whitespace().last().unwrap_or(""),
-        _ => return false,
+        _ => return None,
     };
     let v = word.to_ascii_lowercase();
-    v.contains("pass") || v.contains("secret") || v == "connection"
+    if ["password", "passwd", "passfile", "secret"].iter().any(|w| v.ends_with(w)) {
+        Some(Word::Secret)
+    } else {
+        (v == "connection").then_some(Word::Connection)
+    }
 }
 
 fn is_literal(t: &Token) -> bool {
@@ -152,22 +179,31 @@ fn breaks_reach(t: &Token) -> bool {
     t.kind == Kind::Other && matches!(t.value.as_str(), "," | ";" | ")")
 }
 
-/// Is the literal at `sig[p]` a secret by where it stands or what it holds?
-fn is_secret_literal(sig: &[&Token], p: usize, open_quote_counts: bool) -> bool {
+/// Is the literal at `sig[p]` a secret by where it stands or what it holds? If so, the secret
+/// values in it (for scrubbing log messages that quote them: the literal's value, or only the
+/// passwords of a connection string).
+fn secret_literal(sig: &[&Token], p: usize, open_quote_counts: bool) -> Option<Vec<String>> {
     let t = sig[p];
+    let conninfo_secrets = conninfo::secret_values(&t.value);
+    if !conninfo_secrets.is_empty() {
+        return Some(conninfo_secrets);
+    }
     if t.kind == Kind::Unterminated && open_quote_counts {
-        return true;
+        return Some(vec![t.value.clone()]);
     }
     for back in 1..=SECRET_LITERAL_REACH.min(p) {
         let before = sig[p - back];
-        if is_secret_word(before) && (back <= SECRET_WORD_REACH || before.kind == Kind::Str) {
-            return true;
+        match secret_word(before) {
+            Some(word) if back <= SECRET_WORD_REACH || before.kind == Kind::Str => {
+                return Some(if word == Word::Secret { vec![t.value.clone()] } else { Vec::new() });
+            }
+            _ => {}
         }
         if breaks_reach(before) {
             break;
         }
     }
-    conninfo::has_secret(&t.value) || SECRET_IN_TEXT.is_match(&t.value)
+    SECRET_IN_TEXT.is_match(&t.value).then(|| vec![t.value.clone()])
 }
 
 /// One text being read: its tokens, the next one to look at, the edits so far, and where the
@@ -197,7 +233,7 @@ struct Reading {
 
 /// The edits that mask `sql`'s secrets read as `reading` says at the top level (nested bodies
 /// are read with `standard_conforming_strings` on, as PL/pgSQL and EXECUTE usually are).
-fn edits(sql: &str, reading: Reading, work: &mut usize, budget: usize, secrets: &mut Vec<String>) -> Result<Vec<Edit>, RedactError> {
+fn edits(sql: &str, reading: Reading, work: &mut usize, budget: usize, secrets: &mut Secrets) -> Result<Vec<Edit>, RedactError> {
     let mut stack = vec![Frame { text: sql.to_string(), tokens: sql_lexer::tokens(sql, reading.scs), next: 0, edits: Vec::new(), origin: None }];
     *work = work.saturating_add(sql.len());
     loop {
@@ -233,9 +269,11 @@ fn edits(sql: &str, reading: Reading, work: &mut usize, budget: usize, secrets: 
             before.push(t);
             before
         };
-        if is_secret_literal(&sig, sig.len() - 1, reading.primary && frame.origin.is_none()) {
-            secrets.push(t.value.clone());
-            secrets.push(frame.text[t.start..t.end].to_string());
+        if let Some(values) = secret_literal(&sig, sig.len() - 1, reading.primary && frame.origin.is_none()) {
+            if !values.is_empty() {
+                secrets.literals.push(frame.text[t.start..t.end].to_string());
+            }
+            secrets.values.extend(values);
             frame.edits.push(Edit { start: t.start, end: t.end, with: MASKED_LITERAL.to_string() });
             continue;
         }
@@ -244,7 +282,7 @@ fn edits(sql: &str, reading: Reading, work: &mut usize, budget: usize, secrets: 
         }
         if depth > MAX_NESTING {
             // too deep to read as SQL: nobody can vouch for what it holds
-            secrets.push(t.value.clone());
+            secrets.values.push(t.value.clone());
             frame.edits.push(Edit { start: t.start, end: t.end, with: MASKED_LITERAL.to_string() });
             continue;
         }
@@ -287,6 +325,7 @@ mod tests {
         assert_eq!(r("alter user app with encrypted password 's3cr3t' valid until 'infinity'"),
                    "alter user app with encrypted password '***' valid until 'infinity'");
         assert_eq!(r("ALTER ROLE app PASSWORD NULL"), "ALTER ROLE app PASSWORD NULL");
+        assert_eq!(r("SET password_encryption = 'md5'"), "SET password_encryption = 'md5'");
         assert_eq!(r("SELECT 'ALTER ROLE r PASSWORD ' || quote_literal('hunter2')"), "SELECT 'ALTER ROLE r PASSWORD ' || quote_literal('***')");
         // does not parse: either literal may be the secret
         assert_eq!(r("ALTER ROLE app PASSWORD E'\\\\' 'hunter2'"), "ALTER ROLE app PASSWORD '***' '***'");
@@ -373,8 +412,8 @@ mod tests {
     #[test]
     fn secrets_are_collected() {
         let found = redact_collect("ALTER ROLE a PASSWORD E'hunter\\x32'", true).expect("redacts");
-        assert!(found.secrets.contains(&"hunter2".to_string()), "{:?}", found.secrets);
-        assert!(found.secrets.contains(&"E'hunter\\x32'".to_string()), "{:?}", found.secrets);
+        assert_eq!(found.secrets.values, vec!["hunter2".to_string()]);
+        assert_eq!(found.secrets.literals, vec!["E'hunter\\x32'".to_string()]);
     }
 
     #[test]
