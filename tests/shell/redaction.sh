@@ -78,7 +78,6 @@ for f in "${FORMS[@]}"; do
         "ALTER USER MAPPING FOR red_target SERVER red_srv OPTIONS (SET password $f)"
         "ALTER USER MAPPING FOR red_target SERVER red_srv OPTIONS (DROP password)"
         "CREATE SERVER red_s$n FOREIGN DATA WRAPPER red_fdw OPTIONS (host 'h', U&\"pass\\0077ord\" $f)"
-        "CREATE SUBSCRIPTION red_sub$n CONNECTION $f PUBLICATION p WITH (connect = false)"
         "ALTER ROLE red_target PASSWORD $f BOGUS"
         "ALTER ROLE no_such_role PASSWORD $f"
         "DO \$do\$ BEGIN EXECUTE 'ALTER ROLE no_such_role PASSWORD ' || quote_literal(\$q\$$M\$q\$); END \$do\$"
