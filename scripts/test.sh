@@ -9,10 +9,14 @@
 #   4. shell tests (tests/shell) for what a single psql session cannot show: servers started
 #      without the library, connection options, concurrent sessions;
 #   5. PostgreSQL's own core regression suite with and without the library
-#      (pg_core_regress.sh): each run's tests count, those failing its gate as failed.
+#      (pg_core_regress.sh): each run's tests count, those failing its gate as failed;
+#   6. a scan of every log the run produced for the secret planted in the regress suite's
+#      passwords (the main cluster logs every statement: log_min_duration_statement = 0).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TEST_ROOT=${NSPG_TEST_ROOT:-/tmp/nspg_guard_test}
+# Part of every password the regress suite sets (tests/regress): no log may ever show it.
+PLANTED_SECRET=PlantedZq4
 export TEST_PORT=${NSPG_TEST_PORT:-55441}
 export TEST_DIR=$TEST_ROOT/main
 PG_REGRESS=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/test/regress/pg_regress
@@ -58,7 +62,10 @@ build_and_install
 install -m 644 "$REPO_ROOT"/tests/fixtures/nspg_guard_fixture* "$(pg_config_sharedir)/extension/"
 
 say "pg_regress against a cluster with shared_preload_libraries='pg_stat_statements,nspg_guard'"
-start_cluster "$TEST_DIR" "$TEST_PORT" 'pg_stat_statements,nspg_guard'
+# every statement reaches the log (duration lines), so the scan below sees them all; not
+# log_statement = 'all', which a lint test flags
+start_cluster "$TEST_DIR" "$TEST_PORT" 'pg_stat_statements,nspg_guard' "log_min_duration_statement = 0
+log_min_error_statement = debug5"
 # The audit writer's database (nspg_guard.audit_database = postgres) needs the extension; a
 # restart then starts the writer's counters with every event reaching the table.
 psql_at "$TEST_DIR" "$TEST_PORT" -q -d postgres -c 'CREATE EXTENSION nspg_guard'
@@ -109,6 +116,21 @@ while read -r run tests gate_failures; do
 done < <(sed -nE 's/^core run ([A-Z0-9]+): ([0-9]+) tests, [0-9]+ differing, ([0-9]+) failing the gate.*/\1 \2 \3/p' "$TEST_ROOT/core_regress.log")
 if [ "$core_status" -ne 0 ] && [ "$core_failed" -eq 0 ]; then
     record "core regression suite (did not run to its summary)" 1
+fi
+
+say "server logs: no planted secret"
+# every server log of the run (the clusters' server.log and logs of the core suite's runs); the
+# regress suite's own SQL and psql output under regress/ hold the secret by design
+leaks=$(find "$TEST_ROOT" -type f \( -name '*.log' -o -name 'postmaster.log' \) -not -path '*/regress/*' -print0 |
+    xargs -0 -r grep -lF "$PLANTED_SECRET" 2>/dev/null || true)
+logged=$(grep -cF "ALTER ROLE" "$TEST_DIR/server.log" || true)
+if [ -z "$leaks" ] && [ "$logged" -gt 0 ]; then
+    echo "ok - no log holds the planted secret ($logged ALTER ROLE lines in the main cluster's log)"
+    passed=$((passed + 1))
+else
+    echo "not ok - the planted secret is in: ${leaks:-(nothing logged: the scan saw no statement)}"
+    grep -hF "$PLANTED_SECRET" $leaks 2>/dev/null | head -n 20
+    record "server log scan for the planted secret" 1
 fi
 
 say "summary"

@@ -3,9 +3,10 @@
 //! authenticates, so events are built from the connection's Port and queued.
 //!
 //! - A failure raises FATAL: wrong password and unknown roles after the authentication hook,
-//!   "no pg_hba.conf entry" before it. `emit_log_hook` sees every one of them; it records the
-//!   event and adds the tagged JSON to the FATAL's server-log entry (DETAIL), so the log has it
-//!   at the moment it happens.
+//!   "no pg_hba.conf entry" before it. The log hook (`guard::log_lines`) sees every one of them
+//!   and passes it to [`note_failure`], which records the event (with the names as sent) and
+//!   leaves the tagged JSON for the hook to add to the FATAL's server-log entry (DETAIL), so
+//!   the log has it at the moment it happens.
 //! - A success is only certain once the session is set up (the role may still not exist under
 //!   `trust`), so the authentication hook keeps it pending and the first transaction commit of
 //!   the session, the end of backend start-up, records it.
@@ -17,20 +18,32 @@ use crate::trail::write;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 use std::cell::RefCell;
-use std::ffi::{c_void, CString};
+use std::ffi::c_void;
 
 static mut PREV_CLIENT_AUTHENTICATION: pg_sys::libpq::ClientAuthentication_hook_type = None;
-static mut PREV_EMIT_LOG: pg_sys::emit_log_hook_type = None;
+
+/// The client passed authentication (its names may be swapped for the log from now on: the
+/// session's role and database were read already or are read through pointers taken earlier).
+static AUTHENTICATED: crate::pg::backend::BackendLocal<bool> = crate::pg::backend::BackendLocal::new(false);
+
+pub fn authenticated() -> bool {
+    AUTHENTICATED.get()
+}
 
 thread_local! {
     static PENDING_LOGIN: RefCell<Option<AuditEvent>> = const { RefCell::new(None) };
+    /// The tagged line of a failed login, for the log hook to add to the FATAL's entry.
+    static FAILURE_LINE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The line [`note_failure`] left for the entry being emitted, if any.
+pub fn take_failure_line() -> Option<String> {
+    FAILURE_LINE.with(|l| l.borrow_mut().take())
 }
 
 pub unsafe fn install() {
     PREV_CLIENT_AUTHENTICATION = pg_sys::libpq::ClientAuthentication_hook;
     pg_sys::libpq::ClientAuthentication_hook = Some(client_authentication);
-    PREV_EMIT_LOG = pg_sys::emit_log_hook;
-    pg_sys::emit_log_hook = Some(emit_log);
     pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
 }
 
@@ -63,6 +76,9 @@ unsafe fn login_event(outcome: &str) -> Option<AuditEvent> {
 unsafe extern "C-unwind" fn client_authentication(port: *mut pg_sys::libpq::be::Port, status: i32) {
     if let Some(prev) = PREV_CLIENT_AUTHENTICATION {
         prev(port, status);
+    }
+    if status == pg_sys::STATUS_OK as i32 {
+        AUTHENTICATED.set(true);
     }
     note_login(status);
 }
@@ -107,17 +123,10 @@ fn is_login_failure(code: i32) -> bool {
     code & 0xFFF == class_28 || code == PgSqlErrorCode::ERRCODE_INVALID_CATALOG_NAME as i32
 }
 
-/// Runs for every message of every process: leave at once unless it is a FATAL of a backend
-/// still starting up (not yet in normal processing mode). Never raises.
-unsafe extern "C-unwind" fn emit_log(edata: *mut pg_sys::ErrorData) {
-    note_failure(edata);
-    if let Some(prev) = PREV_EMIT_LOG {
-        prev(edata);
-    }
-}
-
+/// Called by the log hook for every message of every process: leaves at once unless it is a
+/// FATAL of a backend still starting up (not yet in normal processing mode). Never raises.
 #[pg_guard]
-unsafe extern "C-unwind" fn note_failure(edata: *mut pg_sys::ErrorData) {
+pub unsafe extern "C-unwind" fn note_failure(edata: *mut pg_sys::ErrorData) {
     if (*edata).elevel == pg_sys::FATAL as i32
         && !pg_sys::MyProc.is_null()
         && pg_sys::Mode != pg_sys::ProcessingMode::NormalProcessing
@@ -134,14 +143,9 @@ unsafe fn record_failure(edata: *mut pg_sys::ErrorData) {
     let Some(mut event) = login_event("login_failed") else { return };
     event.sqlstate = Some(crate::pg::errors::sqlstate_text((*edata).sqlerrcode));
     event.reason = text((*edata).message);
-    // The FATAL's own log entry carries the event now; the queue takes it to the table.
-    if let Ok(line) = CString::new(event.log_line()) {
-        let joined = match text((*edata).detail_log) {
-            Some(existing) => CString::new(format!("{existing}\n{}", event.log_line())).unwrap_or(line),
-            None => line,
-        };
-        (*edata).detail_log = pg_sys::pstrdup(joined.as_ptr());
-    }
+    // The FATAL's own log entry carries the event now (the hook adds the line once it has
+    // scrubbed the entry); the queue takes it to the table.
+    FAILURE_LINE.with(|l| *l.borrow_mut() = Some(event.log_line()));
     if settings::audit_destinations().table {
         write::queue_only(&event);
     }

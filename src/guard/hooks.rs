@@ -70,6 +70,7 @@ pub unsafe fn install() {
     PREV_OBJECT_ACCESS = pg_sys::object_access_hook;
     pg_sys::object_access_hook = Some(object_access);
     crate::guard::auth::install();
+    crate::guard::log_lines::install();
 }
 
 /// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs

@@ -10,6 +10,7 @@ pub mod executor;
 pub mod file_functions;
 pub mod hooks;
 pub mod lockdown;
+pub mod log_lines;
 pub mod overrides;
 pub mod persistence;
 pub mod preload;

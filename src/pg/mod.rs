@@ -2,6 +2,7 @@
 
 pub mod admin_registry;
 pub mod as_guard;
+pub mod audit_line;
 pub mod backend;
 pub mod control_file;
 pub mod errors;

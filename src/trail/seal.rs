@@ -192,7 +192,7 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
 
 /// The chain's new head in the server log, so that a chain rewritten later shows there too.
 fn log_head(database: u32, head: &Anchor) {
-    pgrx::log!("NSPG_AUDIT_SEAL database={} seal_seq={} row_hash={}", database, head.seal_seq, chain::hex(&head.row_hash));
+    crate::pg::audit_line::log(&format!("NSPG_AUDIT_SEAL database={} seal_seq={} row_hash={}", database, head.seal_seq, chain::hex(&head.row_hash)));
 }
 
 /// Seals every committed row of this database in the current transaction (audit_seal(),

@@ -18,7 +18,6 @@ use crate::policy::redact;
 use crate::trail::queue;
 use crate::trail::row;
 use pgrx::pg_sys;
-use pgrx::prelude::*;
 use pgrx::spi::Spi;
 
 /// An event about the current backend: who, from where, when. Catalog lookups are fine here:
@@ -54,7 +53,7 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
 /// Redacts and cuts statement text for storage. Text the redactor cannot finish (nested past
 /// its limits) is not kept: a marker with its length stands in for it.
 fn redacted_statement(sql: &str, max_bytes: usize) -> String {
-    match redact::redact(sql) {
+    match redact::redact(sql, unsafe { pg_sys::standard_conforming_strings }) {
         Ok(redacted) => redact::truncate(&redacted, max_bytes),
         Err(why) => redact::unredacted_marker(sql.len(), why),
     }
@@ -79,7 +78,7 @@ fn redact_for_row(event: &mut AuditEvent) {
 }
 
 fn log_line(event: &AuditEvent) {
-    log!("{}", event.log_line());
+    crate::pg::audit_line::log(&event.log_line());
 }
 
 /// Can the acting transaction take the row? Not on a standby or in a read-only transaction,

@@ -24,9 +24,9 @@ SET ROLE ns_migrate_orders;
 ALTER TABLE orders.ledger ADD COLUMN note text;  -- session user postgres, current user the migration role
 RESET ROLE;
 -- secrets never stored: passwords at top level and nested in a DO block's dynamic SQL
-CREATE ROLE audit_probe LOGIN PASSWORD 'hunter2-secret';
-ALTER ROLE audit_probe PASSWORD 'it''s-secret';
-DO $$ BEGIN EXECUTE 'ALTER ROLE audit_probe ENCRYPTED PASSWORD ''nested-secret'''; END $$;
+CREATE ROLE audit_probe LOGIN PASSWORD 'hunter2-secret-PlantedZq4';
+ALTER ROLE audit_probe PASSWORD 'it''s-secret-PlantedZq4';
+DO $$ BEGIN EXECUTE 'ALTER ROLE audit_probe ENCRYPTED PASSWORD ''nested-secret-PlantedZq4'''; END $$;
 DROP ROLE audit_probe;
 -- settings that matter to the trail (config class)
 SET log_statement = 'ddl';

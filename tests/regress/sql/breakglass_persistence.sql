@@ -76,7 +76,7 @@ ALTER ROLE ns_breakglass_admin RENAME TO bg_renamed;
 DROP ROLE ns_breakglass_admin;
 -- the approver roles are protected the same way (a sock-puppet approver)
 CREATE ROLE alice_shadow LOGIN IN ROLE ns_breakglass_approver;
-ALTER ROLE carol_approver PASSWORD 'taken over';
+ALTER ROLE carol_approver PASSWORD 'taken over-PlantedZq4';
 \c postgres postgres
 SELECT coalesce(max(id), 0) AS mark FROM nspg_guard.audit_log \gset
 GRANT ns_breakglass_admin TO dave_team;

@@ -7,7 +7,7 @@
 \set SHOW_CONTEXT never
 \c postgres postgres
 SELECT coalesce(max(id), 0) AS start_id FROM nspg_guard.audit_log \gset
-CREATE ROLE svc_reports LOGIN PASSWORD 'reports-secret-1';
+CREATE ROLE svc_reports LOGIN PASSWORD 'reports-secret-1-PlantedZq4';
 GRANT ns_breakglass_admin TO svc_reports;   -- say it held break-glass access when it leaked
 
 -- Admins only.
@@ -71,10 +71,10 @@ SELECT class, outcome, command_tag, object_identity, "session_user", reason
 
 -- credential_age(): the audit trail knows when each password was set.
 \c - postgres
-ALTER ROLE ns_app_rw_orders PASSWORD 'rotate-me-2026';
-CREATE ROLE svc_legacy LOGIN PASSWORD 'legacy' VALID UNTIL '2020-01-01';
+ALTER ROLE ns_app_rw_orders PASSWORD 'rotate-me-2026-PlantedZq4';
+CREATE ROLE svc_legacy LOGIN PASSWORD 'legacy-PlantedZq4' VALID UNTIL '2020-01-01';
 \c nspg_regress postgres
-CREATE ROLE svc_elsewhere LOGIN PASSWORD 'set-in-another-database';
+CREATE ROLE svc_elsewhere LOGIN PASSWORD 'set-in-another-database-PlantedZq4';
 \c postgres alice_admin
 SELECT role, has_password, source, status, rotation_due
   FROM nspg_guard.credential_age()

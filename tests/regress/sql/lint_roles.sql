@@ -56,7 +56,7 @@ SELECT * FROM pg_temp.findings('roles_migration_role_app_login');
 
 -- roles_password_never_expires (the remediation's date is 90 days from today)
 SELECT * FROM pg_temp.findings('roles_password_never_expires');
-CREATE ROLE lint_svc LOGIN PASSWORD 'lint-secret-1';
+CREATE ROLE lint_svc LOGIN PASSWORD 'lint-secret-1-PlantedZq4';
 SELECT severity, object_identity, message, details, key,
        remediation ~ '^ALTER ROLE lint_svc VALID UNTIL ''\d{4}-\d\d-\d\d'';$' AS remediation_ok
 FROM pg_temp.findings('roles_password_never_expires');
@@ -67,10 +67,10 @@ SELECT * FROM pg_temp.findings('roles_password_never_expires');
 -- roles_md5_password
 SELECT * FROM pg_temp.findings('roles_md5_password');
 SET password_encryption = 'md5';
-ALTER ROLE lint_svc PASSWORD 'lint-secret-2';
+ALTER ROLE lint_svc PASSWORD 'lint-secret-2-PlantedZq4';
 RESET password_encryption;
 SELECT * FROM pg_temp.findings('roles_md5_password');
-ALTER ROLE lint_svc PASSWORD 'lint-secret-3';
+ALTER ROLE lint_svc PASSWORD 'lint-secret-3-PlantedZq4';
 SELECT * FROM pg_temp.findings('roles_md5_password');
 DROP ROLE lint_svc;
 -- as the fixture was
