@@ -165,8 +165,7 @@ fn record_server_start() {
 /// guards never wait for that; tests/shell/upgrade.sh holds it to this): the start row and a
 /// WARNING say so meanwhile.
 fn versions() -> (&'static str, Option<String>) {
-    let sql = as_guard(|| Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'nspg_guard'"));
-    (env!("CARGO_PKG_VERSION"), sql.ok().flatten())
+    (env!("CARGO_PKG_VERSION"), crate::pg::trail_tables::extension_version())
 }
 
 /// A clean stop as the trail shows it; the state the next start is judged by is recorded by the

@@ -77,3 +77,14 @@ pub fn audit_log_oid() -> Option<pg_sys::Oid> {
 pub fn breakglass_registry_exists() -> bool {
     trail().breakglass != pg_sys::InvalidOid
 }
+
+/// The version of nspg_guard's SQL objects in this database (`pg_extension.extversion`), if
+/// the extension is installed; it differs from the library's between a library update and
+/// `ALTER EXTENSION nspg_guard UPDATE`.
+pub fn extension_version() -> Option<String> {
+    crate::pg::as_guard::as_guard(|| {
+        pgrx::spi::Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'nspg_guard'")
+    })
+    .ok()
+    .flatten()
+}

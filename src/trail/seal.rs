@@ -145,6 +145,11 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     if t.log == pg_sys::InvalidOid || t.chain == pg_sys::InvalidOid {
         return Outcome::NoTrail;
     }
+    if crate::pg::trail_tables::extension_version().as_deref() != Some(env!("CARGO_PKG_VERSION")) {
+        // another version's SQL objects (a new library before ALTER EXTENSION nspg_guard UPDATE):
+        // its chain is sealed, and its anchor judged, once the update brought them to this one
+        return Outcome::NoTrail;
+    }
     if transaction_snapshot() {
         // its snapshot may predate rows sealed meanwhile: the sealer worker seals instead
         return Outcome::Sealed { sealed: 0, next_low: low, more: false };
