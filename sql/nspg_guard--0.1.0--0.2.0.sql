@@ -35,7 +35,6 @@ BEGIN
             USING ERRCODE = 'data_corrupted',
                   HINT = 'Find out what changed the trail before updating (SELECT * FROM nspg_guard.audit_verify()); the update changes nothing until the chain verifies.';
     END IF;
-    RAISE NOTICE 'nspg_guard: the 0.1.0 audit chain verified over % rows; its rows are sealed anew under 0.2.0', v.rows_checked;
     DELETE FROM nspg_guard.audit_chain;
 END
 $reseal$;
@@ -207,7 +206,10 @@ END
 $fixed_search_path$;
 -- new functions: only what README documents for PUBLIC (sql/finalize.sql, section 2)
 REVOKE EXECUTE ON FUNCTION nspg_guard._purge_older_than(interval, bigint), nspg_guard.audit_verify(),
-    nspg_guard.audit_verify(bigint, bytea), nspg_guard.audit_head(), nspg_guard.audit_anchor_adopt(text)
+    nspg_guard.audit_verify(bigint, bytea), nspg_guard.audit_head(), nspg_guard.audit_anchor_adopt(text),
+    nspg_guard.audit_stats(), nspg_guard.unguarded_runs(), nspg_guard.acknowledge_unguarded_runs(text),
+    nspg_guard.lint_audit_anchor_broken(), nspg_guard.lint_audit_unsealed_too_long(),
+    nspg_guard.lint_audit_queue_waiting(), nspg_guard.lint_audit_ran_without_nspg_guard()
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_stats() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.unguarded_runs() TO PUBLIC;

@@ -156,6 +156,8 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     }
     private_lock::take(PrivateLock::AuditSeal, 0);
     let Some((mut seq, mut prev)) = continuing_head() else { return Outcome::Broken };
+    // an empty chain (the first seal, or one the 0.1.0 update emptied) starts at the first row
+    let low = if seq == 0 { 0 } else { low };
     let query = format!(
         "SELECT {ROW_COLUMNS} FROM nspg_guard.audit_log l
           WHERE l.id >= $1 AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)
