@@ -26,7 +26,8 @@ set +e
 
 DIR=$(dirname "$TEST_DIR")/trail_tamper
 PORT=$((TEST_PORT + 30))
-UPDATE_SCRIPT="$(pg_config_sharedir)/extension/nspg_guard--0.1.0--0.1.0-tamper-test.sql"
+VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -n 1)
+UPDATE_SCRIPT="$(pg_config_sharedir)/extension/nspg_guard--$VERSION--$VERSION-tamper-test.sql"
 trap 'stop_cluster "$DIR"; rm -f "$UPDATE_SCRIPT"' EXIT
 source "$(dirname "${BASH_SOURCE[0]}")/wire.bash"
 
@@ -214,7 +215,7 @@ CREATE INDEX audit_log_update_test ON nspg_guard.audit_log (event_time);
 DROP INDEX nspg_guard.audit_log_update_test;
 SQL
 expect_line "ALTER EXTENSION nspg_guard UPDATE runs its own script" \
-    "$(sql "ALTER EXTENSION nspg_guard UPDATE TO '0.1.0-tamper-test'; SELECT extversion FROM pg_extension WHERE extname = 'nspg_guard'")" "0.1.0-tamper-test"
+    "$(sql "ALTER EXTENSION nspg_guard UPDATE TO '$VERSION-tamper-test'; SELECT extversion FROM pg_extension WHERE extname = 'nspg_guard'")" "$VERSION-tamper-test"
 expect_same "the trail's shape is unchanged (no rule, trigger or policy; same objects, owner, persistence)" "$(trail_shape)" "$shape_before"
 expect_line "the chain verifies" "$(sql "SELECT ok FROM nspg_guard.audit_verify()")" "t"
 

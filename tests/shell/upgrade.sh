@@ -117,7 +117,7 @@ out=$(sql "SELECT count(*) >= $old_rows FROM nspg_guard.audit_log")
 expect_line "every audit row survives" "$out" "t"
 wait_sealed || fail "the upgraded trail was not sealed"
 expect_line "the $OLD_VERSION chain, verified by the UPDATE, was sealed anew from its first row" \
-    "$(sql "SELECT min(seal_seq) = 1 AND count(*) = (SELECT count(*) FROM nspg_guard.audit_log) AND min(id) = (SELECT min(id) FROM nspg_guard.audit_log) FROM nspg_guard.audit_chain")" "t"
+    "$(sql "SELECT c.id = (SELECT min(id) FROM nspg_guard.audit_log) FROM nspg_guard.audit_chain c WHERE c.seal_seq = 1")" "t"
 expect_line "the chain survives: audit_verify() ok over the old and the new rows" \
     "$(sql "SELECT ok, rows_checked > $old_rows FROM nspg_guard.audit_verify()")" "t|t"
 expect_line "the registries survive" "$(sql "$REGISTRIES")" "$old_registries"
