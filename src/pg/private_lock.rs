@@ -1,6 +1,8 @@
-//! Locks only nspg_guard takes. They are advisory lock tags whose last field no SQL function
-//! uses (`pg_advisory_lock()` and its friends use 1 and 2), so no session can take one first
-//! and make nspg_guard's own work wait on it. They are held until the transaction ends.
+//! Locks only nspg_guard takes. They are "userlock" tags (the lock tag type PostgreSQL keeps for
+//! extensions' own user locks; no SQL function takes one), so no session can take one first and
+//! make nspg_guard's own work wait on it, and they stay out of what sessions see as their
+//! advisory locks (`pg_locks` shows them as locktype `userlock`). They are held until the
+//! transaction ends.
 
 use pgrx::pg_sys;
 
@@ -26,7 +28,7 @@ fn locktag(lock: PrivateLock, key: u32) -> pg_sys::LOCKTAG {
         locktag_field2: 0,
         locktag_field3: key,
         locktag_field4: lock as u16,
-        locktag_type: pg_sys::LockTagType::LOCKTAG_ADVISORY as u8,
+        locktag_type: pg_sys::LockTagType::LOCKTAG_USERLOCK as u8,
         locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
     }
 }
