@@ -366,6 +366,36 @@ mod tests {
     }
 
     #[test]
+    fn ranges_found_elsewhere_are_masked_too() {
+        // the server's parser knows 'hunter2' is the password: its repeat in `note` goes too
+        let sql = "CREATE SERVER s FOREIGN DATA WRAPPER f OPTIONS (password 'hunter2', note 'hunter2')";
+        let note = sql.rfind("'hunter2'").expect("literal");
+        assert_eq!(redact_also(sql, true, &[note..note + 9]).expect("redacts"),
+                   "CREATE SERVER s FOREIGN DATA WRAPPER f OPTIONS (password '***', note '***')");
+        assert_eq!(r(sql), "CREATE SERVER s FOREIGN DATA WRAPPER f OPTIONS (password '***', note 'hunter2')");
+        // overlapping the Rust rules' edit (a redacted body inside a literal): one mask
+        let sql = "DO $$ BEGIN EXECUTE 'ALTER ROLE r PASSWORD ''x'''; END $$; SELECT 1";
+        let end = sql.find("; SELECT").expect("end");
+        assert_eq!(redact_also(sql, true, &[3..end, 5..9]).expect("redacts"), "DO '***'; SELECT 1");
+        // ranges off the text or off character boundaries are ignored, never a panic
+        assert_eq!(redact_also("SELECT 'é'", true, &[8..9, 5..100, 4..2]).expect("redacts"), "SELECT 'é'");
+    }
+
+    #[test]
+    fn secret_options_and_values() {
+        for name in ["password", "PASSWORD", "sslpassword", "passfile", "client_secret", "passwd"] {
+            assert!(is_secret_option(name), "{name}");
+        }
+        for name in ["password_required", "user", "host", "passwords_file"] {
+            assert!(!is_secret_option(name), "{name}");
+        }
+        assert!(holds_secret("host=h password=x"));
+        assert!(holds_secret("postgres://u:x@h/db"));
+        assert!(!holds_secret("host=h user=u"));
+        assert!(!holds_secret("hunter2"));
+    }
+
+    #[test]
     fn every_literal_form() {
         for lit in ["'hunter2'", "'it''s hunter2'", r"E'it\'s \\ hunter2'", "$$hunter2$$", "$pw$x$y hunter2$pw$",
                     "$é$hunter2$é$", "U&'hunter\\0032'", "U&'hunter!0032' UESCAPE '!'", "u&'hunter!+000032'uescape'!'",
