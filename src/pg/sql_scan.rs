@@ -124,7 +124,7 @@ unsafe fn literal_ranges(text: &CStr, values: &[String]) -> Vec<Range<usize>> {
             break;
         }
         let start = usize::try_from(location).unwrap_or(0).min(bytes.len());
-        let literal = literal_start(&bytes[start..]).then(|| c_text(value.str_)).flatten();
+        let literal = sql_lexer::opens_string(&bytes[start..]).then(|| c_text(value.str_)).flatten();
         tokens.push((start, literal));
     }
     pg_sys::scanner_finish(scanner);
@@ -132,7 +132,7 @@ unsafe fn literal_ranges(text: &CStr, values: &[String]) -> Vec<Range<usize>> {
     let mut literals = Vec::new();
     for (i, (start, value)) in tokens.iter().enumerate() {
         let Some(value) = value else { continue };
-        let unicode = bytes[*start] != b'\'' && bytes[*start] != b'$' && bytes[*start].eq_ignore_ascii_case(&b'u');
+        let unicode = sql_lexer::opens_unicode_string(&bytes[*start..]);
         literals.push((i, Literal { start: *start, next: end_of(i), value: value.clone(), unicode }));
     }
     let mut ranges = Vec::new();
@@ -144,18 +144,6 @@ unsafe fn literal_ranges(text: &CStr, values: &[String]) -> Vec<Range<usize>> {
         }
     }
     ranges
-}
-
-/// Does a token starting with these bytes read as a string literal (`'…'`, `E'…'`, `U&'…'`,
-/// `$tag$…$tag$`; not a parameter `$1`, a bit string or a national one's `N`)?
-fn literal_start(b: &[u8]) -> bool {
-    match b {
-        [b'\'', ..] => true,
-        [b'$', next, ..] => !next.is_ascii_digit(),
-        [e, b'\'', ..] => e.eq_ignore_ascii_case(&b'e'),
-        [u, b'&', b'\'', ..] => u.eq_ignore_ascii_case(&b'u'),
-        _ => false,
-    }
 }
 
 /// A `U&` literal's value (the scanner leaves its escapes to the grammar) and where the token
