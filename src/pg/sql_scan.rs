@@ -29,9 +29,11 @@ pub fn secret_literals(sql: &str) -> Vec<Range<usize>> {
     unsafe {
         let caller = pg_sys::CurrentMemoryContext;
         let scratch = pg_sys::AllocSetContextCreateInternal(caller, c"nspg_guard redaction".as_ptr(), 0, 8 * 1024, 8 * 1024 * 1024);
-        let warn = pg_sys::escape_string_warning;
-        // the parser would repeat its own WARNINGs about backslashes to the client
-        pg_sys::escape_string_warning = false;
+        // the parser would repeat its NOTICEs and WARNINGs (a long identifier truncated, a
+        // backslash in a string) to the client and the log: below ERROR, nothing is reported
+        let levels = (pg_sys::client_min_messages, pg_sys::log_min_messages);
+        pg_sys::client_min_messages = pgrx::PgLogLevel::ERROR as i32;
+        pg_sys::log_min_messages = pgrx::PgLogLevel::ERROR as i32;
         pg_sys::MemoryContextSwitchTo(scratch);
         let ranges = PgTryBuilder::new(AssertUnwindSafe(|| {
             let values = tree_secrets(pg_sys::raw_parser(text.as_ptr(), pg_sys::RawParseMode::RAW_PARSE_DEFAULT));
@@ -39,7 +41,7 @@ pub fn secret_literals(sql: &str) -> Vec<Range<usize>> {
         }))
         .catch_others(|_| Vec::new())
         .execute();
-        pg_sys::escape_string_warning = warn;
+        (pg_sys::client_min_messages, pg_sys::log_min_messages) = levels;
         pg_sys::MemoryContextSwitchTo(caller);
         pg_sys::MemoryContextDelete(scratch);
         ranges
@@ -107,8 +109,7 @@ struct Literal {
     unicode: bool,
 }
 
-/// The ranges of the literals of `text` (scanned with `escape_string_warning` off, as the
-/// caller set it) that hold one of `values` or a secret of their own,
+/// The ranges of the literals of `text` that hold one of `values` or a secret of their own,
 /// each from its first byte to the end of its last (a literal continued over a newline is one;
 /// a `U&` literal's UESCAPE clause goes with it).
 unsafe fn literal_ranges(text: &CStr, values: &[String]) -> Vec<Range<usize>> {

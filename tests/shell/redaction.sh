@@ -135,6 +135,11 @@ out=$(PGOPTIONS="-c standard_conforming_strings=off" "$PG_BIN/psql" -X -h "$DIR"
     -c "SET standard_conforming_strings = on; CREATE ROLE red_reparse PASSWORD 'x\\' $M'; SELECT 'went on'" 2>/dev/null)
 expect "the statement and the next ran" "$out" "went on"
 
+say "the parser's second pass is silent: a NOTICE of the statement's own parse comes once"
+long=red_$(printf 'x%.0s' $(seq 70))
+out=$("$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d postgres -At -c "CREATE VIEW $long AS SELECT 1 AS a" 2>&1)
+expect_line "one NOTICE about the long name" "$(grep -c 'will be truncated' <<<"$out")" "1"
+
 say "extended protocol: parse/bind/execute, parameters"
 out=$(wire postgres red_ext <<S
 parse - ALTER ROLE red_target PASSWORD '$M'
