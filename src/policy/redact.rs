@@ -29,8 +29,12 @@ use crate::policy::conninfo;
 use crate::policy::sql_lexer::{self, Kind, Token};
 use once_cell::sync::Lazy;
 use regex::Regex;
+use std::ops::Range;
 
 const MASKED_LITERAL: &str = "'***'";
+
+/// Endings of a word or option name whose value is a secret.
+const SECRET_WORDS: [&str; 4] = ["password", "passwd", "passfile", "secret"];
 
 /// Deepest nesting of strings inside strings that is redacted as SQL. SQL written by people or
 /// tools nests a few levels (a DO block, an EXECUTE string, a connection string inside it).
@@ -71,6 +75,32 @@ pub fn redact(sql: &str, standard_conforming_strings: bool) -> Result<String, Re
     redact_collect(sql, standard_conforming_strings).map(|r| r.text)
 }
 
+/// `redact`, also masking the byte ranges `also` (literals the server's parser found to be
+/// secrets): the union of both, since more masking never leaks. A range that is not within the
+/// text on character boundaries is ignored.
+pub fn redact_also(sql: &str, standard_conforming_strings: bool, also: &[Range<usize>]) -> Result<String, RedactError> {
+    let mut found = redact_edits(sql, standard_conforming_strings)?.0;
+    found.extend(
+        also.iter()
+            .filter(|r| r.start < r.end && sql.get(r.start..r.end).is_some())
+            .map(|r| Edit { start: r.start, end: r.end, with: MASKED_LITERAL.to_string() }),
+    );
+    Ok(apply(sql, merge(found)))
+}
+
+/// Is an option of this name (a role's `PASSWORD`, a server's or user mapping's `password`,
+/// `sslpassword`, `passfile`, `…secret`) a secret?
+pub fn is_secret_option(name: &str) -> bool {
+    let v = name.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| v.ends_with(w))
+}
+
+/// Does a literal's value hold a secret by itself (a connection string with a password, a
+/// URI with `user:password@`, `pass…=` anywhere)?
+pub fn holds_secret(value: &str) -> bool {
+    !conninfo::secret_values(value).is_empty() || SECRET_IN_TEXT.is_match(value)
+}
+
 /// A redacted text and the secrets masked in it, so a log line that repeats a secret elsewhere
 /// (an error message quoting it) can be scrubbed too.
 #[derive(Debug, Default)]
@@ -88,6 +118,11 @@ pub struct Secrets {
 }
 
 pub fn redact_collect(sql: &str, standard_conforming_strings: bool) -> Result<Redacted, RedactError> {
+    let (found, secrets) = redact_edits(sql, standard_conforming_strings)?;
+    Ok(Redacted { text: apply(sql, merge(found)), secrets })
+}
+
+fn redact_edits(sql: &str, standard_conforming_strings: bool) -> Result<(Vec<Edit>, Secrets), RedactError> {
     let budget = sql.len().saturating_mul(WORK_PER_BYTE).saturating_add(WORK_ALLOWANCE);
     let mut work = 0usize;
     let mut secrets = Secrets::default();
@@ -100,7 +135,7 @@ pub fn redact_collect(sql: &str, standard_conforming_strings: bool) -> Result<Re
         list.sort();
         list.dedup();
     }
-    Ok(Redacted { text: apply(sql, merge(found)), secrets })
+    Ok((found, secrets))
 }
 
 /// A replacement of `text[start..end]`.
@@ -161,11 +196,10 @@ fn secret_word(t: &Token) -> Option<Word> {
         Kind::Str => t.value.split_whitespace().last().unwrap_or(""),
         _ => return None,
     };
-    let v = word.to_ascii_lowercase();
-    if ["password", "passwd", "passfile", "secret"].iter().any(|w| v.ends_with(w)) {
+    if is_secret_option(word) {
         Some(Word::Secret)
     } else {
-        (v == "connection").then_some(Word::Connection)
+        word.eq_ignore_ascii_case("connection").then_some(Word::Connection)
     }
 }
 
@@ -329,6 +363,36 @@ mod tests {
         assert_eq!(r("SELECT 'ALTER ROLE r PASSWORD ' || quote_literal('hunter2')"), "SELECT 'ALTER ROLE r PASSWORD ' || quote_literal('***')");
         // does not parse: either literal may be the secret
         assert_eq!(r("ALTER ROLE app PASSWORD E'\\\\' 'hunter2'"), "ALTER ROLE app PASSWORD '***' '***'");
+    }
+
+    #[test]
+    fn ranges_found_elsewhere_are_masked_too() {
+        // the server's parser knows 'hunter2' is the password: its repeat in `note` goes too
+        let sql = "CREATE SERVER s FOREIGN DATA WRAPPER f OPTIONS (password 'hunter2', note 'hunter2')";
+        let note = sql.rfind("'hunter2'").expect("literal");
+        assert_eq!(redact_also(sql, true, &[note..note + 9]).expect("redacts"),
+                   "CREATE SERVER s FOREIGN DATA WRAPPER f OPTIONS (password '***', note '***')");
+        assert_eq!(r(sql), "CREATE SERVER s FOREIGN DATA WRAPPER f OPTIONS (password '***', note 'hunter2')");
+        // overlapping the Rust rules' edit (a redacted body inside a literal): one mask
+        let sql = "DO $$ BEGIN EXECUTE 'ALTER ROLE r PASSWORD ''x'''; END $$; SELECT 1";
+        let end = sql.find("; SELECT").expect("end");
+        assert_eq!(redact_also(sql, true, &[3..end, 5..9]).expect("redacts"), "DO '***'; SELECT 1");
+        // ranges off the text or off character boundaries are ignored, never a panic
+        assert_eq!(redact_also("SELECT 'é'", true, &[8..9, 5..100, 4..2]).expect("redacts"), "SELECT 'é'");
+    }
+
+    #[test]
+    fn secret_options_and_values() {
+        for name in ["password", "PASSWORD", "sslpassword", "passfile", "client_secret", "passwd"] {
+            assert!(is_secret_option(name), "{name}");
+        }
+        for name in ["password_required", "user", "host", "passwords_file"] {
+            assert!(!is_secret_option(name), "{name}");
+        }
+        assert!(holds_secret("host=h password=x"));
+        assert!(holds_secret("postgres://u:x@h/db"));
+        assert!(!holds_secret("host=h user=u"));
+        assert!(!holds_secret("hunter2"));
     }
 
     #[test]

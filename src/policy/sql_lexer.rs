@@ -71,6 +71,24 @@ enum Form {
     Bits,
 }
 
+/// Does a token starting with these bytes (as the backend scanner returned it) read as a
+/// character string literal: `'…'`, `E'…'`, `U&'…'` or `$tag$…$tag$`? Not a parameter `$1`, a
+/// bit string, or the `N` of a national one (its `'…'` is the next token).
+pub fn opens_string(b: &[u8]) -> bool {
+    match b {
+        [b'\'', ..] => true,
+        [b'$', next, ..] => !next.is_ascii_digit(),
+        [e, b'\'', ..] => e.eq_ignore_ascii_case(&b'e'),
+        [u, b'&', b'\'', ..] => u.eq_ignore_ascii_case(&b'u'),
+        _ => false,
+    }
+}
+
+/// Is a token opening a string (`opens_string`) a `U&'…'` one?
+pub fn opens_unicode_string(b: &[u8]) -> bool {
+    matches!(b, [u, b'&', b'\'', ..] if u.eq_ignore_ascii_case(&b'u'))
+}
+
 /// The tokens of `sql` as PostgreSQL's scanner reads them with the given
 /// `standard_conforming_strings`.
 pub fn tokens(sql: &str, standard_conforming_strings: bool) -> Vec<Token> {
@@ -439,6 +457,17 @@ pub fn decode_unicode(body: &str, esc: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_openers() {
+        for t in ["'x'", "E'x'", "e'x'", "U&'x'", "u&'x'", "$$x$$", "$a$x$a$", "''"] {
+            assert!(opens_string(t.as_bytes()), "{t}");
+        }
+        for t in ["$1", "B'01'", "X'1f'", "N'x'", "\"id\"", "u&\"id\"", "e", "$", ""] {
+            assert!(!opens_string(t.as_bytes()), "{t}");
+        }
+        assert!(opens_unicode_string(b"U&'x'") && !opens_unicode_string(b"'U&'") && !opens_unicode_string(b"E'x'"));
+    }
 
     fn strings(sql: &str, scs: bool) -> Vec<(Kind, String)> {
         tokens(sql, scs)

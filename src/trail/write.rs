@@ -50,10 +50,12 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
     }
 }
 
-/// Redacts and cuts statement text for storage. Text the redactor cannot finish (nested past
-/// its limits) is not kept: a marker with its length stands in for it.
+/// Redacts and cuts statement text for storage: the Rust rules, and the literals the server's
+/// parser finds secret where it can run (`sql_scan`). Text the redactor cannot finish (nested
+/// past its limits) is not kept: a marker with its length stands in for it.
 fn redacted_statement(sql: &str, max_bytes: usize) -> String {
-    match redact::redact(sql, unsafe { pg_sys::standard_conforming_strings }) {
+    let found = crate::pg::sql_scan::secret_literals(sql);
+    match redact::redact_also(sql, unsafe { pg_sys::standard_conforming_strings }, &found) {
         Ok(redacted) => redact::truncate(&redacted, max_bytes),
         Err(why) => redact::unredacted_marker(sql.len(), why),
     }
