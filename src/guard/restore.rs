@@ -1,13 +1,13 @@
 //! Restoring a dump of a guarded database (README "Backup and restore"). pg_dump writes the
 //! trail's and the registries' rows (the extension configuration tables: audit log and chain,
 //! audited relations, break-glass requests, lockdowns, lint suppressions, snapshots, access
-//! reviews) as `COPY … FROM stdin` after `CREATE EXTENSION`. The append-only rule admits such a COPY only while the database
-//! has no history of its own to protect: by a superuser, from the client (not a server file or
-//! program), with no row of the hash chain or of the target table written by another
-//! transaction — `pg_restore --single-transaction` (or `psql -1`) into a new database. The
-//! restored rows keep their chain, so `audit_verify()` checks them as before; each admitted COPY
-//! is an audit event (class config, outcome `trail_restored`) with the rows it restored,
-//! written in the same transaction and so sealed after them.
+//! reviews) as `COPY … FROM stdin` after `CREATE EXTENSION`. The append-only rule admits such a
+//! COPY only while the database has no history of its own to protect: by a superuser, from the
+//! client (not a server file or program), with no row of the hash chain or of the target table
+//! written by another transaction — `pg_restore --single-transaction` (or `psql -1`) into a new
+//! database. The restored rows keep their chain, so `audit_verify()` checks them as before;
+//! each admitted COPY is an audit event (class config, outcome `trail_restored`) with the rows
+//! it restored, written in the same transaction and so sealed after them.
 
 use crate::pg::as_guard::as_guard;
 use crate::policy::audit_event::AuditClass;
