@@ -2,10 +2,12 @@
 //!
 //! A suppression hides a finding and a review approves a privilege inventory, so only admins
 //! (superusers and members of `nspg_guard.admin_roles`, the DDL guard's standing) make them.
-//! The tables grant nothing but SELECT: these functions check the caller, then write as the
-//! extension's owner.
+//! The tables grant nothing but SELECT, and nobody changes their rows by DML while the library is
+//! loaded (guard/protect.rs): these functions check the caller, then write as nspg_guard's
+//! internal work (as_guard).
 
 use crate::api::lint::{required, LintError, DECISIONS};
+use crate::pg::as_guard::as_guard;
 use crate::pg::standing;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -18,24 +20,6 @@ fn admin_or_denied(action: &'static str) -> Result<(), LintError> {
     }
     let role = crate::pg::text::role_name(unsafe { pg_sys::GetUserId() });
     Err(LintError::Denied { action, role })
-}
-
-/// Runs `write` with the privileges of the extension's owner, the only role that may write the
-/// evidence tables. The previous user is restored on return; on an error, transaction abort
-/// restores it (as for PostgreSQL's own SetUserIdAndSecContext callers).
-fn as_extension_owner<R>(write: impl FnOnce() -> Result<R, LintError>) -> Result<R, LintError> {
-    let owner = Spi::get_one::<pg_sys::Oid>(
-        "SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'nspg_guard'",
-    )?
-    .ok_or(LintError::Internal("the nspg_guard extension has no row in pg_extension"))?;
-    let (mut saved_user, mut saved_context) = (pg_sys::InvalidOid, 0);
-    unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
-        pg_sys::SetUserIdAndSecContext(owner, saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
-    }
-    let result = write();
-    unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
-    result
 }
 
 fn or_raise<T>(result: Result<T, LintError>) -> T {
@@ -60,7 +44,7 @@ fn lint_suppress(key: Option<&str>, reason: Option<&str>, until: Option<Timestam
             return Err(LintError::UnknownKey(key.to_string()));
         }
         let by = unsafe { pg_sys::GetUserId() };
-        as_extension_owner(|| {
+        as_guard(|| {
             Spi::run_with_args(
                 "INSERT INTO nspg_guard.lint_suppressions (key, reason, until, suppressed_by)
                  VALUES ($1, $2, $3, pg_catalog.pg_get_userbyid($4))
@@ -85,7 +69,7 @@ fn snapshot_save(label: Option<&str>) -> i64 {
         let snapshot = Spi::get_one::<pgrx::JsonB>("SELECT nspg_guard.privilege_snapshot()")?
             .ok_or(LintError::Internal("privilege_snapshot() returned NULL"))?;
         let by = unsafe { pg_sys::GetUserId() };
-        as_extension_owner(|| {
+        as_guard(|| {
             Spi::get_one_with_args::<i64>(
                 "INSERT INTO nspg_guard.snapshots (label, taken_by, snapshot)
                  VALUES ($1, pg_catalog.pg_get_userbyid($2), $3) RETURNING id",
@@ -122,7 +106,7 @@ fn access_review_record(
             return Err(LintError::UnknownSnapshot(snapshot_id));
         }
         let by = unsafe { pg_sys::GetUserId() };
-        as_extension_owner(|| {
+        as_guard(|| {
             Spi::get_one_with_args::<i64>(
                 "INSERT INTO nspg_guard.access_review_records (snapshot_id, reviewer, decision, notes, recorded_by)
                  VALUES ($1, $2, $3, $4, pg_catalog.pg_get_userbyid($5)) RETURNING id",

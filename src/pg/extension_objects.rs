@@ -99,8 +99,11 @@ pub unsafe fn owned_by_us(ours: Ours, class_id: Oid, object_id: Oid) -> Option<S
         .then(|| object_name(class_id, object_id).unwrap_or_else(|| "a member of extension nspg_guard".into()))
 }
 
-/// The relation `relid` as a name, if it is nspg_guard's.
-unsafe fn relation_is_ours(ours: Ours, relid: Oid) -> Option<String> {
+/// The relation `relid` as a name, if it is nspg_guard's (in its schema or a member of it).
+///
+/// # Safety
+/// In a transaction; `ours` is this database's.
+pub unsafe fn relation_is_ours(ours: Ours, relid: Oid) -> Option<String> {
     let ours_by_schema = pg_sys::get_rel_namespace(relid) == ours.schema && ours.schema != pg_sys::InvalidOid;
     (ours_by_schema || pg_sys::getExtensionOfObject(pg_sys::RelationRelationId, relid) == ours.extension)
         .then(|| crate::pg::objects::relation_name(relid))

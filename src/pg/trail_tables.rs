@@ -10,6 +10,8 @@ use std::cell::Cell;
 /// too (break-glass requests, lockdowns).
 #[derive(Clone, Copy)]
 pub struct Trail {
+    /// Schema nspg_guard: every table in it is nspg_guard's (guard/protect.rs).
+    pub schema: pg_sys::Oid,
     pub log: pg_sys::Oid,
     pub chain: pg_sys::Oid,
     pub breakglass: pg_sys::Oid,
@@ -17,7 +19,7 @@ pub struct Trail {
 }
 
 const NO_TRAIL: Trail =
-    Trail { log: pg_sys::Oid::INVALID, chain: pg_sys::Oid::INVALID, breakglass: pg_sys::Oid::INVALID, lockdowns: pg_sys::Oid::INVALID };
+    Trail { schema: pg_sys::Oid::INVALID, log: pg_sys::Oid::INVALID, chain: pg_sys::Oid::INVALID, breakglass: pg_sys::Oid::INVALID, lockdowns: pg_sys::Oid::INVALID };
 
 thread_local! {
     /// (generation it was looked up at, the tables); u64::MAX = never looked up.
@@ -56,6 +58,7 @@ pub fn trail() -> Trail {
             NO_TRAIL
         } else {
             Trail {
+                schema,
                 log: pg_sys::get_relname_relid(c"audit_log".as_ptr(), schema),
                 chain: pg_sys::get_relname_relid(c"audit_chain".as_ptr(), schema),
                 breakglass: pg_sys::get_relname_relid(c"breakglass_requests".as_ptr(), schema),

@@ -23,6 +23,22 @@ pub fn catalog_write_refusal(command: &str, catalog: &str) -> Refusal {
     refusal(format!("nspg_guard: {command} of {catalog} refused: it changes rows of nspg_guard's objects"), command, catalog)
 }
 
+/// How rows of nspg_guard's table `table` (schema-qualified) are changed instead of by direct
+/// DML: the refusal's HINT. A table not named here (a future one) gets the general rule.
+pub fn registry_hint(table: &str) -> &'static str {
+    match table {
+        "nspg_guard.breakglass_requests" | "nspg_guard.role_lockdowns" => {
+            "Use nspg_guard.breakglass_request/approve/deny/end/review() and nspg_guard.lockdown_role/unlock_role()."
+        }
+        "nspg_guard.audited_relations" => "Use SELECT nspg_guard.audit_relation(table, mode); mode 'none' stops auditing a table.",
+        "nspg_guard.lint_suppressions" => "Use SELECT nspg_guard.lint_suppress(key, reason, until); an until in the past ends a suppression.",
+        "nspg_guard.snapshots" => "Use SELECT nspg_guard.snapshot_save(label).",
+        "nspg_guard.access_review_records" => "Use SELECT nspg_guard.access_review_record(snapshot_id, reviewer, decision, notes).",
+        "nspg_guard.lint_rules" => "Lint rules ship with the extension (ALTER EXTENSION nspg_guard UPDATE); hide a finding with nspg_guard.lint_suppress().",
+        _ => "nspg_guard's tables change only through nspg_guard's functions (see the README).",
+    }
+}
+
 fn refusal(message: String, command: &str, object: &str) -> Refusal {
     Refusal {
         sqlstate: PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -48,5 +64,15 @@ mod tests {
         let c = catalog_write_refusal("UPDATE", "pg_catalog.pg_class");
         assert!(c.message.contains("UPDATE of pg_catalog.pg_class refused"));
         assert_eq!(c.command, "UPDATE");
+    }
+
+    #[test]
+    fn registry_hints_name_the_function_to_use() {
+        assert!(registry_hint("nspg_guard.audited_relations").contains("audit_relation("));
+        assert!(registry_hint("nspg_guard.lint_suppressions").contains("lint_suppress("));
+        assert!(registry_hint("nspg_guard.snapshots").contains("snapshot_save("));
+        assert!(registry_hint("nspg_guard.access_review_records").contains("access_review_record("));
+        assert!(registry_hint("nspg_guard.role_lockdowns").contains("lockdown_role"));
+        assert!(registry_hint("nspg_guard.some_future_table").contains("nspg_guard's functions"));
     }
 }

@@ -122,6 +122,9 @@ out=$(sql "$B" "$PB" "SELECT object_identity || ' ' || rows FROM nspg_guard.audi
 expect_line "trail_restored event for audit_log with its rows" "$out" "nspg_guard.audit_log $log_rows"
 expect_line "trail_restored event for audit_chain with its rows" "$out" "nspg_guard.audit_chain $chain_rows"
 expect_line "trail_restored event for the break-glass registry" "$out" "nspg_guard.breakglass_requests 1"
+expect_line "trail_restored event for audited_relations" "$out" "nspg_guard.audited_relations 1"
+expect_line "trail_restored event for lint_suppressions" "$out" "nspg_guard.lint_suppressions 1"
+expect_line "trail_restored event for snapshots" "$out" "nspg_guard.snapshots 1"
 adopt_chain restored "$B" "$PB"
 kept_history restored "$B" "$PB" $((log_rows + 4))
 out=$(sql "$B" "$PB" "SELECT state FROM nspg_guard.breakglass_usages")
@@ -134,8 +137,11 @@ expect "COPY FROM into a trail with history is refused" "$out" "COPY FROM on nsp
 expect "the refusal says how a restore is done" "$out" "HINT:  A dump is restored by a superuser into a new database in one transaction"
 out=$(printf '\\.\n' | "$PG_BIN/psql" -X -h "$B" -p "$PB" -U postgres -d postgres -c "COPY nspg_guard.role_lockdowns FROM stdin" 2>&1 || true)
 expect "COPY FROM into a registry with rows is refused" "$out" "COPY FROM on nspg_guard.role_lockdowns refused"
+out=$(printf '\\.\n' | "$PG_BIN/psql" -X -h "$B" -p "$PB" -U postgres -d postgres -c "COPY nspg_guard.audited_relations FROM stdin" 2>&1 || true)
+expect "COPY FROM into audited_relations with rows is refused" "$out" "COPY FROM on nspg_guard.audited_relations refused"
+sql "$B" "$PB" "SELECT nspg_guard.audit_flush(20000)" >/dev/null
 out=$(sql "$B" "$PB" "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'denied' AND command_tag = 'COPY FROM'")
-expect_line "both refusals are audited" "$out" "2"
+expect_line "the three refusals are audited" "$out" "3"
 out=$(printf '\\.\n' | "$PG_BIN/psql" -X -h "$B" -p "$PB" -U app_user -d postgres -c "COPY nspg_guard.audit_log FROM stdin" 2>&1 || true)
 expect "not by another role" "$out" "refused"
 stop_cluster "$B"

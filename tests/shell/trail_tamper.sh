@@ -12,6 +12,12 @@
 #              pg_depend, pg_extension, pg_attribute, pg_proc) is refused however written (a CTE,
 #              a SQL function, PL/pgSQL, PREPARE/EXECUTE, the extended protocol, COPY FROM);
 #              catalog DML elsewhere runs and is a `risky` audit row;
+#   rows       DELETE/UPDATE/INSERT/MERGE/TRUNCATE/COPY FROM on every other table of nspg_guard
+#              (audited_relations, lint_suppressions, snapshots, access_review_records,
+#              lint_rules) by a superuser is refused with a HINT naming the function to use, also
+#              through a CTE, a SQL function, PL/pgSQL and PREPARE/EXECUTE; the rows stay; the
+#              functions (audit_relation, lint_suppress, snapshot_save, access_review_record)
+#              still write them;
 #   owner      with an extension owner that is not the bootstrap superuser, DROP OWNED BY and
 #              REASSIGN OWNED of it are refused (as itself, as another superuser, in a DO block);
 #   allowed    VACUUM FULL, CLUSTER, REINDEX, ANALYZE, audit_purge(), pg_dump, COMMENT, and an
@@ -26,7 +32,8 @@ set +e
 
 DIR=$(dirname "$TEST_DIR")/trail_tamper
 PORT=$((TEST_PORT + 30))
-VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -n 1)
+# an update from the version CREATE EXTENSION installs (the crate's)
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$REPO_ROOT/Cargo.toml" | head -n 1)
 UPDATE_SCRIPT="$(pg_config_sharedir)/extension/nspg_guard--$VERSION--$VERSION-tamper-test.sql"
 trap 'stop_cluster "$DIR"; rm -f "$UPDATE_SCRIPT"' EXIT
 source "$(dirname "${BASH_SOURCE[0]}")/wire.bash"
@@ -160,6 +167,45 @@ sync
 S
 )
 expect_count "wire: both refused with 42501" "$(grep -o '^ERROR 42501 nspg_guard' <<<"$out")" "ERROR 42501 nspg_guard" 2
+
+say "rows: DML on every other table of nspg_guard, by a superuser"
+out=$(sql "SELECT nspg_guard.audit_relation('public.bystander', 'write');
+           SELECT nspg_guard.lint_suppress('roles_superuser_not_allowed:other_admin', 'tamper test', now() + interval '1 day');
+           SELECT nspg_guard.access_review_record(nspg_guard.snapshot_save('tamper test'), 'carol', 'approved', NULL) > 0" 2>&1)
+expect_line "the functions write the tables (audit_relation, lint_suppress, snapshot_save, access_review_record)" "$out" "t"
+expect "audit_relation's answer" "$out" "access to public.bystander audited: write"
+table_rows() {
+    sql "SELECT (SELECT string_agg(relid::text || ':' || mode, ',') FROM nspg_guard.audited_relations) || '|' ||
+                (SELECT count(*) FROM nspg_guard.lint_suppressions) || '|' || (SELECT count(*) FROM nspg_guard.snapshots) || '|' ||
+                (SELECT count(*) FROM nspg_guard.access_review_records) || '|' || (SELECT count(*) FROM nspg_guard.lint_rules)"
+}
+rows_before=$(table_rows)
+# refused_hint NAME SQL HINT — refused (as `refused`), and the HINT names the function to use
+refused_hint() {
+    local app="tamper_${#refusals[@]}" out
+    out=$(PGAPPNAME=$app "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d postgres -At -v VERBOSITY=verbose -c "$2" 2>&1 </dev/null)
+    if grep -qE '^ERROR:  42501: nspg_guard: ' <<<"$out" && grep -qF "HINT:  $3" <<<"$out"; then pass "refused: $1"; else fail "refused with the hint \"$3\": $1:"; show "$out"; fi
+    refusals+=("$app|$1")
+}
+declare -A column=([audited_relations]=mode [lint_suppressions]=reason [snapshots]=label [access_review_records]=notes [lint_rules]=description)
+declare -A hint=([audited_relations]="Use SELECT nspg_guard.audit_relation(" [lint_suppressions]="Use SELECT nspg_guard.lint_suppress("
+                 [snapshots]="Use SELECT nspg_guard.snapshot_save(" [access_review_records]="Use SELECT nspg_guard.access_review_record("
+                 [lint_rules]="Lint rules ship with the extension")
+for t in audited_relations lint_suppressions snapshots access_review_records lint_rules; do
+    refused_hint "DELETE FROM $t" "DELETE FROM nspg_guard.$t" "${hint[$t]}"
+    refused_hint "UPDATE $t" "UPDATE nspg_guard.$t SET ${column[$t]} = ${column[$t]}" "${hint[$t]}"
+    refused_hint "INSERT INTO $t (no row)" "INSERT INTO nspg_guard.$t OVERRIDING SYSTEM VALUE SELECT * FROM nspg_guard.$t WHERE false" "${hint[$t]}"
+    refused_hint "MERGE INTO $t" "MERGE INTO nspg_guard.$t t USING (SELECT 1) s ON false WHEN NOT MATCHED THEN DO NOTHING" "${hint[$t]}"
+    refused_hint "TRUNCATE $t" "TRUNCATE nspg_guard.$t CASCADE" "${hint[$t]}"
+    refused_hint "COPY $t FROM STDIN (not a restore)" "COPY nspg_guard.$t FROM STDIN" "${hint[$t]/Use SELECT nspg_guard.*/A dump is restored}"
+done
+refused_hint "DELETE in a CTE" "WITH d AS (DELETE FROM nspg_guard.audited_relations RETURNING 1) SELECT count(*) FROM d" "${hint[audited_relations]}"
+refused_hint "DELETE in a SQL function" "CREATE FUNCTION public.unaudit() RETURNS void LANGUAGE sql AS 'DELETE FROM nspg_guard.audited_relations'; SELECT public.unaudit()" "${hint[audited_relations]}"
+refused_hint "DELETE in PL/pgSQL" "DO \$\$BEGIN DELETE FROM nspg_guard.lint_suppressions; END\$\$" "${hint[lint_suppressions]}"
+refused_hint "UPDATE as a prepared statement" "PREPARE s(text) AS UPDATE nspg_guard.snapshots SET label = \$1; EXECUTE s('forged')" "${hint[snapshots]}"
+refused_hint "INSERT in PL/pgSQL with EXECUTE" "DO \$\$BEGIN EXECUTE 'INSERT INTO nspg_guard.lint_suppressions VALUES (''x:y'', ''sneaky'', ''infinity'', ''postgres'')'; END\$\$" "${hint[lint_suppressions]}"
+expect_same "the rows are unchanged" "$(table_rows)" "$rows_before"
+expect_line "audit_relation('none') still ends auditing" "$(sql "SELECT nspg_guard.audit_relation('public.bystander', 'none')")" "access to public.bystander audited: none"
 
 say "owner: the extension owned by a role that is not the bootstrap superuser"
 sql "CREATE DATABASE owned OWNER ext_owner" >/dev/null

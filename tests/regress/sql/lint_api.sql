@@ -81,7 +81,9 @@ SELECT nspg_guard.lint_suppress('roles_superuser_not_allowed:ns_dba', 'approved 
 SELECT key, reason, suppressed_by FROM nspg_guard.lint_suppressions ORDER BY key;
 SELECT key FROM nspg_guard.roles_lint();
 RESET ROLE;
+-- not even a superuser deletes a suppression (it would be unaudited); it ends through lint_suppress()
 DELETE FROM nspg_guard.lint_suppressions WHERE key = 'roles_superuser_not_allowed:ns_dba';
+SELECT nspg_guard.lint_suppress('roles_superuser_not_allowed:ns_dba', 'ended, OPS-44', now() - interval '1 second');
 
 -- a role without privileges on pg_authid and pg_hba_file_rules and without pg_read_all_settings:
 -- those rules are reported as not evaluated; the others run as usual
