@@ -22,7 +22,8 @@ use std::panic::AssertUnwindSafe;
 /// The byte ranges of `sql` holding secrets as the server reads it; empty where the server's
 /// parser cannot be used here or the statement does not parse.
 pub fn secret_literals(sql: &str) -> Vec<Range<usize>> {
-    if !parser_usable() {
+    // no literal, no secret value: the parser is spared on plain statements (an audited UPDATE)
+    if !sql_lexer::may_hold_string(sql) || !parser_usable() {
         return Vec::new();
     }
     let Ok(text) = CString::new(sql) else { return Vec::new() };

@@ -84,6 +84,13 @@ pub fn opens_string(b: &[u8]) -> bool {
     }
 }
 
+/// Can `sql` hold a character string literal at all? Without a quote or a dollar quote it
+/// cannot, and a statement without literals has no secret value to find.
+pub fn may_hold_string(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    (0..b.len()).any(|i| matches!(b[i], b'\'' | b'$') && opens_string(&b[i..]))
+}
+
 /// Is a token opening a string (`opens_string`) a `U&'…'` one?
 pub fn opens_unicode_string(b: &[u8]) -> bool {
     matches!(b, [u, b'&', b'\'', ..] if u.eq_ignore_ascii_case(&b'u'))
@@ -457,6 +464,16 @@ pub fn decode_unicode(body: &str, esc: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_without_literals_hold_no_string() {
+        assert!(!may_hold_string("UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2"));
+        assert!(!may_hold_string("SELECT \"weird\" FROM t WHERE x = 1 $"));
+        assert!(may_hold_string("ALTER ROLE r PASSWORD 'x'"));
+        assert!(may_hold_string("CREATE ROLE r PASSWORD $$x$$"));
+        assert!(may_hold_string("SELECT $q$x$q$"));
+        assert!(may_hold_string("SELECT U&'x'"));
+    }
 
     #[test]
     fn string_openers() {
