@@ -5,10 +5,11 @@
 //! transactions, which no commit of the writer's sees). A sealer seals its database in batches,
 //! one transaction each (`trail::seal`), and exits once nothing is marked for a while.
 
+use crate::pg::database_worker;
 use crate::pg::subxact::attempt;
 use crate::trail::seal::{self, Outcome};
 use crate::trail::sealing_state;
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, DynamicBackgroundWorker, SignalWakeFlags};
+use pgrx::bgworkers::{BackgroundWorker, DynamicBackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 use std::cell::RefCell;
 use std::time::Duration;
@@ -64,20 +65,11 @@ pub fn launch() {
             if running.iter().any(|(d, _)| *d == database) {
                 continue;
             }
-            let started = BackgroundWorkerBuilder::new("nspg_guard sealer")
-                .set_type("nspg_guard sealer")
-                .set_function("nspg_guard_audit_sealer_main")
-                .set_library("nspg_guard")
-                .set_argument(Some(pg_sys::Datum::from(database)))
-                .enable_spi_access()
-                .set_start_time(BgWorkerStartTime::RecoveryFinished)
-                .set_restart_time(None)
-                .set_notify_pid(unsafe { pg_sys::MyProcPid })
-                .load_dynamic();
+            let started = database_worker::start("nspg_guard sealer", "nspg_guard_audit_sealer_main", database, true);
             match started {
-                Ok(handle) => running.push((database, handle)),
+                Some(handle) => running.push((database, handle)),
                 // no free worker slot: the mark stays, the next round tries again
-                Err(_) => break,
+                None => break,
             }
         }
     });

@@ -10,6 +10,7 @@ use crate::guard::admin_session;
 use crate::pg::admin_registry;
 use crate::pg::as_guard::as_guard;
 use crate::pg::backend;
+use crate::pg::database_worker;
 use crate::pg::locked_roles;
 use crate::pg::settings;
 use crate::pg::subxact::{attempt, attempt_quietly};
@@ -326,16 +327,8 @@ fn govern_lockdowns(look_anyway: bool) {
     elsewhere.dedup();
     if look_anyway {
         for database in elsewhere {
-            let started = BackgroundWorkerBuilder::new("nspg_guard lockdown rollback")
-                .set_type("nspg_guard lockdown rollback")
-                .set_function("nspg_guard_lockdown_rollback_main")
-                .set_library("nspg_guard")
-                .set_argument(Some(pg_sys::Datum::from(database)))
-                .enable_spi_access()
-                .set_start_time(BgWorkerStartTime::RecoveryFinished)
-                .set_restart_time(None)
-                .load_dynamic();
-            if started.is_err() {
+            let started = database_worker::start("nspg_guard lockdown rollback", "nspg_guard_lockdown_rollback_main", database, false);
+            if started.is_none() {
                 pgrx::warning!("nspg_guard: could not start a worker to roll back prepared transactions of locked-down roles in database {database}; tried again in a few seconds");
             }
         }

@@ -5,6 +5,7 @@ pub mod as_guard;
 pub mod audit_line;
 pub mod backend;
 pub mod control_file;
+pub mod database_worker;
 pub mod errors;
 pub mod extension_objects;
 pub mod lock_wait;
