@@ -1,0 +1,7 @@
+-- nspg_guard 0.2.0 -> 0.3.0 (ALTER EXTENSION nspg_guard UPDATE). Runs as the extension script
+-- does, so the tamper guard lets it change the trail's objects.
+-- Every change to the extension's SQL (sql/*.sql, #[pg_extern] functions) goes here as well,
+-- so that an upgraded database ends up as a fresh install: tests/shell/upgrade.sh compares the
+-- two object by object. A function added here also needs what sql/finalize.sql gives every
+-- function: SET search_path = pg_catalog, pg_temp, and a GRANT only if README documents it.
+\echo Use "ALTER EXTENSION nspg_guard UPDATE" to load this file. \quit
