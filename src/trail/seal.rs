@@ -158,9 +158,11 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     let Some((mut seq, mut prev)) = continuing_head() else { return Outcome::Broken };
     // an empty chain (the first seal, or one the 0.1.0 update emptied) starts at the first row
     let low = if seq == 0 { 0 } else { low };
+    // both sides bounded by `low` (c.id >= $1 says again what c.id = l.id implies): with stale
+    // statistics the planner would otherwise hash or merge the whole chain for every batch
     let query = format!(
         "SELECT {ROW_COLUMNS} FROM nspg_guard.audit_log l
-          WHERE l.id >= $1 AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)
+          WHERE l.id >= $1 AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id AND c.id >= $1)
           ORDER BY l.id LIMIT $2"
     );
     let (mut ids, mut seqs, mut prevs, mut hashes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
