@@ -66,6 +66,11 @@
 #                   pgaudit.role = bench_auditor holding UPDATE on pgbench_accounts: one
 #                   "AUDIT: OBJECT" line per UPDATE of pgbench_accounts, the same events as ours
 #      none         neither library (baseline)
+#    Part 4 runs at pgbench scale 10 and again at scale 1 (one branch row, which every transaction
+#    updates: whatever a transaction does after that UPDATE holds the row's lock longer). Besides
+#    TPS, each run reports the server's CPU time per transaction: every process of the cluster is
+#    in a cgroup (v1 cpuacct), read from the run's start until its rows are sealed — steadier than
+#    TPS when the machine is shared.
 #    Every run's new access rows, NSPG_AUDIT access lines and pgaudit AUDIT lines are counted and
 #    must be what the setting promises (a side that did nothing would make the comparison
 #    worthless); after a nspg_guard run the script waits until the writer has sealed every row
@@ -109,10 +114,16 @@ MAX_REPEAT_DIFF_PCT=0.01
 TARGET_RATIO=1.02
 TARGET_TPS_RATIO=0.98
 TARGET_COPY_RATIO=0.97
-TARGET_VS_PGAUDIT=1.0
+# access auditing of one table (nspg_guard) vs pgaudit object auditing of it (pgaudit-obj), TPS
+declare -A TARGET_VS_PGAUDIT_OBJ=([10]=0.95 [1]=0.90)
+# part 4 runs at each of these pgbench scales (scale 1: every transaction updates the one branch row)
+AUDIT_SCALES=(10 1)
+# every process of the part 2–4 cluster is accounted in this cgroup (v1 cpuacct), for the server's
+# CPU time per transaction; unset when the machine has none
+CPU_CGROUP=/sys/fs/cgroup/cpuacct/nspg_bench
 NSPG_AUDIT_DEFAULT='all, -access'
 declare -A TEMPLATE_SQL=([dml]=statements.sql [utility]=utility.sql)
-declare -A PRELOAD IR TPS TXNS ACCESS_ROWS AUDIT_LINES SEAL_SECONDS WRITER_CPU NSPG_LINES COPY_MS COPY_DDL_ROWS
+declare -A PRELOAD IR TPS TXNS SERVER_CPU_US ACCESS_ROWS AUDIT_LINES SEAL_SECONDS WRITER_CPU NSPG_LINES COPY_MS COPY_DDL_ROWS
 # What each cluster setting sets besides shared_preload_libraries (unset: the default).
 declare -A NSPG_AUDIT=([nspg_guard]=all [nspg_guard-log]=all)
 declare -A NSPG_DESTINATION=([nspg_guard-log]=log)
@@ -397,6 +408,7 @@ restart_with() {
     mark=$(log_size)
     as_postgres "$PG_BIN/pg_ctl" -D "$PGB_DIR/data" -l "$SERVER_LOG" -m fast -w restart >/dev/null ||
         die "cluster: restart with '$1' failed (bench/out/logs/server.log)"
+    cpu_group_join
     expect_setting shared_preload_libraries "$preload"
     if nspg_loaded "$1"; then
         expect_setting nspg_guard.ddl_guard enforce
@@ -480,6 +492,22 @@ writer_ticks() {
     fi
 }
 
+# cpu_group_join — puts the cluster's processes (postmaster and children; later children follow
+# the postmaster) into CPU_CGROUP, created on first use.
+cpu_group_join() {
+    [ -n "$CPU_CGROUP" ] || return 0
+    if ! mkdir -p "$CPU_CGROUP" 2>/dev/null || [ ! -w "$CPU_CGROUP/cgroup.procs" ]; then
+        CPU_CGROUP=
+        return 0
+    fi
+    local pid
+    pid=$(head -n 1 "$PGB_DIR/data/postmaster.pid")
+    for p in $pid $(ps --ppid "$pid" -o pid=); do echo "$p" >"$CPU_CGROUP/cgroup.procs" 2>/dev/null || true; done
+}
+
+# cpu_used_ns — CPU time the cluster's processes have used (cgroup), 0 without a cgroup.
+cpu_used_ns() { if [ -n "$CPU_CGROUP" ]; then cat "$CPU_CGROUP/cpuacct.usage"; else echo 0; fi; }
+
 access_rows() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log WHERE class = 'access'"; }
 unsealed_rows() { pgb_value "SELECT count(*) FROM nspg_guard.audit_log l WHERE NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id)"; }
 
@@ -496,14 +524,16 @@ wait_sealed() {
 
 # run_pgbench WORKLOAD SETTING ROUND SECONDS — one measured run; stores its TPS, transactions and
 # the audit records it left: new 'access' rows in nspg_guard.audit_log, new AUDIT lines in the log.
+# A fifth argument tags the key (tpcb-like@s1/…), for runs at another scale.
 run_pgbench() {
-    local workload=$1 setting=$2 round=$3 seconds=$4 key=$1/$2/$3 log=$OUT/pgbench/$1-$2-$3.log rows_before log_before ticks_before
+    local workload=$1 setting=$2 round=$3 seconds=$4 key=$1${5:-}/$2/$3 log=$OUT/pgbench/$1${5:-}-$2-$3.log rows_before log_before ticks_before cpu_before
     pgbench_as_app "$workload" -T "$WARMUP_SECONDS" >/dev/null 2>&1 || die "pgbench warm-up failed ($workload)"
     # What pgbench does before a run unless -n; the app role may not, so postgres does it.
     pgb_psql -c 'VACUUM pgbench_branches' -c 'VACUUM pgbench_tellers' -c 'TRUNCATE pgbench_history'
     rows_before=$(access_rows)
     log_before=$(log_size)
     ticks_before=$(writer_ticks)
+    cpu_before=$(cpu_used_ns)
     pgbench_as_app "$workload" -T "$seconds" >"$log" 2>&1 || die "pgbench failed (bench/out/pgbench/${log##*/})"
     WRITER_CPU[$key]=$(calc "($(writer_ticks) - $ticks_before) / $(getconf CLK_TCK)" 1)
     ACCESS_ROWS[$key]=$(($(access_rows) - rows_before))
@@ -516,7 +546,9 @@ run_pgbench() {
     TXNS[$key]=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$log")
     [ -n "${TPS[$key]}" ] && [ -n "${TXNS[$key]}" ] || die "no TPS in bench/out/pgbench/${log##*/}"
     if nspg_loaded "$setting"; then wait_sealed "$key"; fi
-    printf '  round %s %-11s %-12s %10.1f TPS' "$round" "$setting" "$workload" "${TPS[$key]}"
+    # the server's CPU per transaction, sealing included (the client, pgbench, is not counted)
+    SERVER_CPU_US[$key]=$(calc "($(cpu_used_ns) - $cpu_before) / 1000 / ${TXNS[$key]}" 1)
+    printf '  round %s %-14s %-15s %10.1f TPS' "$round" "$setting" "$workload${5:-}" "${TPS[$key]}"
     if [ "${ACCESS_ROWS[$key]}${NSPG_LINES[$key]}${AUDIT_LINES[$key]}" != 000 ]; then
         printf '  (%s transactions: %s access rows, %s NSPG_AUDIT lines, %s AUDIT lines)' "${TXNS[$key]}" \
             "${ACCESS_ROWS[$key]}" "${NSPG_LINES[$key]}" "${AUDIT_LINES[$key]}"
@@ -596,6 +628,28 @@ access_probe() {
     fi
 }
 
+# audit_scale SCALE — pgbench's tables at SCALE (initialised anew unless they are at it), the app
+# role's grants, pgbench_accounts audited (nspg_guard) and the pgaudit auditor's grant on it.
+audit_scale() {
+    local scale=$1
+    if [ "$scale" != "$PGB_SCALE" ]; then
+        say "pgbench tables at scale $scale"
+        # pgbench -i drops its tables, which the destructive guard would judge; pgaudit's event
+        # triggers need pgaudit loaded
+        restart_with pgaudit-obj
+        "$PG_BIN/pgbench" -i -s "$scale" -q -h "$PGB_DIR" -p "$PGB_PORT" -U postgres "$PGB_DB" >"$OUT/pgbench/init-s$scale.log" 2>&1 ||
+            die "pgbench -i -s $scale failed (bench/out/pgbench/init-s$scale.log)"
+        PGB_SCALE=$scale
+        pgb_psql <<SQL
+GRANT SELECT, UPDATE ON pgbench_accounts, pgbench_branches, pgbench_tellers TO $APP_ROLE;
+GRANT INSERT ON pgbench_history TO $APP_ROLE;
+GRANT UPDATE ON pgbench_accounts TO $AUDITOR_ROLE;
+SQL
+        restart_with nspg_guard
+        pgb_psql -c "SELECT nspg_guard.audit_relation('pgbench_accounts'::regclass, 'write')" >/dev/null
+    fi
+}
+
 setup_audit() {
     say "audit settings: nspg_guard access auditing of pgbench_accounts, pgaudit"
     restart_with nspg_guard
@@ -613,14 +667,17 @@ setup_audit() {
 
 audit_part() {
     setup_audit
-    say "audit rounds ($AUDIT_ROUNDS × ${AUDIT_SECONDS}s tpcb-like per setting, order rotated)"
     AUDIT_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
-    local round i n=${#AUDIT_SETTINGS[@]} setting
-    for round in $(seq "$AUDIT_ROUNDS"); do
-        for i in $(seq 0 $((n - 1))); do
-            setting=${AUDIT_SETTINGS[$(((i + round - 1) % n))]}
-            restart_with "$setting"
-            run_pgbench tpcb-like "$setting" "$round" "$AUDIT_SECONDS"
+    local round i n=${#AUDIT_SETTINGS[@]} setting scale
+    for scale in "${AUDIT_SCALES[@]}"; do
+        audit_scale "$scale"
+        say "audit rounds at scale $scale ($AUDIT_ROUNDS × ${AUDIT_SECONDS}s tpcb-like per setting, order rotated)"
+        for round in $(seq "$AUDIT_ROUNDS"); do
+            for i in $(seq 0 $((n - 1))); do
+                setting=${AUDIT_SETTINGS[$(((i + round - 1) % n))]}
+                restart_with "$setting"
+                run_pgbench tpcb-like "$setting" "$round" "$AUDIT_SECONDS" "@s$scale"
+            done
         done
     done
     AUDIT_LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
@@ -715,72 +772,96 @@ report_copy() {
 }
 
 report_audit() {
-    local round setting key line ratio pair
-    local -A mean
-    report "4. Audit trail vs pgaudit — wall clock: pgbench tpcb-like as in part 2, $AUDIT_ROUNDS × ${AUDIT_SECONDS}s per setting, order rotated every round"
+    local scale
+    report "4. Audit trail vs pgaudit — wall clock: pgbench tpcb-like as in part 2, $AUDIT_ROUNDS × ${AUDIT_SECONDS}s per setting, order rotated every round, at scales ${AUDIT_SCALES[*]}"
     report "   nspg_guard      nspg_guard.audit = 'all', audit_relation(pgbench_accounts, 'write'): 1 audit_log row per transaction (its UPDATE of pgbench_accounts), in the transaction, hash-chained by the writer"
     report "   nspg_guard-log  the same with nspg_guard.audit_destination = 'log': 1 NSPG_AUDIT server-log line per transaction instead of the row (to tell the table's cost from the hooks')"
     report "   pgaudit         pgaudit.log = 'write', log_relation = on: 1 server-log line per write statement and relation, 4 per transaction (3 UPDATEs, 1 INSERT)"
     report "   pgaudit-obj     pgaudit.log = 'none', pgaudit.role = $AUDITOR_ROLE (UPDATE on pgbench_accounts): 1 server-log line per UPDATE of pgbench_accounts — the same events as ours"
     report "   none            neither library"
-    line=$(printf '   %-6s' 'TPS')
-    for setting in "${AUDIT_SETTINGS[@]}"; do line+=$(printf ' %14s' "$setting"); mean[$setting]=0; done
+    report "   server CPU/txn: CPU time of every process of the cluster (backends, audit writer, sealers, WAL writer, checkpointer; cgroup cpuacct) from the run's start until its rows were sealed, per transaction; pgbench itself is not counted"
+    for scale in "${AUDIT_SCALES[@]}"; do
+        report_audit_scale "$scale"
+    done
+    report "   (1-minute load average $AUDIT_LOAD_BEFORE before the rounds, $AUDIT_LOAD_AFTER after)"
+}
+
+# audit_table TITLE FORMAT ARRAY W — one row per round and the mean, a column per setting, of
+# ARRAY[W/setting/round]; sets MEAN[setting].
+audit_table() {
+    local title=$1 format=$2 w=$4 round setting line
+    local -n values=$3
+    line=$(printf '   %-14s' "$title")
+    for setting in "${AUDIT_SETTINGS[@]}"; do line+=$(printf ' %14s' "$setting"); MEAN[$setting]=0; done
     report "$line"
     for round in $(seq "$AUDIT_ROUNDS"); do
-        line=$(printf '   %-6s' "$round")
+        line=$(printf '   %-14s' "$round")
         for setting in "${AUDIT_SETTINGS[@]}"; do
-            mean[$setting]=$(calc "${mean[$setting]} + ${TPS[tpcb-like/$setting/$round]} / $AUDIT_ROUNDS" 3)
-            line+=$(printf ' %14.1f' "${TPS[tpcb-like/$setting/$round]}")
+            MEAN[$setting]=$(calc "${MEAN[$setting]} + ${values[$w/$setting/$round]} / $AUDIT_ROUNDS" 3)
+            line+=$(printf " %14.${format}f" "${values[$w/$setting/$round]}")
         done
         report "$line"
     done
-    line=$(printf '   %-6s' mean)
-    for setting in "${AUDIT_SETTINGS[@]}"; do line+=$(printf ' %14.1f' "${mean[$setting]}"); done
+    line=$(printf '   %-14s' mean)
+    for setting in "${AUDIT_SETTINGS[@]}"; do line+=$(printf " %14.${format}f" "${MEAN[$setting]}"); done
     report "$line"
-    line=$(printf '   %-6s' ratio)
+}
+
+report_audit_scale() {
+    local scale=$1 w=tpcb-like@s$1 round setting key line ratio pair target
+    local -A MEAN tps_mean
+    report ""
+    report "   scale $scale"
+    audit_table TPS 1 TPS "$w"
+    for setting in "${AUDIT_SETTINGS[@]}"; do tps_mean[$setting]=${MEAN[$setting]}; done
+    line=$(printf '   %-14s' ratio)
     for pair in "${AUDIT_RATIOS[@]}"; do line+=$(printf ' %*s' $((${#pair} > 9 ? ${#pair} : 9)) "$pair"); done
     report "$line"
     for round in $(seq "$AUDIT_ROUNDS") mean; do
-        line=$(printf '   %-6s' "$round")
+        line=$(printf '   %-14s' "$round")
         for pair in "${AUDIT_RATIOS[@]}"; do
             if [ "$round" = mean ]; then
-                ratio=$(calc "${mean[${pair%/*}]} / ${mean[${pair#*/}]}" 3)
+                ratio=$(calc "${tps_mean[${pair%/*}]} / ${tps_mean[${pair#*/}]}" 3)
             else
-                ratio=$(calc "${TPS[tpcb-like/${pair%/*}/$round]} / ${TPS[tpcb-like/${pair#*/}/$round]}" 3)
+                ratio=$(calc "${TPS[$w/${pair%/*}/$round]} / ${TPS[$w/${pair#*/}/$round]}" 3)
             fi
             line+=$(printf ' %*s' $((${#pair} > 9 ? ${#pair} : 9)) "$ratio")
         done
         report "$line"
     done
-    ratio=$(calc "${mean[nspg_guard]} / ${mean[pgaudit]}" 3)
-    report "   target nspg_guard/pgaudit ≥ $TARGET_VS_PGAUDIT: $ratio $(verdict "$ratio >= $TARGET_VS_PGAUDIT") (mean = ratio of mean TPS)"
+    target=${TARGET_VS_PGAUDIT_OBJ[$scale]}
+    ratio=$(calc "${tps_mean[nspg_guard]} / ${tps_mean[pgaudit-obj]}" 3)
+    report "   target nspg_guard/pgaudit-obj ≥ $target: $ratio $(verdict "$ratio >= $target") (mean = ratio of mean TPS)"
+    if [ -n "$CPU_CGROUP" ]; then
+        audit_table "server CPU/txn" 1 SERVER_CPU_US "$w"
+        report "   (µs) server CPU per transaction, nspg_guard / pgaudit-obj: $(calc "${MEAN[nspg_guard]} / ${MEAN[pgaudit-obj]}" 3), nspg_guard-log / pgaudit-obj: $(calc "${MEAN[nspg_guard-log]} / ${MEAN[pgaudit-obj]}" 3), pgaudit-obj / none: $(calc "${MEAN[pgaudit-obj]} / ${MEAN[none]}" 3)"
+    fi
     report "   audit records of the measured runs — transactions: new access rows in nspg_guard.audit_log / new NSPG_AUDIT access lines / new pgaudit AUDIT lines:"
     for round in $(seq "$AUDIT_ROUNDS"); do
         line="     round $round:"
         for setting in "${AUDIT_SETTINGS[@]}"; do
-            key=tpcb-like/$setting/$round
+            key=$w/$setting/$round
             line+=" $setting $(thousands "${TXNS[$key]}"): $(thousands "${ACCESS_ROWS[$key]}")/$(thousands "${NSPG_LINES[$key]}")/$(thousands "${AUDIT_LINES[$key]}");"
         done
         report "${line%;}"
     done
-    report "   per transaction: $(audit_per_txn)"
-    line="   nspg_guard's audit writer (writes queued events, seals rows into the chain) used"
-    for round in $(seq "$AUDIT_ROUNDS"); do line+=" ${WRITER_CPU[tpcb-like/nspg_guard/$round]}"; done
+    report "   per transaction: $(audit_per_txn "$w")"
+    line="   nspg_guard's audit writer (writes queued events, starts the sealers) used"
+    for round in $(seq "$AUDIT_ROUNDS"); do line+=" ${WRITER_CPU[$w/nspg_guard/$round]}"; done
     report "$line s of CPU in the ${AUDIT_SECONDS}-s nspg_guard runs ($(nproc) cores);"
-    line="   it had sealed every row"
-    for round in $(seq "$AUDIT_ROUNDS"); do line+=" ${SEAL_SECONDS[tpcb-like/nspg_guard/$round]}"; done
+    line="   every row was sealed"
+    for round in $(seq "$AUDIT_ROUNDS"); do line+=" ${SEAL_SECONDS[$w/nspg_guard/$round]}"; done
     report "$line s after those runs ended; audit_verify() afterwards: $VERIFY"
-    report "   (1-minute load average $AUDIT_LOAD_BEFORE before the rounds, $AUDIT_LOAD_AFTER after)"
 }
 
-# audit_per_txn — audit records per transaction, summed over the rounds, with a verdict: each
+# audit_per_txn W — audit records per transaction, summed over the rounds, with a verdict: each
 # setting must have written what it promises (rows, NSPG_AUDIT lines, AUDIT lines), the others nothing.
 audit_per_txn() {
-    local setting round key txns rows nspg lines expect out= ok=1
+    local w=$1 setting round key txns rows nspg lines expect out= ok=1
     for setting in "${AUDIT_SETTINGS[@]}"; do
         txns=0 rows=0 nspg=0 lines=0
         for round in $(seq "$AUDIT_ROUNDS"); do
-            key=tpcb-like/$setting/$round
+            key=$w/$setting/$round
             txns=$((txns + ${TXNS[$key]})) rows=$((rows + ${ACCESS_ROWS[$key]}))
             nspg=$((nspg + ${NSPG_LINES[$key]})) lines=$((lines + ${AUDIT_LINES[$key]}))
         done

@@ -15,6 +15,7 @@ pub mod objects;
 pub mod policy_expr;
 pub mod private_lock;
 pub mod settings;
+pub mod spi_rows;
 pub mod sql_scan;
 pub mod standing;
 pub mod state_dir;

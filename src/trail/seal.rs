@@ -11,10 +11,10 @@ use crate::pg::trail_tables::trail;
 use crate::policy::audit_event::AuditClass;
 use crate::policy::chain::{self, Anchor, Continuity, RowEncoding};
 use crate::trail::{anchor, sealing_state, write};
-use pgrx::datum::TimestampWithTimeZone;
 use crate::pg::backend::BackendLocal;
 use pgrx::{pg_guard, pg_sys};
-use pgrx::spi::{Spi, SpiHeapTupleData, SpiResult};
+use crate::pg::spi_rows;
+use pgrx::spi::{Spi, SpiResult};
 
 /// Rows a batch seals at most (one transaction in the sealer worker).
 pub const BATCH: i64 = 5000;
@@ -26,28 +26,26 @@ pub const ROW_COLUMNS: &str = "l.id, l.event_time, l.class, l.outcome, l.command
      l.client_port, l.application_name, l.database, l.backend_pid, l.session_id, l.xid, l.details::pg_catalog.text";
 
 /// The canonical encoding of the audit row in columns `first`.. of `row` (see `ROW_COLUMNS`).
-pub fn encode_row(row: &SpiHeapTupleData, first: usize) -> SpiResult<Vec<u8>> {
+pub fn encode_row(row: &spi_rows::Row, first: usize) -> Vec<u8> {
     let mut e = RowEncoding::new();
-    let int8 = |i: usize| row.get::<i64>(first + i);
-    let int4 = |i: usize| row.get::<i32>(first + i).map(|v| v.map(i64::from));
-    let text = |i: usize| row.get::<String>(first + i);
-    e.int(int8(0)?);
-    e.time(row.get::<TimestampWithTimeZone>(first + 1)?.map(|t| t.into_inner()));
+    let int4 = |i: usize| row.int4(first + i).map(i64::from);
+    e.int(row.int8(first));
+    e.time(row.int8(first + 1));
     for i in 2..=7 {
-        e.text(text(i)?.as_deref());
+        e.bytes(row.bytes(first + i));
     }
-    e.int(int8(8)?);
+    e.int(row.int8(first + 8));
     for i in 9..=13 {
-        e.text(text(i)?.as_deref());
+        e.bytes(row.bytes(first + i));
     }
-    e.int(int4(14)?);
-    e.text(text(15)?.as_deref());
-    e.text(text(16)?.as_deref());
-    e.int(int4(17)?);
-    e.text(text(18)?.as_deref());
-    e.int(int8(19)?);
-    e.text(text(20)?.as_deref());
-    Ok(e.as_bytes().to_vec())
+    e.int(int4(14));
+    e.bytes(row.bytes(first + 15));
+    e.bytes(row.bytes(first + 16));
+    e.int(int4(17));
+    e.bytes(row.bytes(first + 18));
+    e.int(row.int8(first + 19));
+    e.bytes(row.bytes(first + 20));
+    e.into_bytes()
 }
 
 /// What one call did.
@@ -138,6 +136,11 @@ fn record_chain_event(outcome: &str, command_tag: &str, reason: &str, details: s
     write::record_always(e);
 }
 
+/// A query for `spi_rows` (ours, so never with a NUL byte).
+pub fn c_query(query: String) -> std::ffi::CString {
+    std::ffi::CString::new(query).unwrap_or_else(|_| pgrx::error!("nspg_guard: a trail query holds a NUL byte"))
+}
+
 /// Seals up to `limit` committed rows with ids from `low` on, in id order, continuing the
 /// chain. The anchor moves when the transaction commits (`on_xact`).
 pub fn seal_batch(low: i64, limit: i64) -> Outcome {
@@ -160,28 +163,28 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     let low = if seq == 0 { 0 } else { low };
     // both sides bounded by `low` (c.id >= $1 says again what c.id = l.id implies): with stale
     // statistics the planner would otherwise hash or merge the whole chain for every batch
-    let query = format!(
+    let query = c_query(format!(
         "SELECT {ROW_COLUMNS} FROM nspg_guard.audit_log l
           WHERE l.id >= $1 AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id AND c.id >= $1)
           ORDER BY l.id LIMIT $2"
-    );
+    ));
     let (mut ids, mut seqs, mut prevs, mut hashes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     as_guard(|| {
-        Spi::connect_mut(|client| {
-            for row in client.update(&query, None, &[low.into(), limit.into()])? {
-                let id = row.get::<i64>(1)?.unwrap_or(0);
-                let encoded = encode_row(&row, 1)?;
-                seq += 1;
-                let hash = chain::row_hash(&prev, seq, &encoded).to_vec();
-                ids.push(id);
-                seqs.push(seq);
-                prevs.push(std::mem::replace(&mut prev, hash.clone()));
-                hashes.push(hash);
-            }
-            Ok::<_, pgrx::spi::Error>(())
+        Spi::connect_mut(|_| {
+            // SAFETY: connected; both parameters are int8
+            unsafe {
+                spi_rows::for_each(&query, &[low, limit], |row| {
+                    seq += 1;
+                    let hash = chain::row_hash(&prev, seq, &encode_row(row, 0)).to_vec();
+                    ids.push(row.int8(0).unwrap_or(0));
+                    seqs.push(seq);
+                    prevs.push(std::mem::replace(&mut prev, hash.clone()));
+                    hashes.push(hash);
+                    true
+                })
+            };
         })
-    })
-    .unwrap_or_else(|e| pgrx::error!("nspg_guard: reading audit rows to seal failed: {e}"));
+    });
     let sealed = ids.len() as i64;
     let next_low = ids.last().map_or(low, |id| id + 1);
     if sealed > 0 {

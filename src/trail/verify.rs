@@ -6,7 +6,8 @@ use crate::pg::as_guard::as_guard;
 use crate::pg::settings;
 use crate::policy::chain::{self, Continuity, Cut, Link, Walk};
 use crate::trail::anchor;
-use crate::trail::seal::{encode_row, ROW_COLUMNS};
+use crate::pg::spi_rows;
+use crate::trail::seal::{c_query, encode_row, ROW_COLUMNS};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys;
 use pgrx::spi::{Spi, SpiResult};
@@ -58,37 +59,37 @@ fn cuts() -> SpiResult<Vec<Cut>> {
 
 /// Walks the chain; `anchor_seq`'s and `head`'s row hashes are noted on the way.
 fn walk(v: &mut Verdict, cuts: Vec<Cut>, anchor_seq: i64, head: Option<(i64, &[u8])>) -> SpiResult<(i64, Option<Vec<u8>>)> {
-    let query = format!(
+    let query = c_query(format!(
         "SELECT c.seal_seq, c.id, c.prev_hash, c.row_hash, l.id IS NOT NULL, {ROW_COLUMNS}
            FROM nspg_guard.audit_chain c LEFT JOIN nspg_guard.audit_log l ON l.id = c.id
           WHERE c.seal_seq > $1 ORDER BY c.seal_seq LIMIT $2"
-    );
+    ));
     let mut w = Walk::new(cuts);
     let (mut after, mut at_anchor) = (0i64, None);
     loop {
-        let mut n = 0;
-        let broken = Spi::connect_mut(|client| {
-            for row in client.update(&query, None, &[after.into(), PAGE.into()])? {
-                n += 1;
-                let seal_seq = row.get::<i64>(1)?.unwrap_or(0);
-                let id = row.get::<i64>(2)?.unwrap_or(0);
-                let prev_hash = row.get::<Vec<u8>>(3)?.unwrap_or_default();
-                let row_hash = row.get::<Vec<u8>>(4)?.unwrap_or_default();
-                let encoded = if row.get::<bool>(5)? == Some(true) { Some(encode_row(&row, 6)?) } else { None };
-                after = seal_seq;
-                if seal_seq == anchor_seq {
-                    at_anchor = Some(row_hash.clone());
-                }
-                if head.is_some_and(|(s, h)| s == seal_seq && h == row_hash.as_slice()) {
-                    v.head_found = true;
-                }
-                let link = Link { seal_seq, id, prev_hash: &prev_hash, row_hash: &row_hash, row: encoded.as_deref() };
-                if let Err(b) = w.step(&link) {
-                    return Ok(Some(b));
-                }
+        let mut broken = None;
+        let n = Spi::connect_mut(|_| {
+            // SAFETY: connected; both parameters are int8
+            unsafe {
+                spi_rows::for_each(&query, &[after, PAGE], |row| {
+                    let seal_seq = row.int8(0).unwrap_or(0);
+                    let id = row.int8(1).unwrap_or(0);
+                    let prev_hash = row.bytes(2).unwrap_or_default();
+                    let row_hash = row.bytes(3).unwrap_or_default();
+                    let encoded = (row.boolean(4) == Some(true)).then(|| encode_row(row, 5));
+                    after = seal_seq;
+                    if seal_seq == anchor_seq {
+                        at_anchor = Some(row_hash.to_vec());
+                    }
+                    if head.is_some_and(|(s, h)| s == seal_seq && h == row_hash) {
+                        v.head_found = true;
+                    }
+                    let link = Link { seal_seq, id, prev_hash, row_hash, row: encoded.as_deref() };
+                    broken = w.step(&link).err();
+                    broken.is_none()
+                })
             }
-            Ok::<_, pgrx::spi::Error>(None)
-        })?;
+        }) as i64;
         v.rows_checked = w.checked;
         if let Some(b) = broken {
             v.first_broken_id = Some(b.id);

@@ -19,6 +19,8 @@ use crate::trail::queue;
 use crate::trail::row;
 use pgrx::pg_sys;
 use pgrx::spi::Spi;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 
 /// An event about the current backend: who, from where, when. Catalog lookups are fine here:
 /// events are rare (the per-statement path only builds one when something is audited).
@@ -41,7 +43,7 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
             client_addr,
             client_port,
             application_name: text(pg_sys::application_name),
-            database: text(pg_sys::get_database_name(pg_sys::MyDatabaseId)),
+            database: database_name(),
             backend_pid: pg_sys::MyProcPid,
             session_id: Some(audit_event::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid)),
             xid: (xid.into_inner() != 0).then(|| i64::from(xid.into_inner())),
@@ -50,15 +52,56 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
     }
 }
 
+/// This backend's database name, looked up once: a database cannot be renamed while anyone
+/// else is connected to it.
+fn database_name() -> Option<String> {
+    let database = unsafe { pg_sys::MyDatabaseId };
+    if let Some(name) = DATABASE.with(|d| d.borrow().as_ref().filter(|(oid, _)| *oid == database).map(|(_, n)| n.clone())) {
+        return name;
+    }
+    let name = text(unsafe { pg_sys::get_database_name(database) });
+    DATABASE.with(|d| *d.borrow_mut() = Some((database, name.clone())));
+    name
+}
+
+thread_local! {
+    static DATABASE: RefCell<Option<(pg_sys::Oid, Option<String>)>> = const { RefCell::new(None) };
+}
+
 /// Redacts and cuts statement text for storage: the Rust rules, and the literals the server's
 /// parser finds secret where it can run (`sql_scan`). Text the redactor cannot finish (nested
 /// past its limits) is not kept: a marker with its length stands in for it.
 fn redacted_statement(sql: &str, max_bytes: usize) -> String {
+    let standard_strings = unsafe { pg_sys::standard_conforming_strings };
+    let remembered = REDACTED.with(|r| {
+        r.borrow().iter().find(|(s, m, text, _)| *s == standard_strings && *m == max_bytes && text == sql).map(|(.., out)| out.clone())
+    });
+    if let Some(redacted) = remembered {
+        return redacted;
+    }
     let found = crate::pg::sql_scan::secret_literals(sql);
-    match redact::redact_also(sql, unsafe { pg_sys::standard_conforming_strings }, &found) {
+    let redacted = match redact::redact_also(sql, standard_strings, &found) {
         Ok(redacted) => redact::truncate(&redacted, max_bytes),
         Err(why) => redact::unredacted_marker(sql.len(), why),
-    }
+    };
+    REDACTED.with(|r| {
+        let mut r = r.borrow_mut();
+        if r.len() == REMEMBERED {
+            r.pop_front();
+        }
+        r.push_back((standard_strings, max_bytes, sql.to_string(), redacted.clone()));
+    });
+    redacted
+}
+
+/// Statements redacted lately.
+const REMEMBERED: usize = 16;
+
+thread_local! {
+    /// The last REMEMBERED statements redacted (standard_conforming_strings, size limit, text,
+    /// redaction), which is all a redaction depends on: a prepared statement audited on every
+    /// run is lexed and parsed once, not once per row.
+    static REDACTED: RefCell<VecDeque<(bool, usize, String, String)>> = const { RefCell::new(VecDeque::new()) };
 }
 
 /// Stores `sql` in the event, redacted and cut to `max_bytes`; a statement longer than that
