@@ -38,18 +38,46 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
             event_time: audit_event::iso_timestamp(pg_sys::GetCurrentTimestamp()),
             class: class.as_str().to_string(),
             outcome: outcome.to_string(),
-            session_user: existing_role_name(pg_sys::GetSessionUserId()),
-            current_user: existing_role_name(pg_sys::GetUserId()),
+            session_user: role_name(pg_sys::GetSessionUserId()),
+            current_user: role_name(pg_sys::GetUserId()),
             client_addr,
             client_port,
             application_name: text(pg_sys::application_name),
             database: database_name(),
             backend_pid: pg_sys::MyProcPid,
-            session_id: Some(audit_event::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid)),
+            session_id: Some(session_id()),
             xid: (xid.into_inner() != 0).then(|| i64::from(xid.into_inner())),
             ..AuditEvent::default()
         }
     }
+}
+
+/// A role's name, remembered until a role changes (pg_authid invalidations move
+/// `standing::current_generation`): every event names two.
+fn role_name(role: pg_sys::Oid) -> Option<String> {
+    let generation = crate::pg::standing::current_generation().0;
+    ROLE_NAMES.with(|names| {
+        let mut names = names.borrow_mut();
+        if names.0 != generation {
+            *names = (generation, Vec::new());
+        }
+        if let Some((_, name)) = names.1.iter().find(|(oid, _)| *oid == role) {
+            return name.clone();
+        }
+        let name = existing_role_name(role);
+        if names.1.len() == 8 {
+            names.1.remove(0);
+        }
+        names.1.push((role, name.clone()));
+        name
+    })
+}
+
+/// This backend's session id (as `%c` in log_line_prefix), made once.
+fn session_id() -> String {
+    SESSION_ID.with(|id| {
+        id.borrow_mut().get_or_insert_with(|| unsafe { audit_event::session_id(pg_sys::MyStartTime, pg_sys::MyProcPid) }).clone()
+    })
 }
 
 /// This backend's database name, looked up once: a database cannot be renamed while anyone
@@ -66,6 +94,8 @@ fn database_name() -> Option<String> {
 
 thread_local! {
     static DATABASE: RefCell<Option<(pg_sys::Oid, Option<String>)>> = const { RefCell::new(None) };
+    static ROLE_NAMES: RefCell<(u64, Vec<(pg_sys::Oid, Option<String>)>)> = const { RefCell::new((0, Vec::new())) };
+    static SESSION_ID: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 /// Redacts and cuts statement text for storage: the Rust rules, and the literals the server's
