@@ -184,8 +184,8 @@ unsafe fn kind_of(node: *mut pg_sys::Node) -> Kind {
         NodeTag::T_RelabelType | NodeTag::T_ArrayExpr => Kind::Transparent,
         NodeTag::T_CoerceViaIO => Kind::Cast { to_type: (*(node as *mut pg_sys::CoerceViaIO)).resulttype.into() },
         NodeTag::T_CoalesceExpr => Kind::Coalesce,
+        // the walker lists a CaseExpr's WHEN conditions and results itself, not its CaseWhens
         NodeTag::T_CaseExpr => Kind::Case { has_arg: !(*(node as *mut pg_sys::CaseExpr)).arg.is_null() },
-        NodeTag::T_CaseWhen => Kind::CaseWhen,
         other => Kind::Opaque(format!("{other:?}")),
     }
 }

@@ -63,11 +63,10 @@ pub enum Kind {
     Cast { to_type: u32 },
     /// `COALESCE(a, b, …)`: the first argument that is not NULL.
     Coalesce,
-    /// `CASE [arg] WHEN … THEN … ELSE default END`: the optional `arg` first (`has_arg`), then
-    /// the [`Kind::CaseWhen`]s, then the default (PostgreSQL stores a NULL when ELSE is absent).
+    /// `CASE [arg] WHEN c1 THEN r1 … ELSE default END`, with its arguments as PostgreSQL's
+    /// walker lists them: the optional `arg` first (`has_arg`), then each condition and its
+    /// result, then the default (PostgreSQL stores a NULL when ELSE is absent).
     Case { has_arg: bool },
-    /// One `WHEN condition THEN result` of a CASE: arguments condition and result.
-    CaseWhen,
     /// Anything else (`current_user`, parameters, aggregates…): assumed to depend on the row
     /// or the session. The name is for debugging only.
     Opaque(String),
@@ -258,10 +257,13 @@ const NEVER_NULL_OPERATORS: [&str; 19] =
 
 /// PostgreSQL's own functions that never answer NULL when their arguments are not NULL (the
 /// session's and the clock's values, and text functions policies use on them).
-const NEVER_NULL_FUNCTIONS: [&str; 20] = [
+/// Casts between PostgreSQL's own types are functions named after the type (`text(name)` in
+/// `lower(current_user)`), which answer a value for a value too.
+const NEVER_NULL_FUNCTIONS: [&str; 30] = [
     "current_user", "session_user", "current_database", "now", "statement_timestamp", "transaction_timestamp",
     "clock_timestamp", "pg_backend_pid", "version", "lower", "upper", "length", "char_length", "octet_length",
-    "btrim", "ltrim", "rtrim", "md5", "concat", "concat_ws",
+    "btrim", "ltrim", "rtrim", "md5", "concat", "concat_ws", "text", "name", "varchar", "bpchar", "int2", "int4",
+    "int8", "numeric", "float4", "float8",
 ];
 
 fn immutable(catalog: &dyn Catalog, funcid: u32) -> bool {
@@ -404,11 +406,7 @@ fn outcomes(expr: &Expr, catalog: &dyn Catalog) -> Vec<Outcomes> {
                 }
                 o.with(Outcomes::NULL.when(!stopped))
             }
-            Kind::Case { has_arg } => case(expr, node, *has_arg, &out),
-            Kind::CaseWhen => match args.as_slice() {
-                [_, result] => *result,
-                _ => Outcomes::ANY,
-            },
+            Kind::Case { has_arg } => case(node, *has_arg, &out),
             Kind::Var { .. } | Kind::SubLink | Kind::Query | Kind::Opaque(_) => Outcomes::ANY,
         };
         out.push(if o.0 == 0 { Outcomes::ANY } else { o });
@@ -418,19 +416,19 @@ fn outcomes(expr: &Expr, catalog: &dyn Catalog) -> Vec<Outcomes> {
 
 /// A CASE's outcomes: the results of the WHENs whose condition can be true, up to one that is
 /// always true, then the default if it can be reached.
-fn case(expr: &Expr, node: &Node, has_arg: bool, out: &[Outcomes]) -> Outcomes {
+fn case(node: &Node, has_arg: bool, out: &[Outcomes]) -> Outcomes {
     let args = &node.args[usize::from(has_arg).min(node.args.len())..];
     let Some((&default, whens)) = args.split_last() else {
         return Outcomes::ANY;
     };
+    if whens.len() % 2 != 0 {
+        return Outcomes::ANY;
+    }
     let mut o = Outcomes(0);
-    for &when in whens {
-        let (Kind::CaseWhen, [cond, result]) = (&expr.nodes[when].kind, expr.nodes[when].args.as_slice()) else {
-            return Outcomes::ANY;
-        };
-        let cond = out[*cond].as_bool();
+    for pair in whens.chunks(2) {
+        let cond = out[pair[0]].as_bool();
         if cond.has(Outcomes::TRUE) {
-            o = o.with(out[*result]);
+            o = o.with(out[pair[1]]);
         }
         if cond == Outcomes::TRUE {
             return o;
@@ -556,8 +554,7 @@ fn constant_nodes(expr: &Expr, catalog: &dyn Catalog) -> Vec<bool> {
             | Kind::BoolTest(_)
             | Kind::Transparent
             | Kind::Coalesce
-            | Kind::Case { .. }
-            | Kind::CaseWhen => true,
+            | Kind::Case { .. } => true,
             Kind::Op { funcid, .. } | Kind::Func { funcid } => immutable(catalog, *funcid),
             // a cast's input function may be stable (text to regclass), and it is not known here
             Kind::Var { .. } | Kind::SessionValue { .. } | Kind::Cast { .. } | Kind::SubLink | Kind::Query | Kind::Opaque(_) => false,
@@ -893,18 +890,20 @@ mod tests {
         assert_eq!(truth_of(coalesce(vec![tenant(), boolean(true)])), Truth::Depends);
         assert_eq!(truth_of(coalesce(vec![is_not_null(session("current_user")), tenant()])), Truth::AlwaysTrue);
         assert_eq!(truth_of(coalesce(vec![null_bool(), null_bool()])), Truth::AlwaysFalse);
-        let when = |c: T, r: T| T(Kind::CaseWhen, vec![c, r]);
         let case = |args: Vec<T>| T(Kind::Case { has_arg: false }, args);
         // CASE WHEN tenant THEN true ELSE true END
-        assert_eq!(truth_of(case(vec![when(tenant(), boolean(true)), boolean(true)])), Truth::AlwaysTrue);
+        assert_eq!(truth_of(case(vec![tenant(), boolean(true), boolean(true)])), Truth::AlwaysTrue);
         // CASE WHEN true THEN true ELSE tenant END: the default is never reached
-        assert_eq!(truth_of(case(vec![when(boolean(true), boolean(true)), tenant()])), Truth::AlwaysTrue);
+        assert_eq!(truth_of(case(vec![boolean(true), boolean(true), tenant()])), Truth::AlwaysTrue);
         // CASE WHEN false THEN tenant ELSE true END
-        assert_eq!(truth_of(case(vec![when(boolean(false), tenant()), boolean(true)])), Truth::AlwaysTrue);
-        assert_eq!(truth_of(case(vec![when(tenant(), boolean(true)), boolean(false)])), Truth::Depends);
+        assert_eq!(truth_of(case(vec![boolean(false), tenant(), boolean(true)])), Truth::AlwaysTrue);
+        assert_eq!(truth_of(case(vec![tenant(), boolean(true), boolean(false)])), Truth::Depends);
         // a simple CASE's argument is not a result
-        let simple = T(Kind::Case { has_arg: true }, vec![var(0), when(var(0), boolean(true)), boolean(true)]);
+        let simple = T(Kind::Case { has_arg: true }, vec![var(0), var(0), boolean(true), boolean(true)]);
         assert_eq!(truth_of(simple), Truth::AlwaysTrue);
+        // arguments that are not condition-result pairs decide nothing
+        assert_eq!(truth_of(case(vec![boolean(true), boolean(true)])), Truth::Constant);
+        assert_eq!(truth_of(case(vec![tenant(), boolean(true), boolean(true), boolean(true)])), Truth::Depends);
     }
 
     #[test]
@@ -963,7 +962,6 @@ mod tests {
                 prop::sample::select(vec!["current_user", "current_schema"]).prop_map(|n| Kind::SessionValue { name: n.into(), may_be_null: n == "current_schema" }),
                 Just(Kind::Coalesce),
                 any::<bool>().prop_map(|has_arg| Kind::Case { has_arg }),
-                Just(Kind::CaseWhen),
                 Just(Kind::Cast { to_type: 23 }),
                 (prop::sample::select(vec![96u32, 98, 521, 97, 518, 15, 7]), prop::sample::select(vec![65u32, 67, 147, 66, 144, 852, 2077, 1]))
                     .prop_map(|(opno, funcid)| Kind::Op { opno, funcid }),
