@@ -13,24 +13,24 @@
 
 -- Tables whose rows row level security guards: those with it enabled, and their partitions and
 -- inheritance children at any depth (read through the parent, the parent's policies apply to
--- their rows). `guarded_by` is the nearest table with row level security, the table itself when
--- it has it.
+-- their rows). `parent_guard` is the nearest ancestor with row level security, NULL for a table
+-- that has it and is no child of one.
 CREATE FUNCTION nspg_guard.lint_guarded_tables()
-RETURNS TABLE (oid oid, guarded_by oid)
+RETURNS TABLE (oid oid, parent_guard oid)
 LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE guarded(oid, guarded_by) AS (
-        SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.relrowsecurity AND c.relkind IN ('r', 'p')
+    WITH RECURSIVE guarded(oid, parent_guard, own) AS (
+        SELECT c.oid, NULL::oid, true FROM pg_catalog.pg_class c WHERE c.relrowsecurity AND c.relkind IN ('r', 'p')
         UNION
-        SELECT i.inhrelid, CASE WHEN c.relrowsecurity THEN c.oid ELSE g.guarded_by END
+        SELECT i.inhrelid, CASE WHEN g.own THEN g.oid ELSE g.parent_guard END, c.relrowsecurity
         FROM guarded g
         JOIN pg_catalog.pg_inherits i ON i.inhparent = g.oid
         JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
     )
-    SELECT DISTINCT ON (oid) oid, guarded_by FROM guarded ORDER BY oid, guarded_by = oid DESC
+    SELECT DISTINCT ON (oid) oid, parent_guard FROM guarded ORDER BY oid, parent_guard IS NULL
 $$;
 
 -- The row-level-security tables (lint_guarded_tables) each view or materialized view reads, directly
--- or through other views, with the shortest chain: path[1] is the reader, the last element the
+-- or through other views and materialized views, with the shortest chain: path[1] is the reader, the last element the
 -- table. The edges are the relations a view's or materialized view's rewrite rule depends on.
 CREATE FUNCTION nspg_guard.lint_guarded_reads()
 RETURNS TABLE (reader oid, rls_table oid, path oid[])
@@ -43,11 +43,11 @@ LANGUAGE sql STABLE AS $$
     ), reads(reader, target, path) AS (
         SELECT e.reader, e.target, ARRAY[e.reader, e.target] FROM edges e
         UNION ALL
-        -- a view's rows come from what it reads: follow views, not materialized views (their
-        -- rows are stored, and lint_rls_matview_exposes_rows judges who reads them)
+        -- a view's rows come from what it reads, and a materialized view's rows are what its
+        -- query read at the last refresh: follow both
         SELECT r.reader, e.target, r.path || e.target
         FROM reads r
-        JOIN pg_catalog.pg_class v ON v.oid = r.target AND v.relkind = 'v'
+        JOIN pg_catalog.pg_class v ON v.oid = r.target AND v.relkind IN ('v', 'm')
         JOIN edges e ON e.reader = v.oid
         WHERE e.target <> ALL (r.path)
     )
@@ -73,7 +73,9 @@ RETURN ARRAY(SELECT DISTINCT CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_id
 -- the view's owner (who often owns the table and bypasses them) instead of the caller. Tables
 -- are found through the dependencies of the view's rewrite rule and, through them, of the views
 -- it reads (lint_guarded_reads): a view over a security_invoker view over the table reads it as
--- the outer view's owner too.
+-- the outer view's owner too, and a view over a materialized view of the table lets its readers
+-- read the stored rows with the view owner's SELECT on it (security_invoker makes them need
+-- their own, which rls_matview_exposes_rows reports).
 CREATE OR REPLACE FUNCTION nspg_guard.lint_rls_view_bypasses_rls()
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
@@ -176,6 +178,39 @@ $$;
 UPDATE nspg_guard.lint_rules SET description = 'A table with a tenant column (nspg_guard.tenant_columns) has no row level security.'
 WHERE rule = 'rls_tenant_table_without_rls';
 
+-- A permissive UPDATE, DELETE or ALL policy whose USING or WITH CHECK is the same for every row
+-- (true, 1 = 1, x OR true, or another constant-only expression) lets the roles it applies to
+-- change every row, and an INSERT policy whose WITH CHECK is lets them insert any row (another
+-- tenant's included): the policy separates nothing. Decided on the stored expression tree by
+-- nspg_guard.policy_expr_analysis, not on the SQL text.
+CREATE OR REPLACE FUNCTION nspg_guard.lint_rls_policy_always_true()
+RETURNS SETOF nspg_guard.lint_finding
+LANGUAGE sql STABLE AS $$
+    SELECT 'rls_policy_always_true', 'rls',
+           CASE a.truth WHEN 'always_true' THEN 'error' ELSE 'warn' END,
+           'policy', format('%I on %s', p.polname, r.identity),
+           CASE a.truth
+               WHEN 'always_true' THEN format('The %s expression of permissive %s policy %I on %s is always true, so the policy lets its roles %s.',
+                                              e.clause, nspg_guard.lint_policy_command(p.polcmd), p.polname, r.identity,
+                                              CASE p.polcmd WHEN 'a' THEN 'insert any row' ELSE 'change every row' END)
+               ELSE format('The %s expression of permissive %s policy %I on %s depends on neither the row nor the session, so it is the same for every row.',
+                           e.clause, nspg_guard.lint_policy_command(p.polcmd), p.polname, r.identity)
+           END,
+           jsonb_build_object('clause', e.clause, 'expression', pg_catalog.pg_get_expr(e.expr, p.polrelid),
+                              'command', nspg_guard.lint_policy_command(p.polcmd), 'truth', a.truth),
+           NULL,
+           format('rls_policy_always_true:%I on %s:%s', p.polname, r.identity, e.clause)
+    FROM pg_catalog.pg_policy p
+    JOIN nspg_guard.lint_relations() r ON r.oid = p.polrelid
+    CROSS JOIN LATERAL (VALUES ('USING', p.polqual), ('WITH CHECK', p.polwithcheck)) e(clause, expr)
+    CROSS JOIN LATERAL nspg_guard.policy_expr_analysis(p.oid, e.clause) a
+    WHERE p.polpermissive AND p.polcmd IN ('a', 'w', 'd', '*') AND e.expr IS NOT NULL
+      AND a.truth IN ('always_true', 'constant')
+$$;
+
+UPDATE nspg_guard.lint_rules SET description = 'A permissive INSERT, UPDATE, DELETE or ALL policy whose USING or WITH CHECK is true for every row.'
+WHERE rule = 'rls_policy_always_true';
+
 -- Default privileges decide what the owner's future objects grant (NS-PG-007 §3.2: "use default
 -- privileges to prevent accidental privilege drift"). A schema whose owner has none, neither for
 -- the schema nor database-wide, leaves every new object's grants to whoever writes the migration.
@@ -224,7 +259,8 @@ WHERE rule = 'privileges_schema_no_default_privileges';
 -- A SECURITY DEFINER routine resolves unqualified names through its search_path, as its owner.
 -- Without a search_path of its own it uses the caller's, so the caller decides which objects it
 -- uses. With one, the path is judged by its content: every schema in it must be one only the
--- owner (or a superuser) may create objects in — not one PUBLIC or another role has CREATE on,
+-- owner (or a superuser) may create objects in — not one PUBLIC or another role has CREATE on
+-- (pg_database_owner, owner of schema public, stands for the database's owner),
 -- owned by another role, or missing (whoever may create it decides what it holds) — "$user"
 -- names a schema after the role, and pg_temp must be last: when it is not listed, PostgreSQL
 -- searches it first for tables, views and types, so the caller's temporary objects win.
@@ -248,8 +284,11 @@ LANGUAGE sql STABLE AS $$
         -- a setting, the routine's own schema stands for what the remediation may keep
         SELECT d.oid, e.i, e.entry, s.oid AS nsp,
                ARRAY(SELECT DISTINCT nspg_guard.lint_role_name(w.writer)
-                     FROM (SELECT x.grantee AS writer FROM aclexplode(s.nspacl) x WHERE x.privilege_type = 'CREATE'
-                           UNION SELECT s.nspowner) w
+                     FROM (SELECT CASE WHEN v.writer = 'pg_database_owner'::regrole
+                                       THEN (SELECT db.datdba FROM pg_catalog.pg_database db WHERE db.datname = pg_catalog.current_database())
+                                       ELSE v.writer END AS writer
+                           FROM (SELECT x.grantee AS writer FROM aclexplode(s.nspacl) x WHERE x.privilege_type = 'CREATE'
+                                 UNION SELECT s.nspowner) v) w
                      LEFT JOIN pg_catalog.pg_roles wr ON wr.oid = w.writer
                      WHERE w.writer <> d.proowner AND NOT coalesce(wr.rolsuper, false)
                      ORDER BY 1) AS writers
@@ -343,32 +382,40 @@ INSERT INTO nspg_guard.lint_rules VALUES ('rls_matview_exposes_rows', 'rls', NUL
 -- read through the parent the parent's policies apply to them. Queried directly, only the
 -- child's own privileges and row level security count: a child without row level security on
 -- which roles other than its owner hold privileges (its own GRANT, or ALTER TABLE … ATTACH of a
--- table that had them) shows or changes every row it holds, whatever the parent's policies say.
+-- table that had them) shows or changes every row it holds, whatever the parent's policies say;
+-- so does one whose own row level security has a permissive SELECT or ALL policy that is always
+-- true.
 CREATE FUNCTION nspg_guard.lint_rls_child_table_exposes_rows()
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'rls_child_table_exposes_rows', 'rls', 'error', 'table', c.identity,
-           format('%s %s holds rows of %s, which has row level security, but has none itself: %s may query it directly (%s) with no policy applied.',
+           format('%s %s holds rows of %s, which has row level security, but %s: %s may query it directly (%s) with no policy applied.',
                   CASE WHEN c.relispartition THEN 'Partition' ELSE 'Inheritance child' END, c.identity,
-                  t.guarded_by::regclass::text, array_to_string(g.grantees, ', '), array_to_string(g.privileges, ', ')),
-           jsonb_build_object('parent', t.guarded_by::regclass::text, 'grantees', to_jsonb(g.grantees),
+                  t.parent_guard::regclass::text,
+                  CASE WHEN c.relrowsecurity THEN 'its own policies let every row through' ELSE 'has none itself' END,
+                  array_to_string(g.grantees, ', '), array_to_string(g.privileges, ', ')),
+           jsonb_build_object('parent', t.parent_guard::regclass::text, 'grantees', to_jsonb(g.grantees),
                               'privileges', to_jsonb(g.privileges),
                               'side_effects', 'The grantees lose their privileges on the child itself; through the parent they keep what the parent grants them, under its policies.'),
            format('REVOKE ALL ON TABLE %s FROM %s;', c.identity, array_to_string(g.grantees, ', ')),
            'rls_child_table_exposes_rows:' || c.identity
     FROM nspg_guard.lint_relations() c
-    JOIN nspg_guard.lint_guarded_tables() t ON t.oid = c.oid AND t.guarded_by <> c.oid
+    JOIN nspg_guard.lint_guarded_tables() t ON t.oid = c.oid AND t.parent_guard IS NOT NULL
     CROSS JOIN LATERAL (
         SELECT nspg_guard.lint_grantees(c.relacl, acldefault('r', c.relowner), c.relowner,
                                         ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS grantees,
                ARRAY(SELECT DISTINCT x.privilege_type FROM aclexplode(c.relacl) x
                      WHERE x.grantee <> c.relowner AND x.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
                      ORDER BY 1) AS privileges) g
-    WHERE c.relkind IN ('r', 'p') AND NOT c.relrowsecurity AND cardinality(g.grantees) > 0
+    WHERE c.relkind IN ('r', 'p') AND cardinality(g.grantees) > 0
+      AND (NOT c.relrowsecurity
+           OR EXISTS (SELECT FROM pg_catalog.pg_policy p
+                      CROSS JOIN LATERAL nspg_guard.policy_expr_analysis(p.oid, 'USING') a
+                      WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN ('r', '*') AND a.truth = 'always_true'))
 $$;
 
 INSERT INTO nspg_guard.lint_rules VALUES ('rls_child_table_exposes_rows', 'rls', NULL,
-    'A partition or inheritance child of a table with row level security, without its own, on which other roles hold privileges.');
+    'A partition or inheritance child of a table with row level security, without its own (or with an always-true read policy), on which other roles hold privileges.');
 
 -- A postgres_fdw foreign table pointing back into this database reads the remote table as the
 -- user mapping's role: the table's policies are checked for that role (often its owner, who
@@ -675,6 +722,7 @@ ALTER FUNCTION nspg_guard.lint_rls_view_bypasses_rls() SET search_path = pg_cata
 ALTER FUNCTION nspg_guard.lint_rls_policy_missing_with_check() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION nspg_guard.lint_rls_policy_to_public() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION nspg_guard.lint_rls_tenant_table_without_rls() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION nspg_guard.lint_rls_policy_always_true() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION nspg_guard.lint_privileges_schema_no_default_privileges() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION nspg_guard.lint_privileges_security_definer_search_path() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION nspg_guard.lint_rls_matview_exposes_rows() SET search_path = pg_catalog, pg_temp;

@@ -209,24 +209,24 @@ RETURN CASE WHEN role = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(role)::t
 
 -- Tables whose rows row level security guards: those with it enabled, and their partitions and
 -- inheritance children at any depth (read through the parent, the parent's policies apply to
--- their rows). `guarded_by` is the nearest table with row level security, the table itself when
--- it has it.
+-- their rows). `parent_guard` is the nearest ancestor with row level security, NULL for a table
+-- that has it and is no child of one.
 CREATE FUNCTION nspg_guard.lint_guarded_tables()
-RETURNS TABLE (oid oid, guarded_by oid)
+RETURNS TABLE (oid oid, parent_guard oid)
 LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE guarded(oid, guarded_by) AS (
-        SELECT c.oid, c.oid FROM pg_catalog.pg_class c WHERE c.relrowsecurity AND c.relkind IN ('r', 'p')
+    WITH RECURSIVE guarded(oid, parent_guard, own) AS (
+        SELECT c.oid, NULL::oid, true FROM pg_catalog.pg_class c WHERE c.relrowsecurity AND c.relkind IN ('r', 'p')
         UNION
-        SELECT i.inhrelid, CASE WHEN c.relrowsecurity THEN c.oid ELSE g.guarded_by END
+        SELECT i.inhrelid, CASE WHEN g.own THEN g.oid ELSE g.parent_guard END, c.relrowsecurity
         FROM guarded g
         JOIN pg_catalog.pg_inherits i ON i.inhparent = g.oid
         JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
     )
-    SELECT DISTINCT ON (oid) oid, guarded_by FROM guarded ORDER BY oid, guarded_by = oid DESC
+    SELECT DISTINCT ON (oid) oid, parent_guard FROM guarded ORDER BY oid, parent_guard IS NULL
 $$;
 
 -- The row-level-security tables (lint_guarded_tables) each view or materialized view reads, directly
--- or through other views, with the shortest chain: path[1] is the reader, the last element the
+-- or through other views and materialized views, with the shortest chain: path[1] is the reader, the last element the
 -- table. The edges are the relations a view's or materialized view's rewrite rule depends on.
 CREATE FUNCTION nspg_guard.lint_guarded_reads()
 RETURNS TABLE (reader oid, rls_table oid, path oid[])
@@ -239,11 +239,11 @@ LANGUAGE sql STABLE AS $$
     ), reads(reader, target, path) AS (
         SELECT e.reader, e.target, ARRAY[e.reader, e.target] FROM edges e
         UNION ALL
-        -- a view's rows come from what it reads: follow views, not materialized views (their
-        -- rows are stored, and lint_rls_matview_exposes_rows judges who reads them)
+        -- a view's rows come from what it reads, and a materialized view's rows are what its
+        -- query read at the last refresh: follow both
         SELECT r.reader, e.target, r.path || e.target
         FROM reads r
-        JOIN pg_catalog.pg_class v ON v.oid = r.target AND v.relkind = 'v'
+        JOIN pg_catalog.pg_class v ON v.oid = r.target AND v.relkind IN ('v', 'm')
         JOIN edges e ON e.reader = v.oid
         WHERE e.target <> ALL (r.path)
     )

@@ -1,7 +1,8 @@
 -- A SECURITY DEFINER routine resolves unqualified names through its search_path, as its owner.
 -- Without a search_path of its own it uses the caller's, so the caller decides which objects it
 -- uses. With one, the path is judged by its content: every schema in it must be one only the
--- owner (or a superuser) may create objects in — not one PUBLIC or another role has CREATE on,
+-- owner (or a superuser) may create objects in — not one PUBLIC or another role has CREATE on
+-- (pg_database_owner, owner of schema public, stands for the database's owner),
 -- owned by another role, or missing (whoever may create it decides what it holds) — "$user"
 -- names a schema after the role, and pg_temp must be last: when it is not listed, PostgreSQL
 -- searches it first for tables, views and types, so the caller's temporary objects win.
@@ -25,8 +26,11 @@ LANGUAGE sql STABLE AS $$
         -- a setting, the routine's own schema stands for what the remediation may keep
         SELECT d.oid, e.i, e.entry, s.oid AS nsp,
                ARRAY(SELECT DISTINCT nspg_guard.lint_role_name(w.writer)
-                     FROM (SELECT x.grantee AS writer FROM aclexplode(s.nspacl) x WHERE x.privilege_type = 'CREATE'
-                           UNION SELECT s.nspowner) w
+                     FROM (SELECT CASE WHEN v.writer = 'pg_database_owner'::regrole
+                                       THEN (SELECT db.datdba FROM pg_catalog.pg_database db WHERE db.datname = pg_catalog.current_database())
+                                       ELSE v.writer END AS writer
+                           FROM (SELECT x.grantee AS writer FROM aclexplode(s.nspacl) x WHERE x.privilege_type = 'CREATE'
+                                 UNION SELECT s.nspowner) v) w
                      LEFT JOIN pg_catalog.pg_roles wr ON wr.oid = w.writer
                      WHERE w.writer <> d.proowner AND NOT coalesce(wr.rolsuper, false)
                      ORDER BY 1) AS writers

@@ -3,7 +3,9 @@
 -- the view's owner (who often owns the table and bypasses them) instead of the caller. Tables
 -- are found through the dependencies of the view's rewrite rule and, through them, of the views
 -- it reads (lint_guarded_reads): a view over a security_invoker view over the table reads it as
--- the outer view's owner too.
+-- the outer view's owner too, and a view over a materialized view of the table lets its readers
+-- read the stored rows with the view owner's SELECT on it (security_invoker makes them need
+-- their own, which rls_matview_exposes_rows reports).
 CREATE FUNCTION nspg_guard.lint_rls_view_bypasses_rls()
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$

@@ -105,6 +105,17 @@ SELECT * FROM pg_temp.findings('rls_matview_exposes_rows');
 SELECT remediation FROM pg_temp.findings('rls_matview_exposes_rows') \gexec
 SELECT * FROM pg_temp.findings('rls_matview_exposes_rows');
 \x off
+-- a view over the materialized view reads it with its owner's SELECT: the same rows
+SELECT * FROM pg_temp.findings('rls_view_bypasses_rls');
+CREATE VIEW fx_analytics.invoice_report AS SELECT * FROM fx_analytics.invoice_totals;
+GRANT SELECT ON fx_analytics.invoice_report TO ns_app_fx;
+SELECT object_identity, message, remediation FROM pg_temp.findings('rls_view_bypasses_rls');
+SELECT remediation FROM pg_temp.findings('rls_view_bypasses_rls') \gexec
+SELECT * FROM pg_temp.findings('rls_view_bypasses_rls');
+SET ROLE ns_app_fx;
+SELECT count(*) FROM fx_analytics.invoice_report;
+RESET ROLE;
+DROP VIEW fx_analytics.invoice_report;
 
 -- 2. A partition with its own GRANT: no row through the parent, every row through the partition.
 SELECT * FROM pg_temp.findings('rls_child_table_exposes_rows');
@@ -116,11 +127,17 @@ SELECT count(*) AS through_partition FROM fx_billing.invoices_2024;
 RESET ROLE;
 -- and an inheritance child granted to a role through which a login reads it
 GRANT SELECT, UPDATE ON fx_archive.events_2020 TO fx_reporting;
+-- and a partition with row level security of its own, whose own policy lets every row through
+ALTER TABLE fx_billing.invoices_2023 ENABLE ROW LEVEL SECURITY;
+CREATE POLICY all_rows ON fx_billing.invoices_2023 FOR SELECT TO ns_app_fx USING (tenant_id < 0 OR 2 > 1);
+GRANT SELECT ON fx_billing.invoices_2023 TO ns_app_fx;
 \x on
 SELECT * FROM pg_temp.findings('rls_child_table_exposes_rows');
 SELECT remediation FROM pg_temp.findings('rls_child_table_exposes_rows') \gexec
 SELECT * FROM pg_temp.findings('rls_child_table_exposes_rows');
 \x off
+DROP POLICY all_rows ON fx_billing.invoices_2023;
+ALTER TABLE fx_billing.invoices_2023 DISABLE ROW LEVEL SECURITY;
 
 -- 3. A foreign table back into this database, readable by the app: the remote side checks the
 -- policies for the user mapping's role (the owner), not for the app.
@@ -181,6 +198,8 @@ CREATE FUNCTION fx_api.sp_temp_first() RETURNS int LANGUAGE sql SECURITY DEFINER
 CREATE FUNCTION fx_api.sp_no_temp() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, fx_analytics AS 'SELECT 1';
 CREATE FUNCTION fx_api.sp_user() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = "$user", fx_analytics, pg_temp AS 'SELECT 1';
 CREATE FUNCTION fx_api.sp_missing() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = fx_nowhere, pg_temp AS 'SELECT 1';
+-- not reported: schema public is the database owner's (pg_database_owner), here a superuser
+CREATE FUNCTION fx_api.sp_public() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS 'SELECT 1';
 -- owned by another role than the schema's: that role may plant objects run as postgres
 CREATE FUNCTION fx_api.sp_foreign_owner() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, fx_crm, pg_temp AS 'SELECT 1';
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA fx_api FROM PUBLIC;
@@ -194,7 +213,7 @@ SELECT * FROM pg_temp.findings('privileges_security_definer_search_path');
 \x off
 SELECT p.proname, p.proconfig FROM pg_proc p WHERE p.pronamespace = 'fx_api'::regnamespace AND p.proname LIKE 'sp\_%' ORDER BY 1;
 DROP FUNCTION fx_api.sp_writable(), fx_api.sp_temp_first(), fx_api.sp_no_temp(), fx_api.sp_user(),
-    fx_api.sp_missing(), fx_api.sp_foreign_owner();
+    fx_api.sp_missing(), fx_api.sp_foreign_owner(), fx_api.sp_public();
 DROP SCHEMA fx_scratch;
 
 -- 7. Default privileges judged by what they grant: a grant to PUBLIC does not count as having
@@ -274,6 +293,12 @@ SELECT * FROM pg_temp.findings('rls_policy_always_true');
 ALTER POLICY any_update ON fx_crm.customers USING (tenant_id = (SELECT current_setting('app.tenant', true)::int));
 SELECT * FROM pg_temp.findings('rls_policy_always_true');
 DROP POLICY any_update ON fx_crm.customers;
+-- an INSERT policy whose WITH CHECK is always true lets the app insert any tenant's rows
+CREATE POLICY any_insert ON fx_crm.customers FOR INSERT TO ns_app_fx WITH CHECK (NOT (tenant_id IS NULL AND false));
+SELECT severity, message FROM pg_temp.findings('rls_policy_always_true');
+ALTER POLICY any_insert ON fx_crm.customers WITH CHECK (tenant_id = (SELECT current_setting('app.tenant', true)::int));
+SELECT * FROM pg_temp.findings('rls_policy_always_true');
+DROP POLICY any_insert ON fx_crm.customers;
 
 -- 10. Tenant columns match whatever their case.
 SELECT * FROM pg_temp.findings('rls_tenant_table_without_rls');
