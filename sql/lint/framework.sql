@@ -206,3 +206,60 @@ RETURN CASE polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN '
 CREATE FUNCTION nspg_guard.lint_role_name(role oid) RETURNS text
 LANGUAGE sql STABLE
 RETURN CASE WHEN role = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(role)::text END;
+
+-- Tables whose rows row level security guards: those with it enabled, and their partitions and
+-- inheritance children at any depth (read through the parent, the parent's policies apply to
+-- their rows). `parent_guard` is the nearest ancestor with row level security, NULL for a table
+-- that has it and is no child of one.
+CREATE FUNCTION nspg_guard.lint_guarded_tables()
+RETURNS TABLE (oid oid, parent_guard oid)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE guarded(oid, parent_guard, own) AS (
+        SELECT c.oid, NULL::oid, true FROM pg_catalog.pg_class c WHERE c.relrowsecurity AND c.relkind IN ('r', 'p')
+        UNION
+        SELECT i.inhrelid, CASE WHEN g.own THEN g.oid ELSE g.parent_guard END, c.relrowsecurity
+        FROM guarded g
+        JOIN pg_catalog.pg_inherits i ON i.inhparent = g.oid
+        JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+    )
+    SELECT DISTINCT ON (oid) oid, parent_guard FROM guarded ORDER BY oid, parent_guard IS NULL
+$$;
+
+-- The row-level-security tables (lint_guarded_tables) each view or materialized view reads, directly
+-- or through other views and materialized views, with the shortest chain: path[1] is the reader, the last element the
+-- table. The edges are the relations a view's or materialized view's rewrite rule depends on.
+CREATE FUNCTION nspg_guard.lint_guarded_reads()
+RETURNS TABLE (reader oid, rls_table oid, path oid[])
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE edges(reader, target) AS (
+        SELECT DISTINCT w.ev_class, d.refobjid
+        FROM pg_catalog.pg_rewrite w
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+                                   AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> w.ev_class
+    ), reads(reader, target, path) AS (
+        SELECT e.reader, e.target, ARRAY[e.reader, e.target] FROM edges e
+        UNION ALL
+        -- a view's rows come from what it reads, and a materialized view's rows are what its
+        -- query read at the last refresh: follow both
+        SELECT r.reader, e.target, r.path || e.target
+        FROM reads r
+        JOIN pg_catalog.pg_class v ON v.oid = r.target AND v.relkind IN ('v', 'm')
+        JOIN edges e ON e.reader = v.oid
+        WHERE e.target <> ALL (r.path)
+    )
+    SELECT DISTINCT ON (r.reader, r.target) r.reader, r.target, r.path
+    FROM reads r
+    JOIN nspg_guard.lint_guarded_tables() t ON t.oid = r.target
+    ORDER BY r.reader, r.target, cardinality(r.path)
+$$;
+
+-- The roles other than `owner` holding one of `privileges` on an object, by its ACL (NULL: the
+-- default, which grants `default_acl`): as CREATE POLICY/GRANT spell them (PUBLIC, quoted names)
+-- for remediations, and sorted.
+CREATE FUNCTION nspg_guard.lint_grantees(acl aclitem[], default_acl aclitem[], owner oid, privileges text[])
+RETURNS text[]
+LANGUAGE sql STABLE
+RETURN ARRAY(SELECT DISTINCT CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(x.grantee)) END g
+             FROM aclexplode(coalesce(acl, default_acl)) x
+             WHERE x.grantee <> owner AND x.privilege_type = ANY (privileges)
+             ORDER BY 1);

@@ -1,6 +1,7 @@
 -- A permissive UPDATE, DELETE or ALL policy whose USING or WITH CHECK is the same for every row
 -- (true, 1 = 1, x OR true, or another constant-only expression) lets the roles it applies to
--- change every row: the policy separates nothing. Decided on the stored expression tree by
+-- change every row, and an INSERT policy whose WITH CHECK is lets them insert any row (another
+-- tenant's included): the policy separates nothing. Decided on the stored expression tree by
 -- nspg_guard.policy_expr_analysis, not on the SQL text.
 CREATE FUNCTION nspg_guard.lint_rls_policy_always_true()
 RETURNS SETOF nspg_guard.lint_finding
@@ -9,8 +10,9 @@ LANGUAGE sql STABLE AS $$
            CASE a.truth WHEN 'always_true' THEN 'error' ELSE 'warn' END,
            'policy', format('%I on %s', p.polname, r.identity),
            CASE a.truth
-               WHEN 'always_true' THEN format('The %s expression of permissive %s policy %I on %s is always true, so the policy lets its roles change every row.',
-                                              e.clause, nspg_guard.lint_policy_command(p.polcmd), p.polname, r.identity)
+               WHEN 'always_true' THEN format('The %s expression of permissive %s policy %I on %s is always true, so the policy lets its roles %s.',
+                                              e.clause, nspg_guard.lint_policy_command(p.polcmd), p.polname, r.identity,
+                                              CASE p.polcmd WHEN 'a' THEN 'insert any row' ELSE 'change every row' END)
                ELSE format('The %s expression of permissive %s policy %I on %s depends on neither the row nor the session, so it is the same for every row.',
                            e.clause, nspg_guard.lint_policy_command(p.polcmd), p.polname, r.identity)
            END,
@@ -22,9 +24,9 @@ LANGUAGE sql STABLE AS $$
     JOIN nspg_guard.lint_relations() r ON r.oid = p.polrelid
     CROSS JOIN LATERAL (VALUES ('USING', p.polqual), ('WITH CHECK', p.polwithcheck)) e(clause, expr)
     CROSS JOIN LATERAL nspg_guard.policy_expr_analysis(p.oid, e.clause) a
-    WHERE p.polpermissive AND p.polcmd IN ('w', 'd', '*') AND e.expr IS NOT NULL
+    WHERE p.polpermissive AND p.polcmd IN ('a', 'w', 'd', '*') AND e.expr IS NOT NULL
       AND a.truth IN ('always_true', 'constant')
 $$;
 
 INSERT INTO nspg_guard.lint_rules VALUES ('rls_policy_always_true', 'rls', NULL,
-    'A permissive UPDATE, DELETE or ALL policy whose USING or WITH CHECK is true for every row.');
+    'A permissive INSERT, UPDATE, DELETE or ALL policy whose USING or WITH CHECK is true for every row.');

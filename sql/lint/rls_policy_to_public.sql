@@ -1,5 +1,7 @@
--- A policy granted to PUBLIC (CREATE POLICY's default) applies to every role, present and
--- future; NS-PG-007 §1 wants every access path intentional, so policies name their roles.
+-- A permissive policy granted to PUBLIC (CREATE POLICY's default) lets every role, present
+-- and future, through; NS-PG-007 §1 wants every access path intentional, so permissive policies
+-- name their roles. A restrictive policy to PUBLIC narrows access for every role, which is
+-- what it is for: not reported.
 CREATE FUNCTION nspg_guard.lint_rls_policy_to_public()
 RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
@@ -11,8 +13,8 @@ LANGUAGE sql STABLE AS $$
            format('rls_policy_to_public:%I on %s', p.polname, r.identity)
     FROM pg_catalog.pg_policy p
     JOIN nspg_guard.lint_relations() r ON r.oid = p.polrelid
-    WHERE 0 = ANY (p.polroles)
+    WHERE p.polpermissive AND 0 = ANY (p.polroles)
 $$;
 
 INSERT INTO nspg_guard.lint_rules VALUES ('rls_policy_to_public', 'rls', NULL,
-    'A policy that applies to PUBLIC.');
+    'A permissive policy that applies to PUBLIC.');

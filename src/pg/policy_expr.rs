@@ -3,7 +3,7 @@
 //! [`lint_expr::Expr`], and the catalog facts its decisions ask for ([`Syscache`]).
 
 use crate::pg::text::text;
-use crate::policy::lint_expr::{self, Catalog, Kind, Volatility};
+use crate::policy::lint_expr::{self, Catalog, Function, Kind, Volatility};
 use pgrx::pg_guard;
 use pgrx::pg_sys::{self, NodeTag};
 use std::ffi::{c_void, CStr};
@@ -23,7 +23,7 @@ impl Catalog for Syscache {
         text(unsafe { pg_sys::get_opname(pg_sys::Oid::from(opno)) })
     }
 
-    fn function(&self, funcid: u32) -> Option<(String, Volatility)> {
+    fn function(&self, funcid: u32) -> Option<Function> {
         let oid = pg_sys::Oid::from(funcid);
         // get_func_name answers NULL for a missing function; func_volatile would raise.
         let name = text(unsafe { pg_sys::get_func_name(oid) })?;
@@ -32,7 +32,10 @@ impl Catalog for Syscache {
             pg_sys::PROVOLATILE_STABLE => Volatility::Stable,
             _ => Volatility::Volatile,
         };
-        Some((name, volatility))
+        let strict = unsafe { pg_sys::func_strict(oid) };
+        // initdb's objects, PostgreSQL's own functions among them, have oids below this
+        let builtin = funcid < pg_sys::FirstNormalObjectId;
+        Some(Function { name, volatility, strict, builtin })
     }
 }
 
@@ -143,7 +146,15 @@ unsafe fn kind_of(node: *mut pg_sys::Node) -> Kind {
             let c = &*(node as *mut pg_sys::Const);
             Kind::Const { type_oid: c.consttype.into(), is_null: c.constisnull, len: c.constlen, bytes: const_bytes(c) }
         }
-        NodeTag::T_Var => Kind::Var { levels_up: (*(node as *mut pg_sys::Var)).varlevelsup },
+        NodeTag::T_Var => {
+            let v = &*(node as *mut pg_sys::Var);
+            Kind::Var { levels_up: v.varlevelsup, varno: v.varno as u32, attno: v.varattno }
+        }
+        NodeTag::T_SQLValueFunction => {
+            let op = (*(node as *mut pg_sys::SQLValueFunction)).op;
+            // all of them but current_schema (NULL when no schema of the path exists) have a value
+            Kind::SessionValue { name: format!("svfop {op}"), may_be_null: op == pg_sys::SQLValueFunctionOp::SVFOP_CURRENT_SCHEMA }
+        }
         NodeTag::T_OpExpr => {
             let op = &*(node as *mut pg_sys::OpExpr);
             Kind::Op { opno: op.opno.into(), funcid: op_function(op).into() }
@@ -170,9 +181,11 @@ unsafe fn kind_of(node: *mut pg_sys::Node) -> Kind {
         NodeTag::T_BooleanTest => Kind::BoolTest((*(node as *mut pg_sys::BooleanTest)).booltesttype as u8),
         NodeTag::T_SubLink => Kind::SubLink,
         NodeTag::T_Query => Kind::Query,
-        NodeTag::T_RelabelType | NodeTag::T_ArrayExpr | NodeTag::T_CaseExpr | NodeTag::T_CaseWhen | NodeTag::T_CoalesceExpr => {
-            Kind::Transparent
-        }
+        NodeTag::T_RelabelType | NodeTag::T_ArrayExpr => Kind::Transparent,
+        NodeTag::T_CoerceViaIO => Kind::Cast { to_type: (*(node as *mut pg_sys::CoerceViaIO)).resulttype.into() },
+        NodeTag::T_CoalesceExpr => Kind::Coalesce,
+        // the walker lists a CaseExpr's WHEN conditions and results itself, not its CaseWhens
+        NodeTag::T_CaseExpr => Kind::Case { has_arg: !(*(node as *mut pg_sys::CaseExpr)).arg.is_null() },
         other => Kind::Opaque(format!("{other:?}")),
     }
 }
