@@ -76,6 +76,12 @@ demo postgres "SELECT ok, rows_checked FROM nspg_guard.audit_verify()"
 
 say "posture lint: what this throwaway cluster gets wrong"
 demo postgres "SELECT severity, category, rule, object_identity FROM nspg_guard.lint() ORDER BY severity, category, rule"
+demo postgres "SELECT findings, remediation, side_effects FROM nspg_guard.lint_remediation()"
+
+say "the role graph: who can become superuser, bypass RLS, create roles or reach the server's files"
+demo postgres "CREATE ROLE ops_reports NOLOGIN BYPASSRLS; GRANT ops_reports TO ns_analytics_ro; GRANT pg_read_server_files TO ns_breakglass_admin"
+PSQL=$PG_BIN/psql bash "$REPO_ROOT/scripts/role_graph.sh" -o "$DEMO_DIR/roles.svg" -h "$DEMO_DIR" -p "$DEMO_PORT" -U postgres -d postgres
+echo "    rendered on this machine by Graphviz (never by the server): $DEMO_DIR/roles.svg"
 
 cat <<EOF2
 

@@ -11,7 +11,7 @@ PG_BIN=$PG_ROOT/usr/lib/postgresql/$PG_MAJOR/bin
 # The build always compiles against the system's headers.
 PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
 PGRX_VERSION=0.18.1
-APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo valgrind pgbouncer postgresql-$PG_MAJOR-pgaudit)
+APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo valgrind pgbouncer postgresql-$PG_MAJOR-pgaudit graphviz)
 export PGRX_PG_CONFIG_PATH=$PG_CONFIG
 export PATH="$HOME/.cargo/bin:$PATH"
 

@@ -65,6 +65,7 @@ GRANT EXECUTE ON FUNCTION nspg_guard.hba_lint(boolean) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.settings_lint(boolean) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_lint(boolean) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.hba_lint_rows(nspg_guard.hba_line[]) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION nspg_guard.lint_remediation(text[]) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.lint_suppress(text, text, timestamptz) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.privilege_snapshot() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.snapshot_save(text) TO PUBLIC;
@@ -97,6 +98,9 @@ GRANT EXECUTE ON FUNCTION nspg_guard.lint_builtin_default_acl("char", oid) TO PU
 GRANT EXECUTE ON FUNCTION nspg_guard.lint_guarded_tables() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.lint_guarded_reads() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.lint_grantees(aclitem[], aclitem[], oid, text[]) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION nspg_guard.snapshot_object_types() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION nspg_guard.snapshot_setting_value(text, text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION nspg_guard.audit_anchored_databases() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.hba_file_lines() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.hba_line_text(nspg_guard.hba_line) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.hba_address_scope(text, text) TO PUBLIC;

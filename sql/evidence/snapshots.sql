@@ -15,14 +15,42 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN defaclobjtype IN ('r', 'S', 'f', 'T', 'n')
             THEN acldefault(CASE defaclobjtype WHEN 'S' THEN 's' ELSE defaclobjtype END, owner) END;
 
+-- The object types whose owners and privileges the inventory lists (its "covers"), so that
+-- snapshot_diff compares a snapshot taken by an older version only on what both list.
+CREATE FUNCTION nspg_guard.snapshot_object_types() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ARRAY['aggregate', 'column', 'database', 'domain', 'foreign data wrapper', 'foreign server', 'foreign table', 'function',
+             'language', 'large object', 'materialized view', 'parameter', 'procedure', 'schema', 'sequence',
+             'table', 'tablespace', 'type', 'view'];
+
+-- A role setting's value as the inventory keeps it: masked when its name says it may hold a
+-- secret (the inventory is readable by everyone and kept in snapshots after the setting is gone).
+CREATE FUNCTION nspg_guard.snapshot_setting_value(setting text, value text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN setting ~* '(pass(word|wd|file)?|secret|token|key|credential)' THEN '***' ELSE value END;
+
 CREATE FUNCTION nspg_guard.privilege_snapshot() RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     WITH objects AS (
-        -- schemas, relations and routines outside PostgreSQL's and nspg_guard's own, and the
-        -- current database: the objects GRANT and ALTER DEFAULT PRIVILEGES act on
+        -- every object that carries an ACL in PostgreSQL 15 (pg_catalog's *acl columns), with
+        -- its owner: databases, tablespaces, foreign data wrappers and servers, trusted
+        -- languages (GRANT refuses untrusted ones), and the schemas, relations, routines and
+        -- types outside PostgreSQL's, nspg_guard's and extensions' own
         SELECT 'database' AS object_type, quote_ident(d.datname) AS object, d.datdba AS owner,
                coalesce(d.datacl, acldefault('d', d.datdba)) AS acl
-        FROM pg_catalog.pg_database d WHERE d.datname = current_database()
+        FROM pg_catalog.pg_database d
+        UNION ALL
+        SELECT 'tablespace', quote_ident(t.spcname), t.spcowner, coalesce(t.spcacl, acldefault('t', t.spcowner))
+        FROM pg_catalog.pg_tablespace t WHERE t.spcname <> 'pg_global'
+        UNION ALL
+        SELECT 'foreign data wrapper', quote_ident(w.fdwname), w.fdwowner, coalesce(w.fdwacl, acldefault('F', w.fdwowner))
+        FROM pg_catalog.pg_foreign_data_wrapper w
+        UNION ALL
+        SELECT 'foreign server', quote_ident(v.srvname), v.srvowner, coalesce(v.srvacl, acldefault('S', v.srvowner))
+        FROM pg_catalog.pg_foreign_server v
+        UNION ALL
+        SELECT 'language', quote_ident(l.lanname), l.lanowner, coalesce(l.lanacl, acldefault('l', l.lanowner))
+        FROM pg_catalog.pg_language l WHERE l.lanpltrusted
         UNION ALL
         SELECT 'schema', quote_ident(n.nspname), n.nspowner, coalesce(n.nspacl, acldefault('n', n.nspowner))
         FROM pg_catalog.pg_namespace n
@@ -41,15 +69,45 @@ LANGUAGE sql STABLE AS $$
         WHERE nspg_guard.lint_is_user_schema(n.nspname)
           AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
                           WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+        UNION ALL
+        -- types GRANT USAGE ON TYPE / DOMAIN acts on: not array types (their element's ACL
+        -- applies) and not a relation's row type
+        SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
+               format('%I.%I', n.nspname, t.typname), t.typowner, coalesce(t.typacl, acldefault('T', t.typowner))
+        FROM pg_catalog.pg_type t
+        JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+        WHERE nspg_guard.lint_is_user_schema(n.nspname)
+          AND (t.typtype IN ('b', 'd', 'e', 'r')
+               OR (t.typtype = 'c' AND EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c')))
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
+          AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                          WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
     ),
-    column_acls AS (
-        SELECT 'column' AS object_type, format('%s.%I', r.identity, a.attname) AS object, a.attacl AS acl
+    ownerless_acls AS (
+        -- column grants (the table's owner is listed with the table); parameters (GRANT SET /
+        -- ALTER SYSTEM ON PARAMETER), which have no owner; large objects, of which only the
+        -- grants beyond their owner's are listed (a database can hold millions of them)
+        SELECT 'column' AS object_type, format('%s.%I', r.identity, a.attname) AS object, x.grantee, x.privilege_type, x.is_grantable
         FROM pg_catalog.pg_attribute a
         JOIN nspg_guard.lint_relations() r ON r.oid = a.attrelid
+        CROSS JOIN LATERAL aclexplode(a.attacl) x
         WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+        UNION ALL
+        SELECT 'parameter', p.parname, x.grantee, x.privilege_type, x.is_grantable
+        FROM pg_catalog.pg_parameter_acl p
+        CROSS JOIN LATERAL aclexplode(p.paracl) x
+        -- what the bootstrap superuser holds by default is not a grant
+        WHERE (x.grantee, x.privilege_type, x.is_grantable) NOT IN (
+                  SELECT b.grantee, b.privilege_type, b.is_grantable FROM aclexplode(acldefault('p', 10)) b)
+        UNION ALL
+        SELECT 'large object', m.oid::text, x.grantee, x.privilege_type, x.is_grantable
+        FROM pg_catalog.pg_largeobject_metadata m
+        CROSS JOIN LATERAL aclexplode(m.lomacl) x
+        WHERE m.lomacl IS NOT NULL AND x.grantee <> m.lomowner
     )
     SELECT jsonb_build_object(
-        'format', 1,
+        'format', 2,
+        'covers', to_jsonb(nspg_guard.snapshot_object_types()),
         'database', current_database(),
         'roles', (
             SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -76,8 +134,11 @@ LANGUAGE sql STABLE AS $$
                    ORDER BY g.object_type, g.object COLLATE "C", g.grantee COLLATE "C", g.privilege), '[]')
             FROM (SELECT o.object_type, o.object, nspg_guard.lint_role_name(x.grantee) AS grantee,
                          x.privilege_type AS privilege, x.is_grantable AS grantable
-                  FROM (SELECT object_type, object, acl FROM objects UNION ALL SELECT * FROM column_acls) o
-                  CROSS JOIN LATERAL aclexplode(o.acl) x) g),
+                  FROM objects o
+                  CROSS JOIN LATERAL aclexplode(o.acl) x
+                  UNION ALL
+                  SELECT a.object_type, a.object, nspg_guard.lint_role_name(a.grantee), a.privilege_type, a.is_grantable
+                  FROM ownerless_acls a) g),
         'default_privileges', (
             -- what ALTER DEFAULT PRIVILEGES changed: a database-wide entry replaces the built-in
             -- default (acldefault), so it is compared with it and shows grants and revocations;
@@ -120,7 +181,32 @@ LANGUAGE sql STABLE AS $$
                        'with_check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid))
                    ORDER BY r.identity COLLATE "C", p.polname COLLATE "C"), '[]')
             FROM pg_catalog.pg_policy p
-            JOIN nspg_guard.lint_relations() r ON r.oid = p.polrelid)
+            JOIN nspg_guard.lint_relations() r ON r.oid = p.polrelid),
+        'row_security', (
+            -- whether policies apply at all: ALTER TABLE … ENABLE / FORCE ROW LEVEL SECURITY
+            SELECT coalesce(jsonb_agg(jsonb_build_object('table', r.identity, 'enabled', r.relrowsecurity,
+                                                         'forced', r.relforcerowsecurity)
+                   ORDER BY r.identity COLLATE "C"), '[]')
+            FROM nspg_guard.lint_relations() r
+            WHERE r.relrowsecurity OR r.relforcerowsecurity),
+        'role_settings', (
+            -- ALTER ROLE … SET and ALTER DATABASE … SET (search_path, role, session settings)
+            SELECT coalesce(jsonb_agg(jsonb_build_object('role', x.role, 'database', x.database, 'setting', x.setting,
+                                                         'value', nspg_guard.snapshot_setting_value(x.setting, x.value))
+                   ORDER BY x.role COLLATE "C", x.database COLLATE "C", x.setting COLLATE "C"), '[]')
+            FROM (SELECT CASE WHEN s.setrole = 0 THEN '(all roles)' ELSE pg_catalog.pg_get_userbyid(s.setrole)::text END AS role,
+                         coalesce((SELECT quote_ident(d.datname) FROM pg_catalog.pg_database d WHERE d.oid = s.setdatabase),
+                                  '(all databases)') AS database,
+                         split_part(c, '=', 1) AS setting, substr(c, strpos(c, '=') + 1) AS value
+                  FROM pg_catalog.pg_db_role_setting s
+                  CROSS JOIN LATERAL unnest(s.setconfig) c) x),
+        'user_mappings', (
+            -- which role may use which foreign server as which remote user: that a mapping
+            -- exists, never its options (they hold the remote credentials)
+            SELECT coalesce(jsonb_agg(jsonb_build_object('server', quote_ident(u.srvname::text),
+                                                         'user', nspg_guard.lint_role_name(u.umuser))
+                   ORDER BY u.srvname COLLATE "C", nspg_guard.lint_role_name(u.umuser) COLLATE "C"), '[]')
+            FROM pg_catalog.pg_user_mappings u)
     )
 $$;
 
@@ -158,14 +244,20 @@ CREATE VIEW nspg_guard.access_reviews WITH (security_invoker = true) AS
 GRANT SELECT ON nspg_guard.snapshots, nspg_guard.access_review_records, nspg_guard.access_reviews TO PUBLIC;
 
 -- What changed from snapshot `a` to snapshot `b`: one row per role, membership, owner, grant,
--- default privilege or policy added or removed, and per one whose other fields changed (then
--- before/after hold only the changed fields). Entries are matched on their identifying fields.
+-- default privilege, policy, row security switch, role setting or user mapping added or
+-- removed, and per one whose other fields changed (then before/after hold only the changed
+-- fields). Entries are matched on their identifying fields. Only what both snapshots cover is
+-- compared: a snapshot of an older format says nothing about what it did not list.
 CREATE FUNCTION nspg_guard.snapshot_diff(a bigint, b bigint)
 RETURNS TABLE (change text, section text, object text, before jsonb, after jsonb)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     old_doc jsonb;
     new_doc jsonb;
+    -- the object types of snapshots taken before format 2 (nspg_guard 0.2.0)
+    format_1_types constant text[] := ARRAY['aggregate', 'column', 'database', 'foreign table', 'function',
+                                            'materialized view', 'procedure', 'schema', 'sequence', 'table', 'view'];
+    covered text[];
 BEGIN
     IF a IS NULL OR b IS NULL THEN
         RAISE EXCEPTION 'nspg_guard: snapshot_diff: snapshot ids must not be null'
@@ -179,6 +271,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'The ids are in SELECT id, label, taken_at FROM nspg_guard.snapshots;';
     END IF;
+    -- what both documents list (a snapshot of an older format lists less): the rest is unknown
+    -- on one side, not added or removed
+    SELECT array_agg(t) INTO covered
+    FROM jsonb_array_elements_text(coalesce(old_doc -> 'covers', to_jsonb(format_1_types))) t
+    WHERE t IN (SELECT jsonb_array_elements_text(coalesce(new_doc -> 'covers', to_jsonb(format_1_types))));
     RETURN QUERY
     WITH sections(section, id_fields) AS (
         VALUES ('roles', ARRAY['name']),
@@ -186,7 +283,10 @@ BEGIN
                ('owners', ARRAY['object_type', 'object']),
                ('privileges', ARRAY['object_type', 'object', 'grantee', 'privilege']),
                ('default_privileges', ARRAY['owner', 'schema', 'object_type', 'grantee', 'privilege']),
-               ('policies', ARRAY['table', 'name'])
+               ('policies', ARRAY['table', 'name']),
+               ('row_security', ARRAY['table']),
+               ('role_settings', ARRAY['role', 'database', 'setting']),
+               ('user_mappings', ARRAY['server', 'user'])
     ),
     entries AS (
         SELECT d.side, s.section, s.id_fields, e,
@@ -194,6 +294,8 @@ BEGIN
         FROM sections s
         CROSS JOIN (VALUES ('old', old_doc), ('new', new_doc)) d(side, doc)
         CROSS JOIN LATERAL jsonb_array_elements(coalesce(d.doc -> s.section, '[]')) e
+        WHERE old_doc ? s.section AND new_doc ? s.section
+          AND (s.section NOT IN ('owners', 'privileges') OR e ->> 'object_type' = ANY (covered))
     ),
     old_entries AS (SELECT * FROM entries WHERE side = 'old'),
     new_entries AS (SELECT * FROM entries WHERE side = 'new')

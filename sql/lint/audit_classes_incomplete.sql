@@ -7,7 +7,8 @@ RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'audit_classes_incomplete', 'audit', 'warn', 'setting', 'nspg_guard.audit',
            format('nspg_guard.audit leaves out class %s: %s are not recorded.', c.class, c.what),
-           jsonb_build_object('setting', pg_catalog.current_setting('nspg_guard.audit', true), 'missing', c.class),
+           jsonb_build_object('setting', pg_catalog.current_setting('nspg_guard.audit', true), 'missing', c.class,
+                              'side_effects', 'Replaces the whole setting: every class but access is recorded (a login row per connection among them), so the trail grows faster; per-table access auditing then needs audit_relation() only.'),
            'ALTER SYSTEM SET nspg_guard.audit = ''all, -access'';',
            'audit_classes_incomplete:' || c.class
     FROM (VALUES ('login', 'logins and failed logins'), ('schema', 'schema changes'),

@@ -5,7 +5,8 @@ RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'audit_ran_without_nspg_guard', 'audit', 'error', 'server', 'nspg_guard.audit_log',
            format('The server ran without nspg_guard before the start at %s: %s.', r->>'noticed_at', r->'evidence'->>'why'),
-           r->'evidence',
+           coalesce(r->'evidence', '{}') || jsonb_build_object('side_effects',
+               'Acknowledges every unguarded run listed, not only this one: read each finding before running it.'),
            'SELECT nspg_guard.acknowledge_unguarded_runs(''what was found, e.g. a change ticket and audit_verify() ok'')',
            'audit_ran_without_nspg_guard:' || (r->>'id')
     FROM jsonb_array_elements(nspg_guard.unguarded_runs()) r

@@ -129,11 +129,13 @@ RETURN ARRAY(SELECT btrim(c)::name
              FROM unnest(string_to_array(pg_catalog.current_setting('nspg_guard.tenant_columns'), ',')) c
              WHERE btrim(c) <> '');
 
--- The finding that stands in for a rule the caller's privileges do not let it evaluate.
+-- The finding that stands in for a rule the caller's privileges do not let it evaluate. Its
+-- severity is not_evaluated, never info: it says nothing about the posture, and evidence()
+-- counts it apart, so a role that sees less never shows a better posture.
 CREATE FUNCTION nspg_guard.lint_not_evaluated(rule text, category text, reason text)
 RETURNS nspg_guard.lint_finding
 LANGUAGE sql STABLE
-RETURN ROW(rule, category, 'info', 'rule', rule,
+RETURN ROW(rule, category, 'not_evaluated', 'rule', rule,
            format('Rule %s was not evaluated: %s.', rule, reason),
            jsonb_build_object('evaluated', false, 'role', current_user),
            NULL, rule || ':not evaluated')::nspg_guard.lint_finding;

@@ -42,10 +42,11 @@ BEGIN
 END
 $$;
 
--- Severity order of findings: the worst first.
+-- Severity order of findings: the worst first. A rule not evaluated comes before them all: what
+-- it would have found is unknown, and could be an error.
 CREATE FUNCTION nspg_guard.lint_severity_rank(severity text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN array_position(ARRAY['error', 'warn', 'info'], severity);
+RETURN array_position(ARRAY['not_evaluated', 'error', 'warn', 'info'], severity);
 
 -- The posture lint: every finding of the rules in `categories` (NULL: all), worst first.
 -- Findings whose key is suppressed (nspg_guard.lint_suppress) until a time still to come are
@@ -67,6 +68,25 @@ BEGIN
         ORDER BY nspg_guard.lint_severity_rank(f.severity), f.category, f.rule,
                  f.object_identity COLLATE "C", f.key COLLATE "C";
 END
+$$;
+
+-- The open findings (not suppressed) grouped by the remediation that clears them: one row per
+-- distinct statement, with the findings it clears, so that "12 findings" reads "1 statement"
+-- when it is one. Findings without a runnable remediation are left out. side_effects gathers
+-- what the findings' details say the statement does beyond clearing them (README, "Posture
+-- lint and evidence").
+CREATE FUNCTION nspg_guard.lint_remediation(categories text[] DEFAULT NULL)
+RETURNS TABLE (remediation text, findings bigint, severity text, rules text[], keys text[], side_effects text[])
+LANGUAGE sql STABLE AS $$
+    SELECT f.remediation, count(*),
+           (array_agg(f.severity ORDER BY nspg_guard.lint_severity_rank(f.severity)))[1],
+           array_agg(DISTINCT f.rule ORDER BY f.rule),
+           array_agg(f.key ORDER BY f.key COLLATE "C"),
+           coalesce(array_agg(DISTINCT f.details ->> 'side_effects') FILTER (WHERE f.details ? 'side_effects'), '{}')
+    FROM nspg_guard.lint(categories) f
+    WHERE f.remediation IS NOT NULL
+    GROUP BY f.remediation
+    ORDER BY min(nspg_guard.lint_severity_rank(f.severity)), count(*) DESC, f.remediation COLLATE "C"
 $$;
 
 -- nspg_guard.rls_lint(), roles_lint(), privileges_lint(), hba_lint(), settings_lint(),

@@ -5,7 +5,8 @@ RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'settings_breakglass_self_approve_on', 'settings', 'warn', 'setting', 'nspg_guard.breakglass_self_approve',
            'nspg_guard.breakglass_self_approve is on: requesters approve their own break-glass requests.',
-           jsonb_build_object('setting', s.setting, 'source', s.source),
+           jsonb_build_object('setting', s.setting, 'source', s.source,
+                              'side_effects', 'Every break-glass request then needs a second person to approve it: an on-call engineer alone can no longer break glass.'),
            'ALTER SYSTEM RESET nspg_guard.breakglass_self_approve; SELECT pg_reload_conf();',
            'settings_breakglass_self_approve_on:nspg_guard.breakglass_self_approve'
     FROM pg_catalog.pg_settings s

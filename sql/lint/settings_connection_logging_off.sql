@@ -8,7 +8,8 @@ LANGUAGE sql STABLE AS $$
     SELECT 'settings_connection_logging_off', 'settings', 'warn', 'setting', s.name,
            format('%s is off: the server log does not show who %s, from where and when.', s.name,
                   CASE s.name WHEN 'log_connections' THEN 'connected' ELSE 'disconnected' END),
-           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context),
+                              'side_effects', 'One more server log line per connection (or disconnection): the log grows with the connection rate.'),
            format('ALTER SYSTEM SET %s = on;', s.name),
            'settings_connection_logging_off:' || s.name
     FROM pg_catalog.pg_settings s

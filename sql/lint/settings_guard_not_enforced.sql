@@ -15,7 +15,8 @@ LANGUAGE sql STABLE AS $$
            'setting', s.name,
            format('%s is %s, not enforce: %s.', s.name, s.setting,
                   CASE s.setting WHEN 'off' THEN 'the guard does nothing' ELSE 'the guard only warns' END),
-           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context),
+                              'side_effects', 'Statements the guard only warned about are refused from then on: applications and migrations that run them fail.'),
            format('ALTER SYSTEM SET %s = enforce;', s.name),
            'settings_guard_not_enforced:' || s.name
     FROM pg_catalog.pg_settings s

@@ -7,7 +7,8 @@ LANGUAGE sql STABLE AS $$
     SELECT 'settings_log_line_prefix_incomplete', 'settings', 'warn', 'setting', s.name,
            format('log_line_prefix %L does not name the %s of each log line.', s.setting,
                   array_to_string(m.missing, ', ')),
-           jsonb_build_object('setting', s.setting, 'missing', to_jsonb(m.missing), 'applies', nspg_guard.lint_setting_applies(s.context)),
+           jsonb_build_object('setting', s.setting, 'missing', to_jsonb(m.missing), 'applies', nspg_guard.lint_setting_applies(s.context),
+                              'side_effects', 'Every server log line changes shape: log shippers and parsers that split on the old prefix must be adjusted.'),
            format('ALTER SYSTEM SET log_line_prefix = %L;', s.setting || m.suffix),
            'settings_log_line_prefix_incomplete:' || s.name
     FROM pg_catalog.pg_settings s

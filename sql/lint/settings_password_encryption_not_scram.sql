@@ -5,7 +5,8 @@ RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'settings_password_encryption_not_scram', 'settings', 'error', 'setting', s.name,
            format('password_encryption is %L: passwords set now are stored as MD5 hashes, not SCRAM.', s.setting),
-           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context),
+                              'side_effects', 'Passwords set from then on are SCRAM hashes: a client library that cannot do SCRAM fails to log in as a role once its password is set again. Existing MD5 hashes stay until each password is set again.'),
            'ALTER SYSTEM SET password_encryption = ''scram-sha-256'';',
            'settings_password_encryption_not_scram:' || s.name
     FROM pg_catalog.pg_settings s

@@ -5,7 +5,8 @@ RETURNS SETOF nspg_guard.lint_finding
 LANGUAGE sql STABLE AS $$
     SELECT 'settings_ssl_disabled', 'settings', 'error', 'setting', s.name,
            'ssl is off: the server accepts no TLS connection, so every connection travels in cleartext.',
-           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context),
+                              'side_effects', 'The server must find ssl_cert_file and ssl_key_file: a reload without them keeps TLS off, and a restart without them fails.'),
            'ALTER SYSTEM SET ssl = on;',
            'settings_ssl_disabled:' || s.name
     FROM pg_catalog.pg_settings s

@@ -7,7 +7,8 @@ LANGUAGE sql STABLE AS $$
     UNION ALL
     SELECT 'settings_ssl_min_protocol_weak', 'settings', 'warn', 'setting', s.name,
            format('ssl_min_protocol_version is %L: clients may negotiate TLS versions older than 1.2.', s.setting),
-           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context)),
+           jsonb_build_object('setting', s.setting, 'source', s.source, 'applies', nspg_guard.lint_setting_applies(s.context),
+                              'side_effects', 'Clients that speak only TLS 1.0 or 1.1 can no longer connect.'),
            'ALTER SYSTEM SET ssl_min_protocol_version = ''TLSv1.2'';',
            'settings_ssl_min_protocol_weak:' || s.name
     FROM pg_catalog.pg_settings s

@@ -129,8 +129,25 @@ fn is_admin() -> bool {
     standing::current_user_is_admin()
 }
 
+/// The databases of this cluster whose audit chain was ever sealed (an anchor file is kept for
+/// them, `trail::anchor`): evidence() names those it did not verify. NULL when the directory
+/// cannot be read, so that nothing is claimed about them.
+#[pg_extern(stable)]
+fn audit_anchored_databases() -> Option<Vec<pg_sys::Oid>> {
+    let databases = crate::trail::anchor::databases().ok()?;
+    Some(databases.into_iter().map(pg_sys::Oid::from).collect())
+}
+
 extension_sql_file!(
     "../../sql/evidence/evidence.sql",
     name = "evidence_bundle",
-    requires = ["evidence_snapshots", "lint_entry", "audit_schema", "audit_verify_users", "breakglass_schema", is_admin]
+    requires = [
+        "evidence_snapshots",
+        "lint_entry",
+        "audit_schema",
+        "audit_verify_users",
+        "breakglass_schema",
+        is_admin,
+        audit_anchored_databases
+    ]
 );

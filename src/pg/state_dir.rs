@@ -38,6 +38,16 @@ pub fn read(name: &str) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
+/// The names of the files in the directory (none when it does not exist yet).
+pub fn names() -> io::Result<Vec<String>> {
+    let entries = match fs::read_dir(dir()?) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    entries.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect()
+}
+
 /// Replaces `name` with `bytes`, durably.
 pub fn write(name: &str, bytes: &[u8]) -> io::Result<()> {
     let dir = ensure_dir()?;

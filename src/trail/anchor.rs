@@ -21,6 +21,17 @@ pub enum AnchorError {
     Garbled(String),
 }
 
+/// The databases whose chain has an anchor file: every database whose trail was ever sealed
+/// (a dropped database's file stays until its oid is reused).
+pub fn databases() -> std::io::Result<Vec<u32>> {
+    Ok(state_dir::names()?.iter().filter_map(|n| database_of(n)).collect())
+}
+
+/// The database oid of an anchor file's name (`anchor.<oid>`; not the temporary `anchor.<oid>.tmp.<pid>`).
+fn database_of(file: &str) -> Option<u32> {
+    file.strip_prefix("anchor.")?.parse().ok()
+}
+
 /// The anchor of this database: cached, else from its file; Ok(None) when none was ever kept.
 pub fn load() -> Result<Option<Anchor>, AnchorError> {
     let database = unsafe { pg_sys::MyDatabaseId }.to_u32();
@@ -44,5 +55,19 @@ pub fn store(database: u32, anchor: &Anchor) {
     sealing_state::cache_anchor(database, anchor);
     if let Err(e) = state_dir::write(&file_of(database), anchor.render().as_bytes()) {
         pgrx::warning!("nspg_guard: could not write the audit chain's anchor file $PGDATA/nspg_guard/{}: {e}", file_of(database));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchor_file_names() {
+        assert_eq!(database_of(&file_of(16384)), Some(16384));
+        assert_eq!(database_of("anchor.16384.tmp.4242"), None);
+        assert_eq!(database_of("anchor."), None);
+        assert_eq!(database_of("config_state.json"), None);
+        assert_eq!(database_of("audit_queue.0001"), None);
     }
 }

@@ -81,13 +81,14 @@ RESET ROLE;
 SELECT jsonb_object_keys(nspg_guard.evidence()) AS part;
 -- audit retention proof: its parts (counts and times vary), and that the chain verifies
 SELECT jsonb_object_keys(e -> 'audit_retention') AS audit_retention_part FROM nspg_guard.evidence() e ORDER BY 1;
-SELECT e -> 'audit_retention' -> 'verify' ->> 'ok' AS chain_ok, (e -> 'audit_retention' ->> 'rows')::int > 0 AS has_rows,
+SELECT e -> 'audit_retention' -> 'this_database' ->> 'chain_ok' AS chain_ok,
+       (e -> 'audit_retention' -> 'this_database' ->> 'rows_present')::int > 0 AS has_rows,
        e -> 'audit_retention' ->> 'retention' AS retention, jsonb_pretty(e -> 'break_glass') AS break_glass
 FROM nspg_guard.evidence() e;
 SELECT jsonb_pretty(e -> 'encryption') FROM nspg_guard.evidence() e;
 SELECT jsonb_pretty((e -> 'last_access_review') - 'recorded_at' - 'snapshot_taken_at' - 'id' - 'snapshot_id') FROM nspg_guard.evidence() e;
 SELECT e -> 'inventory' = nspg_guard.privilege_snapshot() AS inventory_is_the_snapshot,
-       jsonb_array_length(e -> 'open_findings') = (SELECT count(*) FROM nspg_guard.lint()) AS all_open_findings,
+       jsonb_array_length(e -> 'open_findings') = (SELECT count(*) FROM nspg_guard.lint() WHERE severity <> 'not_evaluated') AS all_open_findings,
        e -> 'open_findings_by_severity' AS by_severity, e -> 'suppressed_findings' AS suppressed
 FROM nspg_guard.evidence() e;
 SELECT f ->> 'rule' AS rule, f ->> 'severity' AS severity, f ->> 'key' AS key, f ? 'suppressed' AS has_suppressed

@@ -89,11 +89,11 @@ SELECT rule, severity, object_identity FROM nspg_guard.lint(ARRAY['settings']);
 
 -- a role without pg_read_all_settings cannot see ssl_min_protocol_version: not evaluated
 SET ROLE ns_app_ro_orders;
-SELECT rule, severity, message, details, key FROM nspg_guard.settings_lint() WHERE severity = 'info';
+SELECT rule, severity, message, details, key FROM nspg_guard.settings_lint() WHERE severity = 'not_evaluated';
 RESET ROLE;
 GRANT pg_read_all_settings TO ns_app_ro_orders;
 SET ROLE ns_app_ro_orders;
-SELECT rule, severity FROM nspg_guard.settings_lint() WHERE severity = 'info';
+SELECT rule, severity FROM nspg_guard.settings_lint() WHERE severity = 'not_evaluated';
 RESET ROLE;
 REVOKE pg_read_all_settings FROM ns_app_ro_orders;
 
