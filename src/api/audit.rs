@@ -133,7 +133,7 @@ fn audit_verify() -> TableIterator<
 ),
 > {
     require_trail_reader("audit_verify()");
-    let v = verify::verify(None);
+    let v = verify::verify_once();
     let oldest = v.oldest_unsealed.and_then(|t| pgrx::datum::TimestampWithTimeZone::try_from(t).ok());
     TableIterator::once((v.ok, v.rows_checked, v.first_broken_id, v.problem, v.rows_unsealed, oldest, v.anchored))
 }

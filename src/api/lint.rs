@@ -147,16 +147,33 @@ fn policy_expr_analysis(
     (name!(truth, String), name!(references_row, bool), name!(per_row_calls, Vec<String>)),
 > {
     let attnum = policy_clause(clause).unwrap_or_else(|e| e.raise());
-    let stored = unsafe { policy_expr::stored(policy, attnum) }.unwrap_or_else(|e| LintError::Internal(e).raise());
-    let Some(expr) = stored else {
-        return TableIterator::new(Vec::new());
-    };
-    let row = (
-        lint_expr::truth(&expr, &Syscache).as_str().to_string(),
-        lint_expr::references_row(&expr),
-        lint_expr::per_row_calls(&expr, &Syscache),
-    );
-    TableIterator::once(row)
+    let key = crate::pg::statement::data_key();
+    let remembered = ANALYSES.with(|a| {
+        let mut a = a.borrow_mut();
+        if a.0 != key {
+            *a = (key, std::collections::HashMap::new());
+        }
+        a.1.get(&(policy, attnum)).cloned()
+    });
+    let analysis = remembered.unwrap_or_else(|| {
+        let stored = unsafe { policy_expr::stored(policy, attnum) }.unwrap_or_else(|e| LintError::Internal(e).raise());
+        let analysis = stored.map(|expr| {
+            (lint_expr::truth(&expr, &Syscache).as_str().to_string(), lint_expr::references_row(&expr), lint_expr::per_row_calls(&expr, &Syscache))
+        });
+        ANALYSES.with(|a| a.borrow_mut().1.insert((policy, attnum), analysis.clone()));
+        analysis
+    });
+    TableIterator::new(analysis)
+}
+
+/// A policy clause's analysis: (truth, references_row, per_row_calls); None without the clause.
+type Analysis = Option<(String, bool, Vec<String>)>;
+
+thread_local! {
+    /// The analyses made in the statement running now (`statement::data_key`): the lint's rules
+    /// each ask about every policy, and a policy cannot change within one statement's data.
+    static ANALYSES: std::cell::RefCell<((u32, i64, u32), std::collections::HashMap<(pg_sys::Oid, i32), Analysis>)> =
+        std::cell::RefCell::new(((0, 0, 0), std::collections::HashMap::new()));
 }
 
 /// How much of the network a pg_hba.conf address admits: any, broad, samenet, network, host,

@@ -61,3 +61,13 @@ unsafe fn text_at(query_string: *const c_char, location: i32, len: i32) -> Strin
     let end = if len > 0 { start.saturating_add(len as usize).min(all.len()) } else { all.len() };
     String::from_utf8_lossy(&all[start..end]).trim().to_string()
 }
+
+/// What identifies the statement running now and the data it sees: the local transaction, the
+/// statement's start and the command id. Work a statement repeats over unchanged data (the lint's
+/// rules verifying the same chain, analysing the same policies) is keyed by it.
+pub fn data_key() -> (u32, i64, u32) {
+    unsafe {
+        let lxid = if pg_sys::MyProc.is_null() { 0 } else { (*pg_sys::MyProc).lxid };
+        (lxid, pg_sys::GetCurrentStatementStartTimestamp(), pg_sys::GetCurrentCommandId(false))
+    }
+}

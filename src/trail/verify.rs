@@ -15,7 +15,7 @@ use pgrx::spi::{Spi, SpiResult};
 /// Chain rows read per query.
 const PAGE: i64 = 10_000;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Verdict {
     pub ok: bool,
     pub rows_checked: i64,
@@ -155,5 +155,22 @@ pub fn verify(head: Option<(i64, &[u8])>) -> Verdict {
         }
     }
     v.ok = v.problem.is_none();
+    v
+}
+
+thread_local! {
+    /// The last `verify(None)`, with the statement it ran in (`statement::data_key`).
+    static LAST: std::cell::RefCell<Option<((u32, i64, u32), Verdict)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `verify(None)`, once per statement: the lint's audit rules and evidence() each ask, and one
+/// walk of the chain answers them all.
+pub fn verify_once() -> Verdict {
+    let key = crate::pg::statement::data_key();
+    if let Some(v) = LAST.with(|l| l.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, v)| v.clone())) {
+        return v;
+    }
+    let v = verify(None);
+    LAST.with(|l| *l.borrow_mut() = Some((key, v.clone())));
     v
 }
