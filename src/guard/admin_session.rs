@@ -40,7 +40,7 @@ use crate::trail::write;
 use pgrx::PgLogLevel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
 use pgrx::prelude::*;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::{c_void, CStr, CString};
 
 /// What the guards need to know about the session, for the roles it has now.
@@ -82,9 +82,11 @@ thread_local! {
     static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
     /// Backends to end once the current transaction commits (break-glass end, lockdown).
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
-    /// A break-glass expiry to tell the writer about once the approval commits.
-    static EXPIRY_AT: Cell<Option<i64>> = const { Cell::new(None) };
 }
+/// A break-glass expiry to tell the writer about once the approval commits.
+static EXPIRY_AT: BackendLocal<Option<i64>> = BackendLocal::new(None);
+/// TO_TERMINATE holds pids: read by the transaction callback without touching the list.
+static TERMINATING: BackendLocal<bool> = BackendLocal::new(false);
 
 /// Registers the transaction callback that applies the caps at session start and ends sessions
 /// after a commit, the callbacks that notice role changes, and the check of the `role` setting;
@@ -115,12 +117,14 @@ fn key() -> Key {
     (user, session, lent, standing::current_generation(), admin_registry::roles_generation())
 }
 
-/// True when the session is known to be neither admin nor escalated for the roles it has now,
-/// and no lockdown happened since it last looked: nothing to do around its statements. Reads
-/// only cached state and two shared counters (no guard needed).
+/// True when the session is not governed, or is known to be neither admin nor escalated for
+/// the roles it has now and no lockdown happened since it last looked: nothing to do around its
+/// statements (`before_run` and `after_statement` would do nothing). Reads only cached state and
+/// two shared counters (no guard needed).
 pub fn quiet() -> bool {
-    matches!(KIND.get(), Some((cached, kind)) if cached == key() && !kind.admin && !kind.escalated && kind.stale.is_none())
-        && LOCKDOWNS_SEEN.get() == locked_roles::changes()
+    !governed()
+        || matches!(KIND.get(), Some((cached, kind)) if cached == key() && !kind.admin && !kind.escalated && kind.stale.is_none())
+            && LOCKDOWNS_SEEN.get() == locked_roles::changes()
 }
 
 fn kind() -> Kind {
@@ -197,17 +201,14 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
             cap_at_session_start()
         }
         pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT if governed() && !quiet() => before_commit(),
-        pg_sys::XactEvent::XACT_EVENT_COMMIT
-            if ROLES_TOUCHED.get()
-                || TO_TERMINATE.with(|t| !t.borrow().is_empty())
-                || EXPIRY_AT.with(|e| e.get().is_some()) =>
-        {
+        pg_sys::XactEvent::XACT_EVENT_COMMIT if ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some() => {
             after_commit()
         }
-        pg_sys::XactEvent::XACT_EVENT_ABORT => {
+        pg_sys::XactEvent::XACT_EVENT_ABORT if ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some() => {
             ROLES_TOUCHED.set(false);
+            TERMINATING.set(false);
             TO_TERMINATE.with(|t| t.borrow_mut().clear());
-            EXPIRY_AT.with(|e| e.set(None));
+            EXPIRY_AT.set(None);
         }
         _ => {}
     }
@@ -235,9 +236,10 @@ unsafe extern "C-unwind" fn after_commit() {
     if ROLES_TOUCHED.replace(false) {
         admin_registry::roles_changed();
     }
+    TERMINATING.set(false);
     let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
     crate::pg::backend::terminate(&pids);
-    if let Some(at) = EXPIRY_AT.with(|e| e.take()) {
+    if let Some(at) = EXPIRY_AT.replace(None) {
         admin_registry::expiry_at(at);
     }
 }
@@ -657,11 +659,12 @@ unsafe fn first_string_arg(args: *mut pg_sys::List) -> Option<String> {
 /// Tells the writer about a grant expiring at `at` once the current transaction commits (before
 /// that, the writer could not see the grant).
 pub fn expiry_after_commit(at: i64) {
-    EXPIRY_AT.with(|e| e.set(Some(e.get().map_or(at, |earlier| earlier.min(at)))));
+    EXPIRY_AT.set(Some(EXPIRY_AT.get().map_or(at, |earlier| earlier.min(at))));
 }
 
 
 /// Ends `pids` once the current transaction commits (nothing happens if it aborts).
 pub fn terminate_after_commit(pids: &[i32]) {
     TO_TERMINATE.with(|t| t.borrow_mut().extend_from_slice(pids));
+    TERMINATING.set(true);
 }

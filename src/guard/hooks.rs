@@ -9,6 +9,8 @@
 //! runs nspg_guard's own work in separate `#[pg_guard]` functions.
 
 use crate::guard::{executor, utility};
+use crate::policy::audit_event::AuditClass;
+use crate::trail::write;
 use crate::pg::backend::BackendLocal;
 use crate::pg::nesting;
 use crate::pg::statement::{note_finishing_statement, note_statement, statement_text};
@@ -52,6 +54,10 @@ thread_local! {
 
 /// `before_utility`'s answer when nothing follows the statement's success.
 const NOTHING_PENDING: usize = usize::MAX;
+
+/// Access auditing was on when a statement of this session started: an access audit may wait
+/// for its finish (`access::note_finish`). Never cleared: it only keeps the finish guarded.
+static ACCESS_NOTED: BackendLocal<bool> = BackendLocal::new(false);
 
 /// Installs the hooks; from `_PG_init`, only while shared_preload_libraries is being processed
 /// (a library loaded later, by CREATE EXTENSION or LOAD, would guard one backend at most).
@@ -138,7 +144,11 @@ unsafe extern "C-unwind" fn process_utility(
     qc: *mut pg_sys::QueryCompletion,
 ) {
     let top_level = nesting::top_level();
-    let pending = before_utility(pstmt, query_string, context, top_level);
+    let pending = if inert_and_quiet(pstmt, context) {
+        note_inert_utility(pstmt, query_string, context, top_level)
+    } else {
+        before_utility(pstmt, query_string, context, top_level)
+    };
     match PREV_PROCESS_UTILITY {
         Some(prev) => prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
         None => raw::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
@@ -148,6 +158,32 @@ unsafe extern "C-unwind" fn process_utility(
     } else if top_level && !crate::guard::admin_session::quiet() {
         after_top_level_utility();
     }
+}
+
+/// Transaction control, SHOW, cursors, PREPARE/EXECUTE, LISTEN… (`classify::inert`) in a quiet
+/// session: `before_utility` would judge nothing and file nothing. Field reads and cached flags.
+unsafe fn inert_and_quiet(pstmt: *mut pg_sys::PlannedStmt, context: pg_sys::ProcessUtilityContext::Type) -> bool {
+    context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND
+        && utility::inert((*pstmt).utilityStmt)
+        && crate::guard::admin_session::quiet()
+}
+
+/// `before_utility` for an inert statement of a quiet session, in a plain frame: notes the client
+/// statement and drops what earlier failed statements left pending.
+unsafe fn note_inert_utility(
+    pstmt: *mut pg_sys::PlannedStmt,
+    query_string: *const std::ffi::c_char,
+    context: pg_sys::ProcessUtilityContext::Type,
+    top_level: bool,
+) -> usize {
+    if top_level {
+        note_statement(query_string, pstmt);
+        crate::guard::row_count::statement_starts(pstmt);
+    }
+    if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL {
+        PENDING.with(|p| p.borrow_mut().clear());
+    }
+    NOTHING_PENDING
 }
 
 /// Judges the statement (raises if refused) and files what follows its success; returns where
@@ -208,7 +244,9 @@ unsafe extern "C-unwind" fn after_utility(at: usize, rows: u64) {
 }
 
 unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
-    check_executor_start(query_desc, eflags);
+    if !nothing_to_check_at_start(query_desc, eflags) {
+        check_executor_start(query_desc, eflags);
+    }
     match PREV_EXECUTOR_START {
         Some(prev) => prev(query_desc, eflags),
         None => raw::standard_ExecutorStart(query_desc, eflags),
@@ -255,13 +293,41 @@ unsafe extern "C-unwind" fn judge_analyzed(query: *mut pg_sys::Query) {
     }
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
-    let (source, pstmt) = ((*query_desc).sourceText, (*query_desc).plannedstmt);
+/// A plain SELECT (no data-modifying CTE) or an EXPLAIN without ANALYZE, in a quiet session with
+/// access auditing off: `check_executor_start` would only note the client statement, so that is
+/// done here, in a plain frame, and nothing else. Field reads and cached flags only.
+unsafe fn nothing_to_check_at_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) -> bool {
+    let stmt = (*query_desc).plannedstmt;
+    let plain = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0
+        || (plain_select(stmt) && !write::audited(AuditClass::Access));
+    if !plain || !crate::guard::admin_session::quiet() {
+        return false;
+    }
+    note_client_statement((*query_desc).sourceText, stmt);
+    true
+}
+
+/// A SELECT without data-modifying CTEs: it changes no rows itself.
+unsafe fn plain_select(stmt: *mut pg_sys::PlannedStmt) -> bool {
+    (*stmt).commandType == pg_sys::CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE
+}
+
+/// A client statement (not a nested one) starts: note it, and start its row count afresh.
+unsafe fn note_client_statement(source: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> bool {
     let top_level = nesting::top_level();
     if top_level {
         note_statement(source, pstmt);
         crate::guard::row_count::statement_starts(pstmt);
+    }
+    top_level
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    let (source, pstmt) = ((*query_desc).sourceText, (*query_desc).plannedstmt);
+    let top_level = note_client_statement(source, pstmt);
+    if write::audited(AuditClass::Access) {
+        ACCESS_NOTED.set(true);
     }
     if !exempt() {
         crate::guard::admin_session::before_statement(top_level, || {
@@ -276,7 +342,18 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
         Some(prev) => prev(query_desc),
         None => raw::standard_ExecutorFinish(query_desc),
     }
-    check_executor_finish(query_desc);
+    // A plain SELECT in a quiet session, with no access audit pending, no catalog write watched
+    // and no rows counted: `check_executor_finish` would only note the statement.
+    if plain_select((*query_desc).plannedstmt)
+        && !ACCESS_NOTED.get()
+        && !crate::guard::row_count::counting()
+        && !crate::guard::catalog_writes::watching()
+        && crate::guard::admin_session::quiet()
+    {
+        note_finishing_statement((*query_desc).sourceText, (*query_desc).plannedstmt);
+    } else {
+        check_executor_finish(query_desc);
+    }
 }
 
 #[pg_guard]
@@ -288,8 +365,9 @@ unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::Query
     }
 }
 
-/// Every object PostgreSQL creates, alters, drops or truncates (and every function call and
-/// schema search, which leave at once): a plain frame that chains first (sepgsql may be there).
+/// Every object PostgreSQL creates, alters, drops or truncates, every function about to be called
+/// (the file-function fence) and every schema search (which leaves at once): a plain frame that
+/// chains first (sepgsql may be there).
 unsafe extern "C-unwind" fn object_access(
     access: pg_sys::ObjectAccessType::Type,
     class_id: pg_sys::Oid,
@@ -301,8 +379,10 @@ unsafe extern "C-unwind" fn object_access(
         prev(access, class_id, object_id, sub_id, arg);
     }
     use pg_sys::ObjectAccessType::*;
-    if matches!(access, OAT_POST_CREATE | OAT_POST_ALTER | OAT_DROP | OAT_TRUNCATE) {
-        judge_object_access(access, class_id, object_id, arg);
+    match access {
+        OAT_FUNCTION_EXECUTE => crate::guard::file_functions::function_execute(object_id),
+        OAT_POST_CREATE | OAT_POST_ALTER | OAT_DROP | OAT_TRUNCATE => judge_object_access(access, class_id, object_id, arg),
+        _ => {}
     }
 }
 
