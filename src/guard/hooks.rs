@@ -381,7 +381,12 @@ unsafe extern "C-unwind" fn object_access(
     use pg_sys::ObjectAccessType::*;
     match access {
         OAT_FUNCTION_EXECUTE => crate::guard::file_functions::function_execute(object_id),
-        OAT_POST_CREATE | OAT_POST_ALTER | OAT_DROP | OAT_TRUNCATE => judge_object_access(access, class_id, object_id, arg),
+        OAT_POST_CREATE | OAT_POST_ALTER | OAT_DROP | OAT_TRUNCATE => {
+            if access != OAT_POST_ALTER && access != OAT_TRUNCATE && class_id == pg_sys::ExtensionRelationId {
+                crate::pg::extension_objects::extension_touched();
+            }
+            judge_object_access(access, class_id, object_id, arg)
+        }
         _ => {}
     }
 }

@@ -3,8 +3,8 @@
 //! in schema nspg_guard and cached until a relation or schema is created, dropped or renamed,
 //! so the per-statement path asks no catalog.
 
+use crate::pg::backend::BackendLocal;
 use pgrx::pg_sys;
-use std::cell::Cell;
 
 /// The trail's tables: the log and its hash chain, and the registries whose rows are evidence
 /// too (break-glass requests, lockdowns).
@@ -21,15 +21,19 @@ pub struct Trail {
 const NO_TRAIL: Trail =
     Trail { schema: pg_sys::Oid::INVALID, log: pg_sys::Oid::INVALID, chain: pg_sys::Oid::INVALID, breakglass: pg_sys::Oid::INVALID, lockdowns: pg_sys::Oid::INVALID };
 
-thread_local! {
-    /// (generation it was looked up at, the tables); u64::MAX = never looked up.
-    static TRAIL: Cell<(u64, Trail)> = const { Cell::new((u64::MAX, NO_TRAIL)) };
-    static RELATION_CHANGES: Cell<u64> = const { Cell::new(0) };
-}
+/// (generation it was looked up at, the tables); u64::MAX = never looked up.
+static TRAIL: BackendLocal<(u64, Trail)> = BackendLocal::new((u64::MAX, NO_TRAIL));
+static RELATION_CHANGES: BackendLocal<u64> = BackendLocal::new(0);
 
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn on_relation_names_change(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
-    RELATION_CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
+    RELATION_CHANGES.set(RELATION_CHANGES.get().wrapping_add(1));
+}
+
+/// How many times a relation or schema was created, dropped or renamed as this backend saw it
+/// (its syscache invalidations): a lookup by name made at one count holds while it stays.
+pub fn relation_changes() -> u64 {
+    RELATION_CHANGES.get()
 }
 
 /// Registers the cache invalidation that keeps the trail's oids fresh; from `_PG_init`.
@@ -44,8 +48,8 @@ pub fn register_invalidation() {
 /// The trail's tables in this database (InvalidOid where the extension is not installed).
 /// Cached until a relation or schema is created, dropped or renamed.
 pub fn trail() -> Trail {
-    let generation = RELATION_CHANGES.with(Cell::get);
-    let (seen, trail) = TRAIL.with(Cell::get);
+    let generation = RELATION_CHANGES.get();
+    let (seen, trail) = TRAIL.get();
     if seen == generation {
         return trail;
     }
@@ -66,7 +70,7 @@ pub fn trail() -> Trail {
             }
         }
     };
-    TRAIL.with(|c| c.set((generation, trail)));
+    TRAIL.set((generation, trail));
     trail
 }
 
