@@ -15,6 +15,7 @@ use crate::guard::destructive as destructive_marks;
 use crate::guard::overrides;
 use crate::guard::protect;
 use crate::guard::row_count;
+use crate::pg::list;
 use crate::pg::objects;
 use crate::pg::settings;
 use crate::policy::audit_event::AuditClass;
@@ -190,7 +191,7 @@ unsafe fn scan_compares_target_column(mt: *mut pg_sys::ModifyTable) -> bool {
         _ => return false,
     };
     let rti = (*(scan as *mut pg_sys::Scan)).scanrelid;
-    if !int_list((*mt).resultRelations).any(|r| r as u32 == rti) {
+    if !list::ints((*mt).resultRelations).any(|r| r as u32 == rti) {
         return false;
     }
     let column_vs_value = |node: *mut pg_sys::Node| -> bool {
@@ -198,34 +199,14 @@ unsafe fn scan_compares_target_column(mt: *mut pg_sys::ModifyTable) -> bool {
             return false;
         }
         let args = (*(node as *mut pg_sys::OpExpr)).args;
-        let (Some(a), Some(b), 2) = (nth(args, 0), nth(args, 1), list_len(args)) else { return false };
+        let (Some(a), Some(b), 2) = (list::nth(args, 0), list::nth(args, 1), list::len(args)) else { return false };
         let column = |n: *mut pg_sys::Node| {
             (*n).type_ == NodeTag::T_Var && (*(n as *mut pg_sys::Var)).varno as u32 == rti && (*(n as *mut pg_sys::Var)).varattno > 0
         };
         let value = |n: *mut pg_sys::Node| matches!((*n).type_, NodeTag::T_Const | NodeTag::T_Param);
         (column(a) && value(b)) || (value(a) && column(b))
     };
-    lists.iter().any(|&list| ptr_list::<pg_sys::Node>(list).any(column_vs_value))
-}
-
-/// The length of a List (0 for NIL).
-unsafe fn list_len(list: *mut pg_sys::List) -> usize {
-    if list.is_null() { 0 } else { (*list).length as usize }
-}
-
-/// Element `n` of a pointer List, if it has one (PostgreSQL's list_nth, without a guarded call).
-unsafe fn nth<T>(list: *mut pg_sys::List, n: usize) -> Option<*mut T> {
-    (n < list_len(list)).then(|| (*(*list).elements.add(n)).ptr_value as *mut T)
-}
-
-/// The elements of a pointer List, read in place.
-unsafe fn ptr_list<T>(list: *mut pg_sys::List) -> impl Iterator<Item = *mut T> {
-    (0..list_len(list)).map(move |i| (*(*list).elements.add(i)).ptr_value as *mut T)
-}
-
-/// The elements of an integer List, read in place.
-unsafe fn int_list(list: *mut pg_sys::List) -> impl Iterator<Item = i32> {
-    (0..list_len(list)).map(move |i| (*(*list).elements.add(i)).int_value)
+    lists.iter().any(|&list| list::ptrs::<pg_sys::Node>(list).any(column_vs_value))
 }
 
 unsafe fn mark_refusal(mark: &destructive_marks::Mark) -> Refusal {
@@ -335,7 +316,7 @@ unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, limit: i32) {
 }
 
 unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {
-    (rti as usize).checked_sub(1).and_then(|n| nth::<pg_sys::RangeTblEntry>((*stmt).rtable, n)).map_or(pg_sys::InvalidOid, |rte| (*rte).relid)
+    (rti as usize).checked_sub(1).and_then(|n| list::nth::<pg_sys::RangeTblEntry>((*stmt).rtable, n)).map_or(pg_sys::InvalidOid, |rte| (*rte).relid)
 }
 
 /// Recursion follows the plan tree, so each level checks the stack as PostgreSQL's walkers do.
@@ -354,8 +335,8 @@ unsafe fn for_each_modify_table(plan: *mut pg_sys::Plan, f: &mut dyn FnMut(*mut 
 unsafe fn is_destructive(mt: *mut pg_sys::ModifyTable) -> bool {
     match (*mt).operation {
         CmdType::CMD_UPDATE | CmdType::CMD_DELETE => true,
-        CmdType::CMD_MERGE => ptr_list::<pg_sys::List>((*mt).mergeActionLists).any(|actions| {
-            ptr_list::<pg_sys::MergeAction>(actions).any(|a| {
+        CmdType::CMD_MERGE => list::ptrs::<pg_sys::List>((*mt).mergeActionLists).any(|actions| {
+            list::ptrs::<pg_sys::MergeAction>(actions).any(|a| {
                 (*a).matched && matches!((*a).commandType, CmdType::CMD_UPDATE | CmdType::CMD_DELETE)
             })
         }),
@@ -365,7 +346,7 @@ unsafe fn is_destructive(mt: *mut pg_sys::ModifyTable) -> bool {
 
 /// The range-table entries the node changes, and its partitioned root if any.
 unsafe fn targets_of(mt: *mut pg_sys::ModifyTable) -> impl Iterator<Item = u32> {
-    int_list((*mt).resultRelations).map(|rti| rti as u32).chain(((*mt).rootRelation > 0).then_some((*mt).rootRelation))
+    list::ints((*mt).resultRelations).map(|rti| rti as u32).chain(((*mt).rootRelation > 0).then_some((*mt).rootRelation))
 }
 
 fn command_name(operation: CmdType::Type) -> &'static str {
@@ -390,7 +371,7 @@ unsafe fn target_name(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTab
 
 /// Calls `f` with each plan of a List of plans.
 unsafe fn for_each_plan(list: *mut pg_sys::List, f: &mut dyn FnMut(*mut pg_sys::Plan)) {
-    ptr_list::<pg_sys::Plan>(list).for_each(f);
+    list::ptrs::<pg_sys::Plan>(list).for_each(f);
 }
 
 /// Calls `f` with each child of a plan node: its outer and inner plans, and the plans an
@@ -429,7 +410,7 @@ unsafe fn cte_plan(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> O
         return None;
     }
     let id = (*(plan as *mut pg_sys::CteScan)).ctePlanId;
-    nth((*stmt).subplans, (id as usize).checked_sub(1)?)
+    list::nth((*stmt).subplans, (id as usize).checked_sub(1)?)
 }
 
 /// Reads one plan subtree into the WHERE rule's plain form (checking the stack at each level).
@@ -441,7 +422,7 @@ unsafe fn simplify(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> P
     let tag = (*plan).type_;
     let scans = is_scan(tag).then(|| (*(plan as *mut pg_sys::Scan)).scanrelid);
     let scope = scans.unwrap_or(0);
-    let targetlist = ptr_list::<pg_sys::TargetEntry>((*plan).targetlist)
+    let targetlist = list::ptrs::<pg_sys::TargetEntry>((*plan).targetlist)
         .map(|te| refs_in((*te).expr as *mut pg_sys::Node, scope))
         .collect();
     let mut conditions = Vec::new();
@@ -449,7 +430,7 @@ unsafe fn simplify(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> P
         conditions.extend(restricting_refs(stmt, list, scans));
     }
     let params_set = if tag == NodeTag::T_NestLoop {
-        ptr_list::<pg_sys::NestLoopParam>((*(plan as *mut pg_sys::NestLoop)).nestParams)
+        list::ptrs::<pg_sys::NestLoopParam>((*(plan as *mut pg_sys::NestLoop)).nestParams)
             .map(|p| ((*p).paramno, refs_in((*p).paramval as *mut pg_sys::Node, scope)))
             .collect()
     } else {
@@ -485,13 +466,13 @@ unsafe fn restricting_refs(stmt: *mut pg_sys::PlannedStmt, list: *mut pg_sys::No
         return if destructive_marks::always_true_on(list, rti, relid_of(stmt, rti)) { Vec::new() } else { refs_in(list, scope) };
     }
     // the usual list of plain comparisons has no candidate: read at once
-    let candidates = ptr_list::<pg_sys::Node>(list as *mut pg_sys::List)
+    let candidates = list::ptrs::<pg_sys::Node>(list as *mut pg_sys::List)
         .any(|c| destructive_marks::may_be_always_true(c));
     if !candidates {
         return refs_in(list, scope);
     }
     let mut refs = Vec::new();
-    for condition in ptr_list::<pg_sys::Node>(list as *mut pg_sys::List) {
+    for condition in list::ptrs::<pg_sys::Node>(list as *mut pg_sys::List) {
         if !destructive_marks::always_true_on(condition, rti, relid_of(stmt, rti)) {
             refs.extend(refs_in(condition, scope));
         }
@@ -564,7 +545,7 @@ unsafe fn collect_node(node: *mut pg_sys::Node, collector: &mut Collector) {
             return;
         }
     };
-    for child in ptr_list::<pg_sys::Node>(list) {
+    for child in list::ptrs::<pg_sys::Node>(list) {
         collect_node(child, collector);
     }
 }
