@@ -52,6 +52,9 @@ thread_local! {
     static PENDING: RefCell<Vec<utility::AfterSuccess>> = const { RefCell::new(Vec::new()) };
 }
 
+/// How many entries PENDING holds, readable without touching it.
+static PENDING_LEN: BackendLocal<usize> = BackendLocal::new(0);
+
 /// `before_utility`'s answer when nothing follows the statement's success.
 const NOTHING_PENDING: usize = usize::MAX;
 
@@ -180,8 +183,9 @@ unsafe fn note_inert_utility(
         note_statement(query_string, pstmt);
         crate::guard::row_count::statement_starts(pstmt);
     }
-    if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL {
+    if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL && PENDING_LEN.get() != 0 {
         PENDING.with(|p| p.borrow_mut().clear());
+        PENDING_LEN.set(0);
     }
     NOTHING_PENDING
 }
@@ -206,18 +210,23 @@ unsafe extern "C-unwind" fn before_utility(
         });
     }
     let after = if judged { utility::check((*pstmt).utilityStmt, || statement_text(query_string, pstmt)) } else { None };
+    if PENDING_LEN.get() == 0 && after.is_none() {
+        return NOTHING_PENDING;
+    }
     PENDING.with(|p| {
         let mut pending = p.borrow_mut();
         if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL && !pending.is_empty() {
             pending.clear();
         }
-        match after {
+        let at = match after {
             Some(after) => {
                 pending.push(after);
                 pending.len() - 1
             }
             None => NOTHING_PENDING,
-        }
+        };
+        PENDING_LEN.set(pending.len());
+        at
     })
 }
 
@@ -236,6 +245,7 @@ unsafe extern "C-unwind" fn after_utility(at: usize, rows: u64) {
         let mut pending = p.borrow_mut();
         let after = (at < pending.len()).then(|| pending.swap_remove(at));
         pending.truncate(at);
+        PENDING_LEN.set(pending.len());
         after
     });
     if let Some(after) = after {

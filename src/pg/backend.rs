@@ -54,7 +54,13 @@ mod raw {
         pub fn GetCurrentStatementStartTimestamp() -> pgrx::pg_sys::TimestampTz;
         pub fn stack_is_too_deep() -> bool;
         pub fn InLocalUserIdChange() -> bool;
+        pub fn IsCatalogRelationOid(relid: pgrx::pg_sys::Oid) -> bool;
     }
+}
+
+/// Is `relid` a system catalog's (PostgreSQL's IsCatalogRelationOid: an oid comparison)?
+pub fn is_catalog_relation(relid: pgrx::pg_sys::Oid) -> bool {
+    unsafe { raw::IsCatalogRelationOid(relid) }
 }
 
 /// PostgreSQL's check_stack_depth() (ERROR 54001 when the stack is too deep) for every level of

@@ -35,10 +35,10 @@ pub fn extension_touched() {
 }
 
 /// nspg_guard in this database, if installed (and a transaction is open to look). pg_extension
-/// has no syscache to signal changes, but nspg_guard's script creates relations and its DROP
-/// drops them: the answer is kept until this backend sees a relation or schema created, dropped
-/// or renamed (another session's CREATE or DROP EXTENSION included, once it commits), and not
-/// kept in a transaction that creates or drops an extension itself.
+/// has no syscache to signal changes, but nspg_guard's script creates the trail's tables and its
+/// DROP drops them: the answer is kept while `trail_tables::relation_changes()` stays (another
+/// session's CREATE or DROP EXTENSION changes it once it commits), and not kept in a transaction
+/// that creates or drops an extension itself.
 pub fn installed() -> Option<Ours> {
     unsafe {
         if !pg_sys::IsTransactionState() {
