@@ -104,7 +104,7 @@ pub unsafe fn install() {
 /// (`replication=database`, which run SQL through the simple query protocol). Not background
 /// workers (the audit writer), physical walsenders (replication commands only: no SQL), or
 /// single-user mode.
-#[inline]
+#[inline(always)]
 fn governed() -> bool {
     use pg_sys::BackendType::{B_BACKEND, B_WAL_SENDER};
     unsafe {
@@ -122,7 +122,7 @@ fn key() -> Key {
 /// the roles it has now and no lockdown happened since it last looked: nothing to do around its
 /// statements (`before_run` and `after_statement` would do nothing). Reads only cached state and
 /// two shared counters (no guard needed).
-#[inline]
+#[inline(always)]
 pub fn quiet() -> bool {
     !governed()
         || matches!(KIND.get(), Some((cached, kind)) if cached == key() && !kind.admin && !kind.escalated && kind.stale.is_none())
