@@ -352,18 +352,32 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
         Some(prev) => prev(query_desc),
         None => raw::standard_ExecutorFinish(query_desc),
     }
-    // A plain SELECT in a quiet session, with no access audit pending, no catalog write watched
-    // and no rows counted: `check_executor_finish` would only note the statement.
-    if plain_select((*query_desc).plannedstmt)
-        && !ACCESS_NOTED.get()
-        && !crate::guard::row_count::counting()
-        && !crate::guard::catalog_writes::watching()
-        && crate::guard::admin_session::quiet()
-    {
-        note_finishing_statement((*query_desc).sourceText, (*query_desc).plannedstmt);
-    } else {
+    if !finish_without_guard(query_desc) {
         check_executor_finish(query_desc);
     }
+}
+
+/// `check_executor_finish` in a plain frame when it can neither raise nor record: a quiet session
+/// with no access audit pending and no catalog write watched, and either a plain SELECT with no
+/// rows counted, or no row limit (`max_rows_per_statement` 0) and no override ever granted — then
+/// only the statement's rows are counted (field reads and the count's own list).
+unsafe fn finish_without_guard(query_desc: *mut pg_sys::QueryDesc) -> bool {
+    let stmt = (*query_desc).plannedstmt;
+    if ACCESS_NOTED.get() || crate::guard::catalog_writes::watching() || !crate::guard::admin_session::quiet() {
+        return false;
+    }
+    if plain_select(stmt) && !crate::guard::row_count::counting() {
+        note_finishing_statement((*query_desc).sourceText, stmt);
+        return true;
+    }
+    if crate::pg::settings::MAX_ROWS_PER_STATEMENT.get() > 0 || !crate::guard::overrides::never_granted() {
+        return false;
+    }
+    note_finishing_statement((*query_desc).sourceText, stmt);
+    if !exempt() {
+        crate::guard::row_count::count_primary(query_desc);
+    }
+    true
 }
 
 #[pg_guard]
