@@ -192,25 +192,24 @@ pub unsafe fn recheck_after(tag: NodeTag, node: *mut pg_sys::Node) -> Option<boo
 /// Every transaction passes here: a plain frame that leaves at once unless there is work, which
 /// runs under pgrx's guard.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
-    if matches!(event, pg_sys::XactEvent::XACT_EVENT_COMMIT | pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PREPARE) {
-        ESCALATED_IN_TRANSACTION.set(false);
-    }
+    use pg_sys::XactEvent::*;
     match event {
         // the transaction that ends backend start-up: every session-level setting is in
-        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
-            if pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && governed() =>
-        {
-            cap_at_session_start()
-        }
-        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT if governed() && !quiet() => before_commit(),
-        pg_sys::XactEvent::XACT_EVENT_COMMIT if ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some() => {
-            after_commit()
-        }
-        pg_sys::XactEvent::XACT_EVENT_ABORT if ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some() => {
-            ROLES_TOUCHED.set(false);
-            TERMINATING.set(false);
-            TO_TERMINATE.with(|t| t.borrow_mut().clear());
-            EXPIRY_AT.set(None);
+        XACT_EVENT_PRE_COMMIT if pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && governed() => cap_at_session_start(),
+        XACT_EVENT_PRE_COMMIT if !quiet() => before_commit(),
+        XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE => {
+            ESCALATED_IN_TRANSACTION.set(false);
+            if !(ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some()) {
+                return;
+            }
+            if event == XACT_EVENT_COMMIT {
+                after_commit();
+            } else if event == XACT_EVENT_ABORT {
+                ROLES_TOUCHED.set(false);
+                TERMINATING.set(false);
+                TO_TERMINATE.with(|t| t.borrow_mut().clear());
+                EXPIRY_AT.set(None);
+            }
         }
         _ => {}
     }
