@@ -32,7 +32,7 @@ thread_local! {
 }
 
 /// Registers the callback that forgets judged functions; from `_PG_init` at preload. The
-/// announcements come through `guard::hooks`' object-access hook (one frame for both guards).
+/// announcements come through the guards' one object-access hook.
 pub unsafe fn install() {
     pg_sys::CacheRegisterSyscacheCallback(
         pg_sys::SysCacheIdentifier::PROCOID as i32,
@@ -108,7 +108,7 @@ unsafe fn implementation(function: pg_sys::Oid) -> Option<(pg_sys::Oid, Option<s
 #[pg_guard]
 unsafe extern "C-unwind" fn check_function(function: pg_sys::Oid) {
     let enforcement = Enforcement::from(settings::RISKY_GUARD.get());
-    if enforcement == Enforcement::Ignore || crate::guard::hooks::exempt() {
+    if enforcement == Enforcement::Ignore || crate::pg::backend::exempt() {
         return;
     }
     let role = pg_sys::GetUserId();

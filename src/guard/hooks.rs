@@ -11,7 +11,7 @@
 use crate::guard::{executor, utility};
 use crate::policy::audit_event::AuditClass;
 use crate::trail::write;
-use crate::pg::backend::BackendLocal;
+use crate::pg::backend::{exempt, BackendLocal};
 use crate::pg::nesting;
 use crate::pg::statement::{note_finishing_statement, note_statement, statement_text};
 use pgrx::pg_guard;
@@ -80,32 +80,6 @@ pub unsafe fn install() {
     pg_sys::object_access_hook = Some(object_access);
     crate::guard::auth::install();
     crate::guard::log_lines::install();
-}
-
-/// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs
-/// them was judged), pg_upgrade's binary-upgrade mode, parallel workers (their leader was),
-/// and logical replication apply (it replays changes the publisher already judged).
-pub unsafe fn exempt() -> bool {
-    pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0 || logical_worker()
-}
-
-static LOGICAL_WORKER: BackendLocal<Option<bool>> = BackendLocal::new(None);
-
-/// Whether this process applies logical replication; asked once, it cannot change.
-unsafe fn logical_worker() -> bool {
-    match LOGICAL_WORKER.get() {
-        Some(known) => known,
-        None => ask_logical_worker(),
-    }
-}
-
-/// The first ask, out of line: `exempt()` runs several times per statement and stays small.
-#[cold]
-#[inline(never)]
-unsafe fn ask_logical_worker() -> bool {
-    let known = pg_sys::IsLogicalWorker();
-    LOGICAL_WORKER.set(Some(known));
-    known
 }
 
 /// Each run of a client statement's portal, and each planning of a statement at depth 0 (in a

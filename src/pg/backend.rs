@@ -123,3 +123,30 @@ pub fn terminate(pids: &[i32]) {
         unsafe { kill(pid, SIGTERM) };
     }
 }
+
+/// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs
+/// them was judged), pg_upgrade's binary-upgrade mode, parallel workers (their leader was),
+/// and logical replication apply (it replays changes the publisher already judged).
+pub unsafe fn exempt() -> bool {
+    use pgrx::pg_sys;
+    pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0 || logical_worker()
+}
+
+static LOGICAL_WORKER: BackendLocal<Option<bool>> = BackendLocal::new(None);
+
+/// Whether this process applies logical replication; asked once, it cannot change.
+unsafe fn logical_worker() -> bool {
+    match LOGICAL_WORKER.get() {
+        Some(known) => known,
+        None => ask_logical_worker(),
+    }
+}
+
+/// The first ask, out of line: `exempt()` runs several times per statement and stays small.
+#[cold]
+#[inline(never)]
+unsafe fn ask_logical_worker() -> bool {
+    let known = pgrx::pg_sys::IsLogicalWorker();
+    LOGICAL_WORKER.set(Some(known));
+    known
+}
