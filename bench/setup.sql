@@ -9,3 +9,19 @@ ALTER TABLE bench_orders OWNER TO ns_migrate_orders
 INSERT INTO bench_orders (id, v) SELECT g, g FROM generate_series(1, {rows}) g
 GRANT SELECT, INSERT, UPDATE ON bench_orders TO ns_app_rw_orders
 VACUUM (FREEZE, ANALYZE) bench_orders
+-- The tpcb-like transaction's tables (bench/tpcb.sql), shaped like pgbench's: one branch,
+-- ten tellers, {rows} accounts, an empty history.
+CREATE TABLE bench_branches (bid int PRIMARY KEY, bbalance int NOT NULL, filler char(88))
+CREATE TABLE bench_tellers (tid int PRIMARY KEY, bid int NOT NULL, tbalance int NOT NULL, filler char(84))
+CREATE TABLE bench_accounts (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84))
+CREATE TABLE bench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22))
+INSERT INTO bench_branches (bid, bbalance) VALUES (1, 0)
+INSERT INTO bench_tellers (tid, bid, tbalance) SELECT g, 1, 0 FROM generate_series(1, 10) g
+INSERT INTO bench_accounts (aid, bid, abalance) SELECT g, 1, 0 FROM generate_series(1, {rows}) g
+ALTER TABLE bench_branches OWNER TO ns_migrate_orders
+ALTER TABLE bench_tellers OWNER TO ns_migrate_orders
+ALTER TABLE bench_accounts OWNER TO ns_migrate_orders
+ALTER TABLE bench_history OWNER TO ns_migrate_orders
+GRANT SELECT, UPDATE ON bench_branches, bench_tellers, bench_accounts TO ns_app_rw_orders
+GRANT INSERT ON bench_history TO ns_app_rw_orders
+VACUUM (FREEZE, ANALYZE) bench_branches, bench_tellers, bench_accounts, bench_history

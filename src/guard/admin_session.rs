@@ -40,7 +40,7 @@ use crate::trail::write;
 use pgrx::PgLogLevel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
 use pgrx::prelude::*;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::{c_void, CStr, CString};
 
 /// What the guards need to know about the session, for the roles it has now.
@@ -82,9 +82,11 @@ thread_local! {
     static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
     /// Backends to end once the current transaction commits (break-glass end, lockdown).
     static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
-    /// A break-glass expiry to tell the writer about once the approval commits.
-    static EXPIRY_AT: Cell<Option<i64>> = const { Cell::new(None) };
 }
+/// A break-glass expiry to tell the writer about once the approval commits.
+static EXPIRY_AT: BackendLocal<Option<i64>> = BackendLocal::new(None);
+/// TO_TERMINATE holds pids: read by the transaction callback without touching the list.
+static TERMINATING: BackendLocal<bool> = BackendLocal::new(false);
 
 /// Registers the transaction callback that applies the caps at session start and ends sessions
 /// after a commit, the callbacks that notice role changes, and the check of the `role` setting;
@@ -102,6 +104,7 @@ pub unsafe fn install() {
 /// (`replication=database`, which run SQL through the simple query protocol). Not background
 /// workers (the audit writer), physical walsenders (replication commands only: no SQL), or
 /// single-user mode.
+#[inline(always)]
 fn governed() -> bool {
     use pg_sys::BackendType::{B_BACKEND, B_WAL_SENDER};
     unsafe {
@@ -115,12 +118,15 @@ fn key() -> Key {
     (user, session, lent, standing::current_generation(), admin_registry::roles_generation())
 }
 
-/// True when the session is known to be neither admin nor escalated for the roles it has now,
-/// and no lockdown happened since it last looked: nothing to do around its statements. Reads
-/// only cached state and two shared counters (no guard needed).
+/// True when the session is not governed, or is known to be neither admin nor escalated for
+/// the roles it has now and no lockdown happened since it last looked: nothing to do around its
+/// statements (`before_run` and `after_statement` would do nothing). Reads only cached state and
+/// two shared counters (no guard needed).
+#[inline(always)]
 pub fn quiet() -> bool {
-    matches!(KIND.get(), Some((cached, kind)) if cached == key() && !kind.admin && !kind.escalated && kind.stale.is_none())
-        && LOCKDOWNS_SEEN.get() == locked_roles::changes()
+    !governed()
+        || matches!(KIND.get(), Some((cached, kind)) if cached == key() && !kind.admin && !kind.escalated && kind.stale.is_none())
+            && LOCKDOWNS_SEEN.get() == locked_roles::changes()
 }
 
 fn kind() -> Kind {
@@ -186,28 +192,24 @@ pub unsafe fn recheck_after(tag: NodeTag, node: *mut pg_sys::Node) -> Option<boo
 /// Every transaction passes here: a plain frame that leaves at once unless there is work, which
 /// runs under pgrx's guard.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
-    if matches!(event, pg_sys::XactEvent::XACT_EVENT_COMMIT | pg_sys::XactEvent::XACT_EVENT_ABORT | pg_sys::XactEvent::XACT_EVENT_PREPARE) {
-        ESCALATED_IN_TRANSACTION.set(false);
-    }
+    use pg_sys::XactEvent::*;
     match event {
         // the transaction that ends backend start-up: every session-level setting is in
-        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
-            if pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && governed() =>
-        {
-            cap_at_session_start()
-        }
-        pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT if governed() && !quiet() => before_commit(),
-        pg_sys::XactEvent::XACT_EVENT_COMMIT
-            if ROLES_TOUCHED.get()
-                || TO_TERMINATE.with(|t| !t.borrow().is_empty())
-                || EXPIRY_AT.with(|e| e.get().is_some()) =>
-        {
-            after_commit()
-        }
-        pg_sys::XactEvent::XACT_EVENT_ABORT => {
-            ROLES_TOUCHED.set(false);
-            TO_TERMINATE.with(|t| t.borrow_mut().clear());
-            EXPIRY_AT.with(|e| e.set(None));
+        XACT_EVENT_PRE_COMMIT if pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && governed() => cap_at_session_start(),
+        XACT_EVENT_PRE_COMMIT if !quiet() => before_commit(),
+        XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE => {
+            ESCALATED_IN_TRANSACTION.set(false);
+            if !(ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some()) {
+                return;
+            }
+            if event == XACT_EVENT_COMMIT {
+                after_commit();
+            } else if event == XACT_EVENT_ABORT {
+                ROLES_TOUCHED.set(false);
+                TERMINATING.set(false);
+                TO_TERMINATE.with(|t| t.borrow_mut().clear());
+                EXPIRY_AT.set(None);
+            }
         }
         _ => {}
     }
@@ -235,9 +237,10 @@ unsafe extern "C-unwind" fn after_commit() {
     if ROLES_TOUCHED.replace(false) {
         admin_registry::roles_changed();
     }
+    TERMINATING.set(false);
     let pids = TO_TERMINATE.with(|t| std::mem::take(&mut *t.borrow_mut()));
     crate::pg::backend::terminate(&pids);
-    if let Some(at) = EXPIRY_AT.with(|e| e.take()) {
+    if let Some(at) = EXPIRY_AT.replace(None) {
         admin_registry::expiry_at(at);
     }
 }
@@ -657,11 +660,12 @@ unsafe fn first_string_arg(args: *mut pg_sys::List) -> Option<String> {
 /// Tells the writer about a grant expiring at `at` once the current transaction commits (before
 /// that, the writer could not see the grant).
 pub fn expiry_after_commit(at: i64) {
-    EXPIRY_AT.with(|e| e.set(Some(e.get().map_or(at, |earlier| earlier.min(at)))));
+    EXPIRY_AT.set(Some(EXPIRY_AT.get().map_or(at, |earlier| earlier.min(at))));
 }
 
 
 /// Ends `pids` once the current transaction commits (nothing happens if it aborts).
 pub fn terminate_after_commit(pids: &[i32]) {
     TO_TERMINATE.with(|t| t.borrow_mut().extend_from_slice(pids));
+    TERMINATING.set(true);
 }

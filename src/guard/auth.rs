@@ -26,6 +26,9 @@ static mut PREV_CLIENT_AUTHENTICATION: pg_sys::libpq::ClientAuthentication_hook_
 /// session's role and database were read already or are read through pointers taken earlier).
 static AUTHENTICATED: crate::pg::backend::BackendLocal<bool> = crate::pg::backend::BackendLocal::new(false);
 
+/// PENDING_LOGIN may hold an event: read by the transaction callback without touching it.
+static LOGIN_PENDING: crate::pg::backend::BackendLocal<bool> = crate::pg::backend::BackendLocal::new(false);
+
 pub fn authenticated() -> bool {
     AUTHENTICATED.get()
 }
@@ -87,12 +90,13 @@ unsafe extern "C-unwind" fn client_authentication(port: *mut pg_sys::libpq::be::
 unsafe extern "C-unwind" fn note_login(status: i32) {
     if status == pg_sys::STATUS_OK as i32 && write::audited(AuditClass::Login) {
         PENDING_LOGIN.with(|p| *p.borrow_mut() = login_event("login_ok"));
+        LOGIN_PENDING.set(true);
     }
 }
 
 /// Every transaction passes here: a plain frame that leaves at once unless a login is pending.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
-    if event == pg_sys::XactEvent::XACT_EVENT_COMMIT && PENDING_LOGIN.with(|p| p.borrow().is_some()) {
+    if event == pg_sys::XactEvent::XACT_EVENT_COMMIT && LOGIN_PENDING.get() {
         record_pending_login();
     }
     // the transaction that ends a walsender's start-up, with the catalogs at hand
@@ -111,6 +115,7 @@ unsafe extern "C-unwind" fn check_replication_login() {
 
 #[pg_guard]
 unsafe extern "C-unwind" fn record_pending_login() {
+    LOGIN_PENDING.set(false);
     if let Some(login) = PENDING_LOGIN.with(|p| p.borrow_mut().take()) {
         write::record_async(login);
     }

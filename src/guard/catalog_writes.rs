@@ -36,9 +36,14 @@ thread_local! {
     static WATCHED: RefCell<Vec<Watched>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Is any statement's catalog write being watched? When not, `check_written` has nothing to do.
+pub fn watching() -> bool {
+    WATCHED.with(|w| !w.borrow().is_empty())
+}
+
 /// Is `relid` a system catalog (pg_catalog's own tables; TOAST tables of catalogs included)?
 pub fn is_catalog(relid: Oid) -> bool {
-    u32::from(relid) < pg_sys::FirstNormalObjectId && unsafe { pg_sys::IsCatalogRelationOid(relid) }
+    u32::from(relid) < pg_sys::FirstNormalObjectId && crate::pg::backend::is_catalog_relation(relid)
 }
 
 /// ExecutorStart (or the start of a COPY FROM, with a null `query_desc`): the statement's

@@ -163,7 +163,7 @@ unsafe fn merge_changes_matched(q: *mut pg_sys::Query) -> bool {
 /// `stmt` is a valid PlannedStmt.
 pub unsafe fn marks(stmt: *mut pg_sys::PlannedStmt) -> Vec<Mark> {
     let mut found = Vec::new();
-    for (i, rte) in PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable).iter_ptr().enumerate() {
+    for (i, rte) in crate::pg::list::ptrs::<pg_sys::RangeTblEntry>((*stmt).rtable).enumerate() {
         if (*rte).ctename.is_null() || !matches!((*rte).rtekind, pg_sys::RTEKind::RTE_RELATION | pg_sys::RTEKind::RTE_SUBQUERY) {
             continue;
         }

@@ -15,6 +15,7 @@ use crate::guard::destructive as destructive_marks;
 use crate::guard::overrides;
 use crate::guard::protect;
 use crate::guard::row_count;
+use crate::pg::list;
 use crate::pg::objects;
 use crate::pg::settings;
 use crate::policy::audit_event::AuditClass;
@@ -40,8 +41,8 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if (*stmt).commandType == CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE {
         return;
     }
-    let modify_tables = modify_tables(stmt);
-    for &mt in &modify_tables {
+    let modify_tables = ModifyTables::of(stmt);
+    for mt in modify_tables.iter() {
         for rti in targets_of(mt) {
             let relid = relid_of(stmt, rti);
             protect::check_write(relid, command_of(mt));
@@ -60,6 +61,42 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if let Some(refusal) = over_estimate(stmt, &modify_tables) {
         report::raise(refusal, enforcement);
     }
+}
+
+/// The statement's ModifyTable nodes, without allocating in the usual case: a statement with no
+/// data-modifying CTE has one, at the top of its plan; otherwise the plan and its subplans
+/// (where data-modifying CTEs are planned) are walked for them.
+enum ModifyTables {
+    One(*mut pg_sys::ModifyTable),
+    Walked(Vec<*mut pg_sys::ModifyTable>),
+}
+
+impl ModifyTables {
+    unsafe fn of(stmt: *mut pg_sys::PlannedStmt) -> ModifyTables {
+        let top = (*stmt).planTree;
+        if !(*stmt).hasModifyingCTE && !top.is_null() && (*top).type_ == NodeTag::T_ModifyTable && !has_modify_table_below(top) {
+            return ModifyTables::One(top as *mut pg_sys::ModifyTable);
+        }
+        let mut found = Vec::new();
+        for_each_modify_table(top, &mut |mt| found.push(mt));
+        for_each_plan((*stmt).subplans, &mut |plan| for_each_modify_table(plan, &mut |mt| found.push(mt)));
+        ModifyTables::Walked(found)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = *mut pg_sys::ModifyTable> + '_ {
+        let (one, many): (Option<_>, &[_]) = match self {
+            ModifyTables::One(mt) => (Some(*mt), &[]),
+            ModifyTables::Walked(found) => (None, found),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
+}
+
+/// Is there a ModifyTable in the plan below `top` (walked without allocating)?
+unsafe fn has_modify_table_below(top: *mut pg_sys::Plan) -> bool {
+    let mut any = false;
+    for_each_child(top, &mut |child| for_each_modify_table(child, &mut |_| any = true));
+    any
 }
 
 /// Has the statement nodes the row counter must watch as they run — writable CTEs, an upsert?
@@ -93,25 +130,16 @@ pub unsafe fn watch(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     }
 }
 
-/// Every ModifyTable of the statement; data-modifying CTEs are planned as subplans.
-unsafe fn modify_tables(stmt: *mut pg_sys::PlannedStmt) -> Vec<*mut pg_sys::ModifyTable> {
-    let mut found = Vec::new();
-    for root in std::iter::once((*stmt).planTree).chain(plans((*stmt).subplans)) {
-        for_each_modify_table(root, &mut |mt| found.push(mt));
-    }
-    found
-}
-
 /// The first statement part that would change rows without restricting them: an
 /// UPDATE/DELETE/MERGE whose own condition (as written: `guard/destructive.rs` marked it) or
 /// whose plan does not restrict its target, or an upsert whose source reads its own target
 /// unrestricted. A part whose plan reads no rows at all changes nothing.
-unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys::ModifyTable]) -> Option<Refusal> {
+unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt, modify_tables: &ModifyTables) -> Option<Refusal> {
     let marks = destructive_marks::marks(stmt);
     let mut owned = vec![false; marks.len()];
     let mut any_reads = false;
     let mut found = None;
-    for &mt in modify_tables {
+    for mt in modify_tables.iter() {
         let destructive = is_destructive(mt);
         let upsert = (*mt).operation == CmdType::CMD_INSERT && (*mt).onConflictAction == pg_sys::OnConflictAction::ONCONFLICT_UPDATE;
         if !(destructive || upsert || !marks.is_empty()) {
@@ -119,8 +147,7 @@ unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys
         }
         let mut own_marks = Vec::new();
         if !marks.is_empty() {
-            let mut targets = targets_of(mt);
-            targets.push((*mt).nominalRelation);
+            let targets: Vec<u32> = targets_of(mt).chain(std::iter::once((*mt).nominalRelation)).collect();
             own_marks.extend((0..marks.len()).filter(|&i| targets.contains(&marks[i].rti)));
             own_marks.iter().for_each(|&i| owned[i] = true);
         }
@@ -137,7 +164,7 @@ unsafe fn unbounded(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys
         }
         if let Some(&i) = own_marks.first() {
             found = Some(mark_refusal(&marks[i]));
-        } else if destructive && !destructive::restricts_target(&source, &targets_of(mt)) {
+        } else if destructive && !destructive::restricts_target(&source, &targets_of(mt).collect::<Vec<_>>()) {
             found = Some(destructive::unbounded_refusal(command_of(mt), &target_name(stmt, mt)));
         } else if upsert && destructive::upsert_source_unbounded(&source, &target_scans(stmt, mt, &source)) {
             found = Some(destructive::upsert_refusal(&target_name(stmt, mt)));
@@ -164,22 +191,22 @@ unsafe fn scan_compares_target_column(mt: *mut pg_sys::ModifyTable) -> bool {
         _ => return false,
     };
     let rti = (*(scan as *mut pg_sys::Scan)).scanrelid;
-    if !PgList::<i32>::from_pg((*mt).resultRelations).iter_int().any(|r| r as u32 == rti) {
+    if !list::ints((*mt).resultRelations).any(|r| r as u32 == rti) {
         return false;
     }
     let column_vs_value = |node: *mut pg_sys::Node| -> bool {
         if node.is_null() || (*node).type_ != NodeTag::T_OpExpr {
             return false;
         }
-        let args = PgList::<pg_sys::Node>::from_pg((*(node as *mut pg_sys::OpExpr)).args);
-        let (Some(a), Some(b), 2) = (args.get_ptr(0), args.get_ptr(1), args.len()) else { return false };
+        let args = (*(node as *mut pg_sys::OpExpr)).args;
+        let (Some(a), Some(b), 2) = (list::nth(args, 0), list::nth(args, 1), list::len(args)) else { return false };
         let column = |n: *mut pg_sys::Node| {
             (*n).type_ == NodeTag::T_Var && (*(n as *mut pg_sys::Var)).varno as u32 == rti && (*(n as *mut pg_sys::Var)).varattno > 0
         };
         let value = |n: *mut pg_sys::Node| matches!((*n).type_, NodeTag::T_Const | NodeTag::T_Param);
         (column(a) && value(b)) || (value(a) && column(b))
     };
-    lists.iter().any(|&list| PgList::<pg_sys::Node>::from_pg(list).iter_ptr().any(column_vs_value))
+    lists.iter().any(|&list| list::ptrs::<pg_sys::Node>(list).any(column_vs_value))
 }
 
 unsafe fn mark_refusal(mark: &destructive_marks::Mark) -> Refusal {
@@ -217,12 +244,12 @@ unsafe fn target_scans(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTa
 
 /// The estimate limit: an UPDATE/DELETE/MERGE whose plan expects to feed more rows to its
 /// target than `max_rows_estimate`.
-unsafe fn over_estimate(stmt: *mut pg_sys::PlannedStmt, modify_tables: &[*mut pg_sys::ModifyTable]) -> Option<Refusal> {
+unsafe fn over_estimate(stmt: *mut pg_sys::PlannedStmt, modify_tables: &ModifyTables) -> Option<Refusal> {
     let limit = settings::MAX_ROWS_ESTIMATE.get();
     if limit <= 0 {
         return None;
     }
-    modify_tables.iter().copied().filter(|&mt| is_destructive(mt)).find_map(|mt| {
+    modify_tables.iter().filter(|&mt| is_destructive(mt)).find_map(|mt| {
         let source = (*mt).plan.lefttree;
         let estimate = if source.is_null() { 0.0 } else { (*source).plan_rows };
         (estimate > limit as f64).then(|| destructive::estimate_refusal(command_of(mt), &target_name(stmt, mt), estimate, limit))
@@ -267,7 +294,7 @@ unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, limit: i32) {
     let stmt = (*query_desc).plannedstmt;
     let rows = (*(*query_desc).estate).es_processed;
     let over_limit = limit > 0 && rows > limit as u64;
-    let modify_tables = modify_tables(stmt);
+    let modify_tables = ModifyTables::of(stmt);
     let over_estimate = over_estimate(stmt, &modify_tables).is_some();
     let unbounded = unbounded(stmt, &modify_tables).and_then(|r| r.object);
     if !(over_limit || over_estimate || unbounded.is_some()) || !write::audited(AuditClass::Destructive) {
@@ -289,9 +316,7 @@ unsafe fn record_overridden(query_desc: *mut pg_sys::QueryDesc, limit: i32) {
 }
 
 unsafe fn relid_of(stmt: *mut pg_sys::PlannedStmt, rti: u32) -> pg_sys::Oid {
-    PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable)
-        .get_ptr(rti as usize - 1)
-        .map_or(pg_sys::InvalidOid, |rte| (*rte).relid)
+    (rti as usize).checked_sub(1).and_then(|n| list::nth::<pg_sys::RangeTblEntry>((*stmt).rtable, n)).map_or(pg_sys::InvalidOid, |rte| (*rte).relid)
 }
 
 /// Recursion follows the plan tree, so each level checks the stack as PostgreSQL's walkers do.
@@ -303,17 +328,15 @@ unsafe fn for_each_modify_table(plan: *mut pg_sys::Plan, f: &mut dyn FnMut(*mut 
     if (*plan).type_ == NodeTag::T_ModifyTable {
         f(plan as *mut pg_sys::ModifyTable);
     }
-    for child in children_of(plan) {
-        for_each_modify_table(child, f);
-    }
+    for_each_child(plan, &mut |child| for_each_modify_table(child, f));
 }
 
 /// UPDATE and DELETE always; MERGE when a WHEN MATCHED action updates or deletes.
 unsafe fn is_destructive(mt: *mut pg_sys::ModifyTable) -> bool {
     match (*mt).operation {
         CmdType::CMD_UPDATE | CmdType::CMD_DELETE => true,
-        CmdType::CMD_MERGE => PgList::<pg_sys::List>::from_pg((*mt).mergeActionLists).iter_ptr().any(|actions| {
-            PgList::<pg_sys::MergeAction>::from_pg(actions).iter_ptr().any(|a| {
+        CmdType::CMD_MERGE => list::ptrs::<pg_sys::List>((*mt).mergeActionLists).any(|actions| {
+            list::ptrs::<pg_sys::MergeAction>(actions).any(|a| {
                 (*a).matched && matches!((*a).commandType, CmdType::CMD_UPDATE | CmdType::CMD_DELETE)
             })
         }),
@@ -321,13 +344,9 @@ unsafe fn is_destructive(mt: *mut pg_sys::ModifyTable) -> bool {
     }
 }
 
-unsafe fn targets_of(mt: *mut pg_sys::ModifyTable) -> Vec<u32> {
-    let mut targets: Vec<u32> =
-        PgList::<i32>::from_pg((*mt).resultRelations).iter_int().map(|rti| rti as u32).collect();
-    if (*mt).rootRelation > 0 {
-        targets.push((*mt).rootRelation);
-    }
-    targets
+/// The range-table entries the node changes, and its partitioned root if any.
+unsafe fn targets_of(mt: *mut pg_sys::ModifyTable) -> impl Iterator<Item = u32> {
+    list::ints((*mt).resultRelations).map(|rti| rti as u32).chain(((*mt).rootRelation > 0).then_some((*mt).rootRelation))
 }
 
 fn command_name(operation: CmdType::Type) -> &'static str {
@@ -350,22 +369,28 @@ unsafe fn target_name(stmt: *mut pg_sys::PlannedStmt, mt: *mut pg_sys::ModifyTab
     objects::relation_name(relid_of(stmt, rti))
 }
 
-unsafe fn plans(list: *mut pg_sys::List) -> impl Iterator<Item = *mut pg_sys::Plan> {
-    PgList::<pg_sys::Plan>::from_pg(list).iter_ptr().collect::<Vec<_>>().into_iter()
+/// Calls `f` with each plan of a List of plans.
+unsafe fn for_each_plan(list: *mut pg_sys::List, f: &mut dyn FnMut(*mut pg_sys::Plan)) {
+    list::ptrs::<pg_sys::Plan>(list).for_each(f);
 }
 
-unsafe fn children_of(plan: *mut pg_sys::Plan) -> Vec<*mut pg_sys::Plan> {
-    let mut children: Vec<*mut pg_sys::Plan> =
-        [(*plan).lefttree, (*plan).righttree].into_iter().filter(|p| !p.is_null()).collect();
-    match (*plan).type_ {
-        NodeTag::T_Append => children.extend(plans((*(plan as *mut pg_sys::Append)).appendplans)),
-        NodeTag::T_MergeAppend => children.extend(plans((*(plan as *mut pg_sys::MergeAppend)).mergeplans)),
-        NodeTag::T_BitmapAnd => children.extend(plans((*(plan as *mut pg_sys::BitmapAnd)).bitmapplans)),
-        NodeTag::T_BitmapOr => children.extend(plans((*(plan as *mut pg_sys::BitmapOr)).bitmapplans)),
-        NodeTag::T_SubqueryScan => children.push((*(plan as *mut pg_sys::SubqueryScan)).subplan),
-        _ => {}
+/// Calls `f` with each child of a plan node: its outer and inner plans, and the plans an
+/// Append, MergeAppend, BitmapAnd or BitmapOr combines or a SubqueryScan scans. No allocation.
+unsafe fn for_each_child(plan: *mut pg_sys::Plan, f: &mut dyn FnMut(*mut pg_sys::Plan)) {
+    for child in [(*plan).lefttree, (*plan).righttree] {
+        if !child.is_null() {
+            f(child);
+        }
     }
-    children
+    let list = match (*plan).type_ {
+        NodeTag::T_Append => (*(plan as *mut pg_sys::Append)).appendplans,
+        NodeTag::T_MergeAppend => (*(plan as *mut pg_sys::MergeAppend)).mergeplans,
+        NodeTag::T_BitmapAnd => (*(plan as *mut pg_sys::BitmapAnd)).bitmapplans,
+        NodeTag::T_BitmapOr => (*(plan as *mut pg_sys::BitmapOr)).bitmapplans,
+        NodeTag::T_SubqueryScan => return f((*(plan as *mut pg_sys::SubqueryScan)).subplan),
+        _ => return,
+    };
+    for_each_plan(list, f);
 }
 
 fn is_scan(tag: NodeTag) -> bool {
@@ -385,7 +410,7 @@ unsafe fn cte_plan(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> O
         return None;
     }
     let id = (*(plan as *mut pg_sys::CteScan)).ctePlanId;
-    PgList::<pg_sys::Plan>::from_pg((*stmt).subplans).get_ptr((id as usize).checked_sub(1)?)
+    list::nth((*stmt).subplans, (id as usize).checked_sub(1)?)
 }
 
 /// Reads one plan subtree into the WHERE rule's plain form (checking the stack at each level).
@@ -397,8 +422,7 @@ unsafe fn simplify(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> P
     let tag = (*plan).type_;
     let scans = is_scan(tag).then(|| (*(plan as *mut pg_sys::Scan)).scanrelid);
     let scope = scans.unwrap_or(0);
-    let targetlist = PgList::<pg_sys::TargetEntry>::from_pg((*plan).targetlist)
-        .iter_ptr()
+    let targetlist = list::ptrs::<pg_sys::TargetEntry>((*plan).targetlist)
         .map(|te| refs_in((*te).expr as *mut pg_sys::Node, scope))
         .collect();
     let mut conditions = Vec::new();
@@ -406,8 +430,7 @@ unsafe fn simplify(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> P
         conditions.extend(restricting_refs(stmt, list, scans));
     }
     let params_set = if tag == NodeTag::T_NestLoop {
-        PgList::<pg_sys::NestLoopParam>::from_pg((*(plan as *mut pg_sys::NestLoop)).nestParams)
-            .iter_ptr()
+        list::ptrs::<pg_sys::NestLoopParam>((*(plan as *mut pg_sys::NestLoop)).nestParams)
             .map(|p| ((*p).paramno, refs_in((*p).paramval as *mut pg_sys::Node, scope)))
             .collect()
     } else {
@@ -419,7 +442,12 @@ unsafe fn simplify(stmt: *mut pg_sys::PlannedStmt, plan: *mut pg_sys::Plan) -> P
         targetlist,
         conditions,
         params_set,
-        children: children_of(plan).into_iter().chain(cte_plan(stmt, plan)).map(|c| simplify(stmt, c)).collect(),
+        children: {
+            let mut children = Vec::new();
+            for_each_child(plan, &mut |c| children.push(simplify(stmt, c)));
+            children.extend(cte_plan(stmt, plan).map(|c| simplify(stmt, c)));
+            children
+        },
     }
 }
 
@@ -438,14 +466,13 @@ unsafe fn restricting_refs(stmt: *mut pg_sys::PlannedStmt, list: *mut pg_sys::No
         return if destructive_marks::always_true_on(list, rti, relid_of(stmt, rti)) { Vec::new() } else { refs_in(list, scope) };
     }
     // the usual list of plain comparisons has no candidate: read at once
-    let candidates = PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List)
-        .iter_ptr()
+    let candidates = list::ptrs::<pg_sys::Node>(list as *mut pg_sys::List)
         .any(|c| destructive_marks::may_be_always_true(c));
     if !candidates {
         return refs_in(list, scope);
     }
     let mut refs = Vec::new();
-    for condition in PgList::<pg_sys::Node>::from_pg(list as *mut pg_sys::List).iter_ptr() {
+    for condition in list::ptrs::<pg_sys::Node>(list as *mut pg_sys::List) {
         if !destructive_marks::always_true_on(condition, rti, relid_of(stmt, rti)) {
             refs.extend(refs_in(condition, scope));
         }
@@ -518,7 +545,7 @@ unsafe fn collect_node(node: *mut pg_sys::Node, collector: &mut Collector) {
             return;
         }
     };
-    for child in PgList::<pg_sys::Node>::from_pg(list).iter_ptr() {
+    for child in list::ptrs::<pg_sys::Node>(list) {
         collect_node(child, collector);
     }
 }

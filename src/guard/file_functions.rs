@@ -22,8 +22,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CStr;
 
-static mut PREV_OBJECT_ACCESS: pg_sys::object_access_hook_type = None;
-
 /// pg_language's fixed oids (pg_language.dat) for `internal` and `c`.
 const INTERNAL_LANGUAGE: pg_sys::Oid = pg_sys::Oid::from_u32(12);
 const C_LANGUAGE: pg_sys::Oid = pg_sys::Oid::from_u32(13);
@@ -33,9 +31,9 @@ thread_local! {
     static JUDGED: RefCell<HashMap<pg_sys::Oid, bool>> = RefCell::new(HashMap::new());
 }
 
+/// Registers the callback that forgets judged functions; from `_PG_init` at preload. The
+/// announcements come through the guards' one object-access hook.
 pub unsafe fn install() {
-    PREV_OBJECT_ACCESS = pg_sys::object_access_hook;
-    pg_sys::object_access_hook = Some(object_access);
     pg_sys::CacheRegisterSyscacheCallback(
         pg_sys::SysCacheIdentifier::PROCOID as i32,
         Some(on_function_catalog_change),
@@ -48,21 +46,13 @@ unsafe extern "C-unwind" fn on_function_catalog_change(_arg: pg_sys::Datum, _cac
     JUDGED.with(|j| j.borrow_mut().clear());
 }
 
-/// A plain frame (see hooks.rs): the rest of the chain first, then a constant match for built-in
-/// functions; only a function in the set, or one not built in, goes further.
-unsafe extern "C-unwind" fn object_access(
-    access: pg_sys::ObjectAccessType::Type,
-    class_id: pg_sys::Oid,
-    object_id: pg_sys::Oid,
-    sub_id: i32,
-    arg: *mut std::ffi::c_void,
-) {
-    if let Some(prev) = PREV_OBJECT_ACCESS {
-        prev(access, class_id, object_id, sub_id, arg);
-    }
-    if access != pg_sys::ObjectAccessType::OAT_FUNCTION_EXECUTE {
-        return;
-    }
+/// A function is about to be called (from the object-access hook's plain frame, after the rest of
+/// the chain): a constant match for built-in functions; only a function in the set, or one not
+/// built in, goes further.
+///
+/// # Safety
+/// Called from the object-access hook for OAT_FUNCTION_EXECUTE.
+pub unsafe fn function_execute(object_id: pg_sys::Oid) {
     let oid = object_id.to_u32();
     if oid < pg_sys::FirstNormalObjectId {
         if risky::builtin_server_file_function(oid) {
@@ -118,7 +108,7 @@ unsafe fn implementation(function: pg_sys::Oid) -> Option<(pg_sys::Oid, Option<s
 #[pg_guard]
 unsafe extern "C-unwind" fn check_function(function: pg_sys::Oid) {
     let enforcement = Enforcement::from(settings::RISKY_GUARD.get());
-    if enforcement == Enforcement::Ignore || crate::guard::hooks::exempt() {
+    if enforcement == Enforcement::Ignore || crate::pg::backend::exempt() {
         return;
     }
     let role = pg_sys::GetUserId();

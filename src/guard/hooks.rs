@@ -9,7 +9,9 @@
 //! runs nspg_guard's own work in separate `#[pg_guard]` functions.
 
 use crate::guard::{executor, utility};
-use crate::pg::backend::BackendLocal;
+use crate::policy::audit_event::AuditClass;
+use crate::trail::write;
+use crate::pg::backend::{exempt, BackendLocal};
 use crate::pg::nesting;
 use crate::pg::statement::{note_finishing_statement, note_statement, statement_text};
 use pgrx::pg_guard;
@@ -50,8 +52,15 @@ thread_local! {
     static PENDING: RefCell<Vec<utility::AfterSuccess>> = const { RefCell::new(Vec::new()) };
 }
 
+/// How many entries PENDING holds, readable without touching it.
+static PENDING_LEN: BackendLocal<usize> = BackendLocal::new(0);
+
 /// `before_utility`'s answer when nothing follows the statement's success.
 const NOTHING_PENDING: usize = usize::MAX;
+
+/// Access auditing was on when a statement of this session started: an access audit may wait
+/// for its finish (`access::note_finish`). Never cleared: it only keeps the finish guarded.
+static ACCESS_NOTED: BackendLocal<bool> = BackendLocal::new(false);
 
 /// Installs the hooks; from `_PG_init`, only while shared_preload_libraries is being processed
 /// (a library loaded later, by CREATE EXTENSION or LOAD, would guard one backend at most).
@@ -71,32 +80,6 @@ pub unsafe fn install() {
     pg_sys::object_access_hook = Some(object_access);
     crate::guard::auth::install();
     crate::guard::log_lines::install();
-}
-
-/// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs
-/// them was judged), pg_upgrade's binary-upgrade mode, parallel workers (their leader was),
-/// and logical replication apply (it replays changes the publisher already judged).
-pub unsafe fn exempt() -> bool {
-    pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0 || logical_worker()
-}
-
-static LOGICAL_WORKER: BackendLocal<Option<bool>> = BackendLocal::new(None);
-
-/// Whether this process applies logical replication; asked once, it cannot change.
-unsafe fn logical_worker() -> bool {
-    match LOGICAL_WORKER.get() {
-        Some(known) => known,
-        None => ask_logical_worker(),
-    }
-}
-
-/// The first ask, out of line: `exempt()` runs several times per statement and stays small.
-#[cold]
-#[inline(never)]
-unsafe fn ask_logical_worker() -> bool {
-    let known = pg_sys::IsLogicalWorker();
-    LOGICAL_WORKER.set(Some(known));
-    known
 }
 
 /// Each run of a client statement's portal, and each planning of a statement at depth 0 (in a
@@ -138,7 +121,11 @@ unsafe extern "C-unwind" fn process_utility(
     qc: *mut pg_sys::QueryCompletion,
 ) {
     let top_level = nesting::top_level();
-    let pending = before_utility(pstmt, query_string, context, top_level);
+    let pending = if inert_and_quiet(pstmt, context) {
+        note_inert_utility(pstmt, query_string, context, top_level)
+    } else {
+        before_utility(pstmt, query_string, context, top_level)
+    };
     match PREV_PROCESS_UTILITY {
         Some(prev) => prev(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
         None => raw::standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
@@ -148,6 +135,33 @@ unsafe extern "C-unwind" fn process_utility(
     } else if top_level && !crate::guard::admin_session::quiet() {
         after_top_level_utility();
     }
+}
+
+/// Transaction control, SHOW, cursors, PREPARE/EXECUTE, LISTEN… (`classify::inert`) in a quiet
+/// session: `before_utility` would judge nothing and file nothing. Field reads and cached flags.
+unsafe fn inert_and_quiet(pstmt: *mut pg_sys::PlannedStmt, context: pg_sys::ProcessUtilityContext::Type) -> bool {
+    context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND
+        && utility::inert((*pstmt).utilityStmt)
+        && crate::guard::admin_session::quiet()
+}
+
+/// `before_utility` for an inert statement of a quiet session, in a plain frame: notes the client
+/// statement and drops what earlier failed statements left pending.
+unsafe fn note_inert_utility(
+    pstmt: *mut pg_sys::PlannedStmt,
+    query_string: *const std::ffi::c_char,
+    context: pg_sys::ProcessUtilityContext::Type,
+    top_level: bool,
+) -> usize {
+    if top_level {
+        note_statement(query_string, pstmt);
+        crate::guard::row_count::statement_starts(pstmt);
+    }
+    if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL && PENDING_LEN.get() != 0 {
+        PENDING.with(|p| p.borrow_mut().clear());
+        PENDING_LEN.set(0);
+    }
+    NOTHING_PENDING
 }
 
 /// Judges the statement (raises if refused) and files what follows its success; returns where
@@ -170,18 +184,23 @@ unsafe extern "C-unwind" fn before_utility(
         });
     }
     let after = if judged { utility::check((*pstmt).utilityStmt, || statement_text(query_string, pstmt)) } else { None };
+    if PENDING_LEN.get() == 0 && after.is_none() {
+        return NOTHING_PENDING;
+    }
     PENDING.with(|p| {
         let mut pending = p.borrow_mut();
         if context == pg_sys::ProcessUtilityContext::PROCESS_UTILITY_TOPLEVEL && !pending.is_empty() {
             pending.clear();
         }
-        match after {
+        let at = match after {
             Some(after) => {
                 pending.push(after);
                 pending.len() - 1
             }
             None => NOTHING_PENDING,
-        }
+        };
+        PENDING_LEN.set(pending.len());
+        at
     })
 }
 
@@ -200,6 +219,7 @@ unsafe extern "C-unwind" fn after_utility(at: usize, rows: u64) {
         let mut pending = p.borrow_mut();
         let after = (at < pending.len()).then(|| pending.swap_remove(at));
         pending.truncate(at);
+        PENDING_LEN.set(pending.len());
         after
     });
     if let Some(after) = after {
@@ -208,7 +228,9 @@ unsafe extern "C-unwind" fn after_utility(at: usize, rows: u64) {
 }
 
 unsafe extern "C-unwind" fn executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
-    check_executor_start(query_desc, eflags);
+    if !nothing_to_check_at_start(query_desc, eflags) {
+        check_executor_start(query_desc, eflags);
+    }
     match PREV_EXECUTOR_START {
         Some(prev) => prev(query_desc, eflags),
         None => raw::standard_ExecutorStart(query_desc, eflags),
@@ -255,13 +277,41 @@ unsafe extern "C-unwind" fn judge_analyzed(query: *mut pg_sys::Query) {
     }
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
-    let (source, pstmt) = ((*query_desc).sourceText, (*query_desc).plannedstmt);
+/// A plain SELECT (no data-modifying CTE) or an EXPLAIN without ANALYZE, in a quiet session with
+/// access auditing off: `check_executor_start` would only note the client statement, so that is
+/// done here, in a plain frame, and nothing else. Field reads and cached flags only.
+unsafe fn nothing_to_check_at_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) -> bool {
+    let stmt = (*query_desc).plannedstmt;
+    let plain = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0
+        || (plain_select(stmt) && !write::audited(AuditClass::Access));
+    if !plain || !crate::guard::admin_session::quiet() {
+        return false;
+    }
+    note_client_statement((*query_desc).sourceText, stmt);
+    true
+}
+
+/// A SELECT without data-modifying CTEs: it changes no rows itself.
+unsafe fn plain_select(stmt: *mut pg_sys::PlannedStmt) -> bool {
+    (*stmt).commandType == pg_sys::CmdType::CMD_SELECT && !(*stmt).hasModifyingCTE
+}
+
+/// A client statement (not a nested one) starts: note it, and start its row count afresh.
+unsafe fn note_client_statement(source: *const std::ffi::c_char, pstmt: *mut pg_sys::PlannedStmt) -> bool {
     let top_level = nesting::top_level();
     if top_level {
         note_statement(source, pstmt);
         crate::guard::row_count::statement_starts(pstmt);
+    }
+    top_level
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn check_executor_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
+    let (source, pstmt) = ((*query_desc).sourceText, (*query_desc).plannedstmt);
+    let top_level = note_client_statement(source, pstmt);
+    if write::audited(AuditClass::Access) {
+        ACCESS_NOTED.set(true);
     }
     if !exempt() {
         crate::guard::admin_session::before_statement(top_level, || {
@@ -276,7 +326,32 @@ unsafe extern "C-unwind" fn executor_finish(query_desc: *mut pg_sys::QueryDesc) 
         Some(prev) => prev(query_desc),
         None => raw::standard_ExecutorFinish(query_desc),
     }
-    check_executor_finish(query_desc);
+    if !finish_without_guard(query_desc) {
+        check_executor_finish(query_desc);
+    }
+}
+
+/// `check_executor_finish` in a plain frame when it can neither raise nor record: a quiet session
+/// with no access audit pending and no catalog write watched, and either a plain SELECT with no
+/// rows counted, or no row limit (`max_rows_per_statement` 0) and no override ever granted — then
+/// only the statement's rows are counted (field reads and the count's own list).
+unsafe fn finish_without_guard(query_desc: *mut pg_sys::QueryDesc) -> bool {
+    let stmt = (*query_desc).plannedstmt;
+    if ACCESS_NOTED.get() || crate::guard::catalog_writes::watching() || !crate::guard::admin_session::quiet() {
+        return false;
+    }
+    if plain_select(stmt) && !crate::guard::row_count::counting() {
+        note_finishing_statement((*query_desc).sourceText, stmt);
+        return true;
+    }
+    if crate::pg::settings::MAX_ROWS_PER_STATEMENT.get() > 0 || !crate::guard::overrides::never_granted() {
+        return false;
+    }
+    note_finishing_statement((*query_desc).sourceText, stmt);
+    if !exempt() {
+        crate::guard::row_count::count_primary(query_desc);
+    }
+    true
 }
 
 #[pg_guard]
@@ -288,8 +363,9 @@ unsafe extern "C-unwind" fn check_executor_finish(query_desc: *mut pg_sys::Query
     }
 }
 
-/// Every object PostgreSQL creates, alters, drops or truncates (and every function call and
-/// schema search, which leave at once): a plain frame that chains first (sepgsql may be there).
+/// Every object PostgreSQL creates, alters, drops or truncates, every function about to be called
+/// (the file-function fence) and every schema search (which leaves at once): a plain frame that
+/// chains first (sepgsql may be there).
 unsafe extern "C-unwind" fn object_access(
     access: pg_sys::ObjectAccessType::Type,
     class_id: pg_sys::Oid,
@@ -301,8 +377,15 @@ unsafe extern "C-unwind" fn object_access(
         prev(access, class_id, object_id, sub_id, arg);
     }
     use pg_sys::ObjectAccessType::*;
-    if matches!(access, OAT_POST_CREATE | OAT_POST_ALTER | OAT_DROP | OAT_TRUNCATE) {
-        judge_object_access(access, class_id, object_id, arg);
+    match access {
+        OAT_FUNCTION_EXECUTE => crate::guard::file_functions::function_execute(object_id),
+        OAT_POST_CREATE | OAT_POST_ALTER | OAT_DROP | OAT_TRUNCATE => {
+            if access != OAT_POST_ALTER && access != OAT_TRUNCATE && class_id == pg_sys::ExtensionRelationId {
+                crate::pg::extension_objects::extension_touched();
+            }
+            judge_object_access(access, class_id, object_id, arg)
+        }
+        _ => {}
     }
 }
 

@@ -51,6 +51,11 @@ unsafe fn current_transaction() -> pg_sys::LocalTransactionId {
     (*pg_sys::MyProc).lxid
 }
 
+/// Has this session never been granted an override? (Then none is in force.) One read.
+pub fn never_granted() -> bool {
+    GRANTED_IN.get() == 0
+}
+
 /// Is an override in force for the current transaction and the role running the statement?
 pub fn active() -> bool {
     let granted = GRANTED_IN.get();

@@ -95,6 +95,12 @@ pub fn reset() {
     }
 }
 
+/// Has anything been counted (or warned) since the client statement began? When not, no limit
+/// can be passed.
+pub fn counting() -> bool {
+    ANY.load(Ordering::Relaxed)
+}
+
 /// Is this the statement's first warning? (Notes that it was given.)
 pub fn first_warning() -> bool {
     ANY.store(true, Ordering::Relaxed);

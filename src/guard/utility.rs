@@ -50,7 +50,7 @@ pub struct AfterSuccess {
 /// `node` is a valid utility parse tree; `statement` gives its text (only asked for when the
 /// statement is audited, to keep the per-statement path free of copies).
 pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> Option<AfterSuccess> {
-    if classify::inert((*node).type_, about_prepared_transaction(node)) {
+    if inert(node) {
         return admin_session::recheck_after((*node).type_, node).map(|local| AfterSuccess {
             warning: None,
             session_recheck: Some(local),
@@ -123,6 +123,15 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
         || catalog_copy.is_some()
         || restore.is_some())
     .then_some(AfterSuccess { warning, session_recheck, event, event_logged, copy_access, granted_directly, catalog_copy, restore })
+}
+
+/// Does `check` have nothing to judge in this statement (`classify::inert`)? Then it only asks
+/// whether the session must be looked at again, which a quiet session need not be.
+///
+/// # Safety
+/// `node` is a valid utility parse tree.
+pub unsafe fn inert(node: *mut pg_sys::Node) -> bool {
+    classify::inert((*node).type_, about_prepared_transaction(node))
 }
 
 /// COPY … FROM into a system catalog (noted for `catalog_writes`).

@@ -54,7 +54,13 @@ mod raw {
         pub fn GetCurrentStatementStartTimestamp() -> pgrx::pg_sys::TimestampTz;
         pub fn stack_is_too_deep() -> bool;
         pub fn InLocalUserIdChange() -> bool;
+        pub fn IsCatalogRelationOid(relid: pgrx::pg_sys::Oid) -> bool;
     }
+}
+
+/// Is `relid` a system catalog's (PostgreSQL's IsCatalogRelationOid: an oid comparison)?
+pub fn is_catalog_relation(relid: pgrx::pg_sys::Oid) -> bool {
+    unsafe { raw::IsCatalogRelationOid(relid) }
 }
 
 /// PostgreSQL's check_stack_depth() (ERROR 54001 when the stack is too deep) for every level of
@@ -116,4 +122,31 @@ pub fn terminate(pids: &[i32]) {
     for &pid in pids {
         unsafe { kill(pid, SIGTERM) };
     }
+}
+
+/// Statements the guards never judge: extension scripts (the CREATE/ALTER EXTENSION that runs
+/// them was judged), pg_upgrade's binary-upgrade mode, parallel workers (their leader was),
+/// and logical replication apply (it replays changes the publisher already judged).
+pub unsafe fn exempt() -> bool {
+    use pgrx::pg_sys;
+    pg_sys::creating_extension || pg_sys::IsBinaryUpgrade || pg_sys::ParallelWorkerNumber >= 0 || logical_worker()
+}
+
+static LOGICAL_WORKER: BackendLocal<Option<bool>> = BackendLocal::new(None);
+
+/// Whether this process applies logical replication; asked once, it cannot change.
+unsafe fn logical_worker() -> bool {
+    match LOGICAL_WORKER.get() {
+        Some(known) => known,
+        None => ask_logical_worker(),
+    }
+}
+
+/// The first ask, out of line: `exempt()` runs several times per statement and stays small.
+#[cold]
+#[inline(never)]
+unsafe fn ask_logical_worker() -> bool {
+    let known = pgrx::pg_sys::IsLogicalWorker();
+    LOGICAL_WORKER.set(Some(known));
+    known
 }

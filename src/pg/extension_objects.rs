@@ -6,6 +6,8 @@
 //! meets the same rule. Nothing here runs on the per-statement path of a database without the
 //! extension beyond one index look-up of its name.
 
+use crate::pg::backend::BackendLocal;
+use crate::pg::trail_tables;
 use pgrx::pg_sys::{self, Oid};
 use std::collections::HashSet;
 use std::ffi::c_char;
@@ -19,12 +21,50 @@ pub struct Ours {
     pub schema: Oid,
 }
 
-/// nspg_guard in this database, if installed (and a transaction is open to look).
+/// The last answer of [`installed`]: (`trail_tables::relation_changes()` it was read at, it);
+/// u64::MAX = never read.
+static INSTALLED: BackendLocal<(u64, Option<Ours>)> = BackendLocal::new((u64::MAX, None));
+/// The local transaction that created or dropped an extension (0: none since the last look).
+static EXTENSION_TOUCHED_IN: BackendLocal<pg_sys::LocalTransactionId> = BackendLocal::new(0);
+
+/// An extension is being created or dropped in this transaction (object-access hook): until it
+/// ends, [`installed`] reads the catalog each time (the new row is seen only from the next
+/// command on, and this transaction's relations may not have been created or dropped yet).
+pub fn extension_touched() {
+    EXTENSION_TOUCHED_IN.set(unsafe { (*pg_sys::MyProc).lxid });
+}
+
+/// nspg_guard in this database, if installed (and a transaction is open to look). pg_extension
+/// has no syscache to signal changes, but nspg_guard's script creates the trail's tables and its
+/// DROP drops them: the answer is kept while `trail_tables::relation_changes()` stays (another
+/// session's CREATE or DROP EXTENSION changes it once it commits), and not kept in a transaction
+/// that creates or drops an extension itself.
 pub fn installed() -> Option<Ours> {
     unsafe {
         if !pg_sys::IsTransactionState() {
             return None;
         }
+        let changes = trail_tables::relation_changes();
+        let touched = EXTENSION_TOUCHED_IN.get();
+        if touched != 0 && touched != (*pg_sys::MyProc).lxid {
+            EXTENSION_TOUCHED_IN.set(0);
+        }
+        let cacheable = EXTENSION_TOUCHED_IN.get() == 0;
+        match INSTALLED.get() {
+            (seen, ours) if cacheable && seen == changes => ours,
+            _ => {
+                let ours = look_up();
+                if cacheable {
+                    INSTALLED.set((changes, ours));
+                }
+                ours
+            }
+        }
+    }
+}
+
+unsafe fn look_up() -> Option<Ours> {
+    unsafe {
         let extension = pg_sys::get_extension_oid(EXTENSION.as_ptr(), true);
         if extension == pg_sys::InvalidOid {
             return None;

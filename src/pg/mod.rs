@@ -8,6 +8,7 @@ pub mod control_file;
 pub mod database_worker;
 pub mod errors;
 pub mod extension_objects;
+pub mod list;
 pub mod lock_wait;
 pub mod locked_roles;
 pub mod nesting;

@@ -14,12 +14,14 @@ extern "C" {
     static mut nspg_guard_on_fastpath_call: Option<unsafe extern "C-unwind" fn(pgrx::pg_sys::Oid)>;
     fn nspg_guard_install_nesting();
     fn nspg_guard_arm_statement_timeout();
-    fn nspg_guard_top_level() -> bool;
+    static nspg_guard_nesting: std::ffi::c_int;
 }
 
-/// Is the statement starting now one of the client's own (not nested in another)?
+/// Is the statement starting now one of the client's own (not nested in another)? The C side's
+/// nspg_guard_top_level(), read here without a call: depth 0, in a portal.
+#[inline]
 pub fn top_level() -> bool {
-    unsafe { nspg_guard_top_level() }
+    unsafe { nspg_guard_nesting == 0 && !pgrx::pg_sys::ActivePortal.is_null() }
 }
 
 /// Installs the counting hooks, before nspg_guard's own so that those run first, with what to

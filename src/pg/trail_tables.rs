@@ -3,8 +3,8 @@
 //! in schema nspg_guard and cached until a relation or schema is created, dropped or renamed,
 //! so the per-statement path asks no catalog.
 
+use crate::pg::backend::BackendLocal;
 use pgrx::pg_sys;
-use std::cell::Cell;
 
 /// The trail's tables: the log and its hash chain, and the registries whose rows are evidence
 /// too (break-glass requests, lockdowns).
@@ -21,15 +21,33 @@ pub struct Trail {
 const NO_TRAIL: Trail =
     Trail { schema: pg_sys::Oid::INVALID, log: pg_sys::Oid::INVALID, chain: pg_sys::Oid::INVALID, breakglass: pg_sys::Oid::INVALID, lockdowns: pg_sys::Oid::INVALID };
 
-thread_local! {
-    /// (generation it was looked up at, the tables); u64::MAX = never looked up.
-    static TRAIL: Cell<(u64, Trail)> = const { Cell::new((u64::MAX, NO_TRAIL)) };
-    static RELATION_CHANGES: Cell<u64> = const { Cell::new(0) };
+/// (generation it was looked up at, the tables); u64::MAX = never looked up.
+static TRAIL: BackendLocal<(u64, Trail)> = BackendLocal::new((u64::MAX, NO_TRAIL));
+static RELATION_CHANGES: BackendLocal<u64> = BackendLocal::new(0);
+/// The relation-name cache's hash values of the trail's tables' names in schema nspg_guard, as
+/// of the last look-up (None: the schema did not exist). Only these names can change it.
+static WATCHED_NAMES: BackendLocal<Option<[u32; 4]>> = BackendLocal::new(None);
+
+const TABLES: [&std::ffi::CStr; 4] = [c"audit_log", c"audit_chain", c"breakglass_requests", c"role_lockdowns"];
+
+/// A schema changed, or a relation name did (hash 0: every one may have): counted when it can
+/// change the look-up, not for every relation created, analyzed or dropped elsewhere.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_relation_names_change(_arg: pg_sys::Datum, cacheid: i32, hash: u32) {
+    let relation_name = cacheid == pg_sys::SysCacheIdentifier::RELNAMENSP as i32;
+    if !relation_name || hash == 0 || WATCHED_NAMES.get().is_some_and(|watched| watched.contains(&hash)) {
+        RELATION_CHANGES.set(RELATION_CHANGES.get().wrapping_add(1));
+    }
 }
 
-#[pgrx::pg_guard]
-unsafe extern "C-unwind" fn on_relation_names_change(_arg: pg_sys::Datum, _cacheid: i32, _hash: u32) {
-    RELATION_CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
+/// How many times, as this backend saw it (syscache invalidations), a schema was created,
+/// dropped or renamed, or a relation named like one of the trail's tables in schema nspg_guard:
+/// the trail's oids and whether the extension is installed (its script creates the trail's
+/// tables, its DROP drops them) hold while it stays. Looks the trail up first if needed, so
+/// the count watches the current schema's names.
+pub fn relation_changes() -> u64 {
+    trail();
+    RELATION_CHANGES.get()
 }
 
 /// Registers the cache invalidation that keeps the trail's oids fresh; from `_PG_init`.
@@ -42,10 +60,11 @@ pub fn register_invalidation() {
 }
 
 /// The trail's tables in this database (InvalidOid where the extension is not installed).
-/// Cached until a relation or schema is created, dropped or renamed.
+/// Cached until a schema, or a relation of one of their names in schema nspg_guard, is created,
+/// dropped or renamed.
 pub fn trail() -> Trail {
-    let generation = RELATION_CHANGES.with(Cell::get);
-    let (seen, trail) = TRAIL.with(Cell::get);
+    let generation = RELATION_CHANGES.get();
+    let (seen, trail) = TRAIL.get();
     if seen == generation {
         return trail;
     }
@@ -55,18 +74,23 @@ pub fn trail() -> Trail {
         }
         let schema = pg_sys::get_namespace_oid(c"nspg_guard".as_ptr(), true);
         if schema == pg_sys::InvalidOid {
+            WATCHED_NAMES.set(None);
             NO_TRAIL
         } else {
-            Trail {
-                schema,
-                log: pg_sys::get_relname_relid(c"audit_log".as_ptr(), schema),
-                chain: pg_sys::get_relname_relid(c"audit_chain".as_ptr(), schema),
-                breakglass: pg_sys::get_relname_relid(c"breakglass_requests".as_ptr(), schema),
-                lockdowns: pg_sys::get_relname_relid(c"role_lockdowns".as_ptr(), schema),
-            }
+            WATCHED_NAMES.set(Some(TABLES.map(|name| {
+                pg_sys::GetSysCacheHashValue(
+                    pg_sys::SysCacheIdentifier::RELNAMENSP as i32,
+                    pg_sys::Datum::from(name.as_ptr()),
+                    pg_sys::Datum::from(schema),
+                    pg_sys::Datum::from(0),
+                    pg_sys::Datum::from(0),
+                )
+            })));
+            let [log, chain, breakglass, lockdowns] = TABLES.map(|name| pg_sys::get_relname_relid(name.as_ptr(), schema));
+            Trail { schema, log, chain, breakglass, lockdowns }
         }
     };
-    TRAIL.with(|c| c.set((generation, trail)));
+    TRAIL.set((generation, trail));
     trail
 }
 

@@ -267,8 +267,17 @@ pub fn init() {
 /// Before commit, the chain's head is read as the transaction leaves it (a savepoint rolled back
 /// after sealing took its chain rows with it); after commit, it becomes the anchor. We hold the
 /// seal lock until then, so no other sealer moves the head in between.
+///
+/// Every transaction passes here: a plain frame that leaves at once unless this transaction
+/// sealed, the work under pgrx's guard.
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, arg: *mut std::ffi::c_void) {
+    if SEALED.get() != Sealed::Nothing || COMMITTING.get().is_some() {
+        on_sealing_xact(event, arg);
+    }
+}
+
 #[pg_guard]
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+unsafe extern "C-unwind" fn on_sealing_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     use pg_sys::XactEvent::*;
     match event {
         XACT_EVENT_PRE_COMMIT if SEALED.get() != Sealed::Nothing => {

@@ -7,7 +7,6 @@
 use crate::policy::chain::Anchor;
 use pgrx::lwlock::PgLwLock;
 use pgrx::{pg_guard, pg_shmem_init, pg_sys, PGRXSharedMemory};
-use std::cell::Cell;
 
 /// Databases tracked at once; more are sealed by the writer's periodic sweep only.
 const DATABASES: usize = 128;
@@ -46,10 +45,8 @@ unsafe impl PGRXSharedMemory for SealState {}
 
 static STATE: PgLwLock<SealState> = unsafe { PgLwLock::new(c"nspg_guard_seal_state") };
 
-thread_local! {
-    /// The lowest audit row id the current transaction wrote (None: none).
-    static TXN_LOW_ID: Cell<Option<i64>> = const { Cell::new(None) };
-}
+/// The lowest audit row id the current transaction wrote (None: none).
+static TXN_LOW_ID: crate::pg::backend::BackendLocal<Option<i64>> = crate::pg::backend::BackendLocal::new(None);
 
 /// Reserves the state in shared memory and marks databases at commit; from `_PG_init` at preload.
 pub fn init() {
@@ -59,20 +56,25 @@ pub fn init() {
 
 /// The current transaction wrote audit row `id` (row.rs).
 pub fn note_row(id: i64) {
-    TXN_LOW_ID.with(|l| l.set(Some(l.get().map_or(id, |low| low.min(id)))));
+    TXN_LOW_ID.set(Some(TXN_LOW_ID.get().map_or(id, |low| low.min(id))));
 }
 
-#[pg_guard]
+/// Every transaction passes here: a plain frame that leaves at once unless it wrote audit rows.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     use pg_sys::XactEvent::*;
     if !matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) {
         return;
     }
     // a prepared transaction's rows are found by the writer's periodic sweep
-    let Some(low) = TXN_LOW_ID.with(|l| l.take()) else { return };
+    let Some(low) = TXN_LOW_ID.replace(None) else { return };
     if event == XACT_EVENT_COMMIT {
-        mark(pg_sys::MyDatabaseId.to_u32(), low);
+        mark_committed(low);
     }
+}
+
+#[pg_guard]
+unsafe extern "C-unwind" fn mark_committed(low: i64) {
+    mark(pg_sys::MyDatabaseId.to_u32(), low);
 }
 
 fn slot_of(state: &mut SealState, database: u32) -> Option<&mut Slot> {
