@@ -4,7 +4,7 @@
 //! row's 21 columns.
 
 use pgrx::pg_sys;
-use std::ffi::CStr;
+use std::ffi::CString;
 
 /// One result row; its values are valid while the row is being looked at.
 pub struct Row<'a> {
@@ -54,13 +54,16 @@ impl Drop for Row<'_> {
     }
 }
 
-/// Runs `query` with int8 parameters `args` (read-write: it takes a new snapshot) and hands
+/// Runs `query` (nspg_guard's own) with int8 parameters `args` (read-write: it takes a new snapshot) and hands
 /// each result row to `each` until it returns false; returns how many rows were handed over.
 /// The caller is connected to SPI (`Spi::connect_mut`).
 ///
 /// # Safety
 /// Runs inside an SPI connection; `query` is valid SQL whose parameters are all int8.
-pub unsafe fn for_each(query: &CStr, args: &[i64], mut each: impl FnMut(&Row) -> bool) -> usize {
+pub unsafe fn for_each(query: &str, args: &[i64], mut each: impl FnMut(&Row) -> bool) -> usize {
+    let Ok(query) = CString::new(query) else {
+        pgrx::error!("nspg_guard: a trail query holds a NUL byte");
+    };
     let mut types: Vec<pg_sys::Oid> = vec![pg_sys::INT8OID; args.len()];
     let mut values: Vec<pg_sys::Datum> = args.iter().map(|&a| pg_sys::Datum::from(a)).collect();
     let code = pg_sys::SPI_execute_with_args(

@@ -136,11 +136,6 @@ fn record_chain_event(outcome: &str, command_tag: &str, reason: &str, details: s
     write::record_always(e);
 }
 
-/// A query for `spi_rows` (ours, so never with a NUL byte).
-pub fn c_query(query: String) -> std::ffi::CString {
-    std::ffi::CString::new(query).unwrap_or_else(|_| pgrx::error!("nspg_guard: a trail query holds a NUL byte"))
-}
-
 /// Seals up to `limit` committed rows with ids from `low` on, in id order, continuing the
 /// chain. The anchor moves when the transaction commits (`on_xact`).
 pub fn seal_batch(low: i64, limit: i64) -> Outcome {
@@ -163,11 +158,11 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     let low = if seq == 0 { 0 } else { low };
     // both sides bounded by `low` (c.id >= $1 says again what c.id = l.id implies): with stale
     // statistics the planner would otherwise hash or merge the whole chain for every batch
-    let query = c_query(format!(
+    let query = format!(
         "SELECT {ROW_COLUMNS} FROM nspg_guard.audit_log l
           WHERE l.id >= $1 AND NOT EXISTS (SELECT FROM nspg_guard.audit_chain c WHERE c.id = l.id AND c.id >= $1)
           ORDER BY l.id LIMIT $2"
-    ));
+    );
     let (mut ids, mut seqs, mut prevs, mut hashes) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     as_guard(|| {
         Spi::connect_mut(|_| {

@@ -7,7 +7,7 @@ use crate::pg::settings;
 use crate::policy::chain::{self, Continuity, Cut, Link, Walk};
 use crate::trail::anchor;
 use crate::pg::spi_rows;
-use crate::trail::seal::{c_query, encode_row, ROW_COLUMNS};
+use crate::trail::seal::{encode_row, ROW_COLUMNS};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys;
 use pgrx::spi::{Spi, SpiResult};
@@ -59,11 +59,11 @@ fn cuts() -> SpiResult<Vec<Cut>> {
 
 /// Walks the chain; `anchor_seq`'s and `head`'s row hashes are noted on the way.
 fn walk(v: &mut Verdict, cuts: Vec<Cut>, anchor_seq: i64, head: Option<(i64, &[u8])>) -> SpiResult<(i64, Option<Vec<u8>>)> {
-    let query = c_query(format!(
+    let query = format!(
         "SELECT c.seal_seq, c.id, c.prev_hash, c.row_hash, l.id IS NOT NULL, {ROW_COLUMNS}
            FROM nspg_guard.audit_chain c LEFT JOIN nspg_guard.audit_log l ON l.id = c.id
           WHERE c.seal_seq > $1 ORDER BY c.seal_seq LIMIT $2"
-    ));
+    );
     let mut w = Walk::new(cuts);
     let (mut after, mut at_anchor) = (0i64, None);
     loop {

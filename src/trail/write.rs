@@ -22,8 +22,8 @@ use pgrx::spi::Spi;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-/// An event about the current backend: who, from where, when. Catalog lookups are fine here:
-/// events are rare (the per-statement path only builds one when something is audited).
+/// An event about the current backend: who, from where, when. With access auditing an event
+/// is built per audited statement, so what a backend can reuse (names, session id) is.
 pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
     unsafe {
         let port = pg_sys::libpq::be::MyProcPort;
@@ -59,18 +59,40 @@ fn role_name(role: pg_sys::Oid) -> Option<String> {
     ROLE_NAMES.with(|names| {
         let mut names = names.borrow_mut();
         if names.0 != generation {
-            *names = (generation, Vec::new());
+            *names = (generation, Recent::new(8));
         }
-        if let Some((_, name)) = names.1.iter().find(|(oid, _)| *oid == role) {
-            return name.clone();
+        if let Some(name) = names.1.get(|oid| *oid == role) {
+            return name;
         }
         let name = existing_role_name(role);
-        if names.1.len() == 8 {
-            names.1.remove(0);
-        }
-        names.1.push((role, name.clone()));
+        names.1.insert(role, name.clone());
         name
     })
+}
+
+/// The last few (key, value) pairs a backend computed, oldest dropped first: a short list, read
+/// front to back, is cheaper than the lookups and parses it saves.
+struct Recent<K, V> {
+    capacity: usize,
+    items: VecDeque<(K, V)>,
+}
+
+impl<K, V: Clone> Recent<K, V> {
+    const fn new(capacity: usize) -> Self {
+        Recent { capacity, items: VecDeque::new() }
+    }
+
+    /// The value of the first key that `matches` (compared in place: no key is built to look).
+    fn get(&self, matches: impl Fn(&K) -> bool) -> Option<V> {
+        self.items.iter().find(|(k, _)| matches(k)).map(|(_, value)| value.clone())
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        if self.items.len() == self.capacity {
+            self.items.pop_front();
+        }
+        self.items.push_back((key, value));
+    }
 }
 
 /// This backend's session id (as `%c` in log_line_prefix), made once.
@@ -94,7 +116,7 @@ fn database_name() -> Option<String> {
 
 thread_local! {
     static DATABASE: RefCell<Option<(pg_sys::Oid, Option<String>)>> = const { RefCell::new(None) };
-    static ROLE_NAMES: RefCell<(u64, Vec<(pg_sys::Oid, Option<String>)>)> = const { RefCell::new((0, Vec::new())) };
+    static ROLE_NAMES: RefCell<(u64, Recent<pg_sys::Oid, Option<String>>)> = const { RefCell::new((0, Recent::new(8))) };
     static SESSION_ID: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -103,10 +125,8 @@ thread_local! {
 /// past its limits) is not kept: a marker with its length stands in for it.
 fn redacted_statement(sql: &str, max_bytes: usize) -> String {
     let standard_strings = unsafe { pg_sys::standard_conforming_strings };
-    let remembered = REDACTED.with(|r| {
-        r.borrow().iter().find(|(s, m, text, _)| *s == standard_strings && *m == max_bytes && text == sql).map(|(.., out)| out.clone())
-    });
-    if let Some(redacted) = remembered {
+    let matches = |(s, m, text): &(bool, usize, String)| *s == standard_strings && *m == max_bytes && text == sql;
+    if let Some(redacted) = REDACTED.with(|r| r.borrow().get(matches)) {
         return redacted;
     }
     let found = crate::pg::sql_scan::secret_literals(sql);
@@ -114,24 +134,15 @@ fn redacted_statement(sql: &str, max_bytes: usize) -> String {
         Ok(redacted) => redact::truncate(&redacted, max_bytes),
         Err(why) => redact::unredacted_marker(sql.len(), why),
     };
-    REDACTED.with(|r| {
-        let mut r = r.borrow_mut();
-        if r.len() == REMEMBERED {
-            r.pop_front();
-        }
-        r.push_back((standard_strings, max_bytes, sql.to_string(), redacted.clone()));
-    });
+    REDACTED.with(|r| r.borrow_mut().insert((standard_strings, max_bytes, sql.to_string()), redacted.clone()));
     redacted
 }
 
-/// Statements redacted lately.
-const REMEMBERED: usize = 16;
-
 thread_local! {
-    /// The last REMEMBERED statements redacted (standard_conforming_strings, size limit, text,
-    /// redaction), which is all a redaction depends on: a prepared statement audited on every
-    /// run is lexed and parsed once, not once per row.
-    static REDACTED: RefCell<VecDeque<(bool, usize, String, String)>> = const { RefCell::new(VecDeque::new()) };
+    /// The last 16 statements redacted, keyed by all a redaction depends on
+    /// (standard_conforming_strings, the size limit, the text): a prepared statement audited on
+    /// every run is lexed and parsed once, not once per row.
+    static REDACTED: RefCell<Recent<(bool, usize, String), String>> = const { RefCell::new(Recent::new(16)) };
 }
 
 /// Stores `sql` in the event, redacted and cut to `max_bytes`; a statement longer than that
