@@ -137,11 +137,12 @@ unsafe extern "C-unwind" fn process_utility(
     }
 }
 
-/// Transaction control, SHOW, cursors, PREPARE/EXECUTE, LISTEN… (`classify::inert`) in a quiet
-/// session: `before_utility` would judge nothing and file nothing. Field reads and cached flags.
+/// Transaction control, SHOW, cursors, PREPARE/EXECUTE, LISTEN…, SET of a setting no rule
+/// watches, EXPLAIN of a query, ANALYZE (`utility::inert_when_quiet`) in a quiet session:
+/// `before_utility` would judge nothing and file nothing. Field reads and cached flags.
 unsafe fn inert_and_quiet(pstmt: *mut pg_sys::PlannedStmt, context: pg_sys::ProcessUtilityContext::Type) -> bool {
     context != pg_sys::ProcessUtilityContext::PROCESS_UTILITY_SUBCOMMAND
-        && utility::inert((*pstmt).utilityStmt)
+        && utility::inert_when_quiet((*pstmt).utilityStmt)
         && crate::guard::admin_session::quiet()
 }
 

@@ -134,6 +134,32 @@ pub unsafe fn inert(node: *mut pg_sys::Node) -> bool {
     classify::inert((*node).type_, about_prepared_transaction(node))
 }
 
+/// Does `check` have nothing to judge in this statement when the session is quiet
+/// (`admin_session::quiet`: neither admin nor escalated, so no cap or escalation rule applies and
+/// `recheck_after` would change nothing)? The inert statements, and SET or RESET of a setting
+/// `classify::set_inert_when_quiet` lets pass, EXPLAIN of a query (one it analyzes runs through
+/// the executor hooks, which judge it) and ANALYZE (statistics only).
+///
+/// # Safety
+/// `node` is a valid utility parse tree.
+pub unsafe fn inert_when_quiet(node: *mut pg_sys::Node) -> bool {
+    use pg_sys::VariableSetKind::*;
+    match (*node).type_ {
+        NodeTag::T_VariableSetStmt => {
+            let set = node as *mut pg_sys::VariableSetStmt;
+            matches!((*set).kind, VAR_SET_VALUE | VAR_SET_DEFAULT | VAR_SET_CURRENT | VAR_RESET)
+                && !(*set).name.is_null()
+                && classify::set_inert_when_quiet(CStr::from_ptr((*set).name).to_bytes())
+        }
+        NodeTag::T_ExplainStmt => {
+            let query = (*(node as *mut pg_sys::ExplainStmt)).query;
+            is_a(query, NodeTag::T_Query) && (*(query as *mut pg_sys::Query)).utilityStmt.is_null()
+        }
+        NodeTag::T_VacuumStmt => !(*(node as *mut pg_sys::VacuumStmt)).is_vacuumcmd,
+        _ => inert(node),
+    }
+}
+
 /// COPY … FROM into a system catalog (noted for `catalog_writes`).
 unsafe fn copies_into_catalog(copy: *mut pg_sys::CopyStmt) -> bool {
     if !(*copy).is_from || (*copy).relation.is_null() {

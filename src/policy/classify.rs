@@ -107,6 +107,16 @@ pub fn inert(tag: NodeTag, prepared: bool) -> bool {
     }
 }
 
+/// SET or RESET of the setting `name` in a session that is neither admin nor escalated (where
+/// no session cap applies): no guard has anything to say unless the setting changes who the
+/// session is (`role`, `session_authorization`: the session may become an admin one) or its
+/// change is an audit event (`audit_event::is_audit_relevant_setting`).
+pub fn set_inert_when_quiet(name: &[u8]) -> bool {
+    !(name.eq_ignore_ascii_case(b"role")
+        || name.eq_ignore_ascii_case(b"session_authorization")
+        || crate::policy::audit_event::is_audit_relevant_setting(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +177,17 @@ mod tests {
         // settings, DISCARD, LOCK, DO, CALL, EXPLAIN (ANALYZE runs its statement) are judged
         for tag in [T_VariableSetStmt, T_DiscardStmt, T_LockStmt, T_DoStmt, T_CallStmt, T_ExplainStmt, T_CopyStmt, T_AlterSystemStmt, T_CreateStmt, T_GrantRoleStmt] {
             assert!(!inert(tag, false), "{tag:?}");
+        }
+    }
+
+    #[test]
+    fn settings_that_change_who_the_session_is_or_leave_an_event_are_never_inert() {
+        for name in ["work_mem", "statement_timeout", "application_name", "search_path", "DateStyle", "rolex", "logging"] {
+            assert!(set_inert_when_quiet(name.as_bytes()), "{name}");
+        }
+        for name in ["role", "ROLE", "session_authorization", "nspg_guard.audit", "NSPG_GUARD.ddl_guard", "log_statement",
+            "pgaudit.log", "session_preload_libraries", "row_security", "ssl_ciphers"] {
+            assert!(!set_inert_when_quiet(name.as_bytes()), "{name}");
         }
     }
 
