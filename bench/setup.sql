@@ -25,3 +25,6 @@ ALTER TABLE bench_history OWNER TO ns_migrate_orders
 GRANT SELECT, UPDATE ON bench_branches, bench_tellers, bench_accounts TO ns_app_rw_orders
 GRANT INSERT ON bench_history TO ns_app_rw_orders
 VACUUM (FREEZE, ANALYZE) bench_branches, bench_tellers, bench_accounts, bench_history
+-- The copy script's target (bench/copy.sql), shaped like part 3's tables; owned by postgres,
+-- which runs that script.
+CREATE TABLE bench_copy (id int, v int, note text)

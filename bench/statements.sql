@@ -8,6 +8,7 @@
 --   {new_id}  rows + i, a key no row has yet
 --   {mb}      4 + i % 4
 --   {s}       1 + i % 9
+--   {copy_file}  the CSV file of the copy script (bench/copy.sql)
 -- bench.sh checks afterwards that the table gained one row per INSERT and sum(v) grew by one
 -- per UPDATE, so keep INSERTs at v = 0 and UPDATEs at v = v + 1 on one existing row.
 -- @repeat
