@@ -49,6 +49,7 @@ GRANT EXECUTE ON FUNCTION nspg_guard.credential_age() TO PUBLIC;
 -- audit_head read the trail, so they are granted with SELECT on it, not to PUBLIC;
 -- audit_anchor_adopt is for superusers)
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_stats() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION nspg_guard.audit_id_at(timestamptz) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_flush(integer) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_purge() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION nspg_guard.audit_relation(regclass, text) TO PUBLIC;

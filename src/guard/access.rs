@@ -37,8 +37,15 @@ impl Mode {
     }
 }
 
-/// The relations audited in this database, with their mode.
-type AuditedRelations = Vec<(pg_sys::Oid, Mode)>;
+/// An audited relation of this database: its oid, its mode and its qualified name (named in
+/// every event, so resolved once with the list, not per statement).
+struct Audited {
+    relid: pg_sys::Oid,
+    mode: Mode,
+    name: String,
+}
+
+type AuditedRelations = Vec<Audited>;
 
 thread_local! {
     static CHANGES: Cell<u64> = const { Cell::new(0) };
@@ -61,21 +68,38 @@ unsafe extern "C-unwind" fn on_relcache_change(_arg: pg_sys::Datum, _relid: pg_s
     CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
 }
 
-/// Registers the invalidation callback; from `_PG_init`. Any relcache invalidation (they are
-/// not per-statement events) reloads the short list at the next audited-class check.
-pub fn register_invalidation() {
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_change), pg_sys::Datum::from(0)) };
+#[pg_guard]
+unsafe extern "C-unwind" fn on_schema_change(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+    CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
 }
 
-/// The audited relations of this database, loaded on first need.
-fn audited() -> Vec<(pg_sys::Oid, Mode)> {
+/// Registers the invalidation callbacks; from `_PG_init`. Any relcache invalidation (they are
+/// not per-statement events) reloads the short list at the next audited-class check, and so
+/// does a schema's change (ALTER SCHEMA … RENAME renames the relations in the list's names).
+pub fn register_invalidation() {
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_change), pg_sys::Datum::from(0));
+        pg_sys::CacheRegisterSyscacheCallback(pg_sys::SysCacheIdentifier::NAMESPACEOID as i32, Some(on_schema_change), pg_sys::Datum::from(0));
+    }
+}
+
+/// `f` of the audited relations of this database, loaded on first need (none while they cannot
+/// be read).
+fn with_audited<R>(f: impl FnOnce(&[Audited]) -> R) -> R {
     let generation = CHANGES.with(Cell::get);
-    if let Some(list) = CACHE.with(|c| c.borrow().as_ref().filter(|(g, _)| *g == generation).map(|(_, l)| l.clone())) {
-        return list;
+    let current = CACHE.with(|c| c.borrow().as_ref().is_some_and(|(g, _)| *g == generation));
+    if !current {
+        if LOADING.with(Cell::get) || crate::pg::trail_tables::audit_log_oid().is_none() {
+            return f(&[]);
+        }
+        let list = load();
+        CACHE.with(|c| *c.borrow_mut() = Some((generation, list)));
     }
-    if LOADING.with(Cell::get) || crate::pg::trail_tables::audit_log_oid().is_none() {
-        return Vec::new();
-    }
+    CACHE.with(|c| f(c.borrow().as_ref().map_or(&[][..], |(_, list)| list.as_slice())))
+}
+
+/// Reads the list (`nspg_guard.audited_relations`) and names its relations.
+fn load() -> AuditedRelations {
     LOADING.with(|l| l.set(true));
     // read as nspg_guard itself: the acting role has no access to the list
     let loaded = crate::pg::as_guard::as_guard(|| {
@@ -87,13 +111,12 @@ fn audited() -> Vec<(pg_sys::Oid, Mode)> {
         })
     });
     LOADING.with(|l| l.set(false));
-    let list: Vec<(pg_sys::Oid, Mode)> = loaded
+    loaded
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(oid, mode)| Some((oid?, Mode::parse(mode.as_deref()?)??)))
-        .collect();
-    CACHE.with(|c| *c.borrow_mut() = Some((generation, list.clone())));
-    list
+        .map(|(relid, mode)| Audited { relid, mode, name: unsafe { crate::pg::objects::relation_name(relid) } })
+        .collect()
 }
 
 /// ExecutorStart: notes a statement that reads or writes an audited relation.
@@ -104,22 +127,23 @@ pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
     if !write::audited(AuditClass::Access) || LOADING.with(Cell::get) || crate::pg::as_guard::internal() {
         return;
     }
-    let list = audited();
-    if list.is_empty() {
-        return;
-    }
     let stmt = (*query_desc).plannedstmt;
-    let targets: Vec<i32> = pgrx::PgList::<i32>::from_pg((*stmt).resultRelations).iter_int().collect();
-    let mut touched = Vec::new();
-    for (index, rte) in pgrx::PgList::<pg_sys::RangeTblEntry>::from_pg((*stmt).rtable).iter_ptr().enumerate() {
-        if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
-            continue;
+    let targets = (*stmt).resultRelations;
+    let mut touched: Vec<String> = Vec::new();
+    with_audited(|list| {
+        if list.is_empty() {
+            return;
         }
-        let write = targets.contains(&(index as i32 + 1));
-        if list.iter().any(|&(oid, mode)| oid == (*rte).relid && mode.covers(write)) {
-            touched.push(crate::pg::objects::relation_name((*rte).relid));
+        for (index, rte) in crate::pg::list::ptrs::<pg_sys::RangeTblEntry>((*stmt).rtable).enumerate() {
+            if (*rte).rtekind != pg_sys::RTEKind::RTE_RELATION {
+                continue;
+            }
+            let write = crate::pg::list::ints(targets).any(|target| target == index as i32 + 1);
+            if let Some(audited) = list.iter().find(|a| a.relid == (*rte).relid && a.mode.covers(write)) {
+                touched.push(audited.name.clone());
+            }
         }
-    }
+    });
     if touched.is_empty() {
         return;
     }
@@ -149,16 +173,14 @@ pub unsafe fn note_copy(copy: *mut pg_sys::CopyStmt, statement: impl FnOnce() ->
     if (*copy).relation.is_null() || !write::audited(AuditClass::Access) || crate::pg::as_guard::internal() {
         return None;
     }
-    let list = audited();
-    if list.is_empty() {
+    if with_audited(<[Audited]>::is_empty) {
         return None;
     }
     let relid = pg_sys::RangeVarGetRelidExtended((*copy).relation, pg_sys::NoLock as _, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
     let writes = (*copy).is_from;
-    list.iter().any(|&(oid, mode)| oid == relid && mode.covers(writes)).then(|| {
-        let command = if writes { "COPY FROM" } else { "COPY TO" };
-        CopyAccess(Pending { command, relations: crate::pg::objects::relation_name(relid), statement: Some(statement()) })
-    })
+    let name = with_audited(|list| list.iter().find(|a| a.relid == relid && a.mode.covers(writes)).map(|a| a.name.clone()))?;
+    let command = if writes { "COPY FROM" } else { "COPY TO" };
+    Some(CopyAccess(Pending { command, relations: name, statement: Some(statement()) }))
 }
 
 /// Writes the access event of a COPY that succeeded, with the rows it copied.

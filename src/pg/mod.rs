@@ -23,5 +23,6 @@ pub mod state_dir;
 pub mod statement;
 pub mod subxact;
 pub mod syscache;
+pub mod table_insert;
 pub mod text;
 pub mod trail_tables;

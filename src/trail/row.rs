@@ -1,16 +1,16 @@
 //! Writes an audit event as a row of `nspg_guard.audit_log` through PostgreSQL's table and index
-//! API: no SQL, so no name (type, cast, function, operator, table) is resolved at all, no
-//! trigger, rule or default runs, and the session's `lastval()` is left alone. It is also the
-//! cheapest way in.
+//! API (`pg::table_insert`): no SQL, and the session's `lastval()` is left alone.
 //!
 //! Row ids come from a counter in shared memory: the current time in microseconds, or one more
 //! than the last id handed out or found in the table (`audit_event::next_audit_id`).
 
+use crate::pg::table_insert::Inserter;
 use crate::policy::audit_event::{self, AuditEvent};
 use pgrx::lwlock::PgLwLock;
-use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
+use pgrx::pg_sys;
 use pgrx::{pg_guard, pg_shmem_init, PGRXSharedMemory};
 use std::cell::Cell;
+use std::borrow::Cow;
 use std::ffi::CString;
 
 /// The columns of nspg_guard.audit_log, in order, with their types: a table of any other shape
@@ -73,16 +73,37 @@ impl Row {
     }
 }
 
-fn text(value: &Option<String>) -> Option<pg_sys::Datum> {
-    value.as_deref().map(text_datum)
+impl Row {
+    /// Sets the text columns, as varlenas in one palloc'd block: one call into PostgreSQL per row,
+    /// not one per column (each call passes pgrx's error guard). Text cannot hold NUL bytes.
+    fn set_texts(&mut self, texts: &[(usize, Option<&str>)]) {
+        let texts: Vec<(usize, Cow<str>)> = texts
+            .iter()
+            .filter_map(|&(column, text)| text.map(|t| (column, if t.contains('\0') { t.replace('\0', "\u{FFFD}").into() } else { t.into() })))
+            .collect();
+        // a varlena's 4-byte header, its bytes, padding to the next 4-byte boundary
+        let len = |text: &str| text.len().min(MAX_TEXT_BYTES);
+        let size = |text: &str| (pg_sys::VARHDRSZ + len(text) + 3) & !3;
+        let total: usize = texts.iter().map(|(_, t)| size(t)).sum();
+        if total == 0 {
+            return;
+        }
+        unsafe {
+            let block = pg_sys::palloc(total) as *mut u8;
+            let mut at = 0;
+            for (column, text) in &texts {
+                let varlena = block.add(at);
+                pgrx::set_varsize_4b(varlena as *mut pg_sys::varlena, (pg_sys::VARHDRSZ + len(text)) as i32);
+                std::ptr::copy_nonoverlapping(text.as_ptr(), varlena.add(pg_sys::VARHDRSZ), len(text));
+                self.set(*column, Some(pg_sys::Datum::from(varlena)));
+                at += size(text);
+            }
+        }
+    }
 }
 
-fn text_datum(value: &str) -> pg_sys::Datum {
-    // text cannot hold NUL bytes
-    let clean: std::borrow::Cow<str> = if value.contains('\0') { value.replace('\0', "\u{FFFD}").into() } else { value.into() };
-    let len = clean.len().min(i32::MAX as usize / 2) as i32;
-    pg_sys::Datum::from(unsafe { pg_sys::cstring_to_text_with_len(clean.as_ptr() as *const _, len) })
-}
+/// The most a text column takes (a statement is cut far below it, at audit_statement_max_bytes).
+const MAX_TEXT_BYTES: usize = 1 << 29;
 
 /// PostgreSQL's own input function, called directly: no catalog lookup.
 unsafe fn input(function: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, value: &str) -> Option<pg_sys::Datum> {
@@ -90,85 +111,57 @@ unsafe fn input(function: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, 
     pgrx::fcinfo::direct_function_call_as_datum(function, &[Some(pg_sys::Datum::from(c.as_ptr()))])
 }
 
-unsafe fn row_of(e: &AuditEvent, id: i64) -> Row {
+/// The event's time in microseconds since 2000 (now, if it does not read as a time).
+fn event_time(e: &AuditEvent) -> i64 {
+    audit_event::parse_iso_timestamp(&e.event_time).unwrap_or_else(|| unsafe { pg_sys::GetCurrentTimestamp() })
+}
+
+unsafe fn row_of(e: &AuditEvent, id: i64, time: i64) -> Row {
     let mut row = Row::new();
     let int8 = |v: i64| pg_sys::Datum::from(v);
     let int4 = |v: i32| pg_sys::Datum::from(v);
     row.set(0, Some(int8(id)));
-    let time = audit_event::parse_iso_timestamp(&e.event_time).unwrap_or_else(|| pg_sys::GetCurrentTimestamp());
     row.set(1, Some(int8(time)));
-    row.set(2, Some(text_datum(&e.class)));
-    row.set(3, Some(text_datum(&e.outcome)));
-    row.set(4, text(&e.command_tag));
-    row.set(5, text(&e.object_type));
-    row.set(6, text(&e.object_identity));
-    row.set(7, text(&e.statement));
+    fn text(value: &Option<String>) -> Option<&str> {
+        value.as_deref()
+    }
+    row.set_texts(&[
+        (2, Some(&e.class)),
+        (3, Some(&e.outcome)),
+        (4, text(&e.command_tag)),
+        (5, text(&e.object_type)),
+        (6, text(&e.object_identity)),
+        (7, text(&e.statement)),
+        (9, text(&e.sqlstate)),
+        (10, text(&e.reason)),
+        (11, text(&e.session_user)),
+        (12, text(&e.current_user)),
+        (15, text(&e.application_name)),
+        (16, text(&e.database)),
+        (18, text(&e.session_id)),
+    ]);
     row.set(8, e.rows.map(int8));
-    row.set(9, text(&e.sqlstate));
-    row.set(10, text(&e.reason));
-    row.set(11, text(&e.session_user));
-    row.set(12, text(&e.current_user));
     // only a real address: with log_hostname the backend knows a host name instead
     let addr = e.client_addr.as_deref().filter(|a| a.parse::<std::net::IpAddr>().is_ok());
     row.set(13, addr.and_then(|a| input(pg_sys::inet_in, a)));
     row.set(14, e.client_port.map(int4));
-    row.set(15, text(&e.application_name));
-    row.set(16, text(&e.database));
     row.set(17, Some(int4(e.backend_pid)));
-    row.set(18, text(&e.session_id));
     row.set(19, e.xid.map(int8));
     let details = e.details.as_ref().and_then(|d| serde_json::to_string(d).ok());
     row.set(20, details.and_then(|d| input(pg_sys::jsonb_in, &d)));
     row
 }
 
-fn refuse_shape(why: &str) -> ! {
-    crate::pg::errors::fail(
-        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-        format!("nspg_guard: cannot write the audit row: nspg_guard.audit_log {why}"),
-        "The audit table was changed around nspg_guard; restore its definition from the extension script.",
-    )
-}
-
-/// Checks that the table has exactly the columns nspg_guard writes.
-unsafe fn check_columns(rel: pg_sys::Relation) {
-    let desc = (*rel).rd_att;
-    if (*desc).natts as usize != COLUMNS.len() {
-        refuse_shape("has other columns than nspg_guard's");
-    }
-    let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
-    for (attr, (name, type_oid)) in attrs.iter().zip(COLUMNS) {
-        let actual = std::ffi::CStr::from_ptr(attr.attname.data.as_ptr()).to_bytes();
-        if attr.attisdropped || attr.atttypid != type_oid || actual != name.as_bytes() {
-            refuse_shape(&format!("column \"{name}\" was changed"));
-        }
-    }
-}
-
-/// Checks that every index can be maintained without running code: plain columns, no
-/// predicate, no exclusion constraint, checked immediately.
-unsafe fn check_indexes(indexes: pg_sys::CatalogIndexState) {
-    for i in 0..(*indexes).ri_NumIndices.max(0) as usize {
-        let info = *(*indexes).ri_IndexRelationInfo.add(i);
-        let index = *(*indexes).ri_IndexRelationDescs.add(i);
-        if !(*info).ii_Expressions.is_null()
-            || !(*info).ii_Predicate.is_null()
-            || !(*info).ii_ExclusionOps.is_null()
-            || !(*(*index).rd_index).indimmediate
-        {
-            refuse_shape("has an index with expressions, a predicate or deferred checks");
-        }
-    }
-}
-
 /// The next id for a row of table `relid` (see the module comment).
-fn next_id(relid: pg_sys::Oid) -> i64 {
+/// Never below the event's time either (`event_time`, in microseconds), even if the clock went
+/// back since: a time range is read through the key (`audit_id_at()`).
+fn next_id(relid: pg_sys::Oid, event_time: i64) -> i64 {
     let floor = FLOOR.with(Cell::get).unwrap_or_else(|| {
         let floor = unsafe { highest_id(relid) };
         FLOOR.with(|f| f.set(Some(floor)));
         floor
     });
-    let now = unsafe { pg_sys::GetCurrentTimestamp() };
+    let now = unsafe { pg_sys::GetCurrentTimestamp() }.max(event_time);
     let mut last = LAST_ID.exclusive();
     last.0 = audit_event::next_audit_id(last.0, floor, now);
     last.0
@@ -203,19 +196,14 @@ unsafe fn highest_id(relid: pg_sys::Oid) -> i64 {
 
 /// Inserts `event` into the audit table `relid`, in the current transaction.
 pub fn insert(relid: pg_sys::Oid, event: &AuditEvent) {
-    let id = next_id(relid);
+    let time = event_time(event);
+    let id = next_id(relid, time);
     // at commit, the database is marked for its sealer
     crate::trail::sealing_state::note_row(id);
     unsafe {
-        let rel = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as _);
-        check_columns(rel);
-        let indexes = pg_sys::CatalogOpenIndexes(rel);
-        check_indexes(indexes);
-        let mut row = row_of(event, id);
-        let tuple = pg_sys::heap_form_tuple((*rel).rd_att, row.values.as_mut_ptr(), row.nulls.as_mut_ptr());
-        pg_sys::CatalogTupleInsertWithInfo(rel, tuple, indexes);
-        pg_sys::CatalogCloseIndexes(indexes);
-        pg_sys::heap_freetuple(tuple);
-        pg_sys::table_close(rel, pg_sys::NoLock as _);
+        let table = Inserter::open(relid, "nspg_guard.audit_log", &COLUMNS);
+        let mut row = row_of(event, id, time);
+        table.insert(&mut row.values, &mut row.nulls);
+        table.close();
     }
 }

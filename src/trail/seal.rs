@@ -2,8 +2,8 @@
 //! hash): one batch per call, in the current transaction, under the private seal lock. Before
 //! it seals, the chain must continue from its anchor (`anchor.rs`); a chain that does not is
 //! reported once (a `config` event `chain_broken` and a WARNING) and never sealed onto, until a
-//! superuser adopts it (`adopt`). Rows are read and chain rows inserted through SPI as nspg_guard
-//! itself (`as_guard`: fixed search path, no user code), hashes computed here.
+//! superuser adopts it (`adopt`). Rows are read through SPI as nspg_guard itself (`as_guard`: fixed
+//! search path, no user code), hashes computed here, chain rows inserted through the table API.
 
 use crate::pg::as_guard::as_guard;
 use crate::pg::private_lock::{self, PrivateLock};
@@ -14,6 +14,7 @@ use crate::trail::{anchor, sealing_state, write};
 use crate::pg::backend::BackendLocal;
 use pgrx::{pg_guard, pg_sys};
 use crate::pg::spi_rows;
+use crate::pg::table_insert::Inserter;
 use pgrx::spi::{Spi, SpiResult};
 
 /// Rows a batch seals at most (one transaction in the sealer worker).
@@ -183,18 +184,37 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     let sealed = ids.len() as i64;
     let next_low = ids.last().map_or(low, |id| id + 1);
     if sealed > 0 {
-        as_guard(|| {
-            Spi::run_with_args(
-                "INSERT INTO nspg_guard.audit_chain (id, seal_seq, prev_hash, row_hash, sealed_at)
-                 SELECT u.id, u.seq, u.prev, u.hash, now()
-                   FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::bytea[]) AS u(id, seq, prev, hash)",
-                &[ids.into(), seqs.into(), prevs.into(), hashes.into()],
-            )
-        })
-        .unwrap_or_else(|e| pgrx::error!("nspg_guard: writing the audit chain failed: {e}"));
+        insert_chain_rows(t.chain, &ids, &seqs, &prevs, &hashes);
         SEALED.set(Sealed::Rows);
     }
     Outcome::Sealed { sealed, next_low, more: sealed == limit }
+}
+
+/// The columns of `nspg_guard.audit_chain`, in order, with their types.
+const CHAIN_COLUMNS: [(&str, pg_sys::Oid); 5] = [
+    ("id", pg_sys::INT8OID),
+    ("seal_seq", pg_sys::INT8OID),
+    ("prev_hash", pg_sys::BYTEAOID),
+    ("row_hash", pg_sys::BYTEAOID),
+    ("sealed_at", pg_sys::TIMESTAMPTZOID),
+];
+
+/// Inserts the chain rows of one batch through the table API (`pg::table_insert`), sealed at the
+/// transaction's start time as now() would say.
+fn insert_chain_rows(chain: pg_sys::Oid, ids: &[i64], seqs: &[i64], prevs: &[Vec<u8>], hashes: &[Vec<u8>]) {
+    let bytea = |bytes: &[u8]| pg_sys::Datum::from(pgrx::rust_byte_slice_to_bytea(bytes).into_pg());
+    unsafe {
+        let sealed_at = pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp());
+        let table = Inserter::open(chain, "nspg_guard.audit_chain", &CHAIN_COLUMNS);
+        let mut nulls = [false; 5];
+        for (((&id, &seq), prev), hash) in ids.iter().zip(seqs).zip(prevs).zip(hashes) {
+            let mut values = [pg_sys::Datum::from(id), pg_sys::Datum::from(seq), bytea(prev), bytea(hash), sealed_at];
+            table.insert(&mut values, &mut nulls);
+            pg_sys::pfree(values[2].cast_mut_ptr());
+            pg_sys::pfree(values[3].cast_mut_ptr());
+        }
+        table.close();
+    }
 }
 
 /// The chain's new head in the server log, so that a chain rewritten later shows there too.

@@ -72,4 +72,23 @@ expect_line "pg_stat_statements records CREATE TABLE" "$out" "CREATE TABLE publi
 expect_line "pg_stat_statements records DROP TABLE" "$out" "DROP TABLE public.preload_probe | 1"
 expect_line "pg_stat_statements records SELECT" "$out" "SELECT count(*) FROM public.unguarded | 1"
 
+# The trail's tables are written through the table API only in the shape nspg_guard made them: a
+# column added while the library was absent stops the sealer, which says why and seals nothing.
+restart_with() {
+    as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -o "$1" -w restart >/dev/null ||
+        { fail "restart ($1)"; tail -n 5 "$DIR/server.log"; finish; }
+}
+sql postgres "SELECT nspg_guard.audit_seal()" >/dev/null
+restart_with "-c shared_preload_libraries=pg_stat_statements"
+out=$(sql postgres "ALTER TABLE nspg_guard.audit_chain ADD COLUMN note text")
+expect_line "without the library, a column is added to the chain" "$out" "ALTER TABLE"
+restart_with ""
+sql postgres "CREATE TABLE public.shape_probe (id int)" >/dev/null
+chain_rows=$(sql postgres "SELECT count(*) FROM nspg_guard.audit_chain")
+out=$(sql postgres "SELECT nspg_guard.audit_seal()")
+expect "the sealer refuses a chain of another shape" "$out" \
+    "cannot write to nspg_guard.audit_chain: it has other columns than nspg_guard's"
+expect "with a HINT" "$out" "HINT:  The audit table was changed around nspg_guard"
+expect_line "nothing was sealed" "$(sql postgres "SELECT count(*) FROM nspg_guard.audit_chain")" "$chain_rows"
+
 finish

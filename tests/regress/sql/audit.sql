@@ -120,3 +120,36 @@ ALTER SYSTEM RESET nspg_guard.audit;
 SELECT pg_reload_conf();
 DROP TABLE orders.ledger;
 SELECT class, command_tag, object_identity FROM nspg_guard.audit_log WHERE id > :mark AND class <> 'access' ORDER BY id;
+
+-- An access event names the relation as it is called now: after its table or its schema is
+-- renamed (the audited list keeps the names, and reloads them on either change).
+CREATE SCHEMA renamed_a;
+CREATE TABLE renamed_a.t (v int);
+SELECT nspg_guard.audit_relation('renamed_a.t', 'write');
+ALTER SYSTEM SET nspg_guard.audit = 'all';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SELECT max(id) AS mark FROM nspg_guard.audit_log \gset
+INSERT INTO renamed_a.t VALUES (1);
+ALTER SCHEMA renamed_a RENAME TO renamed_b;
+INSERT INTO renamed_b.t VALUES (2), (3);
+ALTER TABLE renamed_b.t RENAME TO u;
+INSERT INTO renamed_b.u VALUES (4), (5), (6);
+SELECT command_tag, object_identity, rows FROM nspg_guard.audit_log WHERE id > :mark AND class = 'access' ORDER BY id;
+SELECT nspg_guard.audit_relation('renamed_b.u', 'none');
+ALTER SYSTEM RESET nspg_guard.audit;
+SELECT pg_reload_conf();
+DROP TABLE renamed_b.u;
+DROP SCHEMA renamed_b;
+
+-- A time range is read through the key: ids are never below audit_id_at(event_time), and the
+-- documented query scans the key's index.
+SELECT nspg_guard.audit_id_at('2000-01-01 00:00:00+00') AS at_epoch,
+       nspg_guard.audit_id_at('2000-01-01 00:00:01.000001+00') AS one_second_later,
+       nspg_guard.audit_id_at('1999-12-31 23:59:59+00') AS before;
+SELECT count(*) > 0 AS rows, count(*) FILTER (WHERE id < nspg_guard.audit_id_at(event_time)) AS below_their_time
+FROM nspg_guard.audit_log;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM nspg_guard.audit_log
+ WHERE id >= nspg_guard.audit_id_at(now() - interval '1 day') AND event_time >= now() - interval '1 day';
+RESET enable_seqscan;

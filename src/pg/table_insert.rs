@@ -1,0 +1,86 @@
+//! Inserting rows of nspg_guard's own tables (the audit log, its chain) through PostgreSQL's table
+//! and index API: no SQL, so no name (type, cast, function, operator, table) is resolved, no
+//! trigger, rule or default runs, and no plan is built — the cheapest way in, on every audited
+//! statement's path. The table's shape is checked first: one changed around the guard is not
+//! written.
+
+use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
+
+/// A table opened for inserts, its columns and indexes checked.
+pub struct Inserter {
+    rel: pg_sys::Relation,
+    indexes: pg_sys::CatalogIndexState,
+}
+
+impl Inserter {
+    /// Opens `relid` (named `table` in errors) with RowExclusiveLock; raises unless it has exactly
+    /// `columns` (name and type, in order) and only indexes that can be maintained without
+    /// running code.
+    ///
+    /// # Safety
+    /// In a transaction; `relid` is a table.
+    pub unsafe fn open(relid: pg_sys::Oid, table: &str, columns: &[(&str, pg_sys::Oid)]) -> Inserter {
+        let rel = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as _);
+        check_columns(rel, table, columns);
+        let indexes = pg_sys::CatalogOpenIndexes(rel);
+        check_indexes(indexes, table);
+        Inserter { rel, indexes }
+    }
+
+    /// Inserts one row, in the current transaction; `values` and `nulls` have one entry per column.
+    ///
+    /// # Safety
+    /// Each non-null value is a valid datum of its column's type.
+    pub unsafe fn insert(&self, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {
+        let tuple = pg_sys::heap_form_tuple((*self.rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
+        pg_sys::CatalogTupleInsertWithInfo(self.rel, tuple, self.indexes);
+        pg_sys::heap_freetuple(tuple);
+    }
+
+    /// Closes the table, keeping its lock to the end of the transaction.
+    pub fn close(self) {
+        unsafe {
+            pg_sys::CatalogCloseIndexes(self.indexes);
+            pg_sys::table_close(self.rel, pg_sys::NoLock as _);
+        }
+    }
+}
+
+fn refuse_shape(table: &str, why: &str) -> ! {
+    crate::pg::errors::fail(
+        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        format!("nspg_guard: cannot write to {table}: it {why}"),
+        "The audit table was changed around nspg_guard; restore its definition from the extension script.",
+    )
+}
+
+/// Checks that the table has exactly `columns`.
+unsafe fn check_columns(rel: pg_sys::Relation, table: &str, columns: &[(&str, pg_sys::Oid)]) {
+    let desc = (*rel).rd_att;
+    if (*desc).natts as usize != columns.len() {
+        refuse_shape(table, "has other columns than nspg_guard's");
+    }
+    let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
+    for (attr, &(name, type_oid)) in attrs.iter().zip(columns) {
+        let actual = std::ffi::CStr::from_ptr(attr.attname.data.as_ptr()).to_bytes();
+        if attr.attisdropped || attr.atttypid != type_oid || actual != name.as_bytes() {
+            refuse_shape(table, &format!("has column \"{name}\" changed"));
+        }
+    }
+}
+
+/// Checks that every index can be maintained without running code: plain columns, no
+/// predicate, no exclusion constraint, checked immediately.
+unsafe fn check_indexes(indexes: pg_sys::CatalogIndexState, table: &str) {
+    for i in 0..(*indexes).ri_NumIndices.max(0) as usize {
+        let info = *(*indexes).ri_IndexRelationInfo.add(i);
+        let index = *(*indexes).ri_IndexRelationDescs.add(i);
+        if !(*info).ii_Expressions.is_null()
+            || !(*info).ii_Predicate.is_null()
+            || !(*info).ii_ExclusionOps.is_null()
+            || !(*(*index).rd_index).indimmediate
+        {
+            refuse_shape(table, "has an index with expressions, a predicate or deferred checks");
+        }
+    }
+}
