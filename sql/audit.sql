@@ -36,11 +36,14 @@ COMMENT ON TABLE nspg_guard.audit_log IS
 -- more per row than a b-tree: every row moves its range's maximum.)
 REVOKE ALL ON nspg_guard.audit_log FROM PUBLIC;
 
--- The lowest id a row of an event at or after `t` can have (see above).
+-- The lowest id a row of an event at or after `t` can have (see above); the smallest bigint for
+-- -infinity, the largest for infinity.
 CREATE FUNCTION nspg_guard.audit_id_at(t timestamptz) RETURNS bigint
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT pg_catalog.floor(pg_catalog.extract('epoch', t OPERATOR(pg_catalog.-) '2000-01-01 00:00:00+00'::pg_catalog.timestamptz)
-                            OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8
+    SELECT CASE WHEN NOT pg_catalog.isfinite(t) THEN
+                    CASE WHEN t OPERATOR(pg_catalog.>) 'epoch'::pg_catalog.timestamptz THEN '9223372036854775807'::pg_catalog.int8 ELSE '-9223372036854775808'::pg_catalog.int8 END
+                ELSE pg_catalog.floor(pg_catalog.extract('epoch', t OPERATOR(pg_catalog.-) '2000-01-01 00:00:00+00'::pg_catalog.timestamptz)
+                                      OPERATOR(pg_catalog.*) 1000000)::pg_catalog.int8 END
 $$;
 
 -- The hash chain, one row per sealed audit row. Kept apart so that audit rows are written

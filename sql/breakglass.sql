@@ -47,6 +47,7 @@ SELECT r.id, r.requester, r.reason, r.incident, r.duration, r.requested_at, r.st
        CASE WHEN r.state IN ('active', 'expired', 'ended') THEN
            (SELECT count(*) FROM nspg_guard.audit_log a
              WHERE a.class = 'breakglass' AND a.outcome = 'statement' AND a."session_user" = r.requester
+               AND a.id >= nspg_guard.audit_id_at(r.decided_at)
                AND a.event_time >= r.decided_at AND a.event_time <= coalesce(r.ended_at, now()))
        ELSE 0 END AS statements_run,
        CASE WHEN r.reviewed_at IS NOT NULL THEN 'reviewed'

@@ -98,9 +98,20 @@ fn with_audited<R>(f: impl FnOnce(&[Audited]) -> R) -> R {
     CACHE.with(|c| f(c.borrow().as_ref().map_or(&[][..], |(_, list)| list.as_slice())))
 }
 
+/// Clears LOADING when dropped: also when the load raised (a statement timeout, a too-deep
+/// stack), which would otherwise leave the session's access auditing off for good.
+struct Loading;
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        LOADING.with(|l| l.set(false));
+    }
+}
+
 /// Reads the list (`nspg_guard.audited_relations`) and names its relations.
 fn load() -> AuditedRelations {
     LOADING.with(|l| l.set(true));
+    let _loading = Loading;
     // read as nspg_guard itself: the acting role has no access to the list
     let loaded = crate::pg::as_guard::as_guard(|| {
         Spi::connect(|client| {
@@ -110,7 +121,6 @@ fn load() -> AuditedRelations {
                 .collect::<Result<Vec<_>, pgrx::spi::Error>>()
         })
     });
-    LOADING.with(|l| l.set(false));
     loaded
         .unwrap_or_default()
         .into_iter()

@@ -52,6 +52,8 @@ mod raw {
         pub fn GetUserId() -> pgrx::pg_sys::Oid;
         pub fn GetSessionUserId() -> pgrx::pg_sys::Oid;
         pub fn GetCurrentStatementStartTimestamp() -> pgrx::pg_sys::TimestampTz;
+        pub fn GetCurrentTimestamp() -> pgrx::pg_sys::TimestampTz;
+        pub fn GetTopTransactionIdIfAny() -> pgrx::pg_sys::TransactionId;
         pub fn stack_is_too_deep() -> bool;
         pub fn InLocalUserIdChange() -> bool;
         pub fn IsCatalogRelationOid(relid: pgrx::pg_sys::Oid) -> bool;
@@ -85,6 +87,18 @@ pub fn can_login(role: pgrx::pg_sys::Oid) -> bool {
 /// When the current client message began (PostgreSQL's statement_timestamp()).
 pub fn statement_start() -> pgrx::pg_sys::TimestampTz {
     unsafe { raw::GetCurrentStatementStartTimestamp() }
+}
+
+/// The time now (PostgreSQL's clock_timestamp()); read on every audit event, so called without
+/// pgrx's error guard: it cannot raise.
+pub fn now() -> pgrx::pg_sys::TimestampTz {
+    unsafe { raw::GetCurrentTimestamp() }
+}
+
+/// The top-level transaction's id, if it has one yet (it cannot raise either).
+pub fn top_transaction_id() -> Option<u32> {
+    let xid = unsafe { raw::GetTopTransactionIdIfAny() }.into_inner();
+    (xid != 0).then_some(xid)
 }
 
 /// The backends of pg_stat_activity (alias `a`) that a person's credentials run: client

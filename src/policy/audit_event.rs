@@ -179,14 +179,17 @@ pub fn session_id(start_time_secs: i64, pid: i32) -> String {
     format!("{start_time_secs:x}.{pid:x}")
 }
 
-/// Settings whose change is a `config` event: nspg_guard's own, logging, what gets loaded,
-/// password hashing, row security, and activity tracking (what the writer and the fastpath watch
-/// see of a session).
+/// Settings whose change is a `config` event: nspg_guard's own, logging, what gets loaded and
+/// from where, password hashing, row security, activity tracking (what the writer and the
+/// fastpath watch see of a session), triggers and rules switched off (session_replication_role)
+/// and catalog DML allowed — the session-settable ones of `config_watch`'s list among them (a
+/// superuser may GRANT SET ON PARAMETER to anyone).
 pub fn is_audit_relevant_setting(name: &[u8]) -> bool {
     let starts = |prefix: &[u8]| name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix);
     [&b"nspg_guard."[..], b"log_", b"pgaudit.", b"ssl"].iter().any(|p| starts(p))
         || [&b"shared_preload_libraries"[..], b"session_preload_libraries", b"local_preload_libraries",
-            b"password_encryption", b"logging_collector", b"row_security", b"track_activities"]
+            b"dynamic_library_path", b"jit_provider", b"password_encryption", b"logging_collector", b"row_security",
+            b"track_activities", b"session_replication_role", b"allow_system_table_mods"]
             .iter()
             .any(|n| name.eq_ignore_ascii_case(n))
 }

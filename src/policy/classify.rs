@@ -186,7 +186,8 @@ mod tests {
             assert!(set_inert_when_quiet(name.as_bytes()), "{name}");
         }
         for name in ["role", "ROLE", "session_authorization", "nspg_guard.audit", "NSPG_GUARD.ddl_guard", "log_statement",
-            "pgaudit.log", "session_preload_libraries", "row_security", "ssl_ciphers"] {
+            "pgaudit.log", "session_preload_libraries", "row_security", "ssl_ciphers", "session_replication_role",
+            "allow_system_table_mods", "dynamic_library_path"] {
             assert!(!set_inert_when_quiet(name.as_bytes()), "{name}");
         }
     }

@@ -113,7 +113,7 @@ unsafe fn input(function: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, 
 
 /// The event's time in microseconds since 2000 (now, if it does not read as a time).
 fn event_time(e: &AuditEvent) -> i64 {
-    audit_event::parse_iso_timestamp(&e.event_time).unwrap_or_else(|| unsafe { pg_sys::GetCurrentTimestamp() })
+    audit_event::parse_iso_timestamp(&e.event_time).unwrap_or_else(crate::pg::backend::now)
 }
 
 unsafe fn row_of(e: &AuditEvent, id: i64, time: i64) -> Row {
@@ -161,7 +161,7 @@ fn next_id(relid: pg_sys::Oid, event_time: i64) -> i64 {
         FLOOR.with(|f| f.set(Some(floor)));
         floor
     });
-    let now = unsafe { pg_sys::GetCurrentTimestamp() }.max(event_time);
+    let now = crate::pg::backend::now().max(event_time);
     let mut last = LAST_ID.exclusive();
     last.0 = audit_event::next_audit_id(last.0, floor, now);
     last.0

@@ -33,20 +33,20 @@ pub fn event(class: AuditClass, outcome: &str) -> AuditEvent {
             let addr = text((*port).remote_host).filter(|h| h != "[local]");
             (addr, text((*port).remote_port).and_then(|p| p.parse().ok()))
         };
-        let xid = pg_sys::GetTopTransactionIdIfAny();
+        let (user, session_user, _) = crate::pg::backend::users();
         AuditEvent {
-            event_time: audit_event::iso_timestamp(pg_sys::GetCurrentTimestamp()),
+            event_time: audit_event::iso_timestamp(crate::pg::backend::now()),
             class: class.as_str().to_string(),
             outcome: outcome.to_string(),
-            session_user: role_name(pg_sys::GetSessionUserId()),
-            current_user: role_name(pg_sys::GetUserId()),
+            session_user: role_name(session_user),
+            current_user: role_name(user),
             client_addr,
             client_port,
             application_name: text(pg_sys::application_name),
             database: database_name(),
             backend_pid: pg_sys::MyProcPid,
             session_id: Some(session_id()),
-            xid: (xid.into_inner() != 0).then(|| i64::from(xid.into_inner())),
+            xid: crate::pg::backend::top_transaction_id().map(i64::from),
             ..AuditEvent::default()
         }
     }

@@ -146,7 +146,8 @@ DROP SCHEMA renamed_b;
 -- documented query scans the key's index.
 SELECT nspg_guard.audit_id_at('2000-01-01 00:00:00+00') AS at_epoch,
        nspg_guard.audit_id_at('2000-01-01 00:00:01.000001+00') AS one_second_later,
-       nspg_guard.audit_id_at('1999-12-31 23:59:59+00') AS before;
+       nspg_guard.audit_id_at('1999-12-31 23:59:59+00') AS before,
+       nspg_guard.audit_id_at('-infinity') AS since_ever, nspg_guard.audit_id_at('infinity') AS never;
 SELECT count(*) > 0 AS rows, count(*) FILTER (WHERE id < nspg_guard.audit_id_at(event_time)) AS below_their_time
 FROM nspg_guard.audit_log;
 SET enable_seqscan = off;
