@@ -182,13 +182,19 @@ pub fn session_id(start_time_secs: i64, pid: i32) -> String {
 /// Settings whose change is a `config` event: nspg_guard's own, logging, what gets loaded,
 /// password hashing, row security, and activity tracking (what the writer and the fastpath watch
 /// see of a session).
+/// Asked for every SET of a session, so the first letter picks the few names to compare.
 pub fn is_audit_relevant_setting(name: &[u8]) -> bool {
     let starts = |prefix: &[u8]| name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix);
-    [&b"nspg_guard."[..], b"log_", b"pgaudit.", b"ssl"].iter().any(|p| starts(p))
-        || [&b"shared_preload_libraries"[..], b"session_preload_libraries", b"local_preload_libraries",
-            b"password_encryption", b"logging_collector", b"row_security", b"track_activities"]
-            .iter()
-            .any(|n| name.eq_ignore_ascii_case(n))
+    let is = |other: &[u8]| name.eq_ignore_ascii_case(other);
+    match name.first().map(u8::to_ascii_lowercase) {
+        Some(b'l') => starts(b"log_") || is(b"local_preload_libraries") || is(b"logging_collector"),
+        Some(b'n') => starts(b"nspg_guard."),
+        Some(b'p') => starts(b"pgaudit.") || is(b"password_encryption"),
+        Some(b'r') => is(b"row_security"),
+        Some(b's') => starts(b"ssl") || is(b"shared_preload_libraries") || is(b"session_preload_libraries"),
+        Some(b't') => is(b"track_activities"),
+        _ => false,
+    }
 }
 
 /// PostgreSQL's TimestampTz (microseconds since 2000-01-01 00:00 UTC) as ISO 8601 in UTC.
@@ -293,6 +299,23 @@ mod tests {
             assert!(is_audit_relevant_setting(name.as_bytes()), "{name}");
         }
         for name in ["work_mem", "search_path", "statement_timeout", "application_name"] {
+            assert!(!is_audit_relevant_setting(name.as_bytes()), "{name}");
+        }
+        // every prefix and name, in any case; not a shorter prefix, a longer name or one of
+        // the same length and first letter
+        for name in [
+            "NSPG_GUARD.audit", "Log_Connections", "log_", "PGAUDIT.role", "pgaudit.", "SSL", "ssl_ciphers",
+            "Shared_Preload_Libraries", "session_preload_libraries", "LOCAL_preload_libraries",
+            "password_Encryption", "logging_collector", "ROW_SECURITY", "track_Activities",
+        ] {
+            assert!(is_audit_relevant_setting(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "", "n", "nspg_guard", "nspg_guardx.a", "log", "logx", "lo_compat_privileges", "pgaudit", "pg_stat_x",
+            "ss", "shared_buffers", "session_replication_role", "local_preload_librariesx", "password_encryptio",
+            "logging_collectorx", "row_securitY_x", "track_activity_query_size", "track_activities_", "role",
+            "session_authorization", "statement_timeout", "transaction_isolation", "xlog_", "_log_x",
+        ] {
             assert!(!is_audit_relevant_setting(name.as_bytes()), "{name}");
         }
     }
