@@ -95,13 +95,15 @@ nested_executor_finish(QueryDesc *query_desc)
  *    ROLLBACK, PREPARE TRANSACTION, … PREPARED: ending a transaction may run deferred triggers
  *    and ON COMMIT actions.
  *  - SET/RESET (and SET TRANSACTION, SET SESSION AUTHORIZATION, SET ROLE) assign settings: their
- *    check and assign hooks are C and run no SQL. Not SET CONSTRAINTS (a ConstraintsSetStmt),
- *    which fires deferred triggers.
+ *    check and assign hooks are C (PostgreSQL's, or a preloaded library's: see below) and no
+ *    SQL function can be one. Not SET CONSTRAINTS (a ConstraintsSetStmt), which fires deferred
+ *    triggers.
  *  - SHOW reads a setting (C show hooks) and sends one text row.
  *  - DEALLOCATE drops a cached plan (memory only; no portal runs or closes).
  *  - LISTEN/UNLISTEN queue a change of the session's channels, applied at commit.
  * A hook installed before nspg_guard's (a library preloaded earlier) still runs inside: it is
- * the administrator's code, not a user's.
+ * the administrator's code, not a user's. nspg_guard's own code that runs inside (its check
+ * hooks of `role` and of the preload settings) asks nothing of the depth.
  */
 static bool
 runs_no_user_code(Node *stmt)
