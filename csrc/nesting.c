@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "nodes/parsenodes.h"
 #include "catalog/objectaccess.h"
 #include "executor/executor.h"
 #include "optimizer/planner.h"
@@ -83,10 +84,61 @@ nested_executor_finish(QueryDesc *query_desc)
 	PG_END_TRY();
 }
 
-static void
-nested_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
-					   ProcessUtilityContext context, ParamListInfo params,
-					   QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
+/*
+ * Utility statements that run no user code (no SQL, trigger, rule, function or event trigger),
+ * so nothing can start inside them that the depth would have to tell from a client's statement:
+ * they skip the count and its PG_TRY (most of this hook's cost for these short statements).
+ * standard_ProcessUtility handles each in its first switch, which fires no event trigger, and:
+ *  - BEGIN/START TRANSACTION, SAVEPOINT, RELEASE, ROLLBACK TO only change the transaction block's
+ *    state (the subtransaction starts, ends or rolls back after the statement, in
+ *    CommitTransactionCommand); BEGIN's options are settings, as below. Not COMMIT, END,
+ *    ROLLBACK, PREPARE TRANSACTION, … PREPARED: ending a transaction may run deferred triggers
+ *    and ON COMMIT actions.
+ *  - SET/RESET (and SET TRANSACTION, SET SESSION AUTHORIZATION, SET ROLE) assign settings: their
+ *    check and assign hooks are C (PostgreSQL's, or a preloaded library's: see below) and no
+ *    SQL function can be one. Not SET CONSTRAINTS (a ConstraintsSetStmt), which fires deferred
+ *    triggers.
+ *  - SHOW reads a setting (C show hooks) and sends one text row.
+ *  - DEALLOCATE drops a cached plan (memory only; no portal runs or closes).
+ *  - LISTEN/UNLISTEN queue a change of the session's channels, applied at commit.
+ * A hook installed before nspg_guard's (a library preloaded earlier) still runs inside: it is
+ * the administrator's code, not a user's. nspg_guard's own code that runs inside (its check
+ * hooks of `role` and of the preload settings) asks nothing of the depth.
+ */
+static bool
+runs_no_user_code(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_TransactionStmt:
+			switch (((TransactionStmt *) stmt)->kind)
+			{
+				case TRANS_STMT_BEGIN:
+				case TRANS_STMT_START:
+				case TRANS_STMT_SAVEPOINT:
+				case TRANS_STMT_RELEASE:
+				case TRANS_STMT_ROLLBACK_TO:
+					return true;
+				default:
+					return false;
+			}
+		case T_VariableSetStmt:
+		case T_VariableShowStmt:
+		case T_DeallocateStmt:
+		case T_ListenStmt:
+		case T_UnlistenStmt:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* The counted call, out of line so that the statements above pass through a frame of a few
+ * instructions (tail calls, no PG_TRY). */
+static pg_noinline void
+counted_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+						ProcessUtilityContext context, ParamListInfo params,
+						QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
 {
 	nspg_guard_nesting++;
 	PG_TRY();
@@ -101,6 +153,19 @@ nested_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_o
 		nspg_guard_nesting--;
 	}
 	PG_END_TRY();
+}
+
+static void
+nested_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+					   ProcessUtilityContext context, ParamListInfo params,
+					   QueryEnvironment *query_env, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (!runs_no_user_code(pstmt->utilityStmt))
+		counted_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	else if (prev_process_utility)
+		prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 }
 
 /* Planning a client's statement (in a Bind message, before any portal) can run functions too

@@ -51,7 +51,6 @@ pub extern "C-unwind" fn _PG_init() {
     trail::config_events::install_stop_record();
     trail::row::init();
     trail::sealing_state::init();
-    trail::seal::init();
     unsafe { guard::admin_session::install() };
     unsafe { guard::overrides::install() };
     unsafe { guard::file_functions::install() };

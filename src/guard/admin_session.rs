@@ -93,7 +93,6 @@ static TERMINATING: BackendLocal<bool> = BackendLocal::new(false);
 /// from `_PG_init` at preload (the settings exist by then; backends inherit the wrapped check).
 pub unsafe fn install() {
     admin_registry::init();
-    pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
     for cache in [pg_sys::SysCacheIdentifier::AUTHOID, pg_sys::SysCacheIdentifier::AUTHMEMROLEMEM] {
         pg_sys::CacheRegisterSyscacheCallback(cache as i32, Some(on_role_change), pg_sys::Datum::from(0));
     }
@@ -189,9 +188,31 @@ pub unsafe fn recheck_after(tag: NodeTag, node: *mut pg_sys::Node) -> Option<boo
     }
 }
 
-/// Every transaction passes here: a plain frame that leaves at once unless there is work, which
-/// runs under pgrx's guard.
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
+/// Might `on_xact` have anything to do at this event? (True whenever it has.) Flag reads; a
+/// governed session's commit asks `pre_commit_pending`.
+#[inline]
+pub fn xact_pending(event: pg_sys::XactEvent::Type) -> bool {
+    use pg_sys::XactEvent::*;
+    match event {
+        XACT_EVENT_PRE_COMMIT => governed() && pre_commit_pending(),
+        XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE => {
+            ESCALATED_IN_TRANSACTION.get() || ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some()
+        }
+        _ => false,
+    }
+}
+
+/// Out of line: `quiet` reads the session's roles, which the transaction callback's fast path
+/// does not.
+#[inline(never)]
+fn pre_commit_pending() -> bool {
+    (unsafe { pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing }) || !quiet()
+}
+
+/// A transaction event `xact_pending` let through (from `hooks::on_xact`): the work runs under
+/// pgrx's guard.
+#[inline]
+pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
     use pg_sys::XactEvent::*;
     match event {
         // the transaction that ends backend start-up: every session-level setting is in
@@ -199,19 +220,23 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c
         XACT_EVENT_PRE_COMMIT if !quiet() => before_commit(),
         XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE => {
             ESCALATED_IN_TRANSACTION.set(false);
-            if !(ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some()) {
-                return;
-            }
-            if event == XACT_EVENT_COMMIT {
-                after_commit();
-            } else if event == XACT_EVENT_ABORT {
-                ROLES_TOUCHED.set(false);
-                TERMINATING.set(false);
-                TO_TERMINATE.with(|t| t.borrow_mut().clear());
-                EXPIRY_AT.set(None);
+            if ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some() {
+                after_transaction(event);
             }
         }
         _ => {}
+    }
+}
+
+/// What a transaction left to do once it ends.
+unsafe fn after_transaction(event: pg_sys::XactEvent::Type) {
+    if event == pg_sys::XactEvent::XACT_EVENT_COMMIT {
+        after_commit();
+    } else if event == pg_sys::XactEvent::XACT_EVENT_ABORT {
+        ROLES_TOUCHED.set(false);
+        TERMINATING.set(false);
+        TO_TERMINATE.with(|t| t.borrow_mut().clear());
+        EXPIRY_AT.set(None);
     }
 }
 

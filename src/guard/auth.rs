@@ -18,7 +18,6 @@ use crate::trail::write;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
 use std::cell::RefCell;
-use std::ffi::c_void;
 
 static mut PREV_CLIENT_AUTHENTICATION: pg_sys::libpq::ClientAuthentication_hook_type = None;
 
@@ -47,7 +46,6 @@ pub fn take_failure_line() -> Option<String> {
 pub unsafe fn install() {
     PREV_CLIENT_AUTHENTICATION = pg_sys::libpq::ClientAuthentication_hook;
     pg_sys::libpq::ClientAuthentication_hook = Some(client_authentication);
-    pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
 }
 
 /// A login event from the connection's own data (no catalog access).
@@ -94,12 +92,21 @@ unsafe extern "C-unwind" fn note_login(status: i32) {
     }
 }
 
-/// Every transaction passes here: a plain frame that leaves at once unless a login is pending.
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut c_void) {
+/// A login to record at this commit, or the transaction that ends a walsender's start-up (with
+/// the catalogs at hand) about to commit: `on_xact` has work.
+#[inline]
+pub fn xact_pending(event: pg_sys::XactEvent::Type) -> bool {
+    (event == pg_sys::XactEvent::XACT_EVENT_COMMIT && LOGIN_PENDING.get())
+        || (event == pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
+            && unsafe { pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && pg_sys::MyBackendType == pg_sys::BackendType::B_WAL_SENDER })
+}
+
+/// A transaction event `xact_pending` let through (from `hooks::on_xact`).
+#[inline]
+pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
     if event == pg_sys::XactEvent::XACT_EVENT_COMMIT && LOGIN_PENDING.get() {
         record_pending_login();
     }
-    // the transaction that ends a walsender's start-up, with the catalogs at hand
     if event == pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
         && pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing
         && pg_sys::MyBackendType == pg_sys::BackendType::B_WAL_SENDER

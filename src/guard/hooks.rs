@@ -80,6 +80,33 @@ pub unsafe fn install() {
     pg_sys::object_access_hook = Some(object_access);
     crate::guard::auth::install();
     crate::guard::log_lines::install();
+    pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut());
+}
+
+/// The one transaction callback, entered for every event of every transaction: a plain frame
+/// that reads each part's per-backend flags (`xact_pending`, true whenever the part has work) and
+/// leaves at once when none has any.
+unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    if crate::guard::admin_session::xact_pending(event)
+        || crate::trail::seal::xact_pending()
+        || crate::trail::sealing_state::xact_pending(event)
+        || crate::guard::auth::xact_pending(event)
+    {
+        xact_parts(event);
+    }
+}
+
+/// The parts, each checking its own flags again, in the order PostgreSQL called them when each
+/// was a callback of its own (the last registered first): the admin session's (caps and
+/// escalation checks before commit, terminations and registry changes after), the seal's (the
+/// chain's head as the transaction leaves it), the sealing state's (marks the database of
+/// committed audit rows), the login's. Out of line, so that `on_xact` needs no frame to leave.
+#[inline(never)]
+unsafe fn xact_parts(event: pg_sys::XactEvent::Type) {
+    crate::guard::admin_session::on_xact(event);
+    crate::trail::seal::on_xact(event);
+    crate::trail::sealing_state::on_xact(event);
+    crate::guard::auth::on_xact(event);
 }
 
 /// Each run of a client statement's portal, and each planning of a statement at depth 0 (in a

@@ -23,28 +23,34 @@ pub unsafe fn install() {
     pg_sys::ExecutorCheckPerms_hook = Some(check_perms);
 }
 
-#[pg_guard]
+/// Every query's permission check: a plain frame (no guard, nothing to drop, as the hooks in
+/// hooks.rs) that goes on to the chain at once while no lockdown is in force.
 unsafe extern "C-unwind" fn check_perms(range_table: *mut pg_sys::List, ereport_on_violation: bool) -> bool {
-    if locked_roles::any() && !crate::pg::as_guard::internal() {
-        if let Some((relation, owner)) = reached_as_locked(range_table) {
-            // a caller that only asks (foreign-key checks) takes its slower path
-            if !ereport_on_violation {
-                return false;
-            }
-            let owner = crate::pg::text::role_name(owner);
-            let relation = crate::pg::text::relation_name(relation);
-            deny(
-                "VIEW ACCESS",
-                format!("nspg_guard: {relation} may not be reached through a view of \"{owner}\": that role is locked down"),
-                format!("A view reads its relations with its owner's rights, which the lockdown of \"{owner}\" suspends."),
-                "See nspg_guard.role_lockdowns; an admin lifts the lockdown with nspg_guard.unlock_role() once the incident allows. Roles with their own grants query the relation directly.",
-            );
-        }
+    if locked_roles::any() && !crate::pg::as_guard::internal() && !allowed_under_lockdown(range_table, ereport_on_violation) {
+        return false;
     }
     match PREV_CHECK_PERMS {
         Some(prev) => prev(range_table, ereport_on_violation),
         None => true,
     }
+}
+
+/// False (or the refusal) when the query reaches a relation as a locked-down role.
+#[pg_guard]
+unsafe extern "C-unwind" fn allowed_under_lockdown(range_table: *mut pg_sys::List, ereport_on_violation: bool) -> bool {
+    let Some((relation, owner)) = reached_as_locked(range_table) else { return true };
+    // a caller that only asks (foreign-key checks) takes its slower path
+    if !ereport_on_violation {
+        return false;
+    }
+    let owner = crate::pg::text::role_name(owner);
+    let relation = crate::pg::text::relation_name(relation);
+    deny(
+        "VIEW ACCESS",
+        format!("nspg_guard: {relation} may not be reached through a view of \"{owner}\": that role is locked down"),
+        format!("A view reads its relations with its owner's rights, which the lockdown of \"{owner}\" suspends."),
+        "See nspg_guard.role_lockdowns; an admin lifts the lockdown with nspg_guard.unlock_role() once the incident allows. Roles with their own grants query the relation directly.",
+    )
 }
 
 /// The first relation of a query that is checked as a locked-down role (reached through a view

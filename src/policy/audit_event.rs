@@ -184,14 +184,27 @@ pub fn session_id(start_time_secs: i64, pid: i32) -> String {
 /// fastpath watch see of a session), triggers and rules switched off (session_replication_role)
 /// and catalog DML allowed — the session-settable ones of `config_watch`'s list among them (a
 /// superuser may GRANT SET ON PARAMETER to anyone).
+/// Asked for every SET of a session, so the first letter picks the few names to compare.
 pub fn is_audit_relevant_setting(name: &[u8]) -> bool {
     let starts = |prefix: &[u8]| name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix);
-    [&b"nspg_guard."[..], b"log_", b"pgaudit.", b"ssl"].iter().any(|p| starts(p))
-        || [&b"shared_preload_libraries"[..], b"session_preload_libraries", b"local_preload_libraries",
-            b"dynamic_library_path", b"jit_provider", b"password_encryption", b"logging_collector", b"row_security",
-            b"track_activities", b"session_replication_role", b"allow_system_table_mods"]
-            .iter()
-            .any(|n| name.eq_ignore_ascii_case(n))
+    let is = |other: &[u8]| name.eq_ignore_ascii_case(other);
+    match name.first().map(u8::to_ascii_lowercase) {
+        Some(b'a') => is(b"allow_system_table_mods"),
+        Some(b'd') => is(b"dynamic_library_path"),
+        Some(b'j') => is(b"jit_provider"),
+        Some(b'l') => starts(b"log_") || is(b"local_preload_libraries") || is(b"logging_collector"),
+        Some(b'n') => starts(b"nspg_guard."),
+        Some(b'p') => starts(b"pgaudit.") || is(b"password_encryption"),
+        Some(b'r') => is(b"row_security"),
+        Some(b's') => {
+            starts(b"ssl")
+                || is(b"shared_preload_libraries")
+                || is(b"session_preload_libraries")
+                || is(b"session_replication_role")
+        }
+        Some(b't') => is(b"track_activities"),
+        _ => false,
+    }
 }
 
 /// PostgreSQL's TimestampTz (microseconds since 2000-01-01 00:00 UTC) as ISO 8601 in UTC.
@@ -296,6 +309,25 @@ mod tests {
             assert!(is_audit_relevant_setting(name.as_bytes()), "{name}");
         }
         for name in ["work_mem", "search_path", "statement_timeout", "application_name"] {
+            assert!(!is_audit_relevant_setting(name.as_bytes()), "{name}");
+        }
+        // every prefix and name, in any case; not a shorter prefix, a longer name or one of
+        // the same length and first letter
+        for name in [
+            "NSPG_GUARD.audit", "Log_Connections", "log_", "PGAUDIT.role", "pgaudit.", "SSL", "ssl_ciphers",
+            "Shared_Preload_Libraries", "session_preload_libraries", "LOCAL_preload_libraries",
+            "password_Encryption", "logging_collector", "ROW_SECURITY", "track_Activities",
+            "session_replication_role", "Allow_System_Table_Mods", "dynamic_library_path", "jit_provider",
+        ] {
+            assert!(is_audit_relevant_setting(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "", "n", "nspg_guard", "nspg_guardx.a", "log", "logx", "lo_compat_privileges", "pgaudit", "pg_stat_x",
+            "ss", "shared_buffers", "session_replication_rolex", "local_preload_librariesx", "password_encryptio",
+            "allow_in_place_tablespaces", "dynamic_shared_memory_type", "jit", "jit_above_cost",
+            "logging_collectorx", "row_securitY_x", "track_activity_query_size", "track_activities_", "role",
+            "session_authorization", "statement_timeout", "transaction_isolation", "xlog_", "_log_x",
+        ] {
             assert!(!is_audit_relevant_setting(name.as_bytes()), "{name}");
         }
     }

@@ -48,10 +48,9 @@ static STATE: PgLwLock<SealState> = unsafe { PgLwLock::new(c"nspg_guard_seal_sta
 /// The lowest audit row id the current transaction wrote (None: none).
 static TXN_LOW_ID: crate::pg::backend::BackendLocal<Option<i64>> = crate::pg::backend::BackendLocal::new(None);
 
-/// Reserves the state in shared memory and marks databases at commit; from `_PG_init` at preload.
+/// Reserves the state in shared memory; from `_PG_init` at preload.
 pub fn init() {
     pg_shmem_init!(STATE);
-    unsafe { pg_sys::RegisterXactCallback(Some(on_xact), std::ptr::null_mut()) };
 }
 
 /// The current transaction wrote audit row `id` (row.rs).
@@ -59,8 +58,17 @@ pub fn note_row(id: i64) {
     TXN_LOW_ID.set(Some(TXN_LOW_ID.get().map_or(id, |low| low.min(id))));
 }
 
-/// Every transaction passes here: a plain frame that leaves at once unless it wrote audit rows.
-unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+/// Does the transaction end now, having written audit rows? (Else `on_xact` has nothing to do.)
+#[inline]
+pub fn xact_pending(event: pg_sys::XactEvent::Type) -> bool {
+    use pg_sys::XactEvent::*;
+    matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) && TXN_LOW_ID.get().is_some()
+}
+
+/// Every transaction event that may concern the state passes here (from the guard's transaction
+/// callback): leaves at once unless the transaction wrote audit rows; at commit, marks its database.
+#[inline]
+pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
     use pg_sys::XactEvent::*;
     if !matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) {
         return;

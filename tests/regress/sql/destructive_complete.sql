@@ -235,6 +235,38 @@ BEGIN
     END;
     UPDATE orders.t SET note = 'y' WHERE id <= 4;       -- 4: within the limit
 END $$;
+-- BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO, SET, SHOW, RESET, LISTEN, UNLISTEN and DEALLOCATE run
+-- no user code and skip the depth count (csrc/nesting.c): after them, and after errors caught
+-- inside a nested statement (one of them, or one counted), nested statements still count for the
+-- client statement that runs them (3 + 3 rows: refused)
+BEGIN;
+SAVEPOINT s;
+SET LOCAL work_mem = '8MB';
+SHOW work_mem;
+RELEASE SAVEPOINT s;
+SAVEPOINT s;
+ROLLBACK TO SAVEPOINT s;
+LISTEN nspg_nesting;
+UNLISTEN nspg_nesting;
+PREPARE nesting_q AS SELECT 1;
+DEALLOCATE nesting_q;
+SELECT orders.two_updates();
+ROLLBACK;
+DO $$
+BEGIN
+    UPDATE orders.t SET note = 'c' WHERE id <= 3;
+    BEGIN
+        SET LOCAL work_mem = 'none';                     -- fails in a statement not counted
+    EXCEPTION WHEN invalid_parameter_value THEN NULL;
+    END;
+    EXECUTE 'SHOW work_mem';
+    RESET work_mem;
+    BEGIN
+        PERFORM 1 / (v - v) FROM orders.t WHERE id = 1;  -- fails in a counted one
+    EXCEPTION WHEN division_by_zero THEN NULL;
+    END;
+    UPDATE orders.t SET note = 'c' WHERE id > 3 AND id <= 6;
+END $$;
 SELECT (SELECT count(*) FROM orders.parent) AS parents, (SELECT count(*) FROM orders.child) AS children,
        (SELECT count(*) FROM orders.grandchild) AS grandchildren,
        (SELECT count(*) FROM orders.t WHERE note IN ('a', 'b', 'touched', 'x')) AS changed_notes,
