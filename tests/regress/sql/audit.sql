@@ -125,10 +125,10 @@ SELECT class, command_tag, object_identity FROM nspg_guard.audit_log WHERE id > 
 -- renamed (the audited list keeps the names, and reloads them on either change).
 CREATE SCHEMA renamed_a;
 CREATE TABLE renamed_a.t (v int);
-SELECT nspg_guard.audit_relation('renamed_a.t', 'write');
 ALTER SYSTEM SET nspg_guard.audit = 'all';
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
+SELECT nspg_guard.audit_relation('renamed_a.t', 'write');
 SELECT max(id) AS mark FROM nspg_guard.audit_log \gset
 INSERT INTO renamed_a.t VALUES (1);
 ALTER SCHEMA renamed_a RENAME TO renamed_b;
