@@ -65,11 +65,16 @@ struct Pending {
 
 #[pg_guard]
 unsafe extern "C-unwind" fn on_relcache_change(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
-    CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
+    note_change();
 }
 
 #[pg_guard]
 unsafe extern "C-unwind" fn on_schema_change(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+    note_change();
+}
+
+/// The list may be stale: reload it at the next look.
+fn note_change() {
     CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
 }
 

@@ -92,25 +92,32 @@ unsafe extern "C-unwind" fn note_login(status: i32) {
     }
 }
 
-/// A login to record at this commit, or the transaction that ends a walsender's start-up (with
-/// the catalogs at hand) about to commit: `on_xact` has work.
+/// A login to record at this commit.
+#[inline]
+fn login_to_record(event: pg_sys::XactEvent::Type) -> bool {
+    event == pg_sys::XactEvent::XACT_EVENT_COMMIT && LOGIN_PENDING.get()
+}
+
+/// The transaction that ends a walsender's start-up (with the catalogs at hand) about to commit.
+#[inline]
+fn walsender_start_ending(event: pg_sys::XactEvent::Type) -> bool {
+    event == pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
+        && unsafe { pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && pg_sys::MyBackendType == pg_sys::BackendType::B_WAL_SENDER }
+}
+
+/// Has `on_xact` work at this event?
 #[inline]
 pub fn xact_pending(event: pg_sys::XactEvent::Type) -> bool {
-    (event == pg_sys::XactEvent::XACT_EVENT_COMMIT && LOGIN_PENDING.get())
-        || (event == pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
-            && unsafe { pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && pg_sys::MyBackendType == pg_sys::BackendType::B_WAL_SENDER })
+    login_to_record(event) || walsender_start_ending(event)
 }
 
 /// A transaction event `xact_pending` let through (from `hooks::on_xact`).
 #[inline]
 pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
-    if event == pg_sys::XactEvent::XACT_EVENT_COMMIT && LOGIN_PENDING.get() {
+    if login_to_record(event) {
         record_pending_login();
     }
-    if event == pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
-        && pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing
-        && pg_sys::MyBackendType == pg_sys::BackendType::B_WAL_SENDER
-    {
+    if walsender_start_ending(event) {
         check_replication_login();
     }
 }

@@ -96,17 +96,26 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut s
     }
 }
 
-/// The parts, each checking its own flags again, in the order PostgreSQL called them when each
-/// was a callback of its own (the last registered first): the admin session's (caps and
-/// escalation checks before commit, terminations and registry changes after), the seal's (the
-/// chain's head as the transaction leaves it), the sealing state's (marks the database of
-/// committed audit rows), the login's. Out of line, so that `on_xact` needs no frame to leave.
+/// The parts whose flags say they have work (each asked again as its turn comes: an earlier part
+/// may have changed them), in the order PostgreSQL called them when each was a callback of its
+/// own (the last registered first): the admin session's (caps and escalation checks before
+/// commit, terminations and registry changes after), the seal's (the chain's head as the
+/// transaction leaves it), the sealing state's (marks the database of committed audit rows), the
+/// login's. Out of line, so that `on_xact` needs no frame to leave.
 #[inline(never)]
 unsafe fn xact_parts(event: pg_sys::XactEvent::Type) {
-    crate::guard::admin_session::on_xact(event);
-    crate::trail::seal::on_xact(event);
-    crate::trail::sealing_state::on_xact(event);
-    crate::guard::auth::on_xact(event);
+    if crate::guard::admin_session::xact_pending(event) {
+        crate::guard::admin_session::on_xact(event);
+    }
+    if crate::trail::seal::xact_pending() {
+        crate::trail::seal::on_xact(event);
+    }
+    if crate::trail::sealing_state::xact_pending(event) {
+        crate::trail::sealing_state::on_xact(event);
+    }
+    if crate::guard::auth::xact_pending(event) {
+        crate::guard::auth::on_xact(event);
+    }
 }
 
 /// Each run of a client statement's portal, and each planning of a statement at depth 0 (in a

@@ -74,8 +74,8 @@ unsafe fn check_columns(rel: pg_sys::Relation, table: &str, columns: &[(&str, pg
 }
 
 /// Checks that every index can be maintained without running code of anyone's: b-tree or BRIN
-/// indexes of plain columns with built-in operator families, no predicate, no exclusion constraint, checked
-/// immediately. (Opening them has already folded any expression or predicate: a table changed
+/// indexes of plain columns with built-in operator families, no predicate, no exclusion
+/// constraint, checked immediately. (Opening them has already folded any expression or predicate: a table changed
 /// that way was changed by a superuser while the library was absent, which the unguarded-run
 /// record shows.)
 unsafe fn check_indexes(indexes: pg_sys::CatalogIndexState, table: &str) {

@@ -71,9 +71,7 @@ impl Row {
             self.nulls[column] = false;
         }
     }
-}
 
-impl Row {
     /// Sets the text columns, as varlenas in one palloc'd block: one call into PostgreSQL per row,
     /// not one per column (each call passes pgrx's error guard). Text cannot hold NUL bytes.
     fn set_texts(&mut self, texts: &[(usize, Option<&str>)]) {

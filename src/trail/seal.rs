@@ -274,27 +274,18 @@ static SEALED: BackendLocal<Sealed> = BackendLocal::new(Sealed::Nothing);
 /// The chain's head read just before commit, stored as the anchor once the commit is done.
 static COMMITTING: BackendLocal<Option<(i64, [u8; 32], bool)>> = BackendLocal::new(None);
 
-/// Before commit, the chain's head is read as the transaction leaves it (a savepoint rolled back
-/// after sealing took its chain rows with it); after commit, it becomes the anchor. We hold the
-/// seal lock until then, so no other sealer moves the head in between.
-///
 /// Has this transaction sealed? (Else `on_xact` has nothing to do.)
 #[inline]
 pub fn xact_pending() -> bool {
     SEALED.get() != Sealed::Nothing || COMMITTING.get().is_some()
 }
 
-/// Every transaction event that may concern the seal passes here (from the guard's transaction
-/// callback): leaves at once unless this transaction sealed, the work under pgrx's guard.
-#[inline]
-pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
-    if xact_pending() {
-        on_sealing_xact(event);
-    }
-}
-
+/// A transaction event of a transaction that sealed (`xact_pending`, from the guard's transaction
+/// callback). Before commit, the chain's head is read as the transaction leaves it (a savepoint
+/// rolled back after sealing took its chain rows with it); after commit, it becomes the anchor.
+/// We hold the seal lock until then, so no other sealer moves the head in between.
 #[pg_guard]
-unsafe extern "C-unwind" fn on_sealing_xact(event: pg_sys::XactEvent::Type) {
+pub unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type) {
     use pg_sys::XactEvent::*;
     match event {
         XACT_EVENT_PRE_COMMIT if SEALED.get() != Sealed::Nothing => {

@@ -65,17 +65,13 @@ pub fn xact_pending(event: pg_sys::XactEvent::Type) -> bool {
     matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) && TXN_LOW_ID.get().is_some()
 }
 
-/// Every transaction event that may concern the state passes here (from the guard's transaction
-/// callback): leaves at once unless the transaction wrote audit rows; at commit, marks its database.
+/// The end of a transaction that wrote audit rows (`xact_pending`, from the guard's transaction
+/// callback): at commit, marks its database.
 #[inline]
 pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
-    use pg_sys::XactEvent::*;
-    if !matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) {
-        return;
-    }
     // a prepared transaction's rows are found by the writer's periodic sweep
     let Some(low) = TXN_LOW_ID.replace(None) else { return };
-    if event == XACT_EVENT_COMMIT {
+    if event == pg_sys::XactEvent::XACT_EVENT_COMMIT {
         mark_committed(low);
     }
 }
