@@ -5,13 +5,13 @@
 //! transactions, which no commit of the writer's sees). A sealer seals its database in batches,
 //! one transaction each (`trail::seal`), and exits once nothing is marked for a while.
 
+use crate::pg::backend::BackendCell;
 use crate::pg::database_worker;
 use crate::pg::subxact::attempt;
 use crate::trail::seal::{self, Outcome};
 use crate::trail::sealing_state;
 use pgrx::bgworkers::{BackgroundWorker, DynamicBackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
-use std::cell::RefCell;
 use std::time::Duration;
 
 /// Sealers running at once (each holds a worker slot: max_worker_processes).
@@ -25,10 +25,8 @@ const ROUND: Duration = Duration::from_millis(500);
 /// How often the writer sweeps every tracked database for rows no commit marked.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-thread_local! {
-    /// The writer's sealers: (database oid, handle).
-    static RUNNING: RefCell<Vec<(u32, DynamicBackgroundWorker)>> = const { RefCell::new(Vec::new()) };
-}
+/// The writer's sealers: (database oid, handle).
+static RUNNING: BackendCell<Vec<(u32, DynamicBackgroundWorker)>> = BackendCell::new(Vec::new());
 
 /// The writer marks every database that takes connections (at start), so that rows left
 /// unsealed are sealed; a database without the extension is forgotten by its sealer. Templates

@@ -9,6 +9,7 @@ use crate::api::{breakglass, incident};
 use crate::guard::admin_session;
 use crate::pg::admin_registry;
 use crate::pg::as_guard::as_guard;
+use crate::pg::backend::BackendCell;
 use crate::pg::backend;
 use crate::pg::database_worker;
 use crate::pg::locked_roles;
@@ -22,13 +23,10 @@ use crate::trail::{config_events, queue, sealing_state, write};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
-use std::cell::RefCell;
 use std::time::Duration;
 
-thread_local! {
-    /// Expired grants the writer could not close yet and has reported (once each).
-    static HELD_EXPIRIES: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
-}
+/// Expired grants the writer could not close yet and has reported (once each).
+static HELD_EXPIRIES: BackendCell<Vec<i64>> = BackendCell::new(Vec::new());
 
 /// Events the writer writes per transaction (each batch syncs the queue's position file once).
 const BATCH: usize = 1000;

@@ -7,6 +7,7 @@
 //! `pg/policy_expr.rs`, decided by the pure `lint_expr`), hba address ranges (the pure
 //! `lint_hba`), and the errors every lint function raises.
 
+use crate::pg::backend::BackendCell;
 use crate::pg::policy_expr::{self, Syscache, ANUM_PG_POLICY_POLQUAL, ANUM_PG_POLICY_POLWITHCHECK};
 use crate::pg::settings::{self, RoleSet};
 use crate::policy::lint_expr;
@@ -151,16 +152,16 @@ fn policy_expr_analysis(
     let remembered = ANALYSES.with(|a| {
         let mut a = a.borrow_mut();
         if a.0 != key {
-            *a = (key, std::collections::HashMap::new());
+            *a = (key, std::collections::BTreeMap::new());
         }
-        a.1.get(&(policy, attnum)).cloned()
+        a.1.get(&(policy.to_u32(), attnum)).cloned()
     });
     let analysis = remembered.unwrap_or_else(|| {
         let stored = unsafe { policy_expr::stored(policy, attnum) }.unwrap_or_else(|e| LintError::Internal(e).raise());
         let analysis = stored.map(|expr| {
             (lint_expr::truth(&expr, &Syscache).as_str().to_string(), lint_expr::references_row(&expr), lint_expr::per_row_calls(&expr, &Syscache))
         });
-        ANALYSES.with(|a| a.borrow_mut().1.insert((policy, attnum), analysis.clone()));
+        ANALYSES.with(|a| a.borrow_mut().1.insert((policy.to_u32(), attnum), analysis.clone()));
         analysis
     });
     TableIterator::new(analysis)
@@ -169,12 +170,10 @@ fn policy_expr_analysis(
 /// A policy clause's analysis: (truth, references_row, per_row_calls); None without the clause.
 type Analysis = Option<(String, bool, Vec<String>)>;
 
-thread_local! {
-    /// The analyses made in the statement running now (`statement::data_key`): the lint's rules
-    /// each ask about every policy, and a policy cannot change within one statement's data.
-    static ANALYSES: std::cell::RefCell<((u32, i64, u32), std::collections::HashMap<(pg_sys::Oid, i32), Analysis>)> =
-        std::cell::RefCell::new(((0, 0, 0), std::collections::HashMap::new()));
-}
+/// The analyses made in the statement running now (`statement::data_key`): the lint's rules
+/// each ask about every policy, and a policy cannot change within one statement's data.
+static ANALYSES: BackendCell<((u32, i64, u32), std::collections::BTreeMap<(u32, i32), Analysis>)> =
+    BackendCell::new(((0, 0, 0), std::collections::BTreeMap::new()));
 
 /// How much of the network a pg_hba.conf address admits: any, broad, samenet, network, host,
 /// local, hostname or none (see `lint_hba`).

@@ -6,12 +6,12 @@
 //! `audit_relation()` changes it (it sends a relcache invalidation for its table), so a
 //! statement on an unaudited table costs one look at an empty or short list.
 
+use crate::pg::backend::{BackendCell, BackendLocal};
 use crate::policy::audit_event::AuditClass;
 use crate::trail::write;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::Spi;
-use std::cell::{Cell, RefCell};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -47,14 +47,12 @@ struct Audited {
 
 type AuditedRelations = Vec<Audited>;
 
-thread_local! {
-    static CHANGES: Cell<u64> = const { Cell::new(0) };
-    /// (generation loaded at, audited relations); None until first needed.
-    static CACHE: RefCell<Option<(u64, AuditedRelations)>> = const { RefCell::new(None) };
-    static LOADING: Cell<bool> = const { Cell::new(false) };
-    /// Statements being audited (by QueryDesc address), until ExecutorFinish gives their rows.
-    static PENDING: RefCell<Vec<(usize, Pending)>> = const { RefCell::new(Vec::new()) };
-}
+static CHANGES: BackendLocal<u64> = BackendLocal::new(0);
+/// (generation loaded at, audited relations); None until first needed.
+static CACHE: BackendCell<Option<(u64, AuditedRelations)>> = BackendCell::new(None);
+static LOADING: BackendLocal<bool> = BackendLocal::new(false);
+/// Statements being audited (by QueryDesc address), until ExecutorFinish gives their rows.
+static PENDING: BackendCell<Vec<(usize, Pending)>> = BackendCell::new(Vec::new());
 
 /// An access event waiting for its statement's row count.
 struct Pending {
@@ -75,7 +73,7 @@ unsafe extern "C-unwind" fn on_schema_change(_arg: pg_sys::Datum, _cache: i32, _
 
 /// The list may be stale: reload it at the next look.
 fn note_change() {
-    CHANGES.with(|c| c.set(c.get().wrapping_add(1)));
+    CHANGES.set(CHANGES.get().wrapping_add(1));
 }
 
 /// Registers the invalidation callbacks; from `_PG_init`. Any relcache invalidation (they are
@@ -91,10 +89,10 @@ pub fn register_invalidation() {
 /// `f` of the audited relations of this database, loaded on first need (none while they cannot
 /// be read).
 fn with_audited<R>(f: impl FnOnce(&[Audited]) -> R) -> R {
-    let generation = CHANGES.with(Cell::get);
+    let generation = CHANGES.get();
     let current = CACHE.with(|c| c.borrow().as_ref().is_some_and(|(g, _)| *g == generation));
     if !current {
-        if LOADING.with(Cell::get) || crate::pg::trail_tables::audit_log_oid().is_none() {
+        if LOADING.get() || crate::pg::trail_tables::audit_log_oid().is_none() {
             return f(&[]);
         }
         let list = load();
@@ -109,13 +107,13 @@ struct Loading;
 
 impl Drop for Loading {
     fn drop(&mut self) {
-        LOADING.with(|l| l.set(false));
+        LOADING.set(false);
     }
 }
 
 /// Reads the list (`nspg_guard.audited_relations`) and names its relations.
 fn load() -> AuditedRelations {
-    LOADING.with(|l| l.set(true));
+    LOADING.set(true);
     let _loading = Loading;
     // read as nspg_guard itself: the acting role has no access to the list
     let loaded = crate::pg::as_guard::as_guard(|| {
@@ -139,7 +137,7 @@ fn load() -> AuditedRelations {
 /// # Safety
 /// `query_desc` is the executor's valid QueryDesc.
 pub unsafe fn note_start(query_desc: *mut pg_sys::QueryDesc) {
-    if !write::audited(AuditClass::Access) || LOADING.with(Cell::get) || crate::pg::as_guard::internal() {
+    if !write::audited(AuditClass::Access) || LOADING.get() || crate::pg::as_guard::internal() {
         return;
     }
     let stmt = (*query_desc).plannedstmt;

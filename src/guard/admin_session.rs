@@ -25,8 +25,8 @@
 //! The per-statement cost for everyone else is one comparison of cached keys.
 
 use crate::pg::admin_registry;
+use crate::pg::backend::{BackendCell, BackendLocal};
 use crate::pg::locked_roles;
-use crate::pg::backend::BackendLocal;
 use crate::pg::settings;
 use crate::pg::standing;
 use crate::pg::text::{role_name, role_oid, text};
@@ -40,7 +40,6 @@ use crate::trail::write;
 use pgrx::PgLogLevel;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode, panic::ErrorReport, NodeTag};
 use pgrx::prelude::*;
-use std::cell::RefCell;
 use std::ffi::{c_void, CStr, CString};
 
 /// What the guards need to know about the session, for the roles it has now.
@@ -78,11 +77,9 @@ static ESCALATED_IN_TRANSACTION: BackendLocal<bool> = BackendLocal::new(false);
 /// PostgreSQL's own check of the `role` setting, which `check_role` wraps.
 static PREV_ROLE_CHECK: BackendLocal<pg_sys::GucStringCheckHook> = BackendLocal::new(None);
 
-thread_local! {
-    static ESCALATION: RefCell<Option<Escalation>> = const { RefCell::new(None) };
-    /// Backends to end once the current transaction commits (break-glass end, lockdown).
-    static TO_TERMINATE: RefCell<Vec<i32>> = const { RefCell::new(Vec::new()) };
-}
+static ESCALATION: BackendCell<Option<Escalation>> = BackendCell::new(None);
+/// Backends to end once the current transaction commits (break-glass end, lockdown).
+static TO_TERMINATE: BackendCell<Vec<i32>> = BackendCell::new(Vec::new());
 /// A break-glass expiry to tell the writer about once the approval commits.
 static EXPIRY_AT: BackendLocal<Option<i64>> = BackendLocal::new(None);
 /// TO_TERMINATE holds pids: read by the transaction callback without touching the list.

@@ -11,13 +11,13 @@
 //!   `trust`), so the authentication hook keeps it pending and the first transaction commit of
 //!   the session, the end of backend start-up, records it.
 
+use crate::pg::backend::BackendCell;
 use crate::pg::settings;
 use crate::pg::text::text;
 use crate::policy::audit_event::{self, AuditClass, AuditEvent};
 use crate::trail::write;
 use pgrx::pg_sys::{self, errcodes::PgSqlErrorCode};
 use pgrx::prelude::*;
-use std::cell::RefCell;
 
 static mut PREV_CLIENT_AUTHENTICATION: pg_sys::libpq::ClientAuthentication_hook_type = None;
 
@@ -32,11 +32,9 @@ pub fn authenticated() -> bool {
     AUTHENTICATED.get()
 }
 
-thread_local! {
-    static PENDING_LOGIN: RefCell<Option<AuditEvent>> = const { RefCell::new(None) };
-    /// The tagged line of a failed login, for the log hook to add to the FATAL's entry.
-    static FAILURE_LINE: RefCell<Option<String>> = const { RefCell::new(None) };
-}
+static PENDING_LOGIN: BackendCell<Option<AuditEvent>> = BackendCell::new(None);
+/// The tagged line of a failed login, for the log hook to add to the FATAL's entry.
+static FAILURE_LINE: BackendCell<Option<String>> = BackendCell::new(None);
 
 /// The line [`note_failure`] left for the entry being emitted, if any.
 pub fn take_failure_line() -> Option<String> {

@@ -7,6 +7,7 @@
 //! changed, not by how the statement was written: nspg_guard's oids are read before it runs,
 //! and afterwards the rows this very command inserted or deleted are compared with them.
 
+use crate::pg::backend::BackendCell;
 use crate::pg::extension_objects;
 use crate::policy::audit_event::AuditClass;
 use crate::policy::trail_objects::catalog_write_refusal;
@@ -14,7 +15,6 @@ use crate::policy::verdict::Enforcement;
 use crate::trail::report;
 use crate::trail::write;
 use pgrx::pg_sys::{self, Oid};
-use std::cell::RefCell;
 use std::collections::HashSet;
 
 /// A statement in progress that writes system catalogs.
@@ -31,10 +31,8 @@ struct Watched {
     copy_command_id: pg_sys::CommandId,
 }
 
-thread_local! {
-    /// Innermost last; an entry whose statement failed is dropped with the next top-level one.
-    static WATCHED: RefCell<Vec<Watched>> = const { RefCell::new(Vec::new()) };
-}
+/// Innermost last; an entry whose statement failed is dropped with the next top-level one.
+static WATCHED: BackendCell<Vec<Watched>> = BackendCell::new(Vec::new());
 
 /// Is any statement's catalog write being watched? When not, `check_written` has nothing to do.
 pub fn watching() -> bool {

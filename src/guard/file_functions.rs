@@ -8,6 +8,7 @@
 //! signatures none of these functions has. A function that is not in the set costs a match over
 //! constants (built-in) or one lookup in a per-backend map (the rest).
 
+use crate::pg::backend::BackendCell;
 use crate::pg::settings;
 use crate::pg::standing;
 use crate::pg::text::{function_name, role_name};
@@ -18,18 +19,15 @@ use crate::policy::verdict::Enforcement;
 use crate::trail::{report, write};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::CStr;
 
 /// pg_language's fixed oids (pg_language.dat) for `internal` and `c`.
 const INTERNAL_LANGUAGE: pg_sys::Oid = pg_sys::Oid::from_u32(12);
 const C_LANGUAGE: pg_sys::Oid = pg_sys::Oid::from_u32(13);
 
-thread_local! {
-    /// Functions that are not built in, judged once each; emptied when pg_proc changes.
-    static JUDGED: RefCell<HashMap<pg_sys::Oid, bool>> = RefCell::new(HashMap::new());
-}
+/// Functions that are not built in, judged once each; emptied when pg_proc changes.
+static JUDGED: BackendCell<BTreeMap<u32, bool>> = BackendCell::new(BTreeMap::new());
 
 /// Registers the callback that forgets judged functions; from `_PG_init` at preload. The
 /// announcements come through the guards' one object-access hook.
@@ -58,14 +56,14 @@ pub unsafe fn function_execute(object_id: pg_sys::Oid) {
         if risky::builtin_server_file_function(oid) {
             check_function(object_id);
         }
-    } else if JUDGED.with(|j| j.borrow().get(&object_id).copied()) != Some(false) {
+    } else if JUDGED.with(|j| j.borrow().get(&object_id.to_u32()).copied()) != Some(false) {
         check_other_function(object_id);
     }
 }
 
 #[pg_guard]
 unsafe extern "C-unwind" fn check_other_function(function: pg_sys::Oid) {
-    let reaches_files = match JUDGED.with(|j| j.borrow().get(&function).copied()) {
+    let reaches_files = match JUDGED.with(|j| j.borrow().get(&function.to_u32()).copied()) {
         Some(known) => known,
         None => {
             let judged = risky::server_file_implementation(implementation(function).as_ref().map_or(
@@ -81,7 +79,7 @@ unsafe extern "C-unwind" fn check_other_function(function: pg_sys::Oid) {
                     _ => Implementation::Other,
                 },
             ));
-            JUDGED.with(|j| j.borrow_mut().insert(function, judged));
+            JUDGED.with(|j| j.borrow_mut().insert(function.to_u32(), judged));
             judged
         }
     };

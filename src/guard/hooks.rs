@@ -9,14 +9,13 @@
 //! runs nspg_guard's own work in separate `#[pg_guard]` functions.
 
 use crate::guard::{executor, utility};
+use crate::pg::backend::{exempt, BackendCell, BackendLocal};
 use crate::policy::audit_event::AuditClass;
 use crate::trail::write;
-use crate::pg::backend::{exempt, BackendLocal};
 use crate::pg::nesting;
 use crate::pg::statement::{note_finishing_statement, note_statement, statement_text};
 use pgrx::pg_guard;
 use pgrx::pg_sys;
-use std::cell::RefCell;
 
 static mut PREV_PROCESS_UTILITY: pg_sys::ProcessUtility_hook_type = None;
 static mut PREV_EXECUTOR_START: pg_sys::ExecutorStart_hook_type = None;
@@ -45,12 +44,10 @@ mod raw {
     }
 }
 
-thread_local! {
-    /// What the ProcessUtility calls in progress do once their statements succeed, innermost
-    /// last. A call whose statement fails never collects its entry; the next call that collects
-    /// one below it (or the next top-level statement) discards it.
-    static PENDING: RefCell<Vec<utility::AfterSuccess>> = const { RefCell::new(Vec::new()) };
-}
+/// What the ProcessUtility calls in progress do once their statements succeed, innermost
+/// last. A call whose statement fails never collects its entry; the next call that collects
+/// one below it (or the next top-level statement) discards it.
+static PENDING: BackendCell<Vec<utility::AfterSuccess>> = BackendCell::new(Vec::new());
 
 /// How many entries PENDING holds, readable without touching it.
 static PENDING_LEN: BackendLocal<usize> = BackendLocal::new(0);

@@ -6,9 +6,8 @@
 //! it does not open the door for its caller's own statements). A grant made in a savepoint that
 //! is rolled back is gone with it. Each grant is an `override` audit event.
 
-use crate::pg::backend::BackendLocal;
+use crate::pg::backend::{BackendCell, BackendLocal};
 use pgrx::pg_sys;
-use std::cell::RefCell;
 
 /// The local transaction id the override was granted in (0: none), the (sub)transaction that
 /// holds it now, and the role it was granted to.
@@ -16,9 +15,7 @@ static GRANTED_IN: BackendLocal<pg_sys::LocalTransactionId> = BackendLocal::new(
 static HELD_BY: BackendLocal<pg_sys::SubTransactionId> = BackendLocal::new(0);
 static GRANTED_TO: BackendLocal<pg_sys::Oid> = BackendLocal::new(pg_sys::Oid::INVALID);
 
-thread_local! {
-    static REASON: RefCell<Option<String>> = const { RefCell::new(None) };
-}
+static REASON: BackendCell<Option<String>> = BackendCell::new(None);
 
 /// Registers the savepoint callback; from `_PG_init` at preload.
 pub unsafe fn install() {

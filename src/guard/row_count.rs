@@ -13,12 +13,11 @@
 //! under `allow_destructive()` are covered by it and not counted.
 
 use crate::guard::overrides;
-use crate::pg::backend::BackendLocal;
+use crate::pg::backend::{BackendCell, BackendLocal};
 use crate::pg::objects;
 use crate::policy::destructive::Changed;
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows changed per (table, command), in the order first seen.
@@ -32,11 +31,9 @@ struct Count {
     warned: bool,
 }
 
-thread_local! {
-    static COUNT: RefCell<Count> = const { RefCell::new(Count { lxid: 0, rows: Vec::new(), warned: false }) };
-    /// The rows counted as each open savepoint (or exception block) started, innermost last.
-    static SAVED: RefCell<Vec<(pg_sys::LocalTransactionId, pg_sys::SubTransactionId, Rows)>> = const { RefCell::new(Vec::new()) };
-}
+static COUNT: BackendCell<Count> = BackendCell::new(Count { lxid: 0, rows: Vec::new(), warned: false });
+/// The rows counted as each open savepoint (or exception block) started, innermost last.
+static SAVED: BackendCell<Vec<(pg_sys::LocalTransactionId, pg_sys::SubTransactionId, Rows)>> = BackendCell::new(Vec::new());
 
 /// Whether anything is counted (or warned) since the last reset: lets `reset` and the savepoint
 /// callback leave at once on the usual path. A backend is one thread.

@@ -7,11 +7,11 @@
 //! role changes (bumped after a commit that changed roles or memberships, so a session rereads
 //! its roles even in the middle of a long transaction).
 
+use crate::pg::backend::BackendLocal;
 use pgrx::atomics::PgAtomic;
 use pgrx::lwlock::PgLwLock;
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, pg_sys, PGRXSharedMemory};
-use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Sessions tracked at once (16 bytes each): every governed session fits, since the server does
@@ -46,10 +46,8 @@ unsafe impl PGRXSharedMemory for Registry {}
 static REGISTRY: PgLwLock<Registry> = unsafe { PgLwLock::new(c"nspg_guard_admin_sessions") };
 static ROLES_GENERATION: PgAtomic<AtomicU64> = unsafe { PgAtomic::new(c"nspg_guard_roles_generation") };
 
-thread_local! {
-    static REGISTERED: Cell<bool> = const { Cell::new(false) };
-    static EXIT_CALLBACK: Cell<bool> = const { Cell::new(false) };
-}
+static REGISTERED: BackendLocal<bool> = BackendLocal::new(false);
+static EXIT_CALLBACK: BackendLocal<bool> = BackendLocal::new(false);
 
 /// Reserves the registry; from `_PG_init` at preload, where max_connections and
 /// max_wal_senders are already read from the configuration. A server that could have more
@@ -70,19 +68,19 @@ pub fn init() {
 
 #[pg_guard]
 unsafe extern "C-unwind" fn forget_at_exit(_code: i32, _arg: pg_sys::Datum) {
-    if REGISTERED.with(Cell::get) {
+    if REGISTERED.get() {
         forget(pg_sys::MyProcPid);
     }
 }
 
 /// Records whether this backend is an admin session now.
 pub fn set_admin(admin: bool) {
-    if REGISTERED.with(Cell::get) == admin {
+    if REGISTERED.get() == admin {
         return;
     }
     let pid = unsafe { pg_sys::MyProcPid };
     if admin {
-        if !EXIT_CALLBACK.with(|c| c.replace(true)) {
+        if !EXIT_CALLBACK.replace(true) {
             unsafe { pg_sys::before_shmem_exit(Some(forget_at_exit), pg_sys::Datum::from(0)) };
         }
         let mut registry = REGISTRY.exclusive();
@@ -92,7 +90,7 @@ pub fn set_admin(admin: bool) {
     } else {
         forget(pid);
     }
-    REGISTERED.with(|r| r.set(admin));
+    REGISTERED.set(admin);
 }
 
 /// Removes `pid` (its session ended, or stopped being admin, or the worker ended it).

@@ -3,9 +3,10 @@
 //!
 //! PostgreSQL runs a backend's (and a background worker's) code on one thread, so a plain
 //! static holds per-process state safely; `thread_local!` in a shared library would pay a
-//! `__tls_get_addr` call on every access instead.
+//! `__tls_get_addr` call on every access instead, and register a destructor (a small
+//! allocation) on the first access of each value that needs dropping.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A value of this backend process (see the module comment). Only for `Copy` values read and
@@ -30,6 +31,24 @@ impl<T: Copy> BackendLocal<T> {
 
     pub fn replace(&self, value: T) -> T {
         self.0.replace(value)
+    }
+}
+
+/// A value of this backend process that is not `Copy` (a list, a cache), borrowed through its
+/// `RefCell` the way a `thread_local!`'s is, with the same `with`. Never dropped: it lives as
+/// long as the process.
+pub struct BackendCell<T>(RefCell<T>);
+
+// SAFETY: as for BackendLocal; the RefCell still refuses overlapping mutable borrows.
+unsafe impl<T> Sync for BackendCell<T> {}
+
+impl<T> BackendCell<T> {
+    pub const fn new(value: T) -> Self {
+        BackendCell(RefCell::new(value))
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&RefCell<T>) -> R) -> R {
+        f(&self.0)
     }
 }
 

@@ -3,14 +3,13 @@
 //! guards. Role lists are validated when set and parsed once, in their assign hook, so the
 //! per-statement path never parses or allocates.
 
-use crate::pg::backend::BackendLocal;
+use crate::pg::backend::{BackendCell, BackendLocal};
 use crate::policy::audit_event::{AuditClasses, Destinations};
 use crate::policy::roles::RolePatterns;
 use crate::policy::verdict::GuardMode;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 
 pub static DDL_GUARD: GucSetting<GuardMode> = GucSetting::<GuardMode>::new(GuardMode::Enforce);
@@ -33,10 +32,8 @@ pub static AUDIT_RETENTION: GucSetting<i32> = GucSetting::<i32>::new(365 * 24 * 
 pub static AUDIT_SEAL_MAX_DELAY: GucSetting<i32> = GucSetting::<i32>::new(60);
 pub static AUDIT_DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 
-thread_local! {
-    static MIGRATION: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
-    static ADMIN: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
-}
+static MIGRATION: BackendCell<RolePatterns> = BackendCell::new(RolePatterns::EMPTY);
+static ADMIN: BackendCell<RolePatterns> = BackendCell::new(RolePatterns::EMPTY);
 
 /// Bumped whenever a role set changes; cached role decisions older than this are stale.
 static ROLE_SETS_GENERATION: BackendLocal<u64> = BackendLocal::new(0);
@@ -142,7 +139,7 @@ unsafe extern "C-unwind" fn check_role_list(
     }
 }
 
-unsafe fn assign_into(cell: &'static std::thread::LocalKey<RefCell<RolePatterns>>, newval: *const c_char) {
+unsafe fn assign_into(cell: &'static BackendCell<RolePatterns>, newval: *const c_char) {
     let text = guc_text(newval);
     // The check hook accepted this value, so parsing cannot fail here; an assign hook must not
     // raise, so fall back to the empty set rather than erroring.
@@ -341,10 +338,8 @@ pub static OWNER_ROLES: GucSetting<Option<CString>> = GucSetting::<Option<CStrin
 pub static TENANT_COLUMNS: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"tenant_id, org_id, account_id"));
 
-thread_local! {
-    static APP: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
-    static OWNER: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
-}
+static APP: BackendCell<RolePatterns> = BackendCell::new(RolePatterns::EMPTY);
+static OWNER: BackendCell<RolePatterns> = BackendCell::new(RolePatterns::EMPTY);
 
 #[pg_guard]
 unsafe extern "C-unwind" fn assign_app_roles(newval: *const c_char, _extra: *mut c_void) {
@@ -416,10 +411,8 @@ pub static EXTENSION_ALLOWLIST: GucSetting<Option<CString>> = GucSetting::<Optio
 /// Seconds.
 pub static CREDENTIAL_MAX_AGE: GucSetting<i32> = GucSetting::<i32>::new(90 * 24 * 60 * 60);
 
-thread_local! {
-    static APPROVER: RefCell<RolePatterns> = RefCell::new(RolePatterns::default());
-    static ALLOWLIST: RefCell<crate::policy::risky::Allowlist> = RefCell::new(crate::policy::risky::Allowlist::default());
-}
+static APPROVER: BackendCell<RolePatterns> = BackendCell::new(RolePatterns::EMPTY);
+static ALLOWLIST: BackendCell<crate::policy::risky::Allowlist> = BackendCell::new(crate::policy::risky::Allowlist::EMPTY);
 
 pub fn extension_allowed(name: &str) -> bool {
     ALLOWLIST.with(|a| a.borrow().contains(name))

@@ -37,10 +37,15 @@ impl Row<'_> {
         let datum = self.datum(column)?;
         unsafe {
             let stored = datum.cast_mut_ptr::<pg_sys::varlena>();
-            let plain = pg_sys::pg_detoast_datum_packed(stored);
-            if plain != stored {
+            // pg_detoast_datum_packed's own test, read here: most values are stored plain (short
+            // or 4-byte header), and the call would enter pgrx's guard for each of them
+            let plain = if pgrx::varlena::varatt_is_4b_c(stored) || pgrx::varlena::varatt_is_1b_e(stored) {
+                let plain = pg_sys::pg_detoast_datum_packed(stored);
                 self.copies.borrow_mut().push(plain);
-            }
+                plain
+            } else {
+                stored
+            };
             Some(pgrx::varlena::varlena_to_byte_slice(plain))
         }
     }

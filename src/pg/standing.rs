@@ -3,20 +3,17 @@
 //! (syscache invalidation, which also covers other sessions' GRANT/REVOKE) or when a role-set
 //! setting changes, so a repeated statement costs no catalog access.
 
-use crate::pg::backend::BackendLocal;
+use crate::pg::backend::{BackendCell, BackendLocal};
 use crate::pg::settings::{self, RoleSet};
 use crate::policy::ddl_guard::Standing;
 use pgrx::pg_sys;
-use std::cell::{Cell, RefCell};
 
 /// Few roles are active in one session (login role, a SET ROLE or two): a short list beats a map.
 const MAX_CACHED_ROLES: usize = 8;
 
-thread_local! {
-    static CACHE: RefCell<Vec<(pg_sys::Oid, Standing)>> = const { RefCell::new(Vec::new()) };
-    /// (catalog changes, role-set changes) the cache was filled at.
-    static CACHE_GENERATION: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-}
+static CACHE: BackendCell<Vec<(pg_sys::Oid, Standing)>> = BackendCell::new(Vec::new());
+/// (catalog changes, role-set changes) the cache was filled at.
+static CACHE_GENERATION: BackendLocal<(u64, u64)> = BackendLocal::new((0, 0));
 
 static CATALOG_CHANGES: BackendLocal<u64> = BackendLocal::new(0);
 
@@ -43,9 +40,9 @@ pub fn current_generation() -> (u64, u64) {
 /// The standing of `role`, from the cache when it is fresh.
 pub fn of(role: pg_sys::Oid) -> Standing {
     let generation = current_generation();
-    if CACHE_GENERATION.with(Cell::get) != generation {
+    if CACHE_GENERATION.get() != generation {
         CACHE.with(|c| c.borrow_mut().clear());
-        CACHE_GENERATION.with(|g| g.set(generation));
+        CACHE_GENERATION.set(generation);
     }
     if let Some(found) = CACHE.with(|c| c.borrow().iter().find(|(oid, _)| *oid == role).map(|(_, s)| *s)) {
         return found;

@@ -62,6 +62,9 @@ pub struct Allowlist {
 }
 
 impl Allowlist {
+    /// No extension (what the allowlist holds before its setting is first assigned).
+    pub const EMPTY: Allowlist = Allowlist { names: Vec::new() };
+
     /// An empty string is a valid list: it allows no extension to non-admins.
     pub fn parse(list: &str) -> Result<Allowlist, AllowlistError> {
         if list.trim().is_empty() {

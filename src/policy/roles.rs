@@ -69,6 +69,9 @@ pub struct RolePatterns {
 }
 
 impl RolePatterns {
+    /// No role (what a role set holds before its setting is first assigned).
+    pub const EMPTY: RolePatterns = RolePatterns { patterns: Vec::new() };
+
     /// Parses `"ns_migrate_*, ns_owner_*"`. Whitespace around entries is ignored; an empty
     /// list or an empty entry is an error, so that a typo cannot silently empty a role set.
     pub fn parse(list: &str) -> Result<RolePatterns, PatternError> {

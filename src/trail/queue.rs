@@ -17,12 +17,12 @@
 //! transaction id: after a crash the batch counts as written exactly when that transaction
 //! committed, so no event is inserted twice or skipped.
 
+use crate::pg::backend::{BackendCell, BackendLocal};
 use crate::pg::{settings, state_dir};
 use crate::policy::audit_event::{self, AuditEvent};
 use crate::policy::queue_record::{self, Position, Progress, Read};
 use pgrx::lwlock::PgLwLock;
 use pgrx::{pg_guard, pg_shmem_init, pg_sys, PgAtomic, PGRXSharedMemory};
-use std::cell::RefCell;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -72,14 +72,12 @@ unsafe impl PGRXSharedMemory for Drained {}
 static APPENDER: PgLwLock<Appender> = unsafe { PgLwLock::new(c"nspg_guard_audit_queue") };
 static DRAINED: PgAtomic<Drained> = unsafe { PgAtomic::new(c"nspg_guard_audit_drained") };
 
-thread_local! {
-    /// This backend's open segment, by number.
-    static OPEN: RefCell<Option<(u64, File)>> = const { RefCell::new(None) };
-    /// The writer's position: what it has committed, and what it last wrote to the position file.
-    static WRITER: RefCell<Option<(Position, Position)>> = const { RefCell::new(None) };
-    /// When the writer last wrote a settled position file.
-    static LAST_SETTLE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
-}
+/// This backend's open segment, by number.
+static OPEN: BackendCell<Option<(u64, File)>> = BackendCell::new(None);
+/// The writer's position: what it has committed, and what it last wrote to the position file.
+static WRITER: BackendCell<Option<(Position, Position)>> = BackendCell::new(None);
+/// When the writer last wrote a settled position file.
+static LAST_SETTLE: BackendLocal<Option<std::time::Instant>> = BackendLocal::new(None);
 
 /// Reserves the queue's state in shared memory; from `_PG_init` at preload.
 pub fn init() {
@@ -426,11 +424,11 @@ pub fn settle(now: bool) {
     if done == saved {
         return;
     }
-    let due = now || done.segment != saved.segment || LAST_SETTLE.with(|t| t.get().is_none_or(|t| t.elapsed() >= EVERY));
+    let due = now || done.segment != saved.segment || LAST_SETTLE.get().is_none_or(|t| t.elapsed() >= EVERY);
     if !due {
         return;
     }
-    LAST_SETTLE.with(|t| t.set(Some(std::time::Instant::now())));
+    LAST_SETTLE.set(Some(std::time::Instant::now()));
     if let Err(e) = write_progress(&Progress { done, in_flight: None }) {
         pgrx::warning!("nspg_guard: cannot write the audit queue's position: {e}");
         return;

@@ -4,12 +4,12 @@
 //! Row ids come from a counter in shared memory: the current time in microseconds, or one more
 //! than the last id handed out or found in the table (`audit_event::next_audit_id`).
 
+use crate::pg::backend::BackendLocal;
 use crate::pg::table_insert::Inserter;
 use crate::policy::audit_event::{self, AuditEvent};
 use pgrx::lwlock::PgLwLock;
 use pgrx::pg_sys;
 use pgrx::{pg_guard, pg_shmem_init, PGRXSharedMemory};
-use std::cell::Cell;
 use std::borrow::Cow;
 use std::ffi::CString;
 
@@ -45,10 +45,8 @@ unsafe impl PGRXSharedMemory for LastId {}
 
 static LAST_ID: PgLwLock<LastId> = unsafe { PgLwLock::new(c"nspg_guard_audit_id") };
 
-thread_local! {
-    /// The highest id in this database's table, read once per session (0: not read yet).
-    static FLOOR: Cell<Option<i64>> = const { Cell::new(None) };
-}
+/// The highest id in this database's table, read once per session (0: not read yet).
+static FLOOR: BackendLocal<Option<i64>> = BackendLocal::new(None);
 
 /// Reserves the id counter in shared memory; from `_PG_init` at preload.
 pub fn init() {
@@ -154,9 +152,9 @@ unsafe fn row_of(e: &AuditEvent, id: i64, time: i64) -> Row {
 /// Never below the event's time either (`event_time`, in microseconds), even if the clock went
 /// back since: a time range is read through the key (`audit_id_at()`).
 fn next_id(relid: pg_sys::Oid, event_time: i64) -> i64 {
-    let floor = FLOOR.with(Cell::get).unwrap_or_else(|| {
+    let floor = FLOOR.get().unwrap_or_else(|| {
         let floor = unsafe { highest_id(relid) };
-        FLOOR.with(|f| f.set(Some(floor)));
+        FLOOR.set(Some(floor));
         floor
     });
     let now = crate::pg::backend::now().max(event_time);

@@ -3,6 +3,7 @@
 //! sealed yet (too old ones are a failure: `nspg_guard.audit_seal_max_delay`).
 
 use crate::pg::as_guard::as_guard;
+use crate::pg::backend::BackendCell;
 use crate::pg::settings;
 use crate::policy::chain::{self, Continuity, Cut, Link, Walk};
 use crate::trail::anchor;
@@ -158,10 +159,8 @@ pub fn verify(head: Option<(i64, &[u8])>) -> Verdict {
     v
 }
 
-thread_local! {
-    /// The last `verify(None)`, with the statement it ran in (`statement::data_key`).
-    static LAST: std::cell::RefCell<Option<((u32, i64, u32), Verdict)>> = const { std::cell::RefCell::new(None) };
-}
+/// The last `verify(None)`, with the statement it ran in (`statement::data_key`).
+static LAST: BackendCell<Option<((u32, i64, u32), Verdict)>> = BackendCell::new(None);
 
 /// `verify(None)`, once per statement: the lint's audit rules and evidence() each ask, and one
 /// walk of the chain answers them all.

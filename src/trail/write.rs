@@ -9,7 +9,7 @@
 //! cannot take the row in-transaction, so the event goes to the server log (and the queue).
 
 use crate::pg::as_guard::as_guard;
-use crate::pg::backend::BackendLocal;
+use crate::pg::backend::{BackendCell, BackendLocal};
 use crate::pg::settings;
 use crate::pg::subxact::attempt_quietly;
 use crate::pg::text::{existing_role_name, text};
@@ -19,7 +19,6 @@ use crate::trail::queue;
 use crate::trail::row;
 use pgrx::pg_sys;
 use pgrx::spi::Spi;
-use std::cell::RefCell;
 use std::collections::VecDeque;
 
 /// An event about the current backend: who, from where, when. With access auditing an event
@@ -114,11 +113,9 @@ fn database_name() -> Option<String> {
     name
 }
 
-thread_local! {
-    static DATABASE: RefCell<Option<(pg_sys::Oid, Option<String>)>> = const { RefCell::new(None) };
-    static ROLE_NAMES: RefCell<(u64, Recent<pg_sys::Oid, Option<String>>)> = const { RefCell::new((0, Recent::new(8))) };
-    static SESSION_ID: RefCell<Option<String>> = const { RefCell::new(None) };
-}
+static DATABASE: BackendCell<Option<(pg_sys::Oid, Option<String>)>> = BackendCell::new(None);
+static ROLE_NAMES: BackendCell<(u64, Recent<pg_sys::Oid, Option<String>>)> = BackendCell::new((0, Recent::new(8)));
+static SESSION_ID: BackendCell<Option<String>> = BackendCell::new(None);
 
 /// Redacts and cuts statement text for storage: the Rust rules, and the literals the server's
 /// parser finds secret where it can run (`sql_scan`). Text the redactor cannot finish (nested
@@ -138,12 +135,10 @@ fn redacted_statement(sql: &str, max_bytes: usize) -> String {
     redacted
 }
 
-thread_local! {
-    /// The last 16 statements redacted, keyed by all a redaction depends on
-    /// (standard_conforming_strings, the size limit, the text): a prepared statement audited on
-    /// every run is lexed and parsed once, not once per row.
-    static REDACTED: RefCell<Recent<(bool, usize, String), String>> = const { RefCell::new(Recent::new(16)) };
-}
+/// The last 16 statements redacted, keyed by all a redaction depends on
+/// (standard_conforming_strings, the size limit, the text): a prepared statement audited on
+/// every run is lexed and parsed once, not once per row.
+static REDACTED: BackendCell<Recent<(bool, usize, String), String>> = BackendCell::new(Recent::new(16));
 
 /// Stores `sql` in the event, redacted and cut to `max_bytes`; a statement longer than that
 /// leaves its length in `details.statement_bytes`: the text is cut, never the event.
