@@ -65,6 +65,10 @@ expect "the seal forgery reads NSPG-AUDIT_SEAL" "$log" "LOG:  NSPG-AUDIT_SEAL se
 expect "RAISE LOG reads NSPG-AUDIT" "$log" 'LOG:  NSPG-AUDIT {"class":"forged-raise"}'
 expect "our refusal line is there" "$log" 'LOG:  NSPG_AUDIT {"event_time"'
 expect "our failed-login line is there (DETAIL of the FATAL)" "$log" 'DETAIL:  NSPG_AUDIT {"event_time"'
+# our line carries its statement in the JSON: no STATEMENT: line of its own (only the
+# refusal's ERROR has one)
+expect_line "the refused statement is on one STATEMENT: line, the ERROR's" \
+    "$(grep -c 'STATEMENT:  CREATE TABLE public.forge_nope' <<<"$log")" "1"
 expect "our row for the forged-name login has the name, tag kept in the table" \
     "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE \"session_user\" LIKE 'x LOG:  NSPG\\_AUDIT%'")" "1"
 # The shipper rule (README): the tag appears once per line, and only as the text of a LOG (or
