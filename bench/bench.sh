@@ -6,6 +6,7 @@
 #   --quick       fewer statements, fewer and shorter rounds (about 2½ minutes instead of about 10)
 #   --no-pgbench  only the instruction counts (the decisive part)
 #   --audit-only  only the audit comparisons, parts 3 and 4 (about 4½ minutes; 1½ with --quick)
+#   NSPG_AUDIT_ROUNDS, NSPG_AUDIT_SECONDS  part 4's rounds and seconds per run (default 3 and 12)
 #   --build       build and install the extension first (build_and_install from lib.sh); by default
 #                 the library already installed in the system PostgreSQL 15 is measured, or the one
 #                 in the private copy NSPG_PG_ROOT when that is set (as the tests install it)
@@ -197,6 +198,9 @@ parse_args() {
         ROUNDS=3 ROUND_SECONDS=20 WARMUP_SECONDS=3
         AUDIT_ROUNDS=3 AUDIT_SECONDS=12 COPY_ROUNDS=4 COPY_REPS=3
     fi
+    # part 4 is noise-bound on a small machine: more rounds (5 puts every setting once in every
+    # position of the rotation) and longer runs narrow it
+    AUDIT_ROUNDS=${NSPG_AUDIT_ROUNDS:-$AUDIT_ROUNDS} AUDIT_SECONDS=${NSPG_AUDIT_SECONDS:-$AUDIT_SECONDS}
     ((INSTRUCTIONS && !PGBENCH && !AUDIT)) && MODE+=", instructions only"
     ((!INSTRUCTIONS)) && MODE+=", audit comparisons only"
     return 0
