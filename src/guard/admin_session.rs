@@ -185,18 +185,27 @@ pub unsafe fn recheck_after(tag: NodeTag, node: *mut pg_sys::Node) -> Option<boo
     }
 }
 
-/// Might `on_xact` have anything to do at this event? (True whenever it has.) Flag reads; a
-/// governed session's commit asks `pre_commit_pending`.
+/// Might `on_xact` have anything to do at this event? (True whenever it has.)
 #[inline]
 pub fn xact_pending(event: pg_sys::XactEvent::Type) -> bool {
     use pg_sys::XactEvent::*;
     match event {
-        XACT_EVENT_PRE_COMMIT => governed() && pre_commit_pending(),
-        XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE => {
-            ESCALATED_IN_TRANSACTION.get() || ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some()
-        }
+        XACT_EVENT_PRE_COMMIT => pre_commit_due(),
+        XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE => end_due(),
         _ => false,
     }
+}
+
+/// `xact_pending` before a commit: a governed session asks `pre_commit_pending`.
+#[inline(always)]
+pub fn pre_commit_due() -> bool {
+    governed() && pre_commit_pending()
+}
+
+/// `xact_pending` as the transaction ends (commit, abort, prepare): flag reads.
+#[inline(always)]
+pub fn end_due() -> bool {
+    ESCALATED_IN_TRANSACTION.get() || ROLES_TOUCHED.get() || TERMINATING.get() || EXPIRY_AT.get().is_some()
 }
 
 /// Out of line: `quiet` reads the session's roles, which the transaction callback's fast path

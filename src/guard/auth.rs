@@ -93,14 +93,25 @@ unsafe extern "C-unwind" fn note_login(status: i32) {
 /// A login to record at this commit.
 #[inline]
 fn login_to_record(event: pg_sys::XactEvent::Type) -> bool {
-    event == pg_sys::XactEvent::XACT_EVENT_COMMIT && LOGIN_PENDING.get()
+    event == pg_sys::XactEvent::XACT_EVENT_COMMIT && commit_due()
 }
 
 /// The transaction that ends a walsender's start-up (with the catalogs at hand) about to commit.
 #[inline]
 fn walsender_start_ending(event: pg_sys::XactEvent::Type) -> bool {
-    event == pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT
-        && unsafe { pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && pg_sys::MyBackendType == pg_sys::BackendType::B_WAL_SENDER }
+    event == pg_sys::XactEvent::XACT_EVENT_PRE_COMMIT && pre_commit_due()
+}
+
+/// `xact_pending` at a commit: a login waits to be recorded.
+#[inline(always)]
+pub fn commit_due() -> bool {
+    LOGIN_PENDING.get()
+}
+
+/// `xact_pending` before a commit: a walsender's start-up ends.
+#[inline(always)]
+pub fn pre_commit_due() -> bool {
+    unsafe { pg_sys::Mode == pg_sys::ProcessingMode::InitProcessing && pg_sys::MyBackendType == pg_sys::BackendType::B_WAL_SENDER }
 }
 
 /// Has `on_xact` work at this event?

@@ -81,14 +81,21 @@ pub unsafe fn install() {
 }
 
 /// The one transaction callback, entered for every event of every transaction: a plain frame
-/// that reads each part's per-backend flags (`xact_pending`, true whenever the part has work) and
-/// leaves at once when none has any.
+/// that reads the per-backend flags of the parts with work at this event (each part's
+/// `xact_pending`, true whenever it has work, is their union) and leaves at once when none has
+/// any. One dispatch on the event for all parts: this runs twice in every transaction.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
-    if crate::guard::admin_session::xact_pending(event)
-        || crate::trail::seal::xact_pending()
-        || crate::trail::sealing_state::xact_pending(event)
-        || crate::guard::auth::xact_pending(event)
-    {
+    use crate::guard::{admin_session, auth};
+    use crate::trail::{seal, sealing_state};
+    use pg_sys::XactEvent::*;
+    let due = match event {
+        XACT_EVENT_PRE_COMMIT => seal::xact_pending() || admin_session::pre_commit_due() || auth::pre_commit_due(),
+        XACT_EVENT_COMMIT => seal::xact_pending() || admin_session::end_due() || sealing_state::end_due() || auth::commit_due(),
+        XACT_EVENT_ABORT | XACT_EVENT_PREPARE => seal::xact_pending() || admin_session::end_due() || sealing_state::end_due(),
+        // no part acts at the other events (seal::on_xact ignores them)
+        _ => false,
+    };
+    if due {
         xact_parts(event);
     }
 }

@@ -62,7 +62,13 @@ pub fn note_row(id: i64) {
 #[inline]
 pub fn xact_pending(event: pg_sys::XactEvent::Type) -> bool {
     use pg_sys::XactEvent::*;
-    matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) && TXN_LOW_ID.get().is_some()
+    matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) && end_due()
+}
+
+/// `xact_pending` as the transaction ends (commit, abort, prepare): has it written audit rows?
+#[inline(always)]
+pub fn end_due() -> bool {
+    TXN_LOW_ID.get().is_some()
 }
 
 /// The end of a transaction that wrote audit rows (`xact_pending`, from the guard's transaction
