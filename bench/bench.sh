@@ -67,7 +67,9 @@
 # table privileges pgbench needs; each run follows a short unmeasured warm-up.
 # 2. pgbench (wall clock, context only): rounds of: restart without the library and run each
 #    workload, restart with it (extension created, default audit classes 'all, -access') and run
-#    each workload. Workloads select-only and tpcb-like (its UPDATEs all have WHERE; BEGIN/END go
+#    each workload; every other round runs with the library first (a machine that slows down as
+#    the run goes on, as these do, would otherwise count against whichever setting always runs
+#    second). Workloads select-only and tpcb-like (its UPDATEs all have WHERE; BEGIN/END go
 #    through the utility hook).
 # 3. COPY (wall clock, context only: part 1's copy figure decides issue 15's COPY target):
 #    server-side COPY bench_copy_… FROM a CSV file of 1,000,000 rows (generated once) into a fresh
@@ -649,8 +651,11 @@ run_pgbench() {
 pgbench_part() {
     say "pgbench rounds ($ROUNDS × ${ROUND_SECONDS}s per workload and setting)"
     PGB_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+    PGBENCH_SCALE=$PGB_SCALE
+    local order
     for round in $(seq "$ROUNDS"); do
-        for setting in "${SETTINGS[@]}"; do
+        if ((round % 2)); then order=(without with); else order=(with without); fi
+        for setting in "${order[@]}"; do
             restart_with "$setting"
             for workload in "${WORKLOADS[@]}"; do
                 run_pgbench "$workload" "$setting" "$round" "$ROUND_SECONDS"
@@ -839,7 +844,7 @@ report_copy_instructions() {
 
 report_pgbench() {
     local workload round without with sum_without sum_with mean
-    report "2. pgbench TPS — wall clock, context only: scale $PGB_SCALE, -c 4 -j 2 -M prepared, $ROUNDS × ${ROUND_SECONDS}s, as $APP_ROLE"
+    report "2. pgbench TPS — wall clock, context only: scale $PGBENCH_SCALE, -c 4 -j 2 -M prepared, $ROUNDS × ${ROUND_SECONDS}s, as $APP_ROLE"
     report "   with = library preloaded, CREATE EXTENSION nspg_guard done, default audit classes ('$NSPG_AUDIT_DEFAULT'); without = not preloaded"
     report "$(printf '   %-12s %-6s %12s %12s %12s' workload round without with with/without)"
     for workload in "${WORKLOADS[@]}"; do
