@@ -46,7 +46,7 @@
 #    script moved the baseline alone by 68 to 80 instructions per statement (either way), and
 #    nspg_guard's first catalog read (is the extension installed?) shifts it the same way. So
 #    each script runs in several layouts: run 1 as it is, runs 2–4 after 1–3 catalog reads run
-#    first as postgres (LAYOUT_PREAMBLE, in the empty script too, so the subtraction removes
+#    first as postgres (LAYOUT_CATALOGS, in the empty script too, so the subtraction removes
 #    them), and the ratio that decides a target is the mean over the four (summed costs with /
 #    without); each run's ratio is reported too. Run 5 repeats run 1: the two costs must agree
 #    to 0.01 % (on a quiet machine: work PostgreSQL does by the clock, such as flushing its
@@ -67,10 +67,9 @@
 # table privileges pgbench needs; each run follows a short unmeasured warm-up.
 # 2. pgbench (wall clock, context only): rounds of: restart without the library and run each
 #    workload, restart with it (extension created, default audit classes 'all, -access') and run
-#    each workload; every other round runs with the library first (a machine that slows down as
-#    the run goes on, as these do, would otherwise count against whichever setting always runs
-#    second). Workloads select-only and tpcb-like (its UPDATEs all have WHERE; BEGIN/END go
-#    through the utility hook).
+#    each workload; every other round runs with the library first (setting_order, as part 3).
+#    Workloads select-only and tpcb-like (its UPDATEs all have WHERE; BEGIN/END go through the
+#    utility hook).
 # 3. COPY (wall clock, context only: part 1's copy figure decides issue 15's COPY target):
 #    server-side COPY bench_copy_… FROM a CSV file of 1,000,000 rows (generated once) into a fresh
 #    table (CREATE TABLE, CHECKPOINT, then the timed COPY), as postgres, with the library
@@ -144,17 +143,12 @@ SETTINGS=(without with)
 AUDIT_SETTINGS=(nspg_guard nspg_guard-log pgaudit pgaudit-obj none)
 AUDIT_RATIOS=(nspg_guard/pgaudit nspg_guard/pgaudit-obj nspg_guard-log/pgaudit-obj nspg_guard/none nspg_guard-log/none pgaudit/none pgaudit-obj/none)
 MAX_REPEAT_DIFF_PCT=0.01
-# Part 1's runs: the heap layout each runs in (the statements LAYOUT_PREAMBLE runs first; see the
-# comment at the top) — layouts 0–3 once each, then layout 0 again to check repeatability.
-RUN_LAYOUTS=(0 1 2 3 0)
-LAYOUT_RUNS=4
-REPEAT_RUN=5
-LAYOUT_PREAMBLE=(
-    ''
-    'SELECT count(*) FROM pg_class'
-    $'SELECT count(*) FROM pg_class\nSELECT count(*) FROM pg_extension'
-    $'SELECT count(*) FROM pg_class\nSELECT count(*) FROM pg_extension\nSELECT count(*) FROM pg_proc'
-)
+# Part 1's heap layouts (see the comment at the top): layout k first reads the first k of these
+# catalogs. Runs 1..LAYOUT_RUNS are layouts 0..LAYOUT_RUNS-1 once each; run REPEAT_RUN is layout 0
+# again, to check repeatability.
+LAYOUT_CATALOGS=(pg_class pg_extension pg_proc)
+LAYOUT_RUNS=$((${#LAYOUT_CATALOGS[@]} + 1))
+REPEAT_RUN=$((LAYOUT_RUNS + 1))
 # Issue 15's targets: instructions per statement with/without the library, per script (copy:
 # per row, 1 / TARGET_COPY_RATIO, set below calc).
 declare -A TARGET_RATIO=([dml]=1.010 [utility]=1.010 [tpcb]=1.015)
@@ -361,17 +355,21 @@ generate_scripts() {
         expand "$REPO_ROOT/bench/${TEMPLATE_SQL[$script]}" "${BLOCKS[$script]}" "${SCRIPT_ROLE[$script]:-$APP_ROLE}" >"$OUT/sql/$script.sql"
     done
     local layout
-    for layout in $(seq 1 $((${#LAYOUT_PREAMBLE[@]} - 1))); do
+    for layout in $(seq "${#LAYOUT_CATALOGS[@]}"); do
         for script in empty "${SCRIPTS[@]}"; do
-            { printf '%s\n' "${LAYOUT_PREAMBLE[$layout]}"; cat "$OUT/sql/$script.sql"; } >"$OUT/sql/$script-layout$layout.sql"
+            { printf 'SELECT count(*) FROM %s\n' "${LAYOUT_CATALOGS[@]:0:layout}"; cat "$OUT/sql/$script.sql"; } >"$OUT/sql/$script-layout$layout.sql"
         done
     done
     make_copy_file "$COPY_SCRIPT_FILE" "$COPY_SCRIPT_ROWS"
 }
 
+# layout_of RUN — the heap layout part 1's run RUN runs in.
+layout_of() { if (($1 == REPEAT_RUN)); then echo 0; else echo $(($1 - 1)); fi; }
+
 # script_file SCRIPT RUN — the statements of SCRIPT for part 1's run RUN (its heap layout).
 script_file() {
-    local layout=${RUN_LAYOUTS[$(($2 - 1))]}
+    local layout
+    layout=$(layout_of "$2")
     if ((layout == 0)); then echo "$OUT/sql/$1.sql"; else echo "$OUT/sql/$1-layout$layout.sql"; fi
 }
 
@@ -421,7 +419,7 @@ measure() {
     mv "$VG_DIR/cachegrind.out" "$OUT/cachegrind/$name.out"
     IR[$script/$setting/$rep]=$(awk '/^summary:/ { print $2 }' "$OUT/cachegrind/$name.out")
     check_run "$script" "$setting" "$name" "$file"
-    printf '  %-8s %-8s run %s (layout %s): %15s instructions\n' "$script" "$setting" "$rep" "${RUN_LAYOUTS[$((rep - 1))]}" "$(thousands "${IR[$script/$setting/$rep]}")"
+    printf '  %-8s %-8s run %s (layout %s): %15s instructions\n' "$script" "$setting" "$rep" "$(layout_of "$rep")" "$(thousands "${IR[$script/$setting/$rep]}")"
 }
 
 # cost SCRIPT SETTING REP — instructions the script's statements took.
@@ -430,8 +428,8 @@ cost() { echo $((IR[$1/$2/$3] - IR[empty/$2/$3])); }
 instructions_part() {
     make_template
     generate_scripts
-    say "cachegrind runs (each script × without/with × ${#RUN_LAYOUTS[@]} runs: $LAYOUT_RUNS heap layouts, then the first again)"
-    for rep in $(seq "${#RUN_LAYOUTS[@]}"); do
+    say "cachegrind runs (each script × without/with × $REPEAT_RUN runs: $LAYOUT_RUNS heap layouts, then the first again)"
+    for rep in $(seq "$REPEAT_RUN"); do
         for setting in "${SETTINGS[@]}"; do
             for script in empty "${SCRIPTS[@]}"; do
                 measure "$script" "$setting" "$rep"
@@ -648,13 +646,18 @@ run_pgbench() {
     printf '\n'
 }
 
+# setting_order ROUND — the order of the settings in a wall-clock round: without first in odd
+# rounds, with first in even ones (a machine that slows down as the run goes on would otherwise
+# count against whichever always runs second).
+setting_order() { if (($1 % 2)); then echo without with; else echo with without; fi; }
+
 pgbench_part() {
     say "pgbench rounds ($ROUNDS × ${ROUND_SECONDS}s per workload and setting)"
     PGB_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
     PGBENCH_SCALE=$PGB_SCALE
     local order
     for round in $(seq "$ROUNDS"); do
-        if ((round % 2)); then order=(without with); else order=(with without); fi
+        read -ra order <<<"$(setting_order "$round")"
         for setting in "${order[@]}"; do
             restart_with "$setting"
             for workload in "${WORKLOADS[@]}"; do
@@ -696,7 +699,7 @@ copy_part() {
     COPY_LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
     local round order setting
     for round in $(seq "$COPY_ROUNDS"); do
-        if ((round % 2)); then order=(without with); else order=(with without); fi
+        read -ra order <<<"$(setting_order "$round")"
         for setting in "${order[@]}"; do
             restart_with "$setting"
             run_copy "$setting" "$round"
@@ -781,15 +784,15 @@ audit_part() {
 # repeat_diff_pct A B — how far two runs of one measurement differ, in % of the first.
 repeat_diff_pct() { calc "($1 > $2 ? $1 - $2 : $2 - $1) * 100 / $1" 5; }
 
-# mean_cost SCRIPT SETTING — the script's cost summed over the heap layouts' runs.
+# mean_cost SCRIPT SETTING — the script's cost, mean over the heap layouts' runs.
 mean_cost() {
     local run sum=0
     for run in $(seq "$LAYOUT_RUNS"); do sum=$((sum + $(cost "$1" "$2" "$run"))); done
-    echo "$sum"
+    echo $((sum / LAYOUT_RUNS))
 }
 
 report_instructions() {
-    local script rep stmts without with worst=0 diff verdicts=() ratios
+    local script rep stmts without with worst=0 diff verdicts=()
     report "1. CPU instructions — cachegrind, postgres --single, statements run as $APP_ROLE (copy: as postgres) (decisive)"
     report "   cost = instructions(script) − instructions(SET ROLE only), same shared_preload_libraries; n = statements (copy: rows copied)"
     report "   runs 1–$LAYOUT_RUNS: heap layouts 0–$((LAYOUT_RUNS - 1)) (layout k: k catalog reads first, in the baseline too); the mean over them decides; run $REPEAT_RUN repeats run 1"
@@ -798,7 +801,7 @@ report_instructions() {
         stmts=$(units "$script")
         for rep in $(seq "$LAYOUT_RUNS") mean; do
             if [ "$rep" = mean ]; then
-                without=$(calc "$(mean_cost "$script" without) / $LAYOUT_RUNS" 0) with=$(calc "$(mean_cost "$script" with) / $LAYOUT_RUNS" 0)
+                without=$(mean_cost "$script" without) with=$(mean_cost "$script" with)
             else
                 without=$(cost "$script" without "$rep") with=$(cost "$script" with "$rep")
             fi
@@ -834,7 +837,7 @@ report_instructions() {
 # report_copy_instructions — the copy script's figure, the one that decides issue 15's COPY target.
 report_copy_instructions() {
     local without with ratio
-    without=$(calc "$(mean_cost copy without) / $LAYOUT_RUNS" 0) with=$(calc "$(mean_cost copy with) / $LAYOUT_RUNS" 0)
+    without=$(mean_cost copy without) with=$(mean_cost copy with)
     ratio=$(calc "$with / $without" 4)
     report "   copy: one server-side COPY bench_copy FROM a CSV file of $(thousands "$COPY_SCRIPT_ROWS") rows (id,v,note), run as the bootstrap superuser postgres, not $APP_ROLE"
     report "     (COPY from a server file needs superuser or pg_read_server_files, and the risky-capability guard refuses it to non-admins); no CREATE EXTENSION"
