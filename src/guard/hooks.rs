@@ -83,7 +83,8 @@ pub unsafe fn install() {
 /// The one transaction callback, entered for every event of every transaction: a plain frame
 /// that reads the per-backend flags of the parts with work at this event (each part's
 /// `xact_pending`, true whenever it has work, is their union) and leaves at once when none has
-/// any. One dispatch on the event for all parts: this runs twice in every transaction.
+/// any. One dispatch on the event for all parts: this runs twice in every transaction. A part
+/// that comes to act at another event changes both its `xact_pending` and this match.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     use crate::guard::{admin_session, auth};
     use crate::trail::{seal, sealing_state};
