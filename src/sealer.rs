@@ -1,10 +1,11 @@
 //! The sealers ("nspg_guard sealer"): dynamic background workers, one per database with rows
 //! to seal, at most `MAX_SEALERS` at a time, started by the writer (`worker.rs`) for each
-//! database a commit marked (`trail::sealing_state`), for every database once at server start
-//! (rows left unsealed before it) and for every tracked database now and then (rows of prepared
-//! transactions, which no commit of the writer's sees). A sealer seals its database in batches,
-//! one transaction each (`trail::seal`), and exits once nothing is marked for a while.
+//! database a commit marked (`trail::sealing_state`), and for every database once at server
+//! start (rows left unsealed before it). A prepared transaction's database is marked once the
+//! transaction has ended (`settle_prepared`). A sealer seals its database in batches, one
+//! transaction each (`trail::seal`), and exits once nothing is marked for a while.
 
+use crate::pg::as_guard::as_guard;
 use crate::pg::backend::BackendCell;
 use crate::pg::database_worker;
 use crate::pg::subxact::attempt;
@@ -22,7 +23,7 @@ const IDLE_EXIT: Duration = Duration::from_secs(1);
 /// A sealer's round: each costs a transaction, a few planned queries and a synced anchor file,
 /// so under steady load rows are sealed in batches of this many milliseconds' commits.
 const ROUND: Duration = Duration::from_millis(500);
-/// How often the writer sweeps every tracked database for rows no commit marked.
+/// How often the writer sweeps a database whose prepared rows were not tracked (`sweep`).
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// The writer's sealers: (database oid, handle).
@@ -31,27 +32,58 @@ static RUNNING: BackendCell<Vec<(u32, DynamicBackgroundWorker)>> = BackendCell::
 /// The writer marks every database that takes connections (at start), so that rows left
 /// unsealed are sealed; a database without the extension is forgotten by its sealer. Templates
 /// are left alone: a sealer connected to one would make CREATE DATABASE from it wait.
+/// Transactions still prepared from before the start are tracked from their database's first
+/// row (their lowest id was in the memory of the server that stopped).
 pub fn mark_all_databases() {
-    let databases = BackgroundWorker::transaction(|| {
+    let (databases, prepared) = BackgroundWorker::transaction(|| {
         attempt("listing databases to seal", || {
-            Spi::connect(|client| {
-                let rows = client.select("SELECT oid FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate", None, &[])?;
-                rows.into_iter().map(|r| r.get::<pg_sys::Oid>(1).map(|o| o.map_or(0, |o| o.to_u32()))).collect::<Result<Vec<u32>, _>>()
+            as_guard(|| {
+                Spi::connect(|client| {
+                    let rows = client.select("SELECT oid FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate", None, &[])?;
+                    let databases = rows.into_iter().map(|r| r.get::<pg_sys::Oid>(1).map(|o| o.map_or(0, |o| o.to_u32()))).collect::<Result<Vec<u32>, _>>()?;
+                    let rows = client.select(
+                        "SELECT d.oid, p.transaction::pg_catalog.text FROM pg_catalog.pg_prepared_xacts p
+                           JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) p.database",
+                        None,
+                        &[],
+                    )?;
+                    let prepared = rows
+                        .into_iter()
+                        .map(|r| Ok((r.get::<pg_sys::Oid>(1)?.map_or(0, |o| o.to_u32()), r.get::<String>(2)?.and_then(|x| x.parse::<u32>().ok()))))
+                        .collect::<Result<Vec<(u32, Option<u32>)>, pgrx::spi::SpiError>>()?;
+                    Ok::<_, pgrx::spi::SpiError>((databases, prepared))
+                })
             })
         })
         .and_then(Result::ok)
         .unwrap_or_default()
     });
+    for (database, xid) in prepared {
+        if let Some(xid) = xid {
+            sealing_state::note_prepared(database, xid, 0);
+        }
+    }
     for database in databases {
         sealing_state::mark(database, 0);
     }
 }
 
-/// The periodic sweep: every tracked database is looked at whole once more.
+/// The periodic sweep: a database with prepared rows not tracked is looked at whole once more.
 pub fn sweep() {
-    for database in sealing_state::tracked() {
+    for database in sealing_state::unsure() {
         sealing_state::mark(database, 0);
     }
+}
+
+/// The writer's round: the database of each prepared transaction that wrote audit rows and has
+/// ended since (COMMIT or ROLLBACK PREPARED, in any session) is marked for its sealer.
+pub fn settle_prepared() {
+    if !sealing_state::any_prepared() {
+        return;
+    }
+    BackgroundWorker::transaction(|| {
+        sealing_state::settle_prepared(|xid| unsafe { !pg_sys::TransactionIdIsInProgress(pg_sys::TransactionId::from(xid)) })
+    });
 }
 
 /// The writer's round: starts sealers for marked databases that have none running.

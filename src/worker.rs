@@ -76,6 +76,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
             last_sweep = std::time::Instant::now();
             sealer::sweep();
         }
+        sealer::settle_prepared();
         sealer::launch();
         // session governance: idle admin sessions past their limits, expired break-glass grants
         end_idle_admin_sessions();

@@ -3,13 +3,22 @@
 //! id it wrote, so that the sealer looks no further back); the writer starts a sealer for each
 //! marked database (`sealer.rs`), which takes the mark and seals. The anchor (last sealed
 //! seal_seq and row_hash) is cached here; its durable copy is a file (`anchor.rs`).
+//!
+//! A prepared transaction's rows commit in whichever session runs COMMIT PREPARED, where no
+//! callback of ours knows them: at PREPARE its database, xid and lowest id are kept here, and the
+//! writer marks the database once that xid is no longer in progress (`settle_prepared`). Only
+//! when more are prepared at once than this list holds does a database fall back to the
+//! writer's periodic sweep of its whole trail (`unsure`).
 
 use crate::policy::chain::Anchor;
 use pgrx::lwlock::PgLwLock;
 use pgrx::{pg_guard, pg_shmem_init, pg_sys, PGRXSharedMemory};
 
-/// Databases tracked at once; more are sealed by the writer's periodic sweep only.
+/// Databases tracked at once.
 const DATABASES: usize = 128;
+/// Prepared transactions with audit rows tracked at once (max_prepared_transactions is 0 by
+/// default; a cluster using two-phase commit rarely holds more open).
+const PREPARED: usize = 64;
 
 #[derive(Copy, Clone)]
 struct Slot {
@@ -23,21 +32,43 @@ struct Slot {
     anchor_hash: [u8; 32],
     /// The chain no longer continues from the anchor (reported once per server start).
     broken: bool,
+    /// A prepared transaction's rows were not tracked (the list was full): the writer's periodic
+    /// sweep looks at the whole trail, until the server restarts.
+    unsure: bool,
 }
 
-const FREE: Slot =
-    Slot { database: 0, pending: false, low_id: 0, anchored: false, anchor_seq: 0, anchor_hash: [0; 32], broken: false };
+const FREE: Slot = Slot {
+    database: 0,
+    pending: false,
+    low_id: 0,
+    anchored: false,
+    anchor_seq: 0,
+    anchor_hash: [0; 32],
+    broken: false,
+    unsure: false,
+};
+
+/// A prepared transaction that wrote audit rows (database 0: a free entry).
+#[derive(Copy, Clone)]
+struct Prepared {
+    database: u32,
+    xid: u32,
+    low_id: i64,
+}
+
+const NONE_PREPARED: Prepared = Prepared { database: 0, xid: 0, low_id: 0 };
 
 #[derive(Copy, Clone)]
 pub struct SealState {
     slots: [Slot; DATABASES],
+    prepared: [Prepared; PREPARED],
     /// The writer's latch (it starts sealers), 0 while it does not run.
     writer_latch: usize,
 }
 
 impl Default for SealState {
     fn default() -> Self {
-        SealState { slots: [FREE; DATABASES], writer_latch: 0 }
+        SealState { slots: [FREE; DATABASES], prepared: [NONE_PREPARED; PREPARED], writer_latch: 0 }
     }
 }
 
@@ -72,19 +103,67 @@ pub fn end_due() -> bool {
 }
 
 /// The end of a transaction that wrote audit rows (`xact_pending`, from the guard's transaction
-/// callback): at commit, marks its database.
+/// callback): at commit, marks its database; at PREPARE, keeps it for `settle_prepared`.
 #[inline]
 pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
-    // a prepared transaction's rows are found by the writer's periodic sweep
     let Some(low) = TXN_LOW_ID.replace(None) else { return };
-    if event == pg_sys::XactEvent::XACT_EVENT_COMMIT {
-        mark_committed(low);
+    match event {
+        pg_sys::XactEvent::XACT_EVENT_COMMIT => mark_committed(low),
+        pg_sys::XactEvent::XACT_EVENT_PREPARE => note_prepared_here(low),
+        _ => {}
     }
 }
 
 #[pg_guard]
 unsafe extern "C-unwind" fn mark_committed(low: i64) {
     mark(pg_sys::MyDatabaseId.to_u32(), low);
+}
+
+/// At XACT_EVENT_PREPARE the transaction is already in the prepared list and its xid still set.
+#[pg_guard]
+unsafe extern "C-unwind" fn note_prepared_here(low: i64) {
+    note_prepared(pg_sys::MyDatabaseId.to_u32(), pg_sys::GetTopTransactionIdIfAny().into_inner(), low);
+}
+
+/// A prepared transaction (`xid`, in `database`) holds audit rows from id `low_id` on; when the
+/// list is full, the database is swept whole instead.
+pub fn note_prepared(database: u32, xid: u32, low_id: i64) {
+    if !available() {
+        return;
+    }
+    let mut state = STATE.exclusive();
+    if state.prepared.iter().any(|p| p.database == database && p.xid == xid) {
+        return;
+    }
+    if let Some(free) = state.prepared.iter_mut().find(|p| p.database == 0) {
+        *free = Prepared { database, xid, low_id };
+    } else if let Some(slot) = slot_of(&mut state, database) {
+        slot.unsure = true;
+    }
+}
+
+/// Does any prepared transaction with audit rows wait to end? (Else `settle_prepared` has nothing to do.)
+pub fn any_prepared() -> bool {
+    available() && STATE.share().prepared.iter().any(|p| p.database != 0)
+}
+
+/// The writer's round: marks the database of each tracked prepared transaction that has ended
+/// (committed or rolled back: `ended(xid)`), and forgets it.
+pub fn settle_prepared(ended: impl Fn(u32) -> bool) {
+    if !available() {
+        return;
+    }
+    // judged outside our lock (`ended` takes PostgreSQL's own); only the writer removes entries
+    let tracked: Vec<Prepared> = STATE.share().prepared.iter().filter(|p| p.database != 0).copied().collect();
+    for p in tracked.into_iter().filter(|p| ended(p.xid)) {
+        {
+            let mut state = STATE.exclusive();
+            if let Some(entry) = state.prepared.iter_mut().find(|e| e.database == p.database && e.xid == p.xid) {
+                *entry = NONE_PREPARED;
+            }
+        }
+        mark(p.database, p.low_id);
+    }
 }
 
 fn slot_of(state: &mut SealState, database: u32) -> Option<&mut Slot> {
@@ -134,9 +213,9 @@ pub fn pending() -> Vec<u32> {
     STATE.share().slots.iter().filter(|s| s.database != 0 && s.pending).map(|s| s.database).collect()
 }
 
-/// Every tracked database, for the writer's periodic sweep.
-pub fn tracked() -> Vec<u32> {
-    STATE.share().slots.iter().filter(|s| s.database != 0).map(|s| s.database).collect()
+/// Databases with prepared rows not tracked, for the writer's periodic sweep.
+pub fn unsure() -> Vec<u32> {
+    STATE.share().slots.iter().filter(|s| s.database != 0 && s.unsure).map(|s| s.database).collect()
 }
 
 /// The sealer takes its database's mark: the lowest id to look from, if marked.

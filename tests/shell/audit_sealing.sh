@@ -3,6 +3,8 @@
 #   load      three databases with the extension, 8 clients making committed (access) and
 #             refused events: every row sealed within nspg_guard.audit_seal_max_delay,
 #             audit_verify() ok in each; the sealing rate is reported (no timed assertion);
+#   prepared  rows of prepared transactions, committed by another session after later rows were
+#             sealed (and one across a restart), are sealed within seconds, not left for a sweep;
 #   hash      the chain's hash recomputed in plain SQL from the README's definition matches;
 #   tamper    with the library not loaded, a superuser moves the trail out of its schema, edits a
 #             row, deletes rows, truncates the chain and rebuilds it consistently by hand: at the
@@ -38,7 +40,8 @@ DBS="postgres seal_a seal_b"
 
 say "three databases with the extension, access auditing on"
 start_cluster "$DIR" "$PORT" nspg_guard "nspg_guard.audit = 'all'
-max_connections = 40"
+max_connections = 40
+max_prepared_transactions = 10"
 sql "CREATE DATABASE seal_a" >/dev/null; sql "CREATE DATABASE seal_b" >/dev/null
 sql "CREATE ROLE ns_app_rw_orders LOGIN" >/dev/null
 for db in $DBS; do
@@ -102,6 +105,36 @@ wait_for "$UNSEALED" seal_b 0 600 && pass "the 50,000 rows are sealed" || fail "
 t1=$(date +%s.%N)
 echo "    sealing rate: $(echo "50000 / ($t1 - $t0)" | bc) rows/s (50,000 rows in $(echo "$t1 - $t0" | bc) s, from commit to the last seal)"
 expect_line "seal_b verifies after it" "$(sql "SELECT ok FROM nspg_guard.audit_verify()" seal_b)" "t"
+
+say "prepared: rows of prepared transactions are sealed within seconds of COMMIT PREPARED"
+prepare() { # prepare GID — a prepared transaction of the app role that wrote one access row; prints its xid
+    sql "BEGIN; INSERT INTO public.orders (v) VALUES (-1); PREPARE TRANSACTION '$1'" seal_b ns_app_rw_orders >/dev/null
+    sql "SELECT transaction FROM pg_prepared_xacts WHERE gid = '$1'" seal_b
+}
+# sealed_within XID TRIES — waits until the access row written by transaction XID is sealed
+sealed_within() {
+    wait_for "SELECT count(*) FROM nspg_guard.audit_log l JOIN nspg_guard.audit_chain c USING (id) WHERE l.xid = $1 AND l.class = 'access'" seal_b 1 "$2"
+}
+xid1=$(prepare nspg_p1)
+xid2=$(prepare nspg_p2)
+xid3=$(prepare nspg_p3)
+[ -n "$xid1" ] && [ -n "$xid2" ] && [ -n "$xid3" ] && pass "three transactions prepared ($xid1, $xid2, $xid3)" || fail "PREPARE TRANSACTION: $xid1 $xid2 $xid3"
+# later rows, committed and sealed while the prepared ones wait: the chain's head moves past them
+sql "INSERT INTO public.orders (v) SELECT g FROM generate_series(1, 20) g" seal_b >/dev/null
+wait_for "$UNSEALED" seal_b 0 20 && pass "rows committed after the PREPAREs are sealed" || fail "seal_b: $(sql "$UNSEALED" seal_b) rows unsealed"
+expect_line "COMMIT PREPARED in another session" "$(sql "COMMIT PREPARED 'nspg_p1'" seal_b)" "COMMIT PREPARED"
+sealed_within "$xid1" 10 && pass "its row is sealed within 5 s" || fail "the row of prepared transaction $xid1 is not sealed 5 s after COMMIT PREPARED"
+expect_line "... after rows with later ids (sealed from the id it wrote, not from the chain's head)" \
+    "$(sql "SELECT EXISTS (SELECT FROM nspg_guard.audit_chain c2 WHERE c2.id > c.id AND c2.seal_seq < c.seal_seq)
+            FROM nspg_guard.audit_log l JOIN nspg_guard.audit_chain c USING (id) WHERE l.xid = $xid1 AND l.class = 'access'" seal_b)" "t"
+expect_line "ROLLBACK PREPARED leaves nothing to seal" "$(sql "ROLLBACK PREPARED 'nspg_p3'" seal_b)" "ROLLBACK PREPARED"
+restart nspg_guard
+expect_line "a transaction prepared across a restart is still prepared" "$(sql "SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'nspg_p2'" seal_b)" "1"
+wait_for "$UNSEALED" seal_b 0 20 && pass "rows after the restart are sealed, the prepared row is not visible yet" || fail "seal_b: $(sql "$UNSEALED" seal_b) rows unsealed"
+expect_line "COMMIT PREPARED after the restart" "$(sql "COMMIT PREPARED 'nspg_p2'" seal_b)" "COMMIT PREPARED"
+sealed_within "$xid2" 10 && pass "its row is sealed within 5 s" || fail "the row of prepared transaction $xid2 is not sealed 5 s after COMMIT PREPARED"
+expect_line "seal_b verifies, nothing unsealed" "$(sql "SELECT ok, rows_unsealed FROM nspg_guard.audit_verify()" seal_b)" "t|0"
+reject "no sealing failed" "$(cat "$DIR/server.log")" "failed, tried again next round"
 
 say "hash: the README's definition, recomputed in plain SQL, gives the sealer's hashes"
 ENCODE="CREATE FUNCTION pg_temp.f(v text) RETURNS bytea LANGUAGE sql IMMUTABLE AS
