@@ -25,9 +25,17 @@ const IDLE_EXIT: Duration = Duration::from_secs(1);
 const ROUND: Duration = Duration::from_millis(500);
 /// How often the writer sweeps a database whose prepared rows were not tracked (`sweep`).
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// The shortest time between two sealers started for one database (a sealer with work stays at
+/// least `IDLE_EXIT` after it, so this holds back only sealers that exit at once).
+const RESTART_PAUSE: Duration = Duration::from_secs(1);
+/// The same while the last sealer found nothing it may do there (a broken chain, another
+/// version's objects): the next only looks whether that changed (the chain was put back, say).
+const PARKED_PAUSE: Duration = Duration::from_secs(10);
 
 /// The writer's sealers: (database oid, handle).
 static RUNNING: BackendCell<Vec<(u32, DynamicBackgroundWorker)>> = BackendCell::new(Vec::new());
+/// When the writer last started a sealer for each database (kept for `PARKED_PAUSE`).
+static STARTED: BackendCell<Vec<(u32, std::time::Instant)>> = BackendCell::new(Vec::new());
 
 /// The writer marks every database that takes connections (at start), so that rows left
 /// unsealed are sealed; a database without the extension is forgotten by its sealer. Templates
@@ -60,7 +68,7 @@ pub fn mark_all_databases() {
     });
     for (database, xid) in prepared {
         if let Some(xid) = xid {
-            sealing_state::note_prepared(database, xid, 0);
+            sealing_state::note_prepared(database, xid, 0, sealing_state::ended);
         }
     }
     for database in databases {
@@ -81,30 +89,51 @@ pub fn settle_prepared() {
     if !sealing_state::any_prepared() {
         return;
     }
-    BackgroundWorker::transaction(|| {
-        sealing_state::settle_prepared(|xid| unsafe { !pg_sys::TransactionIdIsInProgress(pg_sys::TransactionId::from(xid)) })
-    });
+    BackgroundWorker::transaction(|| sealing_state::settle_prepared(sealing_state::ended));
 }
 
-/// The writer's round: starts sealers for marked databases that have none running.
+/// The writer's round: starts sealers for marked databases that have none running. A database
+/// gets a new sealer at most once a second, and every 10 s while it is parked: a sealer that
+/// finds nothing it may do (a broken chain, another version's objects) exits at once, and every
+/// commit would otherwise start the next one — a process per commit.
 pub fn launch() {
     RUNNING.with(|running| {
         let mut running = running.borrow_mut();
-        running.retain(|(_, handle)| !matches!(handle.pid(), Err(pgrx::bgworkers::BackgroundWorkerStatus::Stopped)));
-        for database in sealing_state::pending() {
-            if running.len() >= MAX_SEALERS {
-                break;
+        running.retain(|(database, handle)| {
+            let stopped = matches!(handle.pid(), Err(pgrx::bgworkers::BackgroundWorkerStatus::Stopped));
+            if stopped {
+                // a mark it took and did not finish (an error, a crash, a chain it may not seal onto)
+                sealing_state::give_back(*database);
             }
-            if running.iter().any(|(d, _)| *d == database) {
-                continue;
+            !stopped
+        });
+        STARTED.with(|started| {
+            let mut started = started.borrow_mut();
+            started.retain(|(_, at)| at.elapsed() < PARKED_PAUSE);
+            for database in sealing_state::pending() {
+                if running.len() >= MAX_SEALERS {
+                    break;
+                }
+                if running.iter().any(|(d, _)| *d == database) {
+                    continue;
+                }
+                let pause = if sealing_state::is_parked(database) { PARKED_PAUSE } else { RESTART_PAUSE };
+                if started.iter().any(|(d, at)| *d == database && at.elapsed() < pause) {
+                    // the mark stays: a later round starts it
+                    continue;
+                }
+                let started_now = database_worker::start("nspg_guard sealer", "nspg_guard_audit_sealer_main", database, true);
+                match started_now {
+                    Some(handle) => {
+                        running.push((database, handle));
+                        started.retain(|(d, _)| *d != database);
+                        started.push((database, std::time::Instant::now()));
+                    }
+                    // no free worker slot: the mark stays, the next round tries again
+                    None => break,
+                }
             }
-            let started = database_worker::start("nspg_guard sealer", "nspg_guard_audit_sealer_main", database, true);
-            match started {
-                Some(handle) => running.push((database, handle)),
-                // no free worker slot: the mark stays, the next round tries again
-                None => break,
-            }
-        }
+        })
     });
 }
 
@@ -117,17 +146,31 @@ pub extern "C-unwind" fn nspg_guard_audit_sealer_main(arg: pg_sys::Datum) {
     unsafe {
         // a session's LOCK TABLE on the trail delays sealing, it does not stall the sealer
         pg_sys::SetConfigOption(c"lock_timeout".as_ptr(), c"1s".as_ptr(), pg_sys::GucContext::PGC_SUSET, pg_sys::GucSource::PGC_S_OVERRIDE);
+        // a database's default isolation (ALTER DATABASE … SET) would give each batch one
+        // snapshot, and seal_batch seals nothing in such a transaction
+        pg_sys::SetConfigOption(
+            c"default_transaction_isolation".as_ptr(),
+            c"read committed".as_ptr(),
+            pg_sys::GucContext::PGC_SUSET,
+            pg_sys::GucSource::PGC_S_OVERRIDE,
+        );
     }
     let mut idle_since = std::time::Instant::now();
     loop {
         if let Some(low) = sealing_state::take(database) {
             match seal_from(database, low) {
-                Some(true) => idle_since = std::time::Instant::now(),
-                // no trail here, or a broken chain: nothing to do until marked again
-                Some(false) => return,
+                Some(true) => {
+                    sealing_state::done(database);
+                    idle_since = std::time::Instant::now();
+                }
+                // nothing this sealer may do: the writer gives its mark back once it stopped
+                Some(false) => {
+                    sealing_state::park(database);
+                    return;
+                }
                 None => {
                     // failed (a lock wait ran out): the rows stay marked for a later try
-                    sealing_state::mark(database, low);
+                    sealing_state::give_back(database);
                     std::thread::sleep(Duration::from_millis(500));
                 }
             }
@@ -150,7 +193,7 @@ fn seal_from(database: u32, mut low: i64) -> Option<bool> {
                 sealing_state::forget(database);
                 return Some(false);
             }
-            Outcome::Broken => return Some(false),
+            Outcome::Broken | Outcome::OtherVersion => return Some(false),
             Outcome::Sealed { next_low, more, .. } => {
                 low = next_low;
                 if !more {

@@ -93,6 +93,7 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut s
         XACT_EVENT_PRE_COMMIT => seal::xact_pending() || admin_session::pre_commit_due() || auth::pre_commit_due(),
         XACT_EVENT_COMMIT => seal::xact_pending() || admin_session::end_due() || sealing_state::end_due() || auth::commit_due(),
         XACT_EVENT_ABORT | XACT_EVENT_PREPARE => seal::xact_pending() || admin_session::end_due() || sealing_state::end_due(),
+        XACT_EVENT_PRE_PREPARE => sealing_state::end_due(),
         // no part acts at the other events (seal::on_xact ignores them)
         _ => false,
     };

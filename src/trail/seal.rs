@@ -55,6 +55,8 @@ pub enum Outcome {
     NoTrail,
     /// The chain does not continue from its anchor: nothing sealed.
     Broken,
+    /// The extension's SQL objects are another version's (ALTER EXTENSION … UPDATE pending).
+    OtherVersion,
     /// `sealed` rows sealed; the next batch looks from id `next_low`; `more` if the batch was full.
     Sealed { sealed: i64, next_low: i64, more: bool },
 }
@@ -100,7 +102,11 @@ fn continuing_head() -> Option<(i64, Vec<u8>)> {
         Err(e) => Continuity::Broken(e.to_string()),
     };
     match verdict {
-        Continuity::FirstSeal | Continuity::Continues => Some((head_seq, head_hash)),
+        Continuity::FirstSeal | Continuity::Continues => {
+            // a chain put back as it was continues from its anchor again: sealing resumes
+            sealing_state::set_broken(database(), false);
+            Some((head_seq, head_hash))
+        }
         Continuity::Broken(problem) => {
             let expected = loaded.ok().flatten();
             report_broken(&problem, expected.as_ref(), head_seq, &head_hash);
@@ -147,7 +153,7 @@ pub fn seal_batch(low: i64, limit: i64) -> Outcome {
     if crate::pg::trail_tables::extension_version().as_deref() != Some(env!("CARGO_PKG_VERSION")) {
         // another version's SQL objects (a new library before ALTER EXTENSION nspg_guard UPDATE):
         // its chain is sealed, and its anchor judged, once the update brought them to this one
-        return Outcome::NoTrail;
+        return Outcome::OtherVersion;
     }
     if transaction_snapshot() {
         // its snapshot may predate rows sealed meanwhile: the sealer worker seals instead
@@ -228,7 +234,7 @@ pub fn seal_all() -> Option<i64> {
     let (mut low, mut total) = (0, 0);
     loop {
         match seal_batch(low, BATCH) {
-            Outcome::NoTrail => return Some(total),
+            Outcome::NoTrail | Outcome::OtherVersion => return Some(total),
             Outcome::Broken => return None,
             Outcome::Sealed { sealed, next_low, more } => {
                 total += sealed;

@@ -5,10 +5,11 @@
 //! seal_seq and row_hash) is cached here; its durable copy is a file (`anchor.rs`).
 //!
 //! A prepared transaction's rows commit in whichever session runs COMMIT PREPARED, where no
-//! callback of ours knows them: at PREPARE its database, xid and lowest id are kept here, and the
-//! writer marks the database once that xid is no longer in progress (`settle_prepared`). Only
-//! when more are prepared at once than this list holds does a database fall back to the
-//! writer's periodic sweep of its whole trail (`unsure`).
+//! callback of ours knows them: before PREPARE its database, xid and lowest id are kept here, and
+//! the writer marks the database once that xid is no longer in progress (`settle_prepared`).
+//! Only when more are prepared at once than this list holds does a database fall back to the
+//! writer's periodic sweep of its whole trail (`unsure`). A mark a sealer took stays recorded
+//! until it has sealed (`take`, `done`, `give_back`): no mark is lost to a sealer that stopped.
 
 use crate::policy::chain::Anchor;
 use pgrx::lwlock::PgLwLock;
@@ -18,7 +19,7 @@ use pgrx::{pg_guard, pg_shmem_init, pg_sys, PGRXSharedMemory};
 const DATABASES: usize = 128;
 /// Prepared transactions with audit rows tracked at once (max_prepared_transactions is 0 by
 /// default; a cluster using two-phase commit rarely holds more open).
-const PREPARED: usize = 64;
+const PREPARED: usize = 256;
 
 #[derive(Copy, Clone)]
 struct Slot {
@@ -35,6 +36,13 @@ struct Slot {
     /// A prepared transaction's rows were not tracked (the list was full): the writer's periodic
     /// sweep looks at the whole trail, until the server restarts.
     unsure: bool,
+    /// The mark a running sealer took and has not finished sealing (`take`, `done`): given back
+    /// when that sealer stops without finishing (`give_back`), so no mark is lost to a sealer's
+    /// error, crash or a chain it may not seal onto.
+    taken: Option<i64>,
+    /// The last sealer found nothing it may do here (a broken chain, another version's objects):
+    /// the writer starts the next one only after a pause.
+    parked: bool,
 }
 
 const FREE: Slot = Slot {
@@ -46,6 +54,8 @@ const FREE: Slot = Slot {
     anchor_hash: [0; 32],
     broken: false,
     unsure: false,
+    taken: None,
+    parked: false,
 };
 
 /// A prepared transaction that wrote audit rows (database 0: a free entry).
@@ -93,7 +103,7 @@ pub fn note_row(id: i64) {
 #[inline]
 pub fn xact_pending(event: pg_sys::XactEvent::Type) -> bool {
     use pg_sys::XactEvent::*;
-    matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE) && end_due()
+    matches!(event, XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PRE_PREPARE | XACT_EVENT_PREPARE) && end_due()
 }
 
 /// `xact_pending` as the transaction ends (commit, abort, prepare): has it written audit rows?
@@ -103,14 +113,21 @@ pub fn end_due() -> bool {
 }
 
 /// The end of a transaction that wrote audit rows (`xact_pending`, from the guard's transaction
-/// callback): at commit, marks its database; at PREPARE, keeps it for `settle_prepared`.
+/// callback): at commit, marks its database; before PREPARE, keeps it for `settle_prepared`.
 #[inline]
 pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
+    use pg_sys::XactEvent::*;
+    if event == XACT_EVENT_PRE_PREPARE {
+        // before any later callback can fail the PREPARE after it took effect; a PREPARE that
+        // fails after this only leaves an entry whose xid has ended: one needless mark
+        if let Some(low) = TXN_LOW_ID.get() {
+            note_prepared_here(low);
+        }
+        return;
+    }
     let Some(low) = TXN_LOW_ID.replace(None) else { return };
-    match event {
-        pg_sys::XactEvent::XACT_EVENT_COMMIT => mark_committed(low),
-        pg_sys::XactEvent::XACT_EVENT_PREPARE => note_prepared_here(low),
-        _ => {}
+    if event == XACT_EVENT_COMMIT {
+        mark_committed(low);
     }
 }
 
@@ -119,26 +136,46 @@ unsafe extern "C-unwind" fn mark_committed(low: i64) {
     mark(pg_sys::MyDatabaseId.to_u32(), low);
 }
 
-/// At XACT_EVENT_PREPARE the transaction is already in the prepared list and its xid still set.
+/// PrepareTransaction has assigned the xid before XACT_EVENT_PRE_PREPARE.
 #[pg_guard]
 unsafe extern "C-unwind" fn note_prepared_here(low: i64) {
-    note_prepared(pg_sys::MyDatabaseId.to_u32(), pg_sys::GetTopTransactionIdIfAny().into_inner(), low);
+    note_prepared(pg_sys::MyDatabaseId.to_u32(), pg_sys::GetTopTransactionIdIfAny().into_inner(), low, ended);
 }
 
-/// A prepared transaction (`xid`, in `database`) holds audit rows from id `low_id` on; when the
-/// list is full, the database is swept whole instead.
-pub fn note_prepared(database: u32, xid: u32, low_id: i64) {
+/// Has prepared (or preparing) transaction `xid` ended?
+pub fn ended(xid: u32) -> bool {
+    unsafe { !pg_sys::TransactionIdIsInProgress(pg_sys::TransactionId::from(xid)) }
+}
+
+/// A prepared transaction (`xid`, in `database`) holds audit rows from id `low_id` on. When the
+/// list is full, entries whose transaction has ended (`ended`) are settled first; only when it is
+/// still full is the database swept whole instead.
+pub fn note_prepared(database: u32, xid: u32, low_id: i64, ended: impl Fn(u32) -> bool) {
     if !available() {
         return;
     }
+    if !try_note_prepared(database, xid, low_id) {
+        settle_prepared(ended);
+        if !try_note_prepared(database, xid, low_id) {
+            if let Some(slot) = slot_of(&mut STATE.exclusive(), database) {
+                slot.unsure = true;
+            }
+        }
+    }
+}
+
+/// Adds the entry unless the list is full (false then).
+fn try_note_prepared(database: u32, xid: u32, low_id: i64) -> bool {
     let mut state = STATE.exclusive();
     if state.prepared.iter().any(|p| p.database == database && p.xid == xid) {
-        return;
+        return true;
     }
-    if let Some(free) = state.prepared.iter_mut().find(|p| p.database == 0) {
-        *free = Prepared { database, xid, low_id };
-    } else if let Some(slot) = slot_of(&mut state, database) {
-        slot.unsure = true;
+    match state.prepared.iter_mut().find(|p| p.database == 0) {
+        Some(free) => {
+            *free = Prepared { database, xid, low_id };
+            true
+        }
+        None => false,
     }
 }
 
@@ -153,16 +190,18 @@ pub fn settle_prepared(ended: impl Fn(u32) -> bool) {
     if !available() {
         return;
     }
-    // judged outside our lock (`ended` takes PostgreSQL's own); only the writer removes entries
+    // judged outside our lock (`ended` takes PostgreSQL's own); an entry already removed by
+    // another settler is not marked twice
     let tracked: Vec<Prepared> = STATE.share().prepared.iter().filter(|p| p.database != 0).copied().collect();
     for p in tracked.into_iter().filter(|p| ended(p.xid)) {
-        {
+        let removed = {
             let mut state = STATE.exclusive();
-            if let Some(entry) = state.prepared.iter_mut().find(|e| e.database == p.database && e.xid == p.xid) {
-                *entry = NONE_PREPARED;
-            }
+            let entry = state.prepared.iter_mut().find(|e| e.database == p.database && e.xid == p.xid);
+            entry.map(|e| *e = NONE_PREPARED).is_some()
+        };
+        if removed {
+            mark(p.database, p.low_id);
         }
-        mark(p.database, p.low_id);
     }
 }
 
@@ -218,12 +257,48 @@ pub fn unsure() -> Vec<u32> {
     STATE.share().slots.iter().filter(|s| s.database != 0 && s.unsure).map(|s| s.database).collect()
 }
 
-/// The sealer takes its database's mark: the lowest id to look from, if marked.
+/// The sealer takes its database's mark: the lowest id to look from, if marked. The mark stays
+/// taken until the sealer says it is `done` with it.
 pub fn take(database: u32) -> Option<i64> {
     let mut state = STATE.exclusive();
     let slot = state.slots.iter_mut().find(|s| s.database == database && s.pending)?;
     slot.pending = false;
+    slot.taken = Some(slot.taken.map_or(slot.low_id, |t| t.min(slot.low_id)));
     Some(slot.low_id)
+}
+
+/// The sealer sealed everything its taken mark asked for.
+pub fn done(database: u32) {
+    let mut state = STATE.exclusive();
+    if let Some(slot) = state.slots.iter_mut().find(|s| s.database == database) {
+        slot.taken = None;
+        slot.parked = false;
+    }
+}
+
+/// The sealer stops with nothing it may do here: the writer waits before it starts another.
+pub fn park(database: u32) {
+    let mut state = STATE.exclusive();
+    if let Some(slot) = state.slots.iter_mut().find(|s| s.database == database) {
+        slot.parked = true;
+    }
+}
+
+/// Is `database` parked (see `park`)?
+pub fn is_parked(database: u32) -> bool {
+    STATE.share().slots.iter().any(|s| s.database == database && s.parked)
+}
+
+/// A mark taken and not done becomes a mark again: from the sealer when a batch failed, from
+/// the writer when a sealer stopped.
+pub fn give_back(database: u32) {
+    let taken = {
+        let mut state = STATE.exclusive();
+        state.slots.iter_mut().find(|s| s.database == database).and_then(|slot| slot.taken.take())
+    };
+    if let Some(low) = taken {
+        mark(database, low);
+    }
 }
 
 /// `database` has no trail (no extension): stop tracking it until it marks itself again.

@@ -5,13 +5,16 @@
 #             audit_verify() ok in each; the sealing rate is reported (no timed assertion);
 #   prepared  rows of prepared transactions, committed by another session after later rows were
 #             sealed (and one across a restart), are sealed within seconds, not left for a sweep;
+#   isolation a database whose default_transaction_isolation is REPEATABLE READ is sealed too;
 #   hash      the chain's hash recomputed in plain SQL from the README's definition matches;
 #   tamper    with the library not loaded, a superuser moves the trail out of its schema, edits a
 #             row, deletes rows, truncates the chain and rebuilds it consistently by hand: at the
 #             next start the sealer reports it (a config event chain_broken), the lint says
 #             audit_anchor_broken, audit_verify() is false, a head taken before no longer verifies,
-#             and nothing is sealed onto the rebuilt chain until a superuser adopts it;
-#   anchor    a missing anchor file for a chain with rows is reported, not adopted.
+#             nothing is sealed onto the rebuilt chain until a superuser adopts it, and commits
+#             there do not start a sealer each;
+#   anchor    a missing anchor file for a chain with rows is reported, not adopted; put back, the
+#             chain is sealed onto again without a restart.
 # Own cluster on $TEST_PORT + 30.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
@@ -136,6 +139,13 @@ sealed_within "$xid2" 10 && pass "its row is sealed within 5 s" || fail "the row
 expect_line "seal_b verifies, nothing unsealed" "$(sql "SELECT ok, rows_unsealed FROM nspg_guard.audit_verify()" seal_b)" "t|0"
 reject "no sealing failed" "$(cat "$DIR/server.log")" "failed, tried again next round"
 
+say "isolation: a database whose default isolation is REPEATABLE READ is sealed all the same"
+sql "ALTER DATABASE seal_b SET default_transaction_isolation = 'repeatable read'" >/dev/null
+sleep 2 # the running sealer idles out; the next one connects with the database's settings
+sql "INSERT INTO public.orders (v) VALUES (7)" seal_b >/dev/null
+wait_for "$UNSEALED" seal_b 0 10 && pass "the row is sealed within 5 s" || fail "seal_b: $(sql "$UNSEALED" seal_b) rows unsealed 5 s after commit under REPEATABLE READ by default"
+sql "ALTER DATABASE seal_b RESET default_transaction_isolation" >/dev/null
+
 say "hash: the README's definition, recomputed in plain SQL, gives the sealer's hashes"
 ENCODE="CREATE FUNCTION pg_temp.f(v text) RETURNS bytea LANGUAGE sql IMMUTABLE AS
   \$\$ SELECT CASE WHEN v IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(octet_length(convert_to(v, 'UTF8'))) || convert_to(v, 'UTF8') END \$\$;
@@ -192,6 +202,18 @@ done
 sql "INSERT INTO public.orders (v) VALUES (1)" seal_a >/dev/null
 sleep 3
 [ "$(sql "$UNSEALED" seal_a)" -gt 0 ] && pass "nothing is sealed onto the rebuilt chain" || fail "rows were sealed onto the rebuilt chain"
+# each commit marks seal_a for sealing; a sealer that finds the chain broken exits at once, and the
+# writer must not start the next one for every commit (one process per commit, before). The
+# postmaster names each worker it starts at DEBUG1.
+sql "ALTER SYSTEM SET log_min_messages = 'debug1'" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+log_mark=$(stat -c %s "$DIR/server.log")
+pgb -c 1 -j 1 -T 3 -R 200 -f "$DIR/committed.sql" seal_a >"$DIR/pgbench_broken.log" 2>&1
+sealers=$(tail -c +$((log_mark + 1)) "$DIR/server.log" | grep -c 'starting background worker process "nspg_guard sealer"' || true)
+sql "ALTER SYSTEM RESET log_min_messages" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
+commits=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$DIR/pgbench_broken.log")
+[ "${commits:-0}" -ge 300 ] && [ "$sealers" -le 1 ] && pass "$commits commits on the broken chain in 3 s started $sealers sealers (at most one per 10 s, not one per commit)" \
+    || fail "$commits commits on the broken chain in 3 s started $sealers sealers"
 expect_line "one event only, however often the sealer looks" "$(sql "SELECT count(*) FROM nspg_guard.audit_log WHERE outcome = 'chain_broken'" seal_a)" "1"
 sql "ALTER SYSTEM SET nspg_guard.audit_seal_max_delay = '1s'" >/dev/null; sql "SELECT pg_reload_conf()" >/dev/null
 sleep 1
@@ -215,11 +237,19 @@ expect_line "audit_verify() accepts the adopted chain" "$(sql "SELECT ok, anchor
 say "anchor: a missing anchor file for a chain with rows is reported, not adopted"
 as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
 oid_b=$(cd "$DIR/data/nspg_guard" && ls anchor.* | sed 's/anchor\.//' | sort -n | tail -n 1)
-rm -f "$DIR/data/nspg_guard/anchor.$oid_b"
+mv "$DIR/data/nspg_guard/anchor.$oid_b" "$DIR/anchor.$oid_b.saved"
 as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
 db_missing=$(sql "SELECT datname FROM pg_database WHERE oid = $oid_b")
 wait_for "SELECT count(*) FROM nspg_guard.audit_log WHERE outcome = 'chain_broken'" "$db_missing" 1 60 \
     && pass "$db_missing: a chain_broken event" || fail "$db_missing: no event for the missing anchor"
 expect "$db_missing: audit_verify() names the missing anchor" "$(sql "SELECT ok, problem FROM nspg_guard.audit_verify()" "$db_missing")" "f|the chain does not continue from its anchor: the chain has rows up to seal_seq"
+sql "INSERT INTO public.orders (v) VALUES (1)" "$db_missing" >/dev/null
+# longer than the writer's pause between two sealers of a broken chain: one has looked since
+sleep 11
+[ "$(sql "$UNSEALED" "$db_missing")" -gt 0 ] && pass "$db_missing: nothing is sealed without the anchor" || fail "$db_missing: rows were sealed without the anchor"
+mv "$DIR/anchor.$oid_b.saved" "$DIR/data/nspg_guard/anchor.$oid_b"
+wait_for "$UNSEALED" "$db_missing" 0 40 && pass "$db_missing: the anchor file put back, sealing resumes within seconds, no restart" \
+    || fail "$db_missing: $(sql "$UNSEALED" "$db_missing") rows unsealed 20 s after the anchor was put back"
+expect_line "$db_missing: audit_verify() ok again" "$(sql "SELECT ok, anchored FROM nspg_guard.audit_verify()" "$db_missing")" "t|t"
 
 finish
