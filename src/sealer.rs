@@ -8,6 +8,7 @@
 use crate::pg::as_guard::as_guard;
 use crate::pg::backend::BackendCell;
 use crate::pg::database_worker;
+use crate::pg::syscache;
 use crate::pg::subxact::attempt;
 use crate::trail::seal::{self, Outcome};
 use crate::trail::sealing_state;
@@ -76,11 +77,26 @@ pub fn mark_all_databases() {
     }
 }
 
-/// The periodic sweep: a database with prepared rows not tracked is looked at whole once more.
+/// The periodic sweep: a database with prepared rows not tracked is looked at whole once more,
+/// and the slots of dropped databases are freed (else they would fill the table).
 pub fn sweep() {
     for database in sealing_state::unsure() {
         sealing_state::mark(database, 0);
     }
+    forget_dropped(sealing_state::tracked());
+}
+
+/// Frees the state of those of `databases` that no longer exist; the ones that do.
+fn forget_dropped(databases: Vec<u32>) -> Vec<u32> {
+    if databases.is_empty() {
+        return databases;
+    }
+    let (alive, dropped): (Vec<u32>, Vec<u32>) =
+        BackgroundWorker::transaction(|| databases.into_iter().partition(|&d| syscache::database_exists(pg_sys::Oid::from(d))));
+    for database in dropped {
+        sealing_state::drop_database(database);
+    }
+    alive
 }
 
 /// The writer's round: the database of each prepared transaction that wrote audit rows and has
@@ -110,17 +126,19 @@ pub fn launch() {
         STARTED.with(|started| {
             let mut started = started.borrow_mut();
             started.retain(|(_, at)| at.elapsed() < PARKED_PAUSE);
-            for database in sealing_state::pending() {
+            let due: Vec<u32> = sealing_state::pending()
+                .into_iter()
+                .filter(|database| !running.iter().any(|(d, _)| d == database))
+                .filter(|&database| {
+                    let pause = if sealing_state::is_parked(database) { PARKED_PAUSE } else { RESTART_PAUSE };
+                    // else the mark stays: a later round starts it
+                    !started.iter().any(|(d, at)| *d == database && at.elapsed() < pause)
+                })
+                .collect();
+            // a database dropped with its mark pending would get a sealer that cannot connect, every second
+            for database in forget_dropped(due) {
                 if running.len() >= MAX_SEALERS {
                     break;
-                }
-                if running.iter().any(|(d, _)| *d == database) {
-                    continue;
-                }
-                let pause = if sealing_state::is_parked(database) { PARKED_PAUSE } else { RESTART_PAUSE };
-                if started.iter().any(|(d, at)| *d == database && at.elapsed() < pause) {
-                    // the mark stays: a later round starts it
-                    continue;
                 }
                 let started_now = database_worker::start("nspg_guard sealer", "nspg_guard_audit_sealer_main", database, true);
                 match started_now {

@@ -34,3 +34,8 @@ pub fn role<R>(role: pg_sys::Oid, read: impl FnOnce(&pg_sys::FormData_pg_authid)
 pub fn relation<R>(relation: pg_sys::Oid, read: impl FnOnce(&pg_sys::FormData_pg_class) -> R) -> Option<R> {
     unsafe { row(pg_sys::SysCacheIdentifier::RELOID, pg_sys::Datum::from(relation), |r, _| read(r)) }
 }
+
+/// Is there a database `database` (pg_database's row)?
+pub fn database_exists(database: pg_sys::Oid) -> bool {
+    unsafe { row(pg_sys::SysCacheIdentifier::DATABASEOID, pg_sys::Datum::from(database), |_: &pg_sys::FormData_pg_database, _| ()) }.is_some()
+}

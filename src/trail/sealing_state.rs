@@ -252,6 +252,22 @@ pub fn pending() -> Vec<u32> {
     STATE.share().slots.iter().filter(|s| s.database != 0 && s.pending).map(|s| s.database).collect()
 }
 
+/// Every database with a slot (the writer frees those of dropped databases).
+pub fn tracked() -> Vec<u32> {
+    STATE.share().slots.iter().filter(|s| s.database != 0).map(|s| s.database).collect()
+}
+
+/// `database` was dropped: its slot and prepared entries are freed, its mark with them.
+pub fn drop_database(database: u32) {
+    let mut state = STATE.exclusive();
+    for slot in state.slots.iter_mut().filter(|s| s.database == database) {
+        *slot = FREE;
+    }
+    for entry in state.prepared.iter_mut().filter(|p| p.database == database) {
+        *entry = NONE_PREPARED;
+    }
+}
+
 /// Databases with prepared rows not tracked, for the writer's periodic sweep.
 pub fn unsure() -> Vec<u32> {
     STATE.share().slots.iter().filter(|s| s.database != 0 && s.unsure).map(|s| s.database).collect()
@@ -343,5 +359,9 @@ pub fn set_broken(database: u32, broken: bool) -> bool {
     let Some(slot) = slot_of(&mut state, database) else { return broken };
     let was = slot.broken;
     slot.broken = broken;
+    if !broken {
+        // the chain is sound again (continues from its anchor, or adopted): no pause
+        slot.parked = false;
+    }
     broken && !was
 }

@@ -6,6 +6,7 @@
 #   prepared  rows of prepared transactions, committed by another session after later rows were
 #             sealed (and one across a restart), are sealed within seconds, not left for a sweep;
 #   isolation a database whose default_transaction_isolation is REPEATABLE READ is sealed too;
+#   dropped   a database dropped with a mark pending gets no sealer every second;
 #   hash      the chain's hash recomputed in plain SQL from the README's definition matches;
 #   tamper    with the library not loaded, a superuser moves the trail out of its schema, edits a
 #             row, deletes rows, truncates the chain and rebuilds it consistently by hand: at the
@@ -141,7 +142,9 @@ reject "no sealing failed" "$(cat "$DIR/server.log")" "failed, tried again next 
 
 say "isolation: a database whose default isolation is REPEATABLE READ is sealed all the same"
 sql "ALTER DATABASE seal_b SET default_transaction_isolation = 'repeatable read'" >/dev/null
-sleep 2 # the running sealer idles out; the next one connects with the database's settings
+# the running sealer (connected before the ALTER) idles out; the next one connects with the setting
+wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nspg_guard sealer' AND datname = 'seal_b'" postgres 0 20 \
+    || fail "a sealer of seal_b still runs"
 sql "INSERT INTO public.orders (v) VALUES (7)" seal_b >/dev/null
 wait_for "$UNSEALED" seal_b 0 10 && pass "the row is sealed within 5 s" || fail "seal_b: $(sql "$UNSEALED" seal_b) rows unsealed 5 s after commit under REPEATABLE READ by default"
 sql "ALTER DATABASE seal_b RESET default_transaction_isolation" >/dev/null
@@ -166,6 +169,20 @@ read -r head_seq head_hash <<<"$head"
 expect_line "audit_verify(head) is true on the intact chain" "$(sql "SELECT ok FROM nspg_guard.audit_verify($head_seq, '\\x$head_hash')" seal_a)" "t"
 expect_line "a made-up head is not in the chain" "$(sql "SELECT ok FROM nspg_guard.audit_verify($head_seq, '\\x00')" seal_a)" "f"
 expect "audit_head() is not for PUBLIC" "$(sql "SELECT * FROM nspg_guard.audit_head()" seal_a ns_app_rw_orders)" "permission denied for function audit_head"
+
+say "dropped: a database dropped right after a commit gets no sealer every second"
+for i in 1 2 3 4 5 6; do
+    sql "CREATE DATABASE seal_drop$i" >/dev/null
+    sql "CREATE EXTENSION nspg_guard; CREATE TABLE public.orders (v int); SELECT nspg_guard.audit_relation('public.orders', 'write')" "seal_drop$i" >/dev/null
+    # the commit marks the database; the DROP races the writer's start of its sealer
+    sql "INSERT INTO public.orders VALUES (1)" "seal_drop$i" >/dev/null
+    sql "DROP DATABASE seal_drop$i WITH (FORCE)" >/dev/null
+done
+sleep 2
+log_mark=$(stat -c %s "$DIR/server.log")
+sleep 4
+expect_line "no sealer tried to connect to a dropped database in the 4 s after" \
+    "$(tail -c +$((log_mark + 1)) "$DIR/server.log" | grep -cE 'FATAL: +database [0-9]+ does not exist' || true)" "0"
 
 say "tamper: move the trail out, edit, delete, truncate the chain and rebuild it by hand, without the library"
 restart ''
@@ -235,8 +252,8 @@ wait_for "$UNSEALED" seal_a 0 60 && pass "sealing resumed" || fail "$(sql "$UNSE
 expect_line "audit_verify() accepts the adopted chain" "$(sql "SELECT ok, anchored FROM nspg_guard.audit_verify()" seal_a)" "t|t"
 
 say "anchor: a missing anchor file for a chain with rows is reported, not adopted"
+oid_b=$(sql "SELECT oid FROM pg_database WHERE datname = 'seal_b'")
 as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
-oid_b=$(cd "$DIR/data/nspg_guard" && ls anchor.* | sed 's/anchor\.//' | sort -n | tail -n 1)
 mv "$DIR/data/nspg_guard/anchor.$oid_b" "$DIR/anchor.$oid_b.saved"
 as_postgres "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w start >/dev/null
 db_missing=$(sql "SELECT datname FROM pg_database WHERE oid = $oid_b")
