@@ -69,7 +69,7 @@ pub fn mark_all_databases() {
     });
     for (database, xid) in prepared {
         if let Some(xid) = xid {
-            sealing_state::note_prepared(database, xid, 0, sealing_state::ended);
+            sealing_state::note_prepared(database, xid, 0);
         }
     }
     for database in databases {
@@ -105,7 +105,7 @@ pub fn settle_prepared() {
     if !sealing_state::any_prepared() {
         return;
     }
-    BackgroundWorker::transaction(|| sealing_state::settle_prepared(sealing_state::ended));
+    BackgroundWorker::transaction(sealing_state::settle_prepared);
 }
 
 /// The writer's round: starts sealers for marked databases that have none running. A database

@@ -139,23 +139,23 @@ unsafe extern "C-unwind" fn mark_committed(low: i64) {
 /// PrepareTransaction has assigned the xid before XACT_EVENT_PRE_PREPARE.
 #[pg_guard]
 unsafe extern "C-unwind" fn note_prepared_here(low: i64) {
-    note_prepared(pg_sys::MyDatabaseId.to_u32(), pg_sys::GetTopTransactionIdIfAny().into_inner(), low, ended);
+    note_prepared(pg_sys::MyDatabaseId.to_u32(), pg_sys::GetTopTransactionIdIfAny().into_inner(), low);
 }
 
 /// Has prepared (or preparing) transaction `xid` ended?
-pub fn ended(xid: u32) -> bool {
+fn ended(xid: u32) -> bool {
     unsafe { !pg_sys::TransactionIdIsInProgress(pg_sys::TransactionId::from(xid)) }
 }
 
 /// A prepared transaction (`xid`, in `database`) holds audit rows from id `low_id` on. When the
-/// list is full, entries whose transaction has ended (`ended`) are settled first; only when it is
-/// still full is the database swept whole instead.
-pub fn note_prepared(database: u32, xid: u32, low_id: i64, ended: impl Fn(u32) -> bool) {
+/// list is full, entries whose transaction has ended are settled first; only when it is still
+/// full is the database swept whole instead.
+pub fn note_prepared(database: u32, xid: u32, low_id: i64) {
     if !available() {
         return;
     }
     if !try_note_prepared(database, xid, low_id) {
-        settle_prepared(ended);
+        settle_prepared();
         if !try_note_prepared(database, xid, low_id) {
             if let Some(slot) = slot_of(&mut STATE.exclusive(), database) {
                 slot.unsure = true;
@@ -185,8 +185,8 @@ pub fn any_prepared() -> bool {
 }
 
 /// The writer's round: marks the database of each tracked prepared transaction that has ended
-/// (committed or rolled back: `ended(xid)`), and forgets it.
-pub fn settle_prepared(ended: impl Fn(u32) -> bool) {
+/// (committed or rolled back), and forgets it.
+pub fn settle_prepared() {
     if !available() {
         return;
     }
