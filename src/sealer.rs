@@ -10,6 +10,7 @@ use crate::pg::backend::BackendCell;
 use crate::pg::database_worker;
 use crate::pg::syscache;
 use crate::pg::subxact::attempt;
+use crate::trail::anchor;
 use crate::trail::seal::{self, Outcome};
 use crate::trail::sealing_state;
 use pgrx::bgworkers::{BackgroundWorker, DynamicBackgroundWorker, SignalWakeFlags};
@@ -48,8 +49,7 @@ pub fn mark_all_databases() {
         attempt("listing databases to seal", || {
             as_guard(|| {
                 Spi::connect(|client| {
-                    let rows = client.select("SELECT oid FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate", None, &[])?;
-                    let databases = rows.into_iter().map(|r| r.get::<pg_sys::Oid>(1).map(|o| o.map_or(0, |o| o.to_u32()))).collect::<Result<Vec<u32>, _>>()?;
+                    let databases = list_databases(client)?;
                     let rows = client.select(
                         "SELECT d.oid, p.transaction::pg_catalog.text FROM pg_catalog.pg_prepared_xacts p
                            JOIN pg_catalog.pg_database d ON d.datname OPERATOR(pg_catalog.=) p.database",
@@ -75,28 +75,158 @@ pub fn mark_all_databases() {
     for database in databases {
         sealing_state::mark(database, 0);
     }
+    // the others may hold rows left unsealed too: looked at whole once they may be sealed
+    let closed = BackgroundWorker::transaction(|| {
+        attempt("listing databases to seal", || as_guard(|| Spi::connect(|client| select_oids(client, CLOSED_DATABASES))))
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    });
+    CLOSED.with(|c| c.borrow_mut().extend(closed.into_iter().map(|d| (d, 0))));
+    forget_dropped_anchors();
+}
+
+/// The databases a sealer may connect to (`syscache::database_sealable`), and the others.
+const SEALABLE_DATABASES: &str =
+    "SELECT oid FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate AND datconnlimit OPERATOR(pg_catalog.<>) -2";
+const CLOSED_DATABASES: &str =
+    "SELECT oid FROM pg_catalog.pg_database WHERE NOT (datallowconn AND NOT datistemplate AND datconnlimit OPERATOR(pg_catalog.<>) -2)";
+
+fn list_databases(client: &pgrx::spi::SpiClient<'_>) -> Result<Vec<u32>, pgrx::spi::SpiError> {
+    select_oids(client, SEALABLE_DATABASES)
+}
+
+fn select_oids(client: &pgrx::spi::SpiClient<'_>, query: &str) -> Result<Vec<u32>, pgrx::spi::SpiError> {
+    client.select(query, None, &[])?.map(|r| r.get::<pg_sys::Oid>(1).map(|o| o.map_or(0, |o| o.to_u32()))).collect()
+}
+
+/// Databases the writer may not seal now (templates, those closed to connections, invalid ones),
+/// each with the lowest id it was marked from: marked again once they may be sealed, however
+/// that came (ALTER DATABASE, prepared or not, an UPDATE of pg_database). The writer's own.
+static CLOSED: BackendCell<Vec<(u32, i64)>> = BackendCell::new(Vec::new());
+/// How often the writer looks whether one of them was opened.
+const REOPEN_LOOK: Duration = Duration::from_secs(2);
+static LAST_REOPEN_LOOK: BackendCell<Option<std::time::Instant>> = BackendCell::new(None);
+
+/// The writer's round (every `REOPEN_LOOK`): marks the closed databases that may be sealed now,
+/// and forgets the dropped ones.
+pub fn look_for_reopened() {
+    let due = LAST_REOPEN_LOOK.with(|l| {
+        let mut l = l.borrow_mut();
+        let due = l.is_none_or(|at| at.elapsed() >= REOPEN_LOOK);
+        if due {
+            *l = Some(std::time::Instant::now());
+        }
+        due
+    });
+    if !due || CLOSED.with(|c| c.borrow().is_empty()) {
+        return;
+    }
+    let closed = CLOSED.with(|c| std::mem::take(&mut *c.borrow_mut()));
+    let looked: Vec<(u32, i64, Option<bool>)> =
+        BackgroundWorker::transaction(|| closed.into_iter().map(|(d, low)| (d, low, syscache::database_sealable(pg_sys::Oid::from(d)))).collect());
+    for (database, low, state) in looked {
+        match state {
+            Some(true) => sealing_state::mark(database, low),
+            Some(false) => note_closed(database, low),
+            None => {}
+        }
+    }
+}
+
+/// `database` may not be sealed now; rows from id `low` on wait for it to be opened.
+fn note_closed(database: u32, low: i64) {
+    CLOSED.with(|c| {
+        let mut c = c.borrow_mut();
+        match c.iter_mut().find(|(d, _)| *d == database) {
+            Some(entry) => entry.1 = entry.1.min(low),
+            None => c.push((database, low)),
+        }
+    });
+}
+
+/// Marks lost to a full slot table (`sealing_state::take_lost`) being given again: every
+/// database from the lowest lost id, as slots free up. The writer's own.
+static RECOVERING: BackendCell<Option<(i64, Vec<u32>)>> = BackendCell::new(None);
+
+/// The writer's round: when marks were lost because every database's slot was busy, every
+/// database is marked again from the lowest lost id (whose mark was lost is not known), as
+/// many as find a slot now, the rest in later rounds, once sealers have freed some.
+pub fn recover_lost_marks() {
+    if let Some(low) = sealing_state::take_lost() {
+        let listed = BackgroundWorker::transaction(|| {
+            attempt("listing databases to seal", || as_guard(|| Spi::connect(list_databases))).and_then(Result::ok)
+        });
+        let Some(databases) = listed else {
+            // tried again next round
+            sealing_state::lost(low);
+            return;
+        };
+        RECOVERING.with(|r| {
+            let mut r = r.borrow_mut();
+            let low = r.as_ref().map_or(low, |(l, _)| low.min(*l));
+            *r = Some((low, databases));
+        });
+    }
+    RECOVERING.with(|r| {
+        let mut r = r.borrow_mut();
+        if let Some((low, databases)) = r.as_mut() {
+            let placed = databases.iter().take_while(|&&database| sealing_state::try_mark(database, *low)).count();
+            databases.drain(..placed);
+            if databases.is_empty() {
+                *r = None;
+            }
+        }
+    });
 }
 
 /// The periodic sweep: a database with prepared rows not tracked is looked at whole once more,
-/// and the slots of dropped databases are freed (else they would fill the table).
+/// and the slots and anchor files of dropped databases are freed (else they would fill the
+/// table, and a later database given the same oid would find an anchor not its own).
 pub fn sweep() {
     for database in sealing_state::unsure() {
         sealing_state::mark(database, 0);
     }
-    forget_dropped(sealing_state::tracked());
+    sealable(sealing_state::tracked());
+    forget_dropped_anchors();
 }
 
-/// Frees the state of those of `databases` that no longer exist; the ones that do.
-fn forget_dropped(databases: Vec<u32>) -> Vec<u32> {
+/// Removes the anchor files of databases that no longer exist.
+fn forget_dropped_anchors() {
+    let Ok(anchored) = anchor::databases() else { return };
+    let dropped: Vec<u32> =
+        BackgroundWorker::transaction(|| anchored.into_iter().filter(|&d| syscache::database_sealable(pg_sys::Oid::from(d)).is_none()).collect());
+    for database in dropped {
+        anchor::forget(database);
+    }
+}
+
+/// Those of `databases` a sealer may connect to now. The others lose their state: a dropped
+/// one its anchor file too; one that takes no connections, is invalid or is a template (never
+/// sealed: its copies seal the rows they get) is kept in `CLOSED` until it is opened. A sealer
+/// could not connect there, or would hold up CREATE DATABASE from the template; and a kept
+/// mark would hold its slot for good.
+fn sealable(databases: Vec<u32>) -> Vec<u32> {
     if databases.is_empty() {
         return databases;
     }
-    let (alive, dropped): (Vec<u32>, Vec<u32>) =
-        BackgroundWorker::transaction(|| databases.into_iter().partition(|&d| syscache::database_exists(pg_sys::Oid::from(d))));
-    for database in dropped {
-        sealing_state::drop_database(database);
+    let looked: Vec<(u32, Option<bool>)> =
+        BackgroundWorker::transaction(|| databases.into_iter().map(|d| (d, syscache::database_sealable(pg_sys::Oid::from(d)))).collect());
+    let mut sealable = Vec::new();
+    for (database, state) in looked {
+        match state {
+            Some(true) => sealable.push(database),
+            Some(false) => {
+                if let Some(low) = sealing_state::drop_database(database) {
+                    note_closed(database, low);
+                }
+            }
+            None => {
+                sealing_state::drop_database(database);
+                anchor::forget(database);
+            }
+        }
     }
-    alive
+    sealable
 }
 
 /// The writer's round: the database of each prepared transaction that wrote audit rows and has
@@ -108,10 +238,12 @@ pub fn settle_prepared() {
     BackgroundWorker::transaction(sealing_state::settle_prepared);
 }
 
-/// The writer's round: starts sealers for marked databases that have none running. A database
-/// gets a new sealer at most once a second, and every 10 s while it is parked: a sealer that
-/// finds nothing it may do (a broken chain, another version's objects) exits at once, and every
-/// commit would otherwise start the next one — a process per commit.
+/// The writer's round: starts sealers for marked databases that have none running, the one that
+/// waited longest first. A database gets a new sealer at most once a second, and every 10 s
+/// while it is parked: a sealer that finds nothing it may do (a broken chain, another version's
+/// objects) exits at once, and every commit would otherwise start the next one — a process per
+/// commit. When marked databases wait while all sealers run, a sealer leaves as soon as it has
+/// sealed (`sealing_state::set_waiting`) instead of staying for more of its own.
 pub fn launch() {
     RUNNING.with(|running| {
         let mut running = running.borrow_mut();
@@ -126,19 +258,26 @@ pub fn launch() {
         STARTED.with(|started| {
             let mut started = started.borrow_mut();
             started.retain(|(_, at)| at.elapsed() < PARKED_PAUSE);
-            let due: Vec<u32> = sealing_state::pending()
+            let last_start = |database: u32| started.iter().find(|(d, _)| *d == database).map(|(_, at)| *at);
+            let mut due: Vec<u32> = sealing_state::pending()
                 .into_iter()
                 .filter(|database| !running.iter().any(|(d, _)| d == database))
                 .filter(|&database| {
                     let pause = if sealing_state::is_parked(database) { PARKED_PAUSE } else { RESTART_PAUSE };
                     // else the mark stays: a later round starts it
-                    !started.iter().any(|(d, at)| *d == database && at.elapsed() < pause)
+                    last_start(database).is_none_or(|at| at.elapsed() >= pause)
                 })
                 .collect();
+            // never started (within the pause kept) first, then the longest ago: a database
+            // marked in every round does not keep the others waiting
+            due.sort_by_key(|&database| last_start(database));
             // a database dropped with its mark pending would get a sealer that cannot connect, every second
-            for database in forget_dropped(due) {
+            let due = sealable(due);
+            let mut waiting = 0;
+            for database in due {
                 if running.len() >= MAX_SEALERS {
-                    break;
+                    waiting += 1;
+                    continue;
                 }
                 let started_now = database_worker::start("nspg_guard sealer", "nspg_guard_audit_sealer_main", database, true);
                 match started_now {
@@ -148,9 +287,10 @@ pub fn launch() {
                         started.push((database, std::time::Instant::now()));
                     }
                     // no free worker slot: the mark stays, the next round tries again
-                    None => break,
+                    None => waiting += 1,
                 }
             }
+            sealing_state::set_waiting(waiting > 0);
         })
     });
 }
@@ -179,6 +319,10 @@ pub extern "C-unwind" fn nspg_guard_audit_sealer_main(arg: pg_sys::Datum) {
             match seal_from(database, low) {
                 Some(true) => {
                     sealing_state::done(database);
+                    // other databases wait for a sealer: give this one's place up now
+                    if sealing_state::others_waiting() {
+                        return;
+                    }
                     idle_since = std::time::Instant::now();
                 }
                 // nothing this sealer may do: the writer gives its mark back once it stopped

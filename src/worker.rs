@@ -63,6 +63,7 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
     let mut last_expiry_look = std::time::Instant::now();
     drain();
     sealer::mark_all_databases();
+    sealer::recover_lost_marks();
     sealer::launch();
     expire_grants(true);
     govern_lockdowns(true);
@@ -77,6 +78,8 @@ pub extern "C-unwind" fn nspg_guard_audit_writer_main(_arg: pg_sys::Datum) {
             sealer::sweep();
         }
         sealer::settle_prepared();
+        sealer::look_for_reopened();
+        sealer::recover_lost_marks();
         sealer::launch();
         // session governance: idle admin sessions past their limits, expired break-glass grants
         end_idle_admin_sessions();

@@ -87,12 +87,16 @@ pub unsafe fn install() {
 /// that comes to act at another event changes both its `xact_pending` and this match.
 unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
     use crate::guard::{admin_session, auth};
-    use crate::trail::{seal, sealing_state};
+    use crate::trail::{database_events, seal, sealing_state};
     use pg_sys::XactEvent::*;
     let due = match event {
         XACT_EVENT_PRE_COMMIT => seal::xact_pending() || admin_session::pre_commit_due() || auth::pre_commit_due(),
-        XACT_EVENT_COMMIT => seal::xact_pending() || admin_session::end_due() || sealing_state::end_due() || auth::commit_due(),
-        XACT_EVENT_ABORT | XACT_EVENT_PREPARE => seal::xact_pending() || admin_session::end_due() || sealing_state::end_due(),
+        XACT_EVENT_COMMIT => {
+            seal::xact_pending() || admin_session::end_due() || sealing_state::end_due() || auth::commit_due() || database_events::end_due()
+        }
+        XACT_EVENT_ABORT | XACT_EVENT_PREPARE => {
+            seal::xact_pending() || admin_session::end_due() || sealing_state::end_due() || database_events::end_due()
+        }
         XACT_EVENT_PRE_PREPARE => sealing_state::end_due(),
         // no part acts at the other events (seal::on_xact ignores them)
         _ => false,
@@ -107,7 +111,8 @@ unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type, _arg: *mut s
 /// own (the last registered first): the admin session's (caps and escalation checks before
 /// commit, terminations and registry changes after), the seal's (the chain's head as the
 /// transaction leaves it), the sealing state's (marks the database of committed audit rows), the
-/// login's. Out of line, so that `on_xact` needs no frame to leave.
+/// login's, the database events' (a created or dropped database's sealing state). Out of line,
+/// so that `on_xact` needs no frame to leave.
 #[inline(never)]
 unsafe fn xact_parts(event: pg_sys::XactEvent::Type) {
     if crate::guard::admin_session::xact_pending(event) {
@@ -121,6 +126,9 @@ unsafe fn xact_parts(event: pg_sys::XactEvent::Type) {
     }
     if crate::guard::auth::xact_pending(event) {
         crate::guard::auth::on_xact(event);
+    }
+    if crate::trail::database_events::xact_pending(event) {
+        crate::trail::database_events::on_xact(event);
     }
 }
 

@@ -17,6 +17,7 @@ use crate::policy::ddl_guard::{self, Authority, RoleSets};
 use crate::policy::destructive;
 use crate::policy::risky::{self, RiskyCommand};
 use crate::policy::verdict::Enforcement;
+use crate::trail::database_events;
 use crate::trail::report;
 use crate::trail::write;
 use pgrx::pg_sys::{self, NodeTag};
@@ -40,6 +41,8 @@ pub struct AfterSuccess {
     catalog_copy: Option<String>,
     /// A COPY that restores a dump into the trail, recorded with the rows it restored.
     restore: Option<Box<crate::guard::restore::Restore>>,
+    /// A CREATE or DROP DATABASE, acted on at commit (`database_events`).
+    database_change: Option<Box<database_events::Change>>,
 }
 
 /// Checks one utility statement against the audit trail's own protection, the DDL guard and
@@ -60,6 +63,7 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
             granted_directly: None,
             catalog_copy: None,
             restore: None,
+            database_change: None,
         });
     }
     let (tag, node) = effective_statement(node);
@@ -115,14 +119,40 @@ pub unsafe fn check(node: *mut pg_sys::Node, statement: impl Fn() -> String) -> 
         None
     };
     let catalog_copy = (tag == NodeTag::T_CopyStmt && copies_into_catalog(node as *mut pg_sys::CopyStmt)).then(&statement);
+    let database_change = database_change(tag, node).map(Box::new);
     (warning.is_some()
         || event.is_some()
         || session_recheck.is_some()
         || copy_access.is_some()
         || granted_directly.is_some()
         || catalog_copy.is_some()
-        || restore.is_some())
-    .then_some(AfterSuccess { warning, session_recheck, event, event_logged, copy_access, granted_directly, catalog_copy, restore })
+        || restore.is_some()
+        || database_change.is_some())
+    .then_some(AfterSuccess {
+        warning,
+        session_recheck,
+        event,
+        event_logged,
+        copy_access,
+        granted_directly,
+        catalog_copy,
+        restore,
+        database_change,
+    })
+}
+
+/// The database a CREATE DATABASE makes (by name: it does not exist yet), or the one a DROP
+/// DATABASE removes (by oid: it will not exist after).
+unsafe fn database_change(tag: NodeTag, node: *mut pg_sys::Node) -> Option<database_events::Change> {
+    let name = |name: *const std::ffi::c_char| CStr::from_ptr(name).to_string_lossy().into_owned();
+    match tag {
+        NodeTag::T_CreatedbStmt => Some(database_events::Change::Created(name((*(node as *mut pg_sys::CreatedbStmt)).dbname))),
+        NodeTag::T_DropdbStmt => {
+            let oid = pg_sys::get_database_oid((*(node as *mut pg_sys::DropdbStmt)).dbname, true);
+            (oid != pg_sys::InvalidOid).then(|| database_events::Change::Dropped(oid.to_u32()))
+        }
+        _ => None,
+    }
 }
 
 /// Does `check` have nothing to judge in this statement (`classify::inert`)? Then it only asks
@@ -226,6 +256,9 @@ pub fn after_success(after: AfterSuccess, rows: u64) {
     }
     if let Some(restore) = after.restore {
         crate::guard::restore::record(*restore, rows);
+    }
+    if let Some(change) = after.database_change {
+        database_events::note(*change);
     }
     if let Some(local) = after.session_recheck {
         admin_session::after_statement(local);

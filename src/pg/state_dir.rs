@@ -60,6 +60,16 @@ pub fn write(name: &str, bytes: &[u8]) -> io::Result<()> {
     File::open(&dir)?.sync_all()
 }
 
+/// Removes `name`, durably; nothing to do when it does not exist.
+pub fn remove(name: &str) -> io::Result<()> {
+    let dir = dir()?;
+    match fs::remove_file(dir.join(name)) {
+        Ok(()) => File::open(&dir)?.sync_all(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs `work` holding the exclusive lock of `name` (a `name.lock` file); the lock goes with the
 /// file handle, also when the process dies.
 pub fn locked<T>(name: &str, work: impl FnOnce() -> io::Result<T>) -> io::Result<T> {

@@ -22,7 +22,7 @@ pub enum AnchorError {
 }
 
 /// The databases whose chain has an anchor file: every database whose trail was ever sealed
-/// (a dropped database's file stays until its oid is reused).
+/// (a dropped database's file stays until the writer sees it dropped, `forget`).
 pub fn databases() -> std::io::Result<Vec<u32>> {
     Ok(state_dir::names()?.iter().filter_map(|n| database_of(n)).collect())
 }
@@ -47,6 +47,14 @@ pub fn load() -> Result<Option<Anchor>, AnchorError> {
     let anchor = std::str::from_utf8(&bytes).ok().and_then(Anchor::parse).ok_or(AnchorError::Garbled(name))?;
     sealing_state::cache_anchor(database, &anchor);
     Ok(Some(anchor))
+}
+
+/// `database` no longer exists: its anchor file goes (a later database given its oid is not
+/// taken for a broken chain).
+pub fn forget(database: u32) {
+    if let Err(e) = state_dir::remove(&file_of(database)) {
+        pgrx::warning!("nspg_guard: could not remove the audit chain's anchor file $PGDATA/nspg_guard/{}: {e}", file_of(database));
+    }
 }
 
 /// Keeps `anchor` for `database` (called once its seal committed); a failure is a WARNING: the

@@ -2,6 +2,7 @@
 
 pub mod anchor;
 pub mod config_events;
+pub mod database_events;
 pub mod queue;
 pub mod report;
 pub mod row;

@@ -10,12 +10,17 @@
 //! Only when more are prepared at once than this list holds does a database fall back to the
 //! writer's periodic sweep of its whole trail (`unsure`). A mark a sealer took stays recorded
 //! until it has sealed (`take`, `done`, `give_back`): no mark is lost to a sealer that stopped.
+//!
+//! A slot holds nothing that is not also elsewhere once its database is idle (no mark, none
+//! taken): an idle slot is reused for another database when the table is full, so any number
+//! of databases is sealed. A mark that finds every slot busy is kept as the lowest id lost
+//! (`lost_low`): the writer marks every database from there once slots are free again.
 
 use crate::policy::chain::Anchor;
 use pgrx::lwlock::PgLwLock;
 use pgrx::{pg_guard, pg_shmem_init, pg_sys, PGRXSharedMemory};
 
-/// Databases tracked at once.
+/// Databases tracked at once (idle ones give their slot up to others, see the module comment).
 const DATABASES: usize = 128;
 /// Prepared transactions with audit rows tracked at once (max_prepared_transactions is 0 by
 /// default; a cluster using two-phase commit rarely holds more open).
@@ -41,7 +46,11 @@ struct Slot {
     /// error, crash or a chain it may not seal onto.
     taken: Option<i64>,
     /// The last sealer found nothing it may do here (a broken chain, another version's objects):
-    /// the writer starts the next one only after a pause.
+    /// the writer starts the next one only after a pause. Its mark stays pending for that retry;
+    /// when every other slot is busy, a parked slot is given to another database all the same
+    /// (else databases with broken chains, which any CREATEDB role can make by copying one, would
+    /// stop sealing everywhere): its database is looked at again on its next commit, an
+    /// adoption, or the next server start.
     parked: bool,
 }
 
@@ -74,11 +83,15 @@ pub struct SealState {
     prepared: [Prepared; PREPARED],
     /// The writer's latch (it starts sealers), 0 while it does not run.
     writer_latch: usize,
+    /// The lowest id of the marks that found every slot busy (`mark`, `take_lost`).
+    lost_low: Option<i64>,
+    /// Marked databases wait for a sealer while all run: a sealer that has sealed leaves at once.
+    waiting: bool,
 }
 
 impl Default for SealState {
     fn default() -> Self {
-        SealState { slots: [FREE; DATABASES], prepared: [NONE_PREPARED; PREPARED], writer_latch: 0 }
+        SealState { slots: [FREE; DATABASES], prepared: [NONE_PREPARED; PREPARED], writer_latch: 0, lost_low: None, waiting: false }
     }
 }
 
@@ -135,6 +148,7 @@ pub unsafe fn on_xact(event: pg_sys::XactEvent::Type) {
 unsafe extern "C-unwind" fn mark_committed(low: i64) {
     mark(pg_sys::MyDatabaseId.to_u32(), low);
 }
+
 
 /// PrepareTransaction has assigned the xid before XACT_EVENT_PRE_PREPARE.
 #[pg_guard]
@@ -205,13 +219,29 @@ pub fn settle_prepared() {
     }
 }
 
+/// The slot of `database`: its own, else a free one, else an idle one taken over, else a parked
+/// one's whose sealer has stopped (see `Slot::parked`).
 fn slot_of(state: &mut SealState, database: u32) -> Option<&mut Slot> {
-    let index = state.slots.iter().position(|s| s.database == database).or_else(|| state.slots.iter().position(|s| s.database == 0))?;
+    let index = state
+        .slots
+        .iter()
+        .position(|s| s.database == database)
+        .or_else(|| state.slots.iter().position(|s| s.database == 0))
+        .or_else(|| state.slots.iter().position(Slot::idle))
+        .or_else(|| state.slots.iter().position(|s| s.parked && s.taken.is_none()))?;
     let slot = &mut state.slots[index];
-    if slot.database == 0 {
+    if slot.database != database {
         *slot = Slot { database, ..FREE };
     }
     Some(slot)
+}
+
+impl Slot {
+    /// Nothing to seal here and nothing being sealed: the slot holds only what is kept
+    /// elsewhere too (the anchor is in its file).
+    fn idle(&self) -> bool {
+        !self.pending && self.taken.is_none() && !self.unsure
+    }
 }
 
 /// The state exists only when the library was preloaded; a backend that loaded it later (a
@@ -223,22 +253,60 @@ fn available() -> bool {
 
 /// Rows from id `low_id` on are committed and unsealed in `database`: wakes the writer.
 pub fn mark(database: u32, low_id: i64) {
+    if !try_mark(database, low_id) {
+        // every slot busy: the writer marks every database from here once one is free
+        lost(low_id);
+    }
+}
+
+/// Marks from id `low_id` on found no slot (or their recovery failed): see `take_lost`.
+pub fn lost(low_id: i64) {
+    if available() {
+        let mut state = STATE.exclusive();
+        state.lost_low = Some(state.lost_low.map_or(low_id, |l| l.min(low_id)));
+    }
+}
+
+/// `mark`, unless every slot is busy (false then, and nothing is recorded).
+pub fn try_mark(database: u32, low_id: i64) -> bool {
     if !available() {
-        return;
+        return true;
     }
     let latch = {
         let mut state = STATE.exclusive();
-        let Some(slot) = slot_of(&mut state, database) else { return };
+        let Some(slot) = slot_of(&mut state, database) else { return false };
         let was = slot.pending;
         slot.low_id = if was { slot.low_id.min(low_id) } else { low_id };
         slot.pending = true;
         if was {
-            return;
+            return true;
         }
         state.writer_latch
     };
     if latch != 0 {
         unsafe { pg_sys::SetLatch(latch as *mut pg_sys::Latch) };
+    }
+    true
+}
+
+/// The lowest id of marks lost to a full table since last asked (the writer marks every
+/// database from there).
+pub fn take_lost() -> Option<i64> {
+    if !available() {
+        return None;
+    }
+    STATE.exclusive().lost_low.take()
+}
+
+/// Do marked databases wait for a sealer (`set_waiting`)? A sealer that has sealed leaves then.
+pub fn others_waiting() -> bool {
+    STATE.share().waiting
+}
+
+/// The writer's round found marked databases it could start no sealer for (all run).
+pub fn set_waiting(waiting: bool) {
+    if STATE.share().waiting != waiting {
+        STATE.exclusive().waiting = waiting;
     }
 }
 
@@ -257,15 +325,33 @@ pub fn tracked() -> Vec<u32> {
     STATE.share().slots.iter().filter(|s| s.database != 0).map(|s| s.database).collect()
 }
 
-/// `database` was dropped: its slot and prepared entries are freed, its mark with them.
-pub fn drop_database(database: u32) {
+/// `database` was dropped, or may not be sealed now (`sealer::sealable`): its slot and prepared
+/// entries are freed, its mark with them. Returns the lowest id that mark (or a prepared
+/// transaction there) asked to look from, if any.
+pub fn drop_database(database: u32) -> Option<i64> {
+    if !available() {
+        return None;
+    }
     let mut state = STATE.exclusive();
+    let mut low: Option<i64> = None;
+    let mut lower = |id: i64| low = Some(low.map_or(id, |l| l.min(id)));
     for slot in state.slots.iter_mut().filter(|s| s.database == database) {
+        if slot.pending {
+            lower(slot.low_id);
+        }
+        if let Some(taken) = slot.taken {
+            lower(taken);
+        }
+        if slot.unsure {
+            lower(0);
+        }
         *slot = FREE;
     }
     for entry in state.prepared.iter_mut().filter(|p| p.database == database) {
+        lower(entry.low_id);
         *entry = NONE_PREPARED;
     }
+    low
 }
 
 /// Databases with prepared rows not tracked, for the writer's periodic sweep.
@@ -364,4 +450,68 @@ pub fn set_broken(database: u32, broken: bool) -> bool {
         slot.parked = false;
     }
     broken && !was
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table whose every slot holds a database (1..=DATABASES), each as `each` leaves it.
+    fn full(each: impl Fn(usize, &mut Slot)) -> SealState {
+        let mut state = SealState::default();
+        for (i, slot) in state.slots.iter_mut().enumerate() {
+            *slot = Slot { database: i as u32 + 1, ..FREE };
+            each(i, slot);
+        }
+        state
+    }
+
+    #[test]
+    fn a_database_keeps_its_slot_and_a_new_one_takes_a_free_slot() {
+        let mut state = SealState::default();
+        if let Some(slot) = slot_of(&mut state, 7) {
+            slot.pending = true;
+        }
+        assert!(slot_of(&mut state, 7).is_some_and(|s| s.pending), "its own slot, as it was");
+        assert!(slot_of(&mut state, 8).is_some_and(|s| s.database == 8 && !s.pending));
+        assert_eq!(state.slots.iter().filter(|s| s.database != 0).count(), 2);
+    }
+
+    #[test]
+    fn a_full_table_gives_an_idle_slot_to_a_new_database() {
+        // all busy but slot 60, which only caches an anchor
+        let mut state = full(|i, s| match i {
+            60 => s.anchored = true,
+            _ => s.pending = true,
+        });
+        let slot = slot_of(&mut state, 1000).map(|s| (s.database, s.anchored, s.pending));
+        assert_eq!(slot, Some((1000, false, false)), "the idle slot, cleared");
+        assert_eq!(state.slots[60].database, 1000);
+        state.slots[60].pending = true;
+        assert!(slot_of(&mut state, 1001).is_none(), "none idle left");
+    }
+
+    #[test]
+    fn with_none_idle_a_parked_slot_is_given_up_unless_its_sealer_runs() {
+        // all pending; 7 parked with its sealer still running, 8 parked with it stopped
+        let mut state = full(|i, s| {
+            s.pending = true;
+            s.parked = i == 7 || i == 8;
+            s.taken = (i == 7).then_some(1);
+        });
+        assert!(slot_of(&mut state, 1000).is_some());
+        assert_eq!(state.slots[8].database, 1000, "the parked slot whose sealer stopped");
+        assert_eq!(state.slots[7].database, 8, "not the one whose sealer runs");
+    }
+
+    #[test]
+    fn a_slot_with_a_mark_pending_taken_or_unsure_is_never_given_up() {
+        let mut state = full(|i, s| match i % 3 {
+            0 => s.pending = true,
+            1 => s.taken = Some(5),
+            _ => s.unsure = true,
+        });
+        assert!(slot_of(&mut state, 1000).is_none());
+        assert!(state.slots.iter().all(|s| s.database != 1000));
+    }
 }

@@ -7,6 +7,16 @@
 #             sealed (and one across a restart), are sealed within seconds, not left for a sweep;
 #   isolation a database whose default_transaction_isolation is REPEATABLE READ is sealed too;
 #   dropped   a database dropped with a mark pending gets no sealer every second;
+#   closed    no sealer connects to a template, to a database that takes no connections or to an
+#             invalid one (not one a second); opened however (a prepared ALTER, an UPDATE of
+#             pg_database, IS_TEMPLATE DEFAULT), its rows from meanwhile are sealed (the same
+#             ALTER on an open one starts nothing); a copy of a sealed database is reported (no
+#             anchor), not taken for its own, also when re-created with the oid of the database
+#             it copied; 130 broken copies and 130 closed databases made by a migration role
+#             don't keep others from being sealed;
+#   copies    140 copies of a template (more than the 128 databases tracked at once) have every
+#             row sealed, the template's copied ones too; 140 marked at once while the writer is
+#             stopped are all sealed; dropped, their anchor files go;
 #   hash      the chain's hash recomputed in plain SQL from the README's definition matches;
 #   tamper    with the library not loaded, a superuser moves the trail out of its schema, edits a
 #             row, deletes rows, truncates the chain and rebuilds it consistently by hand: at the
@@ -183,6 +193,153 @@ log_mark=$(stat -c %s "$DIR/server.log")
 sleep 4
 expect_line "no sealer tried to connect to a dropped database in the 4 s after" \
     "$(tail -c +$((log_mark + 1)) "$DIR/server.log" | grep -cE 'FATAL: +database [0-9]+ does not exist' || true)" "0"
+
+say "templates and closed databases: no sealer connects there; reopened, they are sealed whole"
+# a template with the extension and an audited row: never sealed (a sealer there would hold up
+# CREATE DATABASE from it); its copies seal the rows they get
+sql "CREATE DATABASE seal_tmpl IS_TEMPLATE true" >/dev/null
+sql "CREATE EXTENSION nspg_guard; CREATE TABLE public.orders (v int); SELECT nspg_guard.audit_relation('public.orders', 'write');
+     INSERT INTO public.orders VALUES (1)" seal_tmpl >/dev/null
+sleep 3
+expect_line "the template's rows are not sealed" "$(sql "SELECT count(*) > 0 FROM nspg_guard.audit_log" seal_tmpl)|$(sql "SELECT count(*) FROM nspg_guard.audit_chain" seal_tmpl)" "t|0"
+sql "CREATE DATABASE seal_closed" >/dev/null
+sql "CREATE EXTENSION nspg_guard; CREATE TABLE public.orders (v int); SELECT nspg_guard.audit_relation('public.orders', 'write');
+     INSERT INTO public.orders VALUES (1)" seal_closed >/dev/null
+wait_for "$UNSEALED" seal_closed 0 20 || fail "seal_closed: $(sql "$UNSEALED" seal_closed) rows unsealed"
+no_session_in() { wait_for "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'" postgres 0 20 || fail "a session in $1 stays"; }
+# after_closing DB SQL_ELSEWHERE SQL — in a session of DB, SQL_ELSEWHERE runs in another session
+# (in postgres), then SQL: how rows get committed in a database as it is closed to sealers (a
+# session can't close its own database to connections)
+after_closing() {
+    "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d "$1" -qAt >/dev/null 2>&1 <<SQL
+\\! "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d postgres -qAt -c "$2"
+$3
+SQL
+}
+no_session_in seal_closed
+log_mark=$(stat -c %s "$DIR/server.log")
+# committed as the database stops taking connections
+after_closing seal_closed "ALTER DATABASE seal_closed ALLOW_CONNECTIONS false" "INSERT INTO public.orders VALUES (2);"
+expect_line "seal_closed takes no connections" "$(sql "SELECT datallowconn FROM pg_database WHERE datname = 'seal_closed'")" "f"
+sleep 4
+expect_line "no sealer tried to connect to the closed database, in 4 s" \
+    "$(tail -c +$((log_mark + 1)) "$DIR/server.log" | grep -c 'is not currently accepting connections' || true)" "0"
+# opened by a prepared transaction: no callback sees its commit, the writer looks for it
+sql "BEGIN; ALTER DATABASE seal_closed ALLOW_CONNECTIONS true; PREPARE TRANSACTION 'reopen'" >/dev/null
+sql "COMMIT PREPARED 'reopen'" >/dev/null
+wait_for "$UNSEALED" seal_closed 0 20 && pass "the row committed while it was closed is sealed once it takes connections again (a prepared ALTER)" \
+    || fail "seal_closed: $(sql "$UNSEALED" seal_closed) rows unsealed 10 s after it takes connections again"
+sql "CREATE DATABASE seal_inval" >/dev/null
+sql "CREATE EXTENSION nspg_guard; CREATE TABLE public.orders (v int); SELECT nspg_guard.audit_relation('public.orders', 'write')" seal_inval >/dev/null
+no_session_in seal_inval
+log_mark=$(stat -c %s "$DIR/server.log")
+# invalid (as an interrupted DROP DATABASE leaves it, PostgreSQL 15.4 on), with a row committed since
+after_closing seal_inval "UPDATE pg_database SET datconnlimit = -2 WHERE datname = 'seal_inval'" "INSERT INTO public.orders VALUES (2);"
+sleep 4
+expect_line "no sealer tried to connect to an invalid database, in 4 s" \
+    "$(tail -c +$((log_mark + 1)) "$DIR/server.log" | grep -c 'cannot connect to invalid database' || true)" "0"
+sql "UPDATE pg_database SET datconnlimit = -1 WHERE datname = 'seal_inval'" >/dev/null
+wait_for "$UNSEALED" seal_inval 0 20 && pass "made valid by an UPDATE of pg_database, its rows are sealed" \
+    || fail "seal_inval: $(sql "$UNSEALED" seal_inval) rows unsealed 10 s after it was made valid again"
+sql "DROP DATABASE seal_inval WITH (FORCE)" >/dev/null
+
+no_session_in seal_b
+sql "ALTER DATABASE seal_b ALLOW_CONNECTIONS true" >/dev/null
+seen=0
+for _ in $(seq 8); do [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = 'seal_b'")" != 0 ] && seen=1; sleep 0.25; done
+expect_line "the same ALTER on a database already open starts no sealer (its whole trail is not read again)" "$seen" "0"
+
+say "a copy of a sealed database is not taken for its own chain (no silent roll-back by copy)"
+no_session_in seal_closed
+sql "CREATE DATABASE seal_snap TEMPLATE seal_closed" >/dev/null
+sql "INSERT INTO public.orders VALUES (3)" seal_snap >/dev/null
+wait_for "SELECT ok, anchored FROM nspg_guard.audit_verify()" seal_snap "f|f" 10 && pass "the copy's chain has no anchor: audit_verify() is false" \
+    || fail "seal_snap: audit_verify() $(sql "SELECT ok, anchored FROM nspg_guard.audit_verify()" seal_snap)"
+expect_line "a chain_broken event in the copy" "$(sql "SELECT count(*) > 0 FROM nspg_guard.audit_log WHERE outcome = 'chain_broken'" seal_snap)" "t"
+sql "DROP DATABASE seal_snap WITH (FORCE)" >/dev/null
+
+say "a database dropped and re-created with its oid from an older copy of itself is reported"
+sql "CREATE DATABASE seal_prod" >/dev/null
+sql "CREATE EXTENSION nspg_guard; CREATE TABLE public.orders (v int); SELECT nspg_guard.audit_relation('public.orders', 'write');
+     INSERT INTO public.orders VALUES (1)" seal_prod >/dev/null
+wait_for "$UNSEALED" seal_prod 0 20 || fail "seal_prod: $(sql "$UNSEALED" seal_prod) rows unsealed"
+no_session_in seal_prod
+sql "CREATE DATABASE seal_old TEMPLATE seal_prod IS_TEMPLATE true" >/dev/null
+prod_oid=$(sql "SELECT oid FROM pg_database WHERE datname = 'seal_prod'")
+# history the old copy lacks, left unsealed (the database closed): its anchor is the old copy's head
+after_closing seal_prod "ALTER DATABASE seal_prod ALLOW_CONNECTIONS false" "INSERT INTO public.orders VALUES (666);"
+sql "DROP DATABASE seal_prod" >/dev/null
+expect_line "re-created with its oid from the old copy" "$(sql "CREATE DATABASE seal_prod OID = $prod_oid TEMPLATE seal_old")" "CREATE DATABASE"
+sql "INSERT INTO public.orders VALUES (3)" seal_prod >/dev/null
+wait_for "SELECT ok, anchored FROM nspg_guard.audit_verify()" seal_prod "f|f" 10 && pass "its chain has no anchor: audit_verify() is false" \
+    || fail "seal_prod re-created from an old copy: audit_verify() $(sql "SELECT ok, anchored FROM nspg_guard.audit_verify()" seal_prod)"
+
+say "broken chains don't hold the sealing table: 130 copies of a sealed one, made by a migration role"
+sql "CREATE ROLE ns_migrate_many LOGIN CREATEDB" >/dev/null
+log_mark=$(stat -c %s "$DIR/server.log")
+expect_line "130 copies created" \
+    "$(for i in $(seq 130); do sql "CREATE DATABASE seal_y$i TEMPLATE seal_old" postgres ns_migrate_many; done | sort | uniq -c | sed 's/^ *//')" "130 CREATE DATABASE"
+seq 130 | xargs -P 10 -I{} "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d seal_y{} -qAt -c "INSERT INTO public.orders VALUES (4)"
+broken_seen() { tail -c +$((log_mark + 1)) "$DIR/server.log" | grep -c 'WARNING: .*no longer continues from its anchor' || true; }
+for _ in $(seq 60); do [ "$(broken_seen)" -ge 130 ] && break; sleep 0.5; done
+seen=$(broken_seen)
+[ "$seen" -ge 130 ] && pass "each copy's chain was reported broken" || fail "$seen of the 130 copies' chains reported broken"
+sql "INSERT INTO public.orders VALUES (6)" seal_a >/dev/null
+wait_for "$UNSEALED" seal_a 0 10 && pass "seal_a's new row is sealed within 5 s" || fail "seal_a: $(sql "$UNSEALED" seal_a) rows unsealed 5 s after commit"
+for i in $(seq 130); do sql "DROP DATABASE seal_y$i WITH (FORCE)"; done >/dev/null
+sql "DROP DATABASE seal_prod WITH (FORCE)" >/dev/null
+sql "ALTER DATABASE seal_old IS_TEMPLATE false" >/dev/null
+sql "DROP DATABASE seal_old WITH (FORCE)" >/dev/null
+
+say "databases closed to connections don't hold the sealing table: 130 made by a migration role"
+expect_line "130 closed databases created" \
+    "$(for i in $(seq 130); do sql "CREATE DATABASE seal_x$i ALLOW_CONNECTIONS false TEMPLATE template0" postgres ns_migrate_many; done | sort | uniq -c | sed 's/^ *//')" "130 CREATE DATABASE"
+sql "INSERT INTO public.orders VALUES (5)" seal_a >/dev/null
+wait_for "$UNSEALED" seal_a 0 10 && pass "seal_a's new row is sealed within 5 s" || fail "seal_a: $(sql "$UNSEALED" seal_a) rows unsealed 5 s after commit"
+for i in $(seq 130); do sql "DROP DATABASE seal_x$i"; done >/dev/null
+
+say "copies: 140 databases created from the template each seal their copied rows"
+log_mark=$(stat -c %s "$DIR/server.log")
+expect_line "140 copies created" "$(for i in $(seq 140); do sql "CREATE DATABASE seal_m$i TEMPLATE seal_tmpl"; done | sort | uniq -c | sed 's/^ *//')" "140 CREATE DATABASE"
+copies=$(sql "SELECT string_agg(oid::text, ' ') FROM pg_database WHERE datname LIKE 'seal\\_m%'")
+# one access row committed in each copy, 20 connections at a time
+seq 140 | xargs -P 20 -I{} "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d seal_m{} -qAt -c "INSERT INTO public.orders VALUES (3)"
+unsealed_copies() {
+    for i in $(seq 140); do sql "$UNSEALED" "seal_m$i"; done | grep -vc '^0$' || true
+}
+for _ in $(seq 30); do [ "$(unsealed_copies)" = 0 ] && break; sleep 1; done
+expect_line "every row of the 140 copies is sealed (the template's and the new one)" "$(unsealed_copies)" "0"
+expect_line "each copy verifies from its own anchor: ok, anchored, 4 rows checked" \
+    "$(for i in $(seq 140); do sql "SELECT ok, anchored, rows_checked >= 4 FROM nspg_guard.audit_verify()" "seal_m$i"; done | sort | uniq -c | sed 's/^ *//')" "140 t|t|t"
+reject "no copy's chain was taken for broken" "$(tail -c +$((log_mark + 1)) "$DIR/server.log")" "chain_broken"
+
+say "copies: 140 databases marked at once while the writer is stopped (more than the 128 tracked)"
+# (the audit database's sealer may stay: each login here is an event there)
+wait_for "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nspg_guard sealer' AND datname LIKE 'seal\_m%'" postgres 0 20 \
+    || fail "sealers of the copies still run"
+writer=$(sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nspg_guard audit writer'")
+kill -STOP "$writer"
+seq 140 | xargs -P 20 -I{} "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d seal_m{} -qAt -c "INSERT INTO public.orders VALUES (4)"
+kill -CONT "$writer"
+resumed=$(date +%s.%N)
+for _ in $(seq 60); do [ "$(unsealed_copies)" = 0 ] && break; sleep 1; done
+sealed_in=$(echo "$(date +%s.%N) - $resumed" | bc)
+left=$(unsealed_copies)
+expect_line "every copy's new row is sealed, the marks that found no slot too" "$left" "0"
+[ "$left" = 0 ] && echo "    (all sealed within $(printf '%.1f' "$sealed_in") s of the writer's resumption; the 140 are polled one by one)"
+for i in $(seq 140); do sql "DROP DATABASE seal_m$i"; done >/dev/null
+sql "DROP DATABASE seal_closed WITH (FORCE)" >/dev/null
+sql "ALTER DATABASE seal_tmpl IS_TEMPLATE DEFAULT" >/dev/null
+wait_for "$UNSEALED" seal_tmpl 0 20 && pass "no longer a template (IS_TEMPLATE DEFAULT), its rows are sealed" \
+    || fail "seal_tmpl: $(sql "$UNSEALED" seal_tmpl) rows unsealed 10 s after it stopped being a template"
+sql "DROP DATABASE seal_tmpl WITH (FORCE)" >/dev/null
+restart
+left=0
+for oid in $copies; do
+    for _ in $(seq 10); do [ -e "$DIR/data/nspg_guard/anchor.$oid" ] || break; sleep 0.5; done
+    [ -e "$DIR/data/nspg_guard/anchor.$oid" ] && left=$((left + 1))
+done
+expect_line "the dropped copies' anchor files are gone after the restart" "$left" "0"
 
 say "tamper: move the trail out, edit, delete, truncate the chain and rebuild it by hand, without the library"
 restart ''
