@@ -154,13 +154,20 @@ static RECOVERING: BackendCell<Option<(i64, Vec<u32>)>> = BackendCell::new(None)
 pub fn recover_lost_marks() {
     if let Some(low) = sealing_state::take_lost() {
         let listed = BackgroundWorker::transaction(|| {
-            attempt("listing databases to seal", || as_guard(|| Spi::connect(list_databases))).and_then(Result::ok)
+            attempt("listing databases to seal", || {
+                as_guard(|| Spi::connect(|client| Ok::<_, pgrx::spi::SpiError>((list_databases(client)?, select_oids(client, CLOSED_DATABASES)?))))
+            })
+            .and_then(Result::ok)
         });
-        let Some(databases) = listed else {
+        let Some((databases, closed)) = listed else {
             // tried again next round
             sealing_state::lost(low);
             return;
         };
+        // a lost mark may have been a closed database's: sealed once it is opened
+        for database in closed {
+            note_closed(database, low);
+        }
         RECOVERING.with(|r| {
             let mut r = r.borrow_mut();
             let low = r.as_ref().map_or(low, |(l, _)| low.min(*l));
@@ -287,11 +294,35 @@ pub fn launch() {
                         started.push((database, std::time::Instant::now()));
                     }
                     // no free worker slot: the mark stays, the next round tries again
-                    None => waiting += 1,
+                    None => {
+                        waiting += 1;
+                        no_worker_slot();
+                    }
                 }
             }
             sealing_state::set_waiting(waiting > 0);
         })
+    });
+}
+
+/// When the writer last said that no background worker slot was free for a sealer.
+static NO_SLOT_SAID: BackendCell<Option<std::time::Instant>> = BackendCell::new(None);
+const NO_SLOT_SAY_EVERY: Duration = Duration::from_secs(60);
+
+/// Sealers come from the same max_worker_processes pool as parallel query workers, which any
+/// role can fill: say so in the log (once a minute), with what to set.
+fn no_worker_slot() {
+    NO_SLOT_SAID.with(|said| {
+        let mut said = said.borrow_mut();
+        if said.is_none_or(|at| at.elapsed() >= NO_SLOT_SAY_EVERY) {
+            *said = Some(std::time::Instant::now());
+            pgrx::warning!(
+                "nspg_guard: no background worker slot is free for an audit sealer, rows wait to be sealed: keep \
+                 max_parallel_workers at least {} below max_worker_processes (the writer, {MAX_SEALERS} sealers and the \
+                 logical replication launcher), more if other extensions start workers",
+                MAX_SEALERS + 2
+            );
+        }
     });
 }
 

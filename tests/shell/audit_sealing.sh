@@ -13,7 +13,7 @@
 #             ALTER on an open one starts nothing); a copy of a sealed database is reported (no
 #             anchor), not taken for its own, also when re-created with the oid of the database
 #             it copied; 130 broken copies and 130 closed databases made by a migration role
-#             don't keep others from being sealed;
+#             don't keep a new database from being sealed;
 #   copies    140 copies of a template (more than the 128 databases tracked at once) have every
 #             row sealed, the template's copied ones too; 140 marked at once while the writer is
 #             stopped are all sealed; dropped, their anchor files go;
@@ -284,8 +284,15 @@ broken_seen() { tail -c +$((log_mark + 1)) "$DIR/server.log" | grep -c 'WARNING:
 for _ in $(seq 60); do [ "$(broken_seen)" -ge 130 ] && break; sleep 0.5; done
 seen=$(broken_seen)
 [ "$seen" -ge 130 ] && pass "each copy's chain was reported broken" || fail "$seen of the 130 copies' chains reported broken"
-sql "INSERT INTO public.orders VALUES (6)" seal_a >/dev/null
-wait_for "$UNSEALED" seal_a 0 10 && pass "seal_a's new row is sealed within 5 s" || fail "seal_a: $(sql "$UNSEALED" seal_a) rows unsealed 5 s after commit"
+# a database new since, with no slot yet
+new_victim() {
+    sql "CREATE DATABASE $1" >/dev/null
+    sql "CREATE EXTENSION nspg_guard; CREATE TABLE public.orders (v int); SELECT nspg_guard.audit_relation('public.orders', 'write');
+         INSERT INTO public.orders VALUES (1)" "$1" >/dev/null
+    wait_for "$UNSEALED" "$1" 0 10 && pass "a new database's rows are sealed within 5 s" || fail "$1: $(sql "$UNSEALED" "$1") rows unsealed 5 s after commit"
+    sql "DROP DATABASE $1 WITH (FORCE)" >/dev/null
+}
+new_victim seal_v1
 for i in $(seq 130); do sql "DROP DATABASE seal_y$i WITH (FORCE)"; done >/dev/null
 sql "DROP DATABASE seal_prod WITH (FORCE)" >/dev/null
 sql "ALTER DATABASE seal_old IS_TEMPLATE false" >/dev/null
@@ -294,8 +301,7 @@ sql "DROP DATABASE seal_old WITH (FORCE)" >/dev/null
 say "databases closed to connections don't hold the sealing table: 130 made by a migration role"
 expect_line "130 closed databases created" \
     "$(for i in $(seq 130); do sql "CREATE DATABASE seal_x$i ALLOW_CONNECTIONS false TEMPLATE template0" postgres ns_migrate_many; done | sort | uniq -c | sed 's/^ *//')" "130 CREATE DATABASE"
-sql "INSERT INTO public.orders VALUES (5)" seal_a >/dev/null
-wait_for "$UNSEALED" seal_a 0 10 && pass "seal_a's new row is sealed within 5 s" || fail "seal_a: $(sql "$UNSEALED" seal_a) rows unsealed 5 s after commit"
+new_victim seal_v2
 for i in $(seq 130); do sql "DROP DATABASE seal_x$i"; done >/dev/null
 
 say "copies: 140 databases created from the template each seal their copied rows"
