@@ -11,6 +11,7 @@ use crate::pg::database_worker;
 use crate::pg::syscache;
 use crate::pg::subxact::attempt;
 use crate::trail::anchor;
+use crate::trail::database_events;
 use crate::trail::seal::{self, Outcome};
 use crate::trail::sealing_state;
 use pgrx::bgworkers::{BackgroundWorker, DynamicBackgroundWorker, SignalWakeFlags};
@@ -45,7 +46,7 @@ static STARTED: BackendCell<Vec<(u32, std::time::Instant)>> = BackendCell::new(V
 /// Transactions still prepared from before the start are tracked from their database's first
 /// row (their lowest id was in the memory of the server that stopped).
 pub fn mark_all_databases() {
-    let (databases, prepared) = BackgroundWorker::transaction(|| {
+    let ((databases, closed), prepared) = BackgroundWorker::transaction(|| {
         attempt("listing databases to seal", || {
             as_guard(|| {
                 Spi::connect(|client| {
@@ -76,27 +77,26 @@ pub fn mark_all_databases() {
         sealing_state::mark(database, 0);
     }
     // the others may hold rows left unsealed too: looked at whole once they may be sealed
-    let closed = BackgroundWorker::transaction(|| {
-        attempt("listing databases to seal", || as_guard(|| Spi::connect(|client| select_oids(client, CLOSED_DATABASES))))
-            .and_then(Result::ok)
-            .unwrap_or_default()
-    });
-    CLOSED.with(|c| c.borrow_mut().extend(closed.into_iter().map(|d| (d, 0))));
+    for database in closed {
+        note_closed(database, 0);
+    }
     forget_dropped_anchors();
 }
 
-/// The databases a sealer may connect to (`syscache::database_sealable`), and the others.
-const SEALABLE_DATABASES: &str =
-    "SELECT oid FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate AND datconnlimit OPERATOR(pg_catalog.<>) -2";
-const CLOSED_DATABASES: &str =
-    "SELECT oid FROM pg_catalog.pg_database WHERE NOT (datallowconn AND NOT datistemplate AND datconnlimit OPERATOR(pg_catalog.<>) -2)";
-
-fn list_databases(client: &pgrx::spi::SpiClient<'_>) -> Result<Vec<u32>, pgrx::spi::SpiError> {
-    select_oids(client, SEALABLE_DATABASES)
-}
-
-fn select_oids(client: &pgrx::spi::SpiClient<'_>, query: &str) -> Result<Vec<u32>, pgrx::spi::SpiError> {
-    client.select(query, None, &[])?.map(|r| r.get::<pg_sys::Oid>(1).map(|o| o.map_or(0, |o| o.to_u32()))).collect()
+/// Every database, as (those a sealer may connect to, the others): the same test as
+/// `syscache::database_sealable`, in SQL.
+fn list_databases(client: &pgrx::spi::SpiClient<'_>) -> Result<(Vec<u32>, Vec<u32>), pgrx::spi::SpiError> {
+    let rows = client.select(
+        "SELECT oid, datallowconn AND NOT datistemplate AND datconnlimit OPERATOR(pg_catalog.<>) -2 FROM pg_catalog.pg_database",
+        None,
+        &[],
+    )?;
+    let mut listed = (Vec::new(), Vec::new());
+    for row in rows {
+        let database = row.get::<pg_sys::Oid>(1)?.map_or(0, |o| o.to_u32());
+        if row.get::<bool>(2)?.unwrap_or(false) { &mut listed.0 } else { &mut listed.1 }.push(database);
+    }
+    Ok(listed)
 }
 
 /// Databases the writer may not seal now (templates, those closed to connections, invalid ones),
@@ -153,12 +153,8 @@ static RECOVERING: BackendCell<Option<(i64, Vec<u32>)>> = BackendCell::new(None)
 /// many as find a slot now, the rest in later rounds, once sealers have freed some.
 pub fn recover_lost_marks() {
     if let Some(low) = sealing_state::take_lost() {
-        let listed = BackgroundWorker::transaction(|| {
-            attempt("listing databases to seal", || {
-                as_guard(|| Spi::connect(|client| Ok::<_, pgrx::spi::SpiError>((list_databases(client)?, select_oids(client, CLOSED_DATABASES)?))))
-            })
-            .and_then(Result::ok)
-        });
+        let listed =
+            BackgroundWorker::transaction(|| attempt("listing databases to seal", || as_guard(|| Spi::connect(list_databases))).and_then(Result::ok));
         let Some((databases, closed)) = listed else {
             // tried again next round
             sealing_state::lost(low);
@@ -227,10 +223,7 @@ fn sealable(databases: Vec<u32>) -> Vec<u32> {
                     note_closed(database, low);
                 }
             }
-            None => {
-                sealing_state::drop_database(database);
-                anchor::forget(database);
-            }
+            None => database_events::forget(database),
         }
     }
     sealable

@@ -60,10 +60,15 @@ pub unsafe extern "C-unwind" fn on_xact(event: pg_sys::XactEvent::Type) {
         return;
     }
     for (created, database) in changes {
-        sealing_state::drop_database(database);
-        anchor::forget(database);
+        forget(database);
         if created {
             sealing_state::mark(database, 0);
         }
     }
+}
+
+/// `database` is gone, or new: its slot and anchor file go.
+pub fn forget(database: u32) {
+    sealing_state::drop_database(database);
+    anchor::forget(database);
 }
