@@ -144,20 +144,27 @@ fn note_closed(database: u32, low: i64) {
     });
 }
 
-/// Marks lost to a full slot table (`sealing_state::take_lost`) being given again: every
-/// database from the lowest lost id, as slots free up. The writer's own.
+/// Marks lost to a full slot table for databases not known one by one
+/// (`sealing_state::take_lost`) being given again: every database from the lowest lost id, as
+/// slots free up. The writer's own.
 static RECOVERING: BackendCell<Option<(i64, Vec<u32>)>> = BackendCell::new(None);
 
-/// The writer's round: when marks were lost because every database's slot was busy, every
-/// database is marked again from the lowest lost id (whose mark was lost is not known), as
-/// many as find a slot now, the rest in later rounds, once sealers have freed some.
+/// The writer's round: marks lost because every database's slot was busy are given again,
+/// as many as find a slot now, the rest in later rounds, once sealers have freed some. Each
+/// database's own, from its own lowest id; when more databases lost marks than that list holds,
+/// every database from the lowest id lost (whose marks they were is not known).
 pub fn recover_lost_marks() {
-    if let Some(low) = sealing_state::take_lost() {
+    let (marks, lost_everywhere) = sealing_state::take_lost();
+    for mark in marks {
+        // lost again while the table is still full: kept for a later round
+        sealing_state::mark(mark.database, mark.low_id);
+    }
+    if let Some(low) = lost_everywhere {
         let listed =
             BackgroundWorker::transaction(|| attempt("listing databases to seal", || as_guard(|| Spi::connect(list_databases))).and_then(Result::ok));
         let Some((databases, closed)) = listed else {
             // tried again next round
-            sealing_state::lost(low);
+            sealing_state::lost_everywhere(low);
             return;
         };
         // a lost mark may have been a closed database's: sealed once it is opened

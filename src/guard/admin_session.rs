@@ -575,15 +575,28 @@ fn refuse_escalated(action: Escalated) {
     report::raise(refusal, Enforcement::Refuse);
 }
 
-/// The break-glass role (InvalidOid when it does not exist) and whether the session is escalated
-/// through it, for `guard::persistence`; None where the guards do not judge statements (not a
-/// client session, nspg_guard's own work).
+/// The break-glass role (InvalidOid when it does not exist) and whether the statement is held to
+/// the escalated rules of `guard::persistence`; None where the guards do not judge statements
+/// (not a client session, nspg_guard's own work). Those rules also hold for a current user that
+/// holds the break-glass role now while the session's does not: code an escalated requester
+/// owns (a SECURITY DEFINER function, a trigger's) run from another role's session. That
+/// session is not made escalated otherwise (its other statements, and the rest of that code,
+/// run as before): only what would outlast the grant is refused.
 pub fn breakglass_state() -> Option<(pg_sys::Oid, bool)> {
     if !governed() || crate::pg::as_guard::internal() {
         return None;
     }
     let kind = kind();
-    Some((kind.breakglass_role, kind.escalated || ESCALATED_IN_TRANSACTION.get()))
+    let escalated = kind.escalated || ESCALATED_IN_TRANSACTION.get() || lent_escalated_user().is_some();
+    Some((kind.breakglass_role, escalated))
+}
+
+/// The current user, when it holds the break-glass role now (and is not that role) while the
+/// session's own user does not.
+pub fn lent_escalated_user() -> Option<pg_sys::Oid> {
+    let (user, session, _) = crate::pg::backend::users();
+    let lent = user != session && user != kind().breakglass_role && standing::of(user).breakglass && !standing::of(session).breakglass;
+    lent.then_some(user)
 }
 
 /// Utility statements an escalated session may not run (refused before they run).

@@ -21,16 +21,8 @@ use pgrx::prelude::*;
 
 static mut PREV_CLIENT_AUTHENTICATION: pg_sys::libpq::ClientAuthentication_hook_type = None;
 
-/// The client passed authentication (its names may be swapped for the log from now on: the
-/// session's role and database were read already or are read through pointers taken earlier).
-static AUTHENTICATED: crate::pg::backend::BackendLocal<bool> = crate::pg::backend::BackendLocal::new(false);
-
 /// PENDING_LOGIN may hold an event: read by the transaction callback without touching it.
 static LOGIN_PENDING: crate::pg::backend::BackendLocal<bool> = crate::pg::backend::BackendLocal::new(false);
-
-pub fn authenticated() -> bool {
-    AUTHENTICATED.get()
-}
 
 static PENDING_LOGIN: BackendCell<Option<AuditEvent>> = BackendCell::new(None);
 /// The tagged line of a failed login, for the log hook to add to the FATAL's entry.
@@ -75,9 +67,6 @@ unsafe fn login_event(outcome: &str) -> Option<AuditEvent> {
 unsafe extern "C-unwind" fn client_authentication(port: *mut pg_sys::libpq::be::Port, status: i32) {
     if let Some(prev) = PREV_CLIENT_AUTHENTICATION {
         prev(port, status);
-    }
-    if status == pg_sys::STATUS_OK as i32 {
-        AUTHENTICATED.set(true);
     }
     note_login(status);
 }

@@ -10,7 +10,7 @@
 //! on CTE entries; on a relation entry nothing in PostgreSQL reads it, the planner keeps it in
 //! the final range table, and copies keep it.
 
-use crate::pg::backend::check_stack_depth;
+use crate::pg::backend::{check_stack_depth, BackendLocal};
 use crate::policy::destructive::{self, Cond, Operand};
 use pgrx::pg_sys::{self, CmdType, NodeTag};
 use pgrx::PgList;
@@ -188,16 +188,68 @@ pub unsafe fn marks(stmt: *mut pg_sys::PlannedStmt) -> Vec<Mark> {
 /// # Safety
 /// `expr` is a valid expression of a plan whose range table has `rti`.
 pub unsafe fn always_true_on(expr: *mut pg_sys::Node, rti: u32, relid: pg_sys::Oid) -> bool {
-    may_be_always_true(expr) && destructive::always_true(&Reader { target: rti, relid, plan: true }.cond(expr))
+    if !may_be_always_true(expr) {
+        return false;
+    }
+    let reader = Reader { target: rti, relid, plan: true };
+    destructive::always_true(&reader.cond(expr)) || with_values_bound(expr, |folded| destructive::always_true(&reader.cond(folded)))
 }
 
-/// Only these plan conditions can be tautologies: a null test, a boolean combination. (The
-/// planner turns `x = x` on a btree type into `x IS NOT NULL`.)
+/// The parameter values of the statement being judged (`judging_with`): a generic plan keeps
+/// `$1` where a custom plan has its value (`id = coalesce($1, id)` is `id = id` for NULL).
+static BOUND_PARAMS: BackendLocal<usize> = BackendLocal::new(0);
+
+/// Runs `judge` with the statement's parameter values known to `always_true_on`.
+pub fn judging_with<R>(params: pg_sys::ParamListInfo, judge: impl FnOnce() -> R) -> R {
+    struct Reset(usize);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            BOUND_PARAMS.set(self.0);
+        }
+    }
+    let _reset = Reset(BOUND_PARAMS.replace(params as usize));
+    judge()
+}
+
+/// `judge` of `expr` with the bound parameter values folded in as the planner folds them for a
+/// custom plan; false without bound values, or when folding raises (a value the expression
+/// cannot take: the statement itself then fails or not, as PostgreSQL decides).
+unsafe fn with_values_bound(expr: *mut pg_sys::Node, judge: impl FnOnce(*mut pg_sys::Node) -> bool) -> bool {
+    let params = BOUND_PARAMS.get() as pg_sys::ParamListInfo;
+    if params.is_null() || (*params).numParams == 0 {
+        return false;
+    }
+    crate::pg::subxact::attempt_quietly(|| unsafe {
+        let glob = pg_sys::palloc0(std::mem::size_of::<pg_sys::PlannerGlobal>()) as *mut pg_sys::PlannerGlobal;
+        (*glob).type_ = NodeTag::T_PlannerGlobal;
+        (*glob).boundParams = params;
+        let root = pg_sys::palloc0(std::mem::size_of::<pg_sys::PlannerInfo>()) as *mut pg_sys::PlannerInfo;
+        (*root).type_ = NodeTag::T_PlannerInfo;
+        (*root).glob = glob;
+        let folded = pg_sys::eval_const_expressions(root, pg_sys::copyObjectImpl(expr as *const c_void) as *mut pg_sys::Node);
+        judge(folded)
+    })
+    .unwrap_or(false)
+}
+
+/// Only these plan conditions can be tautologies: a null test, a comparison of two expressions
+/// (the planner turns `x = x` on a btree type into `x IS NOT NULL`, but not `x = coalesce(x)`
+/// or `x = coalesce($1, x)`), a boolean test, a boolean combination.
 ///
 /// # Safety
 /// `expr` is null or a valid node.
 pub unsafe fn may_be_always_true(expr: *mut pg_sys::Node) -> bool {
-    !expr.is_null() && matches!((*expr).type_, NodeTag::T_NullTest | NodeTag::T_BoolExpr | NodeTag::T_List)
+    if expr.is_null() {
+        return false;
+    }
+    match (*expr).type_ {
+        NodeTag::T_NullTest | NodeTag::T_BoolExpr | NodeTag::T_List | NodeTag::T_BooleanTest => true,
+        // not the usual column against a constant or parameter
+        NodeTag::T_OpExpr => !PgList::<pg_sys::Node>::from_pg((*(expr as *mut pg_sys::OpExpr)).args)
+            .iter_ptr()
+            .any(|a| !a.is_null() && matches!((*a).type_, NodeTag::T_Const | NodeTag::T_Param)),
+        _ => false,
+    }
 }
 
 /// Reads a condition of the analyzed query into the pure rule's form.
@@ -252,6 +304,15 @@ impl Reader {
                 }
             }
             NodeTag::T_OpExpr if self.self_comparison(node as *mut pg_sys::OpExpr, true) => Cond::SelfComparison,
+            // `c IS TRUE` and `c IS NOT FALSE` hold wherever c holds
+            NodeTag::T_BooleanTest
+                if matches!(
+                    (*(node as *mut pg_sys::BooleanTest)).booltesttype,
+                    pg_sys::BoolTestType::IS_TRUE | pg_sys::BoolTestType::IS_NOT_FALSE
+                ) =>
+            {
+                self.cond((*(node as *mut pg_sys::BooleanTest)).arg as *mut pg_sys::Node)
+            }
             _ => Cond::Other { references_target: self.references(node) },
         }
     }
@@ -287,6 +348,7 @@ impl Reader {
     unsafe fn self_comparison(&self, op: *mut pg_sys::OpExpr, reflexive_op: bool) -> bool {
         let args = PgList::<pg_sys::Node>::from_pg((*op).args);
         let (Some(left), Some(right), 2) = (args.get_ptr(0), args.get_ptr(1), args.len()) else { return false };
+        let (left, right) = (same_value(left), same_value(right));
         // different node kinds are never equal: the common `col = value` needs no equal()
         if (*left).type_ != (*right).type_
             || !pg_sys::equal(left as *const c_void, right as *const c_void)
@@ -305,6 +367,49 @@ impl Reader {
         let mut search = Search { target: self.target, depth: 0, found: false };
         search_node(node, &mut search)
     }
+}
+
+/// The expression under wrappers that give back its own value (equal inputs, equal outputs):
+/// a binary-compatible relabeling, a COALESCE of it alone (what `coalesce($1, x)` becomes when
+/// $1 is NULL), a widening cast between integer types.
+unsafe fn same_value(mut node: *mut pg_sys::Node) -> *mut pg_sys::Node {
+    loop {
+        if node.is_null() {
+            return node;
+        }
+        let inner = match (*node).type_ {
+            NodeTag::T_RelabelType => (*(node as *mut pg_sys::RelabelType)).arg as *mut pg_sys::Node,
+            NodeTag::T_CoalesceExpr => {
+                let args = PgList::<pg_sys::Node>::from_pg((*(node as *mut pg_sys::CoalesceExpr)).args);
+                match (args.len(), args.get_ptr(0)) {
+                    (1, Some(only)) => only,
+                    _ => return node,
+                }
+            }
+            NodeTag::T_FuncExpr => {
+                let f = node as *mut pg_sys::FuncExpr;
+                let args = PgList::<pg_sys::Node>::from_pg((*f).args);
+                let cast = matches!((*f).funcformat, pg_sys::CoercionForm::COERCE_EXPLICIT_CAST | pg_sys::CoercionForm::COERCE_IMPLICIT_CAST);
+                match (cast, args.len(), args.get_ptr(0)) {
+                    (true, 1, Some(arg)) if widening_integer_cast(pg_sys::exprType(arg), (*f).funcresulttype) => arg,
+                    _ => return node,
+                }
+            }
+            _ => return node,
+        };
+        node = inner;
+    }
+}
+
+/// A cast from one integer type to one at least as wide: every value maps to itself.
+fn widening_integer_cast(from: pg_sys::Oid, to: pg_sys::Oid) -> bool {
+    let width = |t: pg_sys::Oid| match t {
+        pg_sys::INT2OID => Some(2),
+        pg_sys::INT4OID => Some(4),
+        pg_sys::INT8OID => Some(8),
+        _ => None,
+    };
+    matches!((width(from), width(to)), (Some(f), Some(t)) if f <= t)
 }
 
 /// An operator that is true for equal operands: btree equality, <=, >=.

@@ -55,7 +55,7 @@ pub unsafe fn check_start(query_desc: *mut pg_sys::QueryDesc, eflags: i32) {
     if enforcement == Enforcement::Ignore || overrides::active() {
         return;
     }
-    if let Some(refusal) = unbounded(stmt, &modify_tables) {
+    if let Some(refusal) = destructive_marks::judging_with((*query_desc).params, || unbounded(stmt, &modify_tables)) {
         report::raise(refusal, enforcement);
     }
     if let Some(refusal) = over_estimate(stmt, &modify_tables) {

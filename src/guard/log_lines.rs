@@ -6,8 +6,8 @@
 //!   at its redacted copy for as long as that statement runs.
 //! - Forged lines: the tag of our lines is broken in every text that [`audit_line`] did not
 //!   write, and in the names `log_line_prefix` can print (`%a` application name, `%h`/`%r`
-//!   host at once; `%u` user and `%d` database once authentication has passed, or in the FATAL
-//!   that refuses it) so no prefix can carry it either.
+//!   host, `%u` user, `%d` database, also while authenticating) so no prefix can carry it
+//!   either.
 //! - Failed logins (`guard::auth`) add their event to the entry.
 //!
 //! Pure string work and pallocs in the error context only: nothing here raises (a panic is
@@ -84,7 +84,7 @@ unsafe fn process(edata: *mut pg_sys::ErrorData) {
             }
         }
     });
-    break_prefix_tags(edata);
+    break_prefix_tags();
 }
 
 unsafe fn replace(field: &mut *mut c_char, new: &str) {
@@ -132,23 +132,23 @@ unsafe fn with_statement(edata: *mut pg_sys::ErrorData, scs: bool, f: impl FnOnc
 }
 
 /// Breaks the tag in the names log_line_prefix prints. The application name and host are
-/// changed in place (same length). The user and database names are still being used to log in
-/// until authentication has passed: only then (or in a FATAL that ends the process) is the
-/// port pointed at changed copies; the session's role and database were taken from the
-/// original pointers already.
-unsafe fn break_prefix_tags(edata: *mut pg_sys::ErrorData) {
+/// changed in place (same length); the port is pointed at changed copies of the user and
+/// database names. Also while authenticating: the names are the client's, sent before any
+/// password, and a LOG entry written then (a protocol error in the middle of a password
+/// exchange) prints them, newlines and all. A name holding the tag then no longer matches its
+/// role or database, so that login fails: only when an entry is written during it (at a DEBUG
+/// log_min_messages, every login), and only for names that hold the tag.
+unsafe fn break_prefix_tags() {
     break_in_place(pg_sys::application_name);
     let port = pg_sys::libpq::be::MyProcPort;
     if port.is_null() {
         return;
     }
     break_in_place((*port).remote_host);
-    if crate::guard::auth::authenticated() || (*edata).elevel >= pg_sys::FATAL as i32 {
-        for name in [&mut (*port).user_name, &mut (*port).database_name] {
-            if let Some(broken) = text(*name).and_then(|n| log_line::break_tag(&n)) {
-                if let Ok(broken) = CString::new(broken) {
-                    *name = pg_sys::MemoryContextStrdup(pg_sys::TopMemoryContext, broken.as_ptr());
-                }
+    for name in [&mut (*port).user_name, &mut (*port).database_name] {
+        if let Some(broken) = text(*name).and_then(|n| log_line::break_tag(&n)) {
+            if let Ok(broken) = CString::new(broken) {
+                *name = pg_sys::MemoryContextStrdup(pg_sys::TopMemoryContext, broken.as_ptr());
             }
         }
     }

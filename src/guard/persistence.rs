@@ -182,7 +182,9 @@ unsafe fn touches_protected(tag: NodeTag, node: *mut pg_sys::Node, protected: &[
 
 unsafe fn check_escalated(tag: NodeTag, node: *mut pg_sys::Node, breakglass_role: pg_sys::Oid, described: &Described) {
     let statement = statement_of(tag, node, breakglass_role, described);
-    let requester = pg_sys::GetSessionUserId();
+    // the session's own user, or an escalated requester whose code runs in another role's
+    // session (`admin_session::breakglass_state`)
+    let requester = admin_session::lent_escalated_user().unwrap_or_else(|| pg_sys::GetSessionUserId());
     let session = Session {
         escalated: true,
         as_breakglass_role: pg_sys::GetUserId() == breakglass_role,
@@ -312,7 +314,26 @@ unsafe fn access_or_code(tag: NodeTag, node: *mut pg_sys::Node) -> Vec<pg_sys::O
                         | At::AT_EnableReplicaRule | At::AT_DisableRule
                 )
             });
-            (switches || kind == pg_sys::RELKIND_VIEW as std::os::raw::c_char).then_some(owner).into_iter().collect()
+            let mut owners: Vec<pg_sys::Oid> =
+                (switches || kind == pg_sys::RELKIND_VIEW as std::os::raw::c_char).then_some(owner).into_iter().collect();
+            // a table hung under a parent: whoever may read or write the parent reaches its rows
+            // (PostgreSQL checks the parent's privileges only), after the grant too
+            for cmd in PgList::<pg_sys::AlterTableCmd>::from_pg((*alter).cmds).iter_ptr() {
+                match (*cmd).subtype {
+                    At::AT_AddInherit => owners.push(owner),
+                    At::AT_AttachPartition if !(*cmd).def.is_null() && pgrx::is_a((*cmd).def, NodeTag::T_PartitionCmd) => {
+                        owners.extend(owner_of((*((*cmd).def as *mut pg_sys::PartitionCmd)).name));
+                    }
+                    _ => {}
+                }
+            }
+            owners
+        }
+        // a database's settings apply to every later session in it (search_path, read-only)
+        NodeTag::T_AlterDatabaseSetStmt => {
+            let name = (*(node as *mut pg_sys::AlterDatabaseSetStmt)).dbname;
+            let database = if name.is_null() { pg_sys::InvalidOid } else { pg_sys::get_database_oid(name, true) };
+            syscache::database_owner(database).into_iter().collect()
         }
         NodeTag::T_CreatePolicyStmt => owner_of((*(node as *mut pg_sys::CreatePolicyStmt)).table),
         NodeTag::T_AlterPolicyStmt => owner_of((*(node as *mut pg_sys::AlterPolicyStmt)).table),

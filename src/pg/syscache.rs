@@ -35,6 +35,11 @@ pub fn relation<R>(relation: pg_sys::Oid, read: impl FnOnce(&pg_sys::FormData_pg
     unsafe { row(pg_sys::SysCacheIdentifier::RELOID, pg_sys::Datum::from(relation), |r, _| read(r)) }
 }
 
+/// The owner of database `database` (None: there is no such database).
+pub fn database_owner(database: pg_sys::Oid) -> Option<pg_sys::Oid> {
+    unsafe { row(pg_sys::SysCacheIdentifier::DATABASEOID, pg_sys::Datum::from(database), |d: &pg_sys::FormData_pg_database, _| d.datdba) }
+}
+
 /// Is database `database` one a sealer may connect to: it takes connections, is no template and
 /// is valid (pg_database's `datallowconn`, `datistemplate`; `datconnlimit` -2 marks one a DROP
 /// DATABASE was interrupted in, from PostgreSQL 15.4)? None: there is no such database.

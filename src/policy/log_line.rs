@@ -45,15 +45,68 @@ pub fn break_tag(text: &str) -> Option<String> {
 /// literals): what comes after the match is redacted as SQL.
 static SQL_AFTER: Lazy<Regex> = Lazy::new(|| {
     Regex::new(
-        r"(?m)^(?:duration: [0-9.]+ ms  )?(?:statement|parse [^:\n]*|bind [^:\n]*|execute [^:\n]*|prepare|parameters|(?:unnamed portal|portal [^:\n]*) with parameters|Failed process was running): ",
+        r"(?m)^(?:duration: [0-9.]+ ms  )?(?:(?:statement|parse [^:\n]*|bind [^:\n]*|execute [^:\n]*|prepare|parameters|(?:unnamed portal|portal [^:\n]*) with parameters|Failed process was running|Query Text): |(?:unnamed portal|portal [^:\n]*) parameter \$[0-9]+ = )",
     )
     .expect("static regex")
 });
 
-/// The CONTEXT line of SQL run by PL/pgSQL or SPI: `SQL statement "…"`, up to the quote that
-/// ends a line.
+/// Secrets in any text, SQL or not (a setting's new value, a JSON fragment, the SQL another
+/// library logs): the value of a connection string's password key, the password of a URI, and
+/// the literal after SQL's PASSWORD (to the last quote of its line: more masking never leaks).
+static SECRETS_ANYWHERE: Lazy<[(Regex, &'static str); 3]> = Lazy::new(|| {
+    let re = |r: &str| Regex::new(r).expect("static regex");
+    [
+        (re(r#"(?i)\b(pass[a-z_]*\s*=\s*)(?:'(?:[^'\\\n]|\\.)*'?|[^\s'",;)]+)"#), "${1}***"),
+        (re(r"(?i)\b([a-z][a-z0-9+.-]*://[^/@\s:]*:)[^@\s/]+@"), "${1}***@"),
+        (re(r"(?i)\b(password\s+)(?:E|U&)?'[^\n]*'"), "${1}'***'"),
+    ]
+});
+
+/// `text` with `SECRETS_ANYWHERE` masked, or None when none is there.
+fn scrub_anywhere(text: &str) -> Option<String> {
+    let mut out = std::borrow::Cow::Borrowed(text);
+    for (pattern, masked) in SECRETS_ANYWHERE.iter() {
+        if pattern.is_match(&out) {
+            let replaced = pattern.replace_all(&out, *masked).into_owned();
+            out = replaced.into();
+        }
+    }
+    match out {
+        std::borrow::Cow::Owned(changed) if changed != text => Some(changed),
+        _ => None,
+    }
+}
+
+/// Where CONTEXT quotes SQL that PL/pgSQL or SPI ran (`SQL statement "…"`, `SQL expression
+/// "…"`, `PL/pgSQL assignment "…"`), one such line per level of nesting.
 static QUOTED_SQL: Lazy<Regex> =
-    Lazy::new(|| Regex::new(r#"(?ms)^SQL statement "(.*?)"$"#).expect("static regex"));
+    Lazy::new(|| Regex::new(r#"(?m)^(?:SQL statement|SQL expression|PL/pgSQL assignment) ""#).expect("static regex"));
+
+/// `text` with the SQL of each quoted-SQL line redacted. A quoted statement runs to the last
+/// quote that ends a line before the next quoted-SQL line (the SQL may hold quotes and
+/// newlines of its own; what follows it on later lines is where it ran, which holds no quote at
+/// a line's end). SQL that does not read (it was split there) is replaced by a marker.
+fn redact_quoted_sql(text: &str, standard_conforming_strings: bool) -> Option<String> {
+    let starts: Vec<usize> = QUOTED_SQL.find_iter(text).map(|m| m.end()).collect();
+    if starts.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (i, &start) in starts.iter().enumerate() {
+        let segment_end = starts.get(i + 1).map_or(text.len(), |&next| text[..next].rfind('\n').unwrap_or(start).max(start));
+        let segment = &text[start..segment_end];
+        let mut ends = segment.match_indices('"').map(|(at, _)| at).filter(|&at| matches!(segment.as_bytes().get(at + 1), None | Some(b'\n')));
+        let Some(end) = ends.next_back() else { continue };
+        let sql = &segment[..end];
+        let redacted = redact::redact(sql, standard_conforming_strings).unwrap_or_else(|why| redact::unredacted_marker(sql.len(), why));
+        out.push_str(&text[copied..start]);
+        out.push_str(&redacted);
+        copied = start + end;
+    }
+    out.push_str(&text[copied..]);
+    (out != text).then_some(out)
+}
 
 /// The statement being run, and what the log may show of it.
 #[derive(Debug)]
@@ -103,12 +156,8 @@ pub fn scrub(text: &str, statement: Option<&Statement>, standard_conforming_stri
             out = out.replace(&st.original, &st.shown).into();
         }
     }
-    if let Some(m) = QUOTED_SQL.captures(&out).and_then(|c| c.get(1)) {
-        let sql = m.as_str();
-        let redacted = redact::redact(sql, true).unwrap_or_else(|why| redact::unredacted_marker(sql.len(), why));
-        if redacted != sql {
-            out = format!("{}{redacted}{}", &out[..m.start()], &out[m.end()..]).into();
-        }
+    if let Some(redacted) = redact_quoted_sql(&out, standard_conforming_strings) {
+        out = redacted.into();
     }
     if let Some(m) = SQL_AFTER.find_iter(&out).last() {
         // everything after the last such label is SQL (a statement runs to the end of the text)
@@ -118,6 +167,9 @@ pub fn scrub(text: &str, statement: Option<&Statement>, standard_conforming_stri
         if redacted != sql {
             out = format!("{head}{redacted}").into();
         }
+    }
+    if let Some(masked) = scrub_anywhere(&out) {
+        out = masked.into();
     }
     if let Some(st) = statement {
         for secret in &st.secrets {
@@ -207,6 +259,46 @@ mod tests {
         assert!(!out.to_lowercase().contains("hunter2x"), "{out}");
         let q = scrub_query("ALTER ROLE a PASSWORD 'hunter2'", None, true).expect("changed");
         assert_eq!(q, "ALTER ROLE a PASSWORD '***'");
+    }
+
+    #[test]
+    fn every_quoted_sql_line_of_a_context_is_redacted() {
+        // PL/pgSQL quotes SQL three ways, one line per level; the SQL may hold quotes and newlines
+        for context in [
+            "SQL expression \"dblink_connect('cx', 'host=h password=hunter2') = (SELECT 'OK')\"\nPL/pgSQL function f_expr() line 1 at IF",
+            "PL/pgSQL assignment \"conn := 'host=h password=hunter2' || (SELECT 1/0)::text\"\nPL/pgSQL function f() line 3 at assignment",
+            "SQL statement \"SELECT 1/0\"\nPL/pgSQL function inner_fail() line 1 at EXECUTE\nSQL statement \"SELECT inner_fail(), dblink_connect('host=h password=hunter2')\"\nPL/pgSQL function inline_code_block line 1 at EXECUTE",
+            "SQL statement \"ALTER ROLE \"nosuch\"\nPASSWORD 'hunter2'\"\nPL/pgSQL function inline_code_block line 1 at EXECUTE",
+        ] {
+            assert!(scrubbed(context).contains("PL/pgSQL function"), "where it ran stays");
+        }
+        let out = scrub("SQL statement \"ALTER ROLE a PASSWORD 'x''hunter2'\"\nPL/pgSQL function f() line 2 at EXECUTE", None, true, false).expect("changed");
+        assert_eq!(out, "SQL statement \"ALTER ROLE a PASSWORD '***'\"\nPL/pgSQL function f() line 2 at EXECUTE");
+    }
+
+    /// `text` scrubbed with no statement known: it changed, and `hunter2` is gone.
+    fn scrubbed(text: &str) -> String {
+        let out = scrub(text, None, true, false).expect("changed");
+        assert!(!out.contains("hunter2"), "{out}");
+        out
+    }
+
+    #[test]
+    fn secrets_in_texts_that_are_not_sql() {
+        for text in [
+            "parameter \"primary_conninfo\" changed to \"host=10.0.0.9 user=repl password=hunter2\"",
+            "JSON data, line 1: {\"c\":\"host=127.0.0.1 port=1 password=hunter2\"",
+            "unnamed portal parameter $1 = '{\"c\":\"host=h password=hunter2\"'",
+            "duration: 0.1 ms  plan:\nQuery Text: SELECT dblink_connect('c8', 'host=/tmp port=1 password=hunter2')\nResult",
+            "AUDIT: SESSION,1,4,FUNCTION,EXECUTE,,,\"SELECT dblink_connect('c8', 'user=u password=hunter2')\",<none>",
+            "AUDIT: SESSION,1,1,READ,SELECT,,,\"SELECT dblink_connect('n1', $1)\",host=/tmp port=1 password=hunter2",
+            "AUDIT: SESSION,1,2,ROLE,ALTER ROLE,,,\"ALTER ROLE r PASSWORD 'hunter2'\",<none>",
+            "could not connect: postgresql://u:hunter2@db.example/x",
+            "conninfo password='hunter2 with spaces",
+        ] {
+            scrubbed(text);
+        }
+        assert_eq!(scrub("password authentication failed for user \"x\"", None, true, false), None);
     }
 
     #[test]

@@ -265,8 +265,9 @@ struct Reading {
     primary: bool,
 }
 
-/// The edits that mask `sql`'s secrets read as `reading` says at the top level (nested bodies
-/// are read with `standard_conforming_strings` on, as PL/pgSQL and EXECUTE usually are).
+/// The edits that mask `sql`'s secrets read as `reading` says, nested bodies too (PL/pgSQL and
+/// EXECUTE read them with the session's `standard_conforming_strings`; the two readings of
+/// `redact_edits` cover either setting at every level).
 fn edits(sql: &str, reading: Reading, work: &mut usize, budget: usize, secrets: &mut Secrets) -> Result<Vec<Edit>, RedactError> {
     let mut stack = vec![Frame { text: sql.to_string(), tokens: sql_lexer::tokens(sql, reading.scs), next: 0, edits: Vec::new(), origin: None }];
     *work = work.saturating_add(sql.len());
@@ -328,7 +329,7 @@ fn edits(sql: &str, reading: Reading, work: &mut usize, budget: usize, secrets: 
         let dollar_tag = raw.starts_with('$').then(|| raw[..raw[1..].find('$').map_or(1, |p| p + 2)].to_string());
         let origin = Origin { start: t.start, end: t.end, dollar_tag };
         let text = t.value.clone();
-        let tokens = sql_lexer::tokens(&text, true);
+        let tokens = sql_lexer::tokens(&text, reading.scs);
         stack.push(Frame { text, tokens, next: 0, edits: Vec::new(), origin: Some(origin) });
     }
 }
@@ -351,6 +352,16 @@ mod tests {
 
     fn r(sql: &str) -> String {
         redact(sql, true).expect("redacts")
+    }
+
+    #[test]
+    fn nested_bodies_are_read_with_either_setting() {
+        // with standard_conforming_strings off, PL/pgSQL reads \' in the EXECUTE string as a quote
+        let sql = r#"DO $$ BEGIN EXECUTE 'ALTER ROLE r PASSWORD \'x hunter2\''; END $$"#;
+        for scs in [true, false] {
+            let out = redact(sql, scs).expect("redacts");
+            assert!(!out.contains("hunter2"), "{scs}: {out}");
+        }
     }
 
     #[test]

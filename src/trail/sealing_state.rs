@@ -13,8 +13,10 @@
 //!
 //! A slot holds nothing that is not also elsewhere once its database is idle (no mark, none
 //! taken): an idle slot is reused for another database when the table is full, so any number
-//! of databases is sealed. A mark that finds every slot busy is kept as the lowest id lost
-//! (`lost_low`): the writer marks every database from there once slots are free again.
+//! of databases is sealed. A mark that finds every slot busy is kept in a list of lost marks,
+//! per database (`lost`); the writer marks those databases again once slots are free. Only when
+//! that list is full too is the lowest id lost kept for all (`lost_low`): every database is
+//! marked from there.
 
 use crate::policy::chain::Anchor;
 use pgrx::lwlock::PgLwLock;
@@ -25,6 +27,8 @@ const DATABASES: usize = 128;
 /// Prepared transactions with audit rows tracked at once (max_prepared_transactions is 0 by
 /// default; a cluster using two-phase commit rarely holds more open).
 const PREPARED: usize = 256;
+/// Databases whose marks found every slot busy, kept each with its own lowest id.
+const LOST: usize = 128;
 
 #[derive(Copy, Clone)]
 struct Slot {
@@ -77,13 +81,24 @@ struct Prepared {
 
 const NONE_PREPARED: Prepared = Prepared { database: 0, xid: 0, low_id: 0 };
 
+/// A mark that found no slot (database 0: a free entry).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LostMark {
+    pub database: u32,
+    pub low_id: i64,
+}
+
+const NO_LOST_MARK: LostMark = LostMark { database: 0, low_id: 0 };
+
 #[derive(Copy, Clone)]
 pub struct SealState {
     slots: [Slot; DATABASES],
     prepared: [Prepared; PREPARED],
     /// The writer's latch (it starts sealers), 0 while it does not run.
     writer_latch: usize,
-    /// The lowest id of the marks that found every slot busy (`mark`, `take_lost`).
+    /// Marks that found every slot busy, per database (`mark`, `take_lost`).
+    lost: [LostMark; LOST],
+    /// The lowest id of such marks when `lost` was full too: every database is marked from there.
     lost_low: Option<i64>,
     /// Marked databases wait for a sealer while all run: a sealer that has sealed leaves at once.
     waiting: bool,
@@ -91,7 +106,14 @@ pub struct SealState {
 
 impl Default for SealState {
     fn default() -> Self {
-        SealState { slots: [FREE; DATABASES], prepared: [NONE_PREPARED; PREPARED], writer_latch: 0, lost_low: None, waiting: false }
+        SealState {
+            slots: [FREE; DATABASES],
+            prepared: [NONE_PREPARED; PREPARED],
+            writer_latch: 0,
+            lost: [NO_LOST_MARK; LOST],
+            lost_low: None,
+            waiting: false,
+        }
     }
 }
 
@@ -254,17 +276,48 @@ fn available() -> bool {
 /// Rows from id `low_id` on are committed and unsealed in `database`: wakes the writer.
 pub fn mark(database: u32, low_id: i64) {
     if !try_mark(database, low_id) {
-        // every slot busy: the writer marks every database from here once one is free
-        lost(low_id);
+        // every slot busy: the writer marks the database again once one is free
+        lost(database, low_id);
     }
 }
 
-/// Marks from id `low_id` on found no slot (or their recovery failed): see `take_lost`.
-pub fn lost(low_id: i64) {
+/// A mark of `database` from id `low_id` on found no slot: see `take_lost`.
+pub fn lost(database: u32, low_id: i64) {
+    if available() {
+        note_lost(&mut STATE.exclusive(), database, low_id);
+    }
+}
+
+/// Marks from id `low_id` on of databases not known one by one were lost (the list was full,
+/// or their recovery failed before it knew them): every database is marked from there.
+pub fn lost_everywhere(low_id: i64) {
     if available() {
         let mut state = STATE.exclusive();
         state.lost_low = Some(state.lost_low.map_or(low_id, |l| l.min(low_id)));
     }
+}
+
+/// Keeps a lost mark: in the database's entry, else a free one, else in `lost_low` for all.
+fn note_lost(state: &mut SealState, database: u32, low_id: i64) {
+    let entry = match state.lost.iter().position(|l| l.database == database) {
+        Some(i) => Some(i),
+        None => state.lost.iter().position(|l| l.database == 0),
+    };
+    match entry {
+        Some(i) => {
+            let kept = state.lost[i];
+            let low = if kept.database == database { kept.low_id.min(low_id) } else { low_id };
+            state.lost[i] = LostMark { database, low_id: low };
+        }
+        None => state.lost_low = Some(state.lost_low.map_or(low_id, |l| l.min(low_id))),
+    }
+}
+
+/// The lost marks, emptied: per database, and the lowest id lost for all.
+fn take_lost_from(state: &mut SealState) -> (Vec<LostMark>, Option<i64>) {
+    let marks = state.lost.iter().filter(|l| l.database != 0).copied().collect();
+    state.lost = [NO_LOST_MARK; LOST];
+    (marks, state.lost_low.take())
 }
 
 /// `mark`, unless every slot is busy (false then, and nothing is recorded).
@@ -289,13 +342,13 @@ pub fn try_mark(database: u32, low_id: i64) -> bool {
     true
 }
 
-/// The lowest id of marks lost to a full table since last asked (the writer marks every
-/// database from there).
-pub fn take_lost() -> Option<i64> {
+/// The marks lost to a full table since last asked: per database, and the lowest id lost for
+/// all (the writer marks every database from there).
+pub fn take_lost() -> (Vec<LostMark>, Option<i64>) {
     if !available() {
-        return None;
+        return (Vec::new(), None);
     }
-    STATE.exclusive().lost_low.take()
+    take_lost_from(&mut STATE.exclusive())
 }
 
 /// Do marked databases wait for a sealer (`set_waiting`)? A sealer that has sealed leaves then.
@@ -502,6 +555,29 @@ mod tests {
         assert!(slot_of(&mut state, 1000).is_some());
         assert_eq!(state.slots[8].database, 1000, "the parked slot whose sealer stopped");
         assert_eq!(state.slots[7].database, 8, "not the one whose sealer runs");
+    }
+
+    #[test]
+    fn a_lost_mark_is_kept_for_its_database_and_only_an_overflow_for_all() {
+        let mut state = SealState::default();
+        note_lost(&mut state, 7, 500);
+        note_lost(&mut state, 7, 300);
+        note_lost(&mut state, 7, 400);
+        note_lost(&mut state, 8, 0);
+        for database in 100..100 + LOST as u32 - 2 {
+            note_lost(&mut state, database, 900);
+        }
+        assert_eq!(state.lost_low, None, "the list holds them all");
+        note_lost(&mut state, 9, 600);
+        note_lost(&mut state, 10, 700);
+        note_lost(&mut state, 7, 200);
+        assert_eq!(state.lost_low, Some(600), "the list is full: the lowest of the rest, for all");
+        let (marks, low) = take_lost_from(&mut state);
+        assert_eq!(marks.len(), LOST);
+        assert!(marks.contains(&LostMark { database: 7, low_id: 200 }), "one entry, its lowest id");
+        assert!(marks.contains(&LostMark { database: 8, low_id: 0 }));
+        assert_eq!(low, Some(600));
+        assert_eq!(take_lost_from(&mut state), (Vec::new(), None), "taken: emptied");
     }
 
     #[test]

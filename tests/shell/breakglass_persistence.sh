@@ -41,6 +41,10 @@
 #                  an approver's login (PASSWORD, VALID UNTIL, RENAME), drop, re-create or rename
 #                  to the break-glass or approver role (5, 7); a superuser's approver change runs,
 #                  flagged; the requester ends his own request with breakglass_end().
+#   red team 30    escalated: ALTER TABLE … INHERIT / ATTACH PARTITION of the owner's table under
+#                  bob's own parent, ALTER DATABASE … SET of the owner's database; bob's SECURITY
+#                  DEFINER function called from app_user's session: a grant with grant option,
+#                  an owner change, default privileges refused, a plain statement runs.
 # Own cluster next to the main one: $TEST_PORT + 23.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/assert.bash"
@@ -102,6 +106,16 @@ ALTER TABLE orders.tenant OWNER TO orders_owner;
 GRANT SELECT ON orders.tenant TO bob_oncall;
 CREATE FUNCTION orders.helper() RETURNS bigint LANGUAGE sql AS 'SELECT 1::bigint';
 ALTER FUNCTION orders.helper() OWNER TO orders_owner;
+CREATE TABLE orders.archive (id int, note text);
+ALTER TABLE orders.archive OWNER TO orders_owner;
+CREATE TABLE orders.bob_parent (id int, note text);
+CREATE TABLE orders.bob_pparent (id int, note text) PARTITION BY RANGE (id);
+ALTER TABLE orders.bob_parent OWNER TO bob_oncall;
+ALTER TABLE orders.bob_pparent OWNER TO bob_oncall;
+CREATE FUNCTION orders.bob_run(cmd text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$ BEGIN EXECUTE cmd; END $$;
+ALTER FUNCTION orders.bob_run(text) OWNER TO bob_oncall;
+GRANT EXECUTE ON FUNCTION orders.bob_run(text) TO app_user;
+CREATE DATABASE ordersdb OWNER orders_owner;
 SQL
 )
 reject "setup runs" "$out" "ERROR"
@@ -215,6 +229,31 @@ for stmt in "ALTER TABLE orders.tenant NO FORCE ROW LEVEL SECURITY" "ALTER TABLE
     refused "$stmt" "$(printf 'SET ROLE ns_breakglass_admin;\n%s;\n' "$stmt" | script bob_oncall)" "$others"
 done
 refused "ALTER TABLE … DISABLE ROW LEVEL SECURITY as bob himself" "$(sql "ALTER TABLE orders.tenant DISABLE ROW LEVEL SECURITY" bob_oncall)" "$others"
+
+say "escalated: a table of others hung under bob's own parent, a database's settings, bob's code run from another session (red team, stop 30)"
+# PostgreSQL checks a parent's privileges only: bob's parent would reach the owner's rows for good
+refused "ALTER TABLE … INHERIT bob's parent" "$(sql "ALTER TABLE orders.secrets INHERIT orders.bob_parent" bob_oncall)" "$others"
+refused "ATTACH PARTITION of the owner's table to bob's parent" \
+    "$(sql "ALTER TABLE orders.bob_pparent ATTACH PARTITION orders.archive FOR VALUES FROM (0) TO (1000)" bob_oncall)" "$others"
+# every later session of that database would resolve names through bob's schema first
+refused "ALTER DATABASE … SET search_path of the owner's database" \
+    "$(sql "ALTER DATABASE ordersdb SET search_path = orders, public" bob_oncall)" \
+    'changing row security, policies, triggers, rules, views or functions of an object owned by role "orders_owner"'
+# bob's SECURITY DEFINER function, called by app_user while bob is escalated, runs as bob
+refused "bob's SECURITY DEFINER code from app_user's session: GRANT … WITH GRANT OPTION to bob" \
+    "$(sql "SELECT orders.bob_run('GRANT SELECT ON orders.secrets TO bob_oncall WITH GRANT OPTION')" app_user)" "GRANT … WITH GRANT OPTION"
+refused "… ALTER TABLE … OWNER TO bob" "$(sql "SELECT orders.bob_run('ALTER TABLE orders.archive OWNER TO bob_oncall')" app_user)" "changing the owner of objects"
+refused "… ALTER DEFAULT PRIVILEGES" \
+    "$(sql "SELECT orders.bob_run('ALTER DEFAULT PRIVILEGES FOR ROLE orders_owner GRANT SELECT ON TABLES TO bob_oncall')" app_user)" "ALTER DEFAULT PRIVILEGES"
+expect_line "… while what outlasts nothing runs as before" "$(sql "SELECT orders.bob_run('SELECT 1'); SELECT 'ran'" app_user)" "ran"
+expect "nothing of it took effect: inherits, database settings, owner, default privileges, bob's grant" "$(sql "SELECT
+    (SELECT count(*) FROM pg_inherits WHERE inhparent IN ('orders.bob_parent'::regclass, 'orders.bob_pparent'::regclass))
+    || ' ' || (SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'ordersdb')
+    || ' ' || (SELECT count(*) FROM pg_class WHERE relname = 'archive' AND relowner = 'bob_oncall'::regrole)
+    || ' ' || (SELECT count(*) FROM pg_default_acl WHERE defaclrole = 'orders_owner'::regrole)
+    || ' ' || (SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = 'orders.secrets'::regclass AND a.grantee = 'bob_oncall'::regrole)")" "0 0 0 0 0"
+# bob's own fixtures, made before the request, go: the checks after the end count what bob owns
+sql "DROP FUNCTION orders.bob_run(text); DROP TABLE orders.bob_parent, orders.bob_pparent" >/dev/null
 out=$(script bob_oncall <<'SQL'
 SET ROLE ns_breakglass_admin;
 ALTER TABLE orders.tenant ADD COLUMN fixed_at timestamptz;

@@ -3,7 +3,8 @@
 # forged"). Roles raise NSPG_AUDIT / NSPG_AUDIT_SEAL text every way PostgreSQL echoes user
 # input: RAISE messages, DETAIL, HINT, a function name in CONTEXT, a statement's text on the
 # STATEMENT: line (after a newline), application_name (at connection and by SET), role and
-# database names in log_line_prefix, a login attempt as an unknown role named like a line.
+# database names in log_line_prefix, a login attempt as an unknown role named like a line, and
+# names with newlines that PostgreSQL prints while the password exchange is still going on.
 # Then the shipper rule of the README must find exactly nspg_guard's lines: a line whose text
 # after log_line_prefix starts with "LOG:  NSPG_AUDIT" (or "DETAIL:  NSPG_AUDIT" under a failed
 # login's FATAL), and the tag nowhere else.
@@ -47,6 +48,25 @@ sql "SET application_name = 'NSPG_AUDIT {forged-set}'; DO \$\$ BEGIN RAISE LOG '
 sql "DO \$\$ BEGIN RAISE LOG 'hello'; END \$\$" 'NSPG_AUDIT {"class":"forged-role"}' >/dev/null
 sql "DO \$\$ BEGIN RAISE LOG 'hello'; END \$\$" mallory 'NSPG_AUDIT {forged-db}' >/dev/null
 PGPASSWORD=x "$PG_BIN/psql" -X "host=127.0.0.1 port=$PORT user='x LOG:  NSPG_AUDIT {forged-login}' dbname=postgres" -c "SELECT 1" >/dev/null 2>&1 || true
+# names sent in the startup packet, printed by a LOG line PostgreSQL writes in the middle of the
+# password exchange (a message with an impossible length), newlines and all (red team, stop 30)
+python3 - "$PORT" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+user = "\n2026-12-03 19:10:50.604 UTC [1] postgres"
+database = 'postgres LOG:  NSPG_AUDIT {"class":"forged-auth"}\n'
+params = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in (("user", user), ("database", database))) + b"\0"
+body = struct.pack("!I", 196608) + params
+s.sendall(struct.pack("!I", len(body) + 4) + body)
+s.recv(4096)  # the server asks for the password (SASL)
+s.sendall(b"p" + struct.pack("!I", 0x7FFFFFFF))
+try:
+    s.recv(4096)
+except OSError:
+    pass
+s.close()
+PY
+sleep 0.5
 
 say "nspg_guard's own lines: a refusal, logins"
 expect "an application role's DDL is refused" "$(sql "CREATE TABLE public.forge_nope (id int)" ns_app_forge)" "ERROR"
@@ -54,7 +74,8 @@ sql "SELECT nspg_guard.audit_flush(20000)" >/dev/null
 log=$(cat "$DIR/server.log")
 
 say "what the log shows"
-for f in raise seal detail hint error statement context appname set role db login; do
+expect "the server logged the bad message length while authenticating" "$log" "invalid message length"
+for f in raise seal detail hint error statement context appname set role db login auth; do
     expect "the forged text is in the log, tag broken ($f)" "$(grep -F "forged-$f" <<<"$log" | head -n 3)" "NSPG-AUDIT"
 done
 # our own lines may record a forged name (tag broken inside the JSON); no line may carry a

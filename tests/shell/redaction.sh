@@ -124,6 +124,34 @@ sql "SET standard_conforming_strings = off; SELECT dblink_connect('z', 'host=127
 PGOPTIONS="-c standard_conforming_strings=off" "$PG_BIN/psql" -X -h "$DIR" -p "$PORT" -U postgres -d postgres -At \
     -c "ALTER ROLE red_target PASSWORD 'x\\' $M'" -c "ALTER ROLE red_target PASSWORD E'\\\\' '$M'" >/dev/null 2>&1 || true
 
+say "SQL PL/pgSQL quotes in CONTEXT lines, each level, with quotes and newlines of its own; texts that are not SQL (red team, stop 30)"
+# the secret is in a function's body or built at run time, not in the statement that runs it:
+# only the CONTEXT lines, a setting's new value, a JSON fragment and auto_explain's query text
+# can show it
+sql "CREATE TABLE red_vault (v text); INSERT INTO red_vault VALUES (reverse('$(rev <<<"$M")'))" >/dev/null
+for s in \
+    "CREATE FUNCTION red_expr() RETURNS text LANGUAGE plpgsql AS \$f\$ BEGIN IF dblink_connect('cx', 'host=127.0.0.1 port=1 password=$M') = (SELECT 'OK') THEN RETURN 'y'; END IF; RETURN 'n'; END \$f\$" \
+    "SELECT red_expr()" \
+    "CREATE FUNCTION red_assign() RETURNS text LANGUAGE plpgsql AS \$f\$ DECLARE conn text; BEGIN conn := 'host=127.0.0.1 port=1 password=$M' || (SELECT 1/0)::text; RETURN conn; END \$f\$" \
+    "SELECT red_assign()" \
+    "CREATE FUNCTION red_inner() RETURNS void LANGUAGE plpgsql AS \$f\$ BEGIN EXECUTE 'SELECT 1/0'; END \$f\$" \
+    "DO \$\$ DECLARE pw text := (SELECT v FROM red_vault); BEGIN EXECUTE format('SELECT red_inner(), dblink_connect(%L)', 'host=127.0.0.1 port=1 pass' || 'word=' || pw); END \$\$" \
+    "DO \$\$ DECLARE pw text := (SELECT v FROM red_vault); BEGIN EXECUTE format(E'ALTER ROLE \"nosuch\"\\nPASSWORD %L', pw); END \$\$" \
+    "CREATE FUNCTION red_conn() RETURNS void LANGUAGE plpgsql AS \$f\$ DECLARE pw text := (SELECT v FROM red_vault); BEGIN PERFORM dblink_connect('c8', 'host=127.0.0.1 port=1 user=u password=' || pw); EXCEPTION WHEN OTHERS THEN NULL; END \$f\$" \
+    "LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SELECT red_conn()" \
+    "ALTER SYSTEM SET primary_conninfo = 'host=10.0.0.9 user=repl password=$M'" \
+    "SELECT pg_reload_conf()"; do
+    sql "$s" >/dev/null
+done
+sleep 1
+sql "ALTER SYSTEM RESET primary_conninfo; SELECT pg_reload_conf()" >/dev/null
+# PL/pgSQL reads an EXECUTE string with the session's standard_conforming_strings
+sql "SET standard_conforming_strings = off; DO \$\$ BEGIN EXECUTE 'ALTER ROLE red_target PASSWORD \\'x $M\\''; END \$\$" >/dev/null
+expect "the CONTEXT lines were logged" "$(cat "$DIR/server.log")" 'CONTEXT:  SQL expression "dblink_connect('
+expect "… a PL/pgSQL assignment" "$(cat "$DIR/server.log")" 'PL/pgSQL assignment "conn := '
+expect "… two levels of SQL statement, each redacted" "$(cat "$DIR/server.log")" "SQL statement \"SELECT red_inner(), dblink_connect('***')\""
+expect "the reload logged the setting" "$(cat "$DIR/server.log")" 'parameter "primary_conninfo" changed to "host=10.0.0.9 user=repl password=***"'
+
 say "refused by nspg_guard: an application role's DDL, with secrets later in the same query"
 for s in "ALTER ROLE red_target PASSWORD U&'\\0041$M'" "SELECT dblink_connect(E'pass\\x77ord=$M')"; do
     sql "CREATE TABLE public.red_nope (id int); $s" ns_app_red >/dev/null
@@ -155,6 +183,10 @@ bind - s2 'postgresql://u:$M@h/d'
 execute - 0
 sync
 parse - CREATE ROLE red_ext PASSWORD U&'\\0041$M' BOGUS
+sync
+parse s3 SELECT dblink_connect('k1', (\$1::jsonb)->>'c')
+bind - s3 '{"c":"host=127.0.0.1 port=1 password=$M"'
+execute - 0
 sync
 S
 )

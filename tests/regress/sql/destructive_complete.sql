@@ -64,6 +64,11 @@ INSERT INTO forms (form, stmt) VALUES
     ('BEGIN ATOMIC id = id',    'SELECT orders.atomic_taut()'),
     ('BEGIN ATOMIC ctid OR',    'SELECT orders.atomic_ctid()'),
     ('MERGE ON t.id = t.id',    'MERGE INTO orders.t t USING (VALUES (1)) s(x) ON t.id = t.id WHEN MATCHED THEN DELETE'),
+    -- the same column under a wrapper that keeps its value (red team, stop 30)
+    ('id = coalesce(NULL, id)', 'DELETE FROM orders.t WHERE id = coalesce(NULL::int, id)'),
+    ('(id = id) IS TRUE',       'DELETE FROM orders.t WHERE (id = id) IS TRUE'),
+    ('NOT (v IS NULL) IS NOT FALSE', 'UPDATE orders.t SET note = ''x'' WHERE NOT (v IS NULL) IS NOT FALSE'),
+    ('id::bigint = id',         'DELETE FROM orders.t WHERE id::bigint = id'),
     -- upserts that read their own target
     ('upsert of itself',        'INSERT INTO orders.t SELECT * FROM orders.t ON CONFLICT (id) DO UPDATE SET v = 0'),
     ('upsert via subquery',     'INSERT INTO orders.t SELECT id, 0, note FROM (SELECT * FROM orders.t) s ON CONFLICT (id) DO UPDATE SET v = 0'),
@@ -87,6 +92,8 @@ INSERT INTO forms (form, stmt) VALUES
     ('nullable IS NOT NULL',    'DELETE FROM orders.t WHERE note IS NOT NULL'),
     ('id IS NULL',              'DELETE FROM orders.t WHERE id IS NULL'),
     ('1 = 0',                   'DELETE FROM orders.t WHERE 1 = 0'),
+    ('id = coalesce(3, id)',    'DELETE FROM orders.t WHERE id = coalesce(3, id)'),
+    ('(id = 3) IS TRUE',        'DELETE FROM orders.t WHERE (id = 3) IS TRUE'),
     ('upsert from VALUES',      'INSERT INTO orders.t VALUES (1, 0, ''x'') ON CONFLICT (id) DO UPDATE SET v = 0'),
     ('upsert of a key of itself','INSERT INTO orders.t SELECT * FROM orders.t WHERE id = 2 ON CONFLICT (id) DO UPDATE SET v = 0'),
     ('upsert DO NOTHING',       'INSERT INTO orders.t SELECT * FROM orders.t ON CONFLICT (id) DO NOTHING'),
@@ -351,6 +358,20 @@ SELECT nspg_guard.allow_destructive('purge the big table, ticket OPS-14');
 DELETE FROM orders.big WHERE id > 99990;
 DELETE FROM orders.big WHERE id > 0;
 ROLLBACK;
+\c - ns_app_rw_orders
+\set SHOW_CONTEXT never
+-- a generic plan keeps $1 where a custom plan has its value: the optional filter
+-- `id = coalesce($1, id)` is `id = id` for NULL (red team, stop 30)
+SET plan_cache_mode = force_generic_plan;
+PREPARE opt_filter(int) AS DELETE FROM orders.t WHERE id = coalesce($1, id);
+BEGIN;
+EXECUTE opt_filter(NULL);
+ROLLBACK;
+BEGIN;
+EXECUTE opt_filter(3);
+ROLLBACK;
+DEALLOCATE opt_filter;
+RESET plan_cache_mode;
 \c - postgres
 DROP TABLE orders.big, orders.stale, orders.fan, orders.mirror, orders.grandchild, orders.child, orders.parent, orders.audit_copy;
 DROP FUNCTION orders.fan_out(), orders.two_updates();
