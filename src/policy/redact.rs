@@ -188,12 +188,13 @@ enum Word {
 }
 
 /// Is this word or quoted identifier one after which a literal is a secret? A literal that
-/// ends with such a word counts too: `EXECUTE 'ALTER ROLE r PASSWORD ' || quote_literal('…')`.
+/// ends with such a word counts too: `EXECUTE 'ALTER ROLE r PASSWORD ' || quote_literal('…')`,
+/// and one that ends with a connection string's key and its `=`: `'host=h password=' || '…'`.
 /// Settings like `password_encryption` or options like `password_required` do not.
 fn secret_word(t: &Token) -> Option<Word> {
     let word = match t.kind {
         Kind::Word | Kind::QuotedIdent => t.value.as_str(),
-        Kind::Str => t.value.split_whitespace().last().unwrap_or(""),
+        Kind::Str => t.value.trim_end().trim_end_matches('=').split_whitespace().last().unwrap_or(""),
         _ => return None,
     };
     if is_secret_option(word) {
@@ -352,6 +353,15 @@ mod tests {
 
     fn r(sql: &str) -> String {
         redact(sql, true).expect("redacts")
+    }
+
+    #[test]
+    fn a_literal_after_a_connection_string_that_ends_in_its_password_key() {
+        let out = r("SELECT dblink_connect('c3', 'host=127.0.0.1 port=1 user=u password=' || 'hunter2')");
+        assert!(!out.contains("hunter2"), "{out}");
+        let out = r("SELECT dblink_connect('c3', 'host=h password =  ' || 'hunter2')");
+        assert!(!out.contains("hunter2"), "{out}");
+        assert_eq!(r("SELECT 'a=' || 'b'"), "SELECT 'a=' || 'b'");
     }
 
     #[test]

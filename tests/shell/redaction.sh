@@ -98,6 +98,7 @@ statements+=(
     "DO \$\$ BEGIN EXECUTE 'ALTER ROLE no_such_role PASSWORD ''$M'''; END \$\$"
     "DO \$\$ BEGIN PERFORM dblink_connect('x', 'host=127.0.0.1 port=1 password=$M'); END \$\$"
     "PREPARE red_p AS SELECT dblink_connect('y', 'host=127.0.0.1 port=1 password=$M')"
+    "SELECT dblink_connect('red_cat', 'host=127.0.0.1 port=1 password=' || '$M')"
     "EXECUTE red_p"
     "ALTER ROLE red_target PASSWORD '$M"
 )
